@@ -1,0 +1,131 @@
+"""The Python API behind the command line: the same three verbs, GeoDataFrames in and out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import geocover
+from geocover.config import ScenarioConfig, load_config
+from geocover.errors import InputError, Problem
+from geocover.mapping import coverage_map
+from geocover.outputs import write_outputs
+from geocover.pipeline import ScenarioResult, load_facilities, run_scenario
+from geocover.population import read_population
+from geocover.zones import read_zones
+
+
+def project_file(relative: str) -> Path:
+    """A file shipped with geocover (``configs/…``, ``data/…``), installed or in a source tree."""
+    package = Path(geocover.__file__).parent
+    for root in (package / "_bundled", package.parent):
+        candidate = root / relative
+        if candidate.exists():
+            return candidate
+    raise InputError([Problem(relative, "not found in the installed package or the source tree",
+                              "reinstall geocover (pip install .)")])
+
+
+def demo_config() -> Path:
+    """Path of the embedded demo scenario (central Helsinki, walking)."""
+    return project_file("configs/demo.yaml")
+
+
+def run(
+    config: ScenarioConfig | str | Path,
+    out: str | Path | None = None,
+    export_network: bool = False,
+    progress: bool = True,
+) -> tuple[dict[str, Path], str]:
+    """Run a scenario and write its outputs.
+
+    Parameters
+    ----------
+    config : ScenarioConfig or path
+    out : path, optional
+        Output folder; ``config.output_dir`` or ``maps/<name>`` when omitted.
+    export_network : bool
+        Add the network layers to ``results.gpkg``.
+    progress : bool
+
+    Returns
+    -------
+    outputs : dict
+        Output name to path.
+    summary : str
+        A few lines on what was computed.
+    """
+    result = run_scenario(config, progress=progress)
+    folder = Path(out) if out else (result.config.output_dir or Path("maps") / result.config.name)
+    html = coverage_map(result).get_root().render()
+    outputs = write_outputs(result, folder, export_network=export_network, map_html=html)
+    return outputs, summarize(result)
+
+
+def summarize(result: ScenarioResult) -> str:
+    """Plain-text summary of a scenario result."""
+    config = result.config
+    target = f"{config.target_minutes:g}".replace(".", "_")
+    facilities = result.facilities
+    unsnapped = int((~facilities["snapped"]).sum())
+    lines = [
+        f"scenario {config.name}: {config.mode}, bands {', '.join(f'{b:g}' for b in config.bands_minutes)} min",
+        f"network: {result.network.n_nodes:,} nodes, {result.network.n_edges:,} segments",
+        f"facilities: {len(facilities)} in the study area, {unsnapped} farther than "
+        f"{config.snap_max_m:g} m from a road (serve no one)",
+    ]
+    for level, table in result.table.groupby("zone_level", sort=False):
+        total = table["population"].sum()
+        within = table[f"pop_within_{target}"].sum()
+        lost = table["pop_unreachable"].sum()
+        share = 100 * within / total if total else np.nan
+        lines.append(
+            f"{level}: {len(table)} zones, {total:,.0f} people, {share:.1f}% within "
+            f"{config.target_minutes:g} min, {lost:,.0f} unreachable"
+        )
+    lines.append(f"gaps: {len(result.gaps)} areas, {result.gaps['population'].sum():,.0f} people")
+    return "\n".join(lines)
+
+
+def validate(config: ScenarioConfig | str | Path) -> str:
+    """Load every layer of a scenario and summarise it, computing nothing.
+
+    Returns
+    -------
+    str
+        One line per layer. Raises :class:`~geocover.errors.InputError` listing every problem.
+    """
+    if not isinstance(config, ScenarioConfig):
+        config = load_config(config)
+    problems: list[Problem] = []
+    lines = [f"scenario {config.name} ({config.source})"]
+    for label, loader in (
+        ("zones", lambda: read_zones(config.zones, config.roads.pbf)),
+        ("facilities", lambda: load_facilities(config)),
+        ("population", lambda: read_population(config.population.raster)),
+    ):
+        try:
+            layer = loader()
+        except InputError as error:
+            problems += error.problems
+            continue
+        if label == "zones":
+            counts = layer.groupby("zone_level", sort=False).size()
+            lines.append("zones: " + ", ".join(f"{level} {n}" for level, n in counts.items())
+                         + f" ({layer.attrs.get('repaired', 0)} repaired)")
+        elif label == "facilities":
+            tiers = layer["tier"].value_counts()
+            lines.append(f"facilities: {len(layer)} (" + ", ".join(f"{t} {n}" for t, n in tiers.items()) + ")")
+        else:
+            lines.append(
+                f"population: {layer.shape[1]} x {layer.shape[0]} cells, {layer.crs.to_string()}, "
+                f"total {layer.population.sum():,.0f}"
+            )
+    if not Path(config.roads.pbf).is_file():
+        problems.append(Problem(str(config.roads.pbf), "road file not found", "check roads.pbf in the config"))
+    else:
+        lines.append(f"roads: {config.roads.pbf} ({Path(config.roads.pbf).stat().st_size / 1e6:.1f} MB)")
+    if problems:
+        raise InputError(problems)
+    return "\n".join(lines)

@@ -1,0 +1,122 @@
+"""Service-area and gap polygons traced from the per-cell travel times.
+
+Polygons are the outlines of grid cells, so they follow the road network and
+the coast, never bridge water (sea cells have no data) and agree with the zone
+table cell for cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import rasterio.features
+import shapely
+from scipy import ndimage
+
+from geocover.population import PopulationGrid
+
+
+def _polygons(grid: PopulationGrid, labels: np.ndarray) -> gpd.GeoDataFrame:
+    """Dissolved polygons of each positive label of ``labels`` (4-connected cells)."""
+    shapes = rasterio.features.shapes(
+        labels.astype(np.int32), mask=labels > 0, connectivity=4, transform=grid.transform
+    )
+    features = [
+        {"type": "Feature", "geometry": geom, "properties": {"label": int(value)}} for geom, value in shapes
+    ]
+    frame = gpd.GeoDataFrame.from_features(features, crs=grid.crs)
+    if frame.empty:
+        return gpd.GeoDataFrame({"label": []}, geometry=[], crs=grid.crs)
+    return frame.dissolve(by="label", as_index=False)
+
+
+def service_areas(
+    grid: PopulationGrid, minutes: np.ndarray, bands_minutes: Sequence[float]
+) -> gpd.GeoDataFrame:
+    """Nested polygons of the cells within each band of the nearest facility.
+
+    Parameters
+    ----------
+    grid : PopulationGrid
+    minutes : numpy.ndarray, shape ``grid.shape``
+        Minutes to the nearest facility; NaN or ``inf`` where unreachable.
+    bands_minutes : sequence of float
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per band (``band_minutes``, ``population``, ``area_km2``), EPSG:4326.
+    """
+    rows = []
+    with np.errstate(invalid="ignore"):
+        for band in sorted(bands_minutes):
+            inside = grid.valid & (minutes <= band)
+            polygons = _polygons(grid, inside.astype(np.int32))
+            geometry = shapely.union_all(polygons.geometry.to_numpy()) if len(polygons) else None
+            rows.append({
+                "band_minutes": float(band),
+                "population": float(grid.population[inside].sum()),
+                "cells": int(inside.sum()),
+                "geometry": geometry,
+            })
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs)
+    frame["area_km2"] = _area_km2(frame)
+    return frame.to_crs("EPSG:4326")
+
+
+def gap_polygons(grid: PopulationGrid, minutes: np.ndarray, target_minutes: float) -> gpd.GeoDataFrame:
+    """Connected areas of populated cells beyond the target or unreachable.
+
+    Parameters
+    ----------
+    grid : PopulationGrid
+    minutes : numpy.ndarray, shape ``grid.shape``
+    target_minutes : float
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per 4-connected gap, largest population first: ``gap_id``,
+        ``population``, ``unreachable_population``, ``cells``, ``max_minutes``
+        (over its reachable cells), ``area_km2``, EPSG:4326.
+    """
+    with np.errstate(invalid="ignore"):
+        unreachable = grid.valid & ~np.isfinite(minutes)
+        gap = grid.valid & (grid.population > 0) & (unreachable | (minutes > target_minutes))
+    labels, count = ndimage.label(gap)
+    if count == 0:
+        return gpd.GeoDataFrame(
+            {"gap_id": [], "population": [], "unreachable_population": [], "cells": [],
+             "max_minutes": [], "area_km2": []},
+            geometry=[], crs="EPSG:4326",
+        )
+    index = np.arange(1, count + 1)
+    population = ndimage.sum(grid.population, labels, index)
+    lost = ndimage.sum(np.where(unreachable, grid.population, 0.0), labels, index)
+    cells = ndimage.sum(gap, labels, index)
+    finite = np.where(np.isfinite(minutes), minutes, -np.inf)
+    worst = ndimage.maximum(finite, labels, index)
+    polygons = _polygons(grid, labels).set_index("label").reindex(index)
+    frame = gpd.GeoDataFrame(
+        {
+            "population": population,
+            "unreachable_population": lost,
+            "cells": cells.astype(int),
+            "max_minutes": np.where(np.isfinite(worst), worst, np.nan),
+        },
+        geometry=polygons.geometry.to_numpy(),
+        crs=grid.crs,
+    )
+    frame["area_km2"] = _area_km2(frame)
+    frame = frame.sort_values("population", ascending=False, kind="stable").reset_index(drop=True)
+    frame.insert(0, "gap_id", np.arange(1, len(frame) + 1))
+    return frame.to_crs("EPSG:4326")
+
+
+def _area_km2(frame: gpd.GeoDataFrame) -> np.ndarray:
+    if frame.empty or frame.geometry.isna().all():
+        return np.zeros(len(frame))
+    metric = frame.to_crs(frame.estimate_utm_crs())
+    return metric.geometry.area.fillna(0.0).to_numpy() / 1e6

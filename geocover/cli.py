@@ -1,0 +1,66 @@
+"""The ``geocover`` command line: ``run``, ``demo`` and ``validate``.
+
+Exit codes: 0 success, 2 bad input (every problem listed, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from geocover import __version__
+from geocover.errors import InputError
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
+    parser.add_argument(
+        "--export-network", action="store_true",
+        help="add network_nodes and network_edges layers to results.gpkg",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``geocover`` command."""
+    parser = argparse.ArgumentParser(
+        prog="geocover",
+        description="Who can reach care, and where to build next: travel-time coverage per zone.",
+    )
+    parser.add_argument("--version", action="version", version=f"geocover {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a scenario config end to end")
+    run.add_argument("config", type=Path, help="scenario YAML file")
+    _add_run_options(run)
+    demo = commands.add_parser("demo", help="run the embedded Helsinki demo (offline)")
+    _add_run_options(demo)
+    validate = commands.add_parser("validate", help="load and summarise every layer; compute nothing")
+    validate.add_argument("config", type=Path, help="scenario YAML file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``geocover`` console script."""
+    args = build_parser().parse_args(argv)
+    from geocover import api
+
+    try:
+        if args.command == "validate":
+            print(api.validate(args.config))
+            return 0
+        config = api.demo_config() if args.command == "demo" else args.config
+        outputs, summary = api.run(
+            config, out=args.out, export_network=args.export_network, progress=not args.quiet
+        )
+    except InputError as error:
+        print(f"geocover: {error}", file=sys.stderr)
+        return 2
+    print(summary)
+    for path in outputs.values():
+        print(f"  wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Scenario configuration in YAML, validated on load.
+
+Paths are relative to the config file. An unknown key or a value of the wrong
+type is an :class:`~geocover.errors.InputError` naming the key and the file.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from geocover.errors import InputError, Problem
+
+PACKAGE_PREFIX = "pkg:"
+"""A path ``pkg:<package>/<file>`` names a file shipped inside an installed package."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RoadsConfig(_Strict):
+    """Road network source."""
+
+    pbf: Path = Field(description="OSM PBF file")
+    speeds_kmh: dict[str, float] = Field(
+        default_factory=dict, description="speed per OSM highway class (drive) or {'walk': kmh}"
+    )
+    use_maxspeed: bool = True
+
+
+class FacilitiesConfig(_Strict):
+    """Facility layer and how to read it."""
+
+    path: Path
+    layer: str | None = None
+    sheet: str | None = None
+    name_column: str | None = None
+    id_column: str | None = None
+    lon_column: str | None = None
+    lat_column: str | None = None
+    coord_system: str = "wgs84"
+    tier_column: str | None = None
+    tier_map: dict[str, str] | None = None
+    include: dict[str, list[str]] | None = None
+
+
+class PopulationConfig(_Strict):
+    """Population raster."""
+
+    raster: Path
+
+
+class ZoneLayerConfig(_Strict):
+    """One level of reporting zones: OSM admin relations or a polygon file."""
+
+    level: str = Field(description="name of the level, e.g. township, island")
+    osm_admin_level: int | None = None
+    path: Path | None = None
+    layer: str | None = None
+    id_column: str | None = None
+    name_column: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ZoneLayerConfig:
+        if (self.osm_admin_level is None) == (self.path is None):
+            raise ValueError("give exactly one of 'osm_admin_level' or 'path'")
+        return self
+
+
+class MapConfig(_Strict):
+    """Map options."""
+
+    title: str | None = None
+    attribution: str = "Map data © OpenStreetMap contributors (ODbL)"
+    tiles: Literal["OpenStreetMap", "none"] = "OpenStreetMap"
+
+
+class ScenarioConfig(_Strict):
+    """A whole scenario: inputs, travel mode, bands and outputs."""
+
+    name: str
+    mode: Literal["walk", "drive"] = "walk"
+    bands_minutes: list[float] = Field(default_factory=lambda: [5.0, 10.0, 15.0], min_length=1)
+    target_minutes: float = 15.0
+    snap_max_m: float = Field(default=500.0, gt=0)
+    offroad_kmh: float = Field(default=5.0, gt=0)
+    roads: RoadsConfig
+    facilities: FacilitiesConfig
+    population: PopulationConfig
+    zones: list[ZoneLayerConfig] = Field(min_length=1)
+    map: MapConfig = Field(default_factory=MapConfig)
+    output_dir: Path | None = None
+    source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _target_is_a_band(self) -> ScenarioConfig:
+        if self.target_minutes not in self.bands_minutes:
+            raise ValueError(f"target_minutes {self.target_minutes:g} must be one of bands_minutes")
+        self.bands_minutes = sorted(self.bands_minutes)
+        return self
+
+    def resolve_paths(self, base: Path) -> ScenarioConfig:
+        """Make every relative path absolute against ``base`` (the config file's folder)."""
+        def fix(path: Path | None) -> Path | None:
+            if path is None or path.is_absolute():
+                return None
+            if str(path).startswith(PACKAGE_PREFIX):
+                package, _, inner = str(path).removeprefix(PACKAGE_PREFIX).partition("/")
+                return Path(str(importlib.resources.files(package).joinpath(inner)))
+            return (base / path).resolve()
+
+        self.roads.pbf = fix(self.roads.pbf) or self.roads.pbf
+        self.facilities.path = fix(self.facilities.path) or self.facilities.path
+        self.population.raster = fix(self.population.raster) or self.population.raster
+        for zone in self.zones:
+            zone.path = fix(zone.path) or zone.path
+        self.output_dir = fix(self.output_dir) or self.output_dir
+        return self
+
+
+def load_config(path: str | Path) -> ScenarioConfig:
+    """Load and validate a scenario YAML file.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    ScenarioConfig
+        With every path made absolute relative to the file's folder.
+
+    Raises
+    ------
+    InputError
+        Naming every bad key and the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError([Problem(str(path), "config file not found", "check the path")])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise InputError([Problem(str(path), f"not valid YAML: {error}", "fix the syntax")]) from None
+    if not isinstance(data, dict):
+        raise InputError([Problem(str(path), "the file must hold a mapping of keys", "see configs/")])
+    try:
+        config = ScenarioConfig.model_validate(data)
+    except ValidationError as error:
+        problems = [
+            Problem(
+                str(path),
+                _message(item),
+                "remove or rename the key" if item["type"] == "extra_forbidden" else "fix the value",
+                column=".".join(str(part) for part in item["loc"]) or None,
+            )
+            for item in error.errors()
+        ]
+        raise InputError(problems) from None
+    config.source = path.resolve()
+    return config.resolve_paths(path.resolve().parent)
+
+
+def _message(item: dict) -> str:
+    if item["type"] == "extra_forbidden":
+        return "unknown key"
+    if item["type"] == "missing":
+        return "required key is missing"
+    return f"{item['msg']} (got {item.get('input')!r})"

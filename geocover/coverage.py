@@ -1,0 +1,138 @@
+"""Coverage per zone from the per-cell travel times of the population grid.
+
+Every figure derives from the same cells: a cell belongs to the zone that
+contains its centre; its people are within a band when its minutes to the
+nearest facility are at most the band, beyond when reachable but slower than
+the target, unreachable when no facility can be reached (or the cell is too
+far from any road). Per zone ``within target + beyond + unreachable = population``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geocover.population import PopulationGrid
+
+
+def weighted_quantile(minutes: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The smallest value such that at least share ``q`` of the weight is at or below it.
+
+    Parameters
+    ----------
+    minutes : numpy.ndarray
+        Finite values.
+    weights : numpy.ndarray
+        Non-negative weights (people).
+    q : float
+        Share in [0, 1], e.g. 0.9 for the 90th percentile.
+
+    Returns
+    -------
+    float
+        NaN when the total weight is zero.
+    """
+    keep = weights > 0
+    minutes, weights = minutes[keep], weights[keep]
+    if len(minutes) == 0:
+        return float("nan")
+    order = np.argsort(minutes, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    index = np.searchsorted(cumulative, q * cumulative[-1] * (1 - 1e-12), side="left")
+    return float(minutes[order][min(index, len(order) - 1)])
+
+
+def zone_table(
+    grid: PopulationGrid,
+    minutes: np.ndarray,
+    zones: gpd.GeoDataFrame,
+    bands_minutes: Sequence[float],
+    target_minutes: float,
+    facilities: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """Population by travel-time band for each zone.
+
+    Parameters
+    ----------
+    grid : PopulationGrid
+    minutes : numpy.ndarray, shape ``grid.shape``
+        Minutes to the nearest facility per cell; ``inf`` or NaN when unreachable.
+    zones : geopandas.GeoDataFrame
+        Columns ``zone_level``, ``zone_id``, ``zone_name``; zones of one level should not
+        overlap (where they do, a cell counts for the last one).
+    bands_minutes : sequence of float
+        Band limits in minutes.
+    target_minutes : float
+        The standard (e.g. 15): splits reachable people into within and beyond.
+    facilities : geopandas.GeoDataFrame, optional
+        Counted per zone (column ``facilities``), and per ``tier`` when present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per zone: ``zone_level, zone_id, zone_name, population,
+        pop_within_<b>, pct_within_<b>`` for each band, ``pop_beyond_<target>,
+        pop_unreachable, mean_minutes, p90_minutes`` (population-weighted, over
+        reachable people), ``facilities`` and ``facilities_<tier>``.
+    """
+    population = grid.population
+    reachable = np.isfinite(minutes)
+    rows = []
+    for level, level_zones in zones.groupby("zone_level", sort=False):
+        labels = grid.labels(level_zones)
+        for number, zone in enumerate(level_zones.itertuples(index=False), start=1):
+            inside = labels == number
+            people = population[inside]
+            zone_minutes = minutes[inside]
+            ok = reachable[inside]
+            row: dict[str, object] = {
+                "zone_level": level,
+                "zone_id": zone.zone_id,
+                "zone_name": zone.zone_name,
+                "population": float(people.sum()),
+            }
+            for band in bands_minutes:
+                within = float(people[ok & (zone_minutes <= band)].sum())
+                row[f"pop_within_{_label(band)}"] = within
+                row[f"pct_within_{_label(band)}"] = _percent(within, row["population"])
+            row[f"pop_beyond_{_label(target_minutes)}"] = float(
+                people[ok & (zone_minutes > target_minutes)].sum()
+            )
+            row["pop_unreachable"] = float(people[~ok].sum())
+            reach_people = people[ok]
+            total = reach_people.sum()
+            row["mean_minutes"] = (
+                float((zone_minutes[ok] * reach_people).sum() / total) if total > 0 else float("nan")
+            )
+            row["p90_minutes"] = weighted_quantile(zone_minutes[ok], reach_people, 0.9)
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    if facilities is not None and not table.empty:
+        table = table.join(_facility_counts(zones, facilities), on=["zone_level", "zone_id"])
+        count_columns = [c for c in table.columns if c.startswith("facilities")]
+        table[count_columns] = table[count_columns].fillna(0).astype(int)
+    return table
+
+
+def _facility_counts(zones: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+    points = facilities.to_crs(zones.crs)
+    joined = gpd.sjoin(points, zones[["zone_level", "zone_id", "geometry"]], predicate="within")
+    counts = joined.groupby(["zone_level", "zone_id"]).size().rename("facilities").to_frame()
+    if "tier" in joined.columns:
+        per_tier = joined.pivot_table(
+            index=["zone_level", "zone_id"], columns="tier", values="facility_id", aggfunc="count"
+        )
+        per_tier.columns = [f"facilities_{tier}" for tier in per_tier.columns]
+        counts = counts.join(per_tier)
+    return counts
+
+
+def _label(minutes: float) -> str:
+    return f"{minutes:g}".replace(".", "_")
+
+
+def _percent(part: float, total: object) -> float:
+    return 100.0 * part / float(total) if float(total) > 0 else float("nan")

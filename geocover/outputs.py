@@ -1,0 +1,132 @@
+"""Write a scenario's outputs: all into a temporary folder first, then moved into place.
+
+A run that fails leaves the output folder as it was: no half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+
+from geocover.pipeline import ScenarioResult
+
+UNREACHABLE_MINUTES = -1.0
+NODATA_MINUTES = -9999.0
+
+
+@contextmanager
+def staged_outputs(out_dir: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out_dir``; on success move its files into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        yield stage
+        out_dir.mkdir(exist_ok=True)
+        for item in stage.iterdir():
+            os.replace(item, out_dir / item.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def write_travel_time(result: ScenarioResult, path: Path) -> None:
+    """GeoTIFF of minutes to the nearest facility per population cell (float32).
+
+    Cells with no facility reachable hold -1; cells outside the data or the study
+    area hold the nodata value -9999.
+    """
+    grid = result.access.grid
+    minutes = np.where(np.isfinite(result.access.minutes), result.access.minutes, UNREACHABLE_MINUTES)
+    minutes = np.where(grid.valid, minutes, NODATA_MINUTES).astype(np.float32)
+    profile = {
+        "driver": "GTiff", "height": grid.shape[0], "width": grid.shape[1], "count": 1,
+        "dtype": "float32", "crs": grid.crs.to_wkt(), "transform": grid.transform,
+        "nodata": NODATA_MINUTES, "compress": "deflate",
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(minutes, 1)
+        dst.set_band_description(1, "minutes to nearest facility (-1: none reachable)")
+        dst.update_tags(mode=result.config.mode, unreachable=str(UNREACHABLE_MINUTES))
+
+
+def network_layers(result: ScenarioResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The network as ``network_nodes`` and ``network_edges`` layers, EPSG:4326.
+
+    Nodes: ``node_id`` (OSM), ``minutes`` to the nearest facility, ``facility_id``.
+    Edges: one row per open direction, ``u``, ``v`` (OSM node ids), ``length_m``, ``minutes``.
+    """
+    network = result.network
+    nodes = result.access.nodes
+    facility_ids = result.facilities["facility_id"].to_numpy()
+    node_layer = gpd.GeoDataFrame(
+        {
+            "node_id": network.node_id,
+            "minutes": np.where(np.isfinite(nodes.minutes), nodes.minutes, np.nan),
+            "facility_id": np.where(nodes.facility >= 0, facility_ids[np.maximum(nodes.facility, 0)], None),
+        },
+        geometry=gpd.points_from_xy(network.x, network.y),
+        crs=network.crs,
+    ).to_crs("EPSG:4326")
+    tail, head, minutes = network.arcs()
+    open_uv = np.isfinite(network.minutes_uv)
+    length = np.concatenate([network.length_m[open_uv], network.length_m[np.isfinite(network.minutes_vu)]])
+    segments = network.segments
+    geometry = np.concatenate([segments[open_uv], segments[np.isfinite(network.minutes_vu)]])
+    edge_layer = gpd.GeoDataFrame(
+        {"u": network.node_id[tail], "v": network.node_id[head], "length_m": length, "minutes": minutes},
+        geometry=geometry,
+        crs=network.crs,
+    ).to_crs("EPSG:4326")
+    return node_layer, edge_layer
+
+
+def write_outputs(
+    result: ScenarioResult, out_dir: str | Path, export_network: bool = False, map_html: str | None = None
+) -> dict[str, Path]:
+    """Write the table, GeoPackage, travel-time raster and map of a scenario.
+
+    Parameters
+    ----------
+    result : ScenarioResult
+    out_dir : str or Path
+        Created if needed; files of the same names are replaced only when all are written.
+    export_network : bool
+        Add the ``network_nodes`` and ``network_edges`` layers to the GeoPackage.
+    map_html : str, optional
+        The rendered map; ``map.html`` is skipped when omitted.
+
+    Returns
+    -------
+    dict
+        Output name to final path.
+    """
+    out_dir = Path(out_dir)
+    names = ["coverage_by_zone.csv", "results.gpkg", "travel_time.tif"]
+    if map_html is not None:
+        names.append("map.html")
+    with staged_outputs(out_dir) as stage:
+        result.table.to_csv(stage / "coverage_by_zone.csv", index=False, encoding="utf-8-sig")
+        gpkg = stage / "results.gpkg"
+        facilities = result.facilities.to_crs("EPSG:4326")
+        layers = {
+            "facilities": facilities,
+            "zones": result.zones,
+            "service_areas": result.service_areas,
+            "gaps": result.gaps,
+        }
+        if export_network:
+            layers["network_nodes"], layers["network_edges"] = network_layers(result)
+        for layer, frame in layers.items():
+            frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
+        write_travel_time(result, stage / "travel_time.tif")
+        if map_html is not None:
+            (stage / "map.html").write_text(map_html, encoding="utf-8")
+    return {name: out_dir / name for name in names}

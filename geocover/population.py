@@ -1,0 +1,115 @@
+"""The population grid: the one denominator of every table, map and gap polygon."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import rasterio
+import rasterio.features
+import rasterio.windows
+from affine import Affine
+from rasterio.warp import transform_bounds
+
+from geocover.errors import InputError, Problem
+
+
+@dataclass
+class PopulationGrid:
+    """People per cell on a regular grid.
+
+    Attributes
+    ----------
+    population : numpy.ndarray of float64, shape (rows, cols)
+        People per cell, 0 where the source had no data.
+    valid : numpy.ndarray of bool
+        Cells that hold data (land) and lie in the study area; only these are routed.
+    transform : affine.Affine
+        Grid to CRS coordinates (cell corners).
+    crs : pyproj.CRS
+    """
+
+    population: np.ndarray
+    valid: np.ndarray
+    transform: Affine
+    crs: pyproj.CRS
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, cols)``."""
+        return self.population.shape
+
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates of the centres of the valid cells, in :attr:`crs`, row-major order."""
+        rows, cols = np.nonzero(self.valid)
+        x, y = self.transform * (cols + 0.5, rows + 0.5)
+        return np.asarray(x), np.asarray(y)
+
+    def to_grid(self, values: np.ndarray, fill: float = np.nan) -> np.ndarray:
+        """Spread one value per valid cell (in :meth:`centres` order) back onto the grid."""
+        grid = np.full(self.shape, fill, dtype=np.float64)
+        grid[self.valid] = values
+        return grid
+
+    def labels(self, zones: gpd.GeoDataFrame) -> np.ndarray:
+        """Zone number (1-based row of ``zones``) of each cell by its centre, 0 outside all zones."""
+        if zones.empty:
+            return np.zeros(self.shape, dtype=np.int32)
+        shapes = zip(zones.to_crs(self.crs).geometry, range(1, len(zones) + 1), strict=True)
+        return rasterio.features.rasterize(
+            shapes, out_shape=self.shape, transform=self.transform, fill=0, dtype="int32"
+        )
+
+
+def read_population(
+    path: str | Path, study_area: gpd.GeoSeries | None = None
+) -> PopulationGrid:
+    """Read a population GeoTIFF over the study area.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoTIFF of people per cell, any CRS, nodata honoured (WorldPop uses -99999).
+    study_area : geopandas.GeoSeries, optional
+        Area to read, any CRS: the window around it is read and cells whose centre
+        lies outside it are left out of routing. The whole raster when omitted.
+
+    Returns
+    -------
+    PopulationGrid
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError([Problem(str(path), "population raster not found", "check the path in the config")])
+    with rasterio.open(path) as src:
+        if src.crs is None:
+            raise InputError([Problem(str(path), "the raster has no CRS", "assign one (gdal_edit -a_srs)")])
+        window = rasterio.windows.Window(0, 0, src.width, src.height)
+        if study_area is not None:
+            bounds = transform_bounds(study_area.crs, src.crs, *study_area.total_bounds, densify_pts=21)
+            window = (
+                rasterio.windows.from_bounds(*bounds, transform=src.transform)
+                .round_offsets(op="floor")
+                .round_lengths(op="ceil")
+                .intersection(window)
+            )
+        data = src.read(1, window=window, masked=True).astype(np.float64)
+        transform = src.window_transform(window)
+        crs = pyproj.CRS.from_user_input(src.crs)
+    valid = ~np.ma.getmaskarray(data) & np.isfinite(data.filled(np.nan))
+    population = np.where(valid, data.filled(0.0), 0.0)
+    if (population < 0).any():
+        row, col = np.argwhere(population < 0)[0]
+        raise InputError([Problem(
+            str(path), f"negative population {population[row, col]} at row {row}, column {col}",
+            "set the nodata value of the raster (WorldPop: -99999) or fix the cells",
+        )])
+    if study_area is not None:
+        inside = rasterio.features.geometry_mask(
+            study_area.to_crs(crs), out_shape=population.shape, transform=transform, invert=True
+        )
+        valid &= inside
+    return PopulationGrid(population=population, valid=valid, transform=transform, crs=crs)

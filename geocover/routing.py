@@ -1,0 +1,213 @@
+"""Nearest-facility travel times with one multi-source search in SciPy.
+
+Facilities join the network at their snapped position along a segment, not at
+a node: each facility becomes a virtual node with arcs to the two ends of its
+segment weighted by the part of the segment travelled plus the walked off-road
+leg. One ``scipy.sparse.csgraph.dijkstra`` call with ``min_only=True`` over all
+virtual nodes gives every node's minutes to (or from) its nearest facility and
+which facility that is. Points (population cells) are then evaluated from the
+two ends of their own segment, and directly along the segment when a facility
+sits on the same one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from geocover.network import WALK_SPEED_KMH, Network
+from geocover.snapping import Snap
+
+Direction = Literal["to", "from"]
+
+
+@dataclass
+class NodeTimes:
+    """Minutes between every node and its nearest facility.
+
+    Attributes
+    ----------
+    minutes : numpy.ndarray of float64
+        Per node, ``inf`` when no facility is reachable.
+    facility : numpy.ndarray of int64
+        Index (into the facility snap) of the nearest facility, -1 when unreachable.
+    direction : {"to", "from"}
+        ``"to"``: from the node to the facility (a resident going to care);
+        ``"from"``: from the facility to the node (an ambulance going out).
+    """
+
+    minutes: np.ndarray
+    facility: np.ndarray
+    direction: Direction
+
+
+def _walk_minutes(offset_m: np.ndarray, offroad_kmh: float) -> np.ndarray:
+    return offset_m / (offroad_kmh * 1000.0 / 60.0)
+
+
+def _toward_ends(
+    network: Network, snap: Snap, leaving: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes along the segment between each snapped position and its ``u`` and ``v`` ends.
+
+    ``leaving=True`` gives the time to travel from the position to each end;
+    ``False`` the time from each end to the position.
+    """
+    e = snap.edge
+    t = snap.fraction
+    if leaving:
+        return _part(t, network.minutes_vu[e]), _part(1.0 - t, network.minutes_uv[e])
+    return _part(t, network.minutes_uv[e]), _part(1.0 - t, network.minutes_vu[e])
+
+
+def _part(share: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    """Minutes for ``share`` of a segment: zero at its very end even on a closed direction."""
+    return np.where(share == 0.0, 0.0, share * np.where(share == 0.0, 0.0, minutes))
+
+
+def nearest_facility_nodes(
+    network: Network,
+    facilities: Snap,
+    direction: Direction = "to",
+    offroad_kmh: float = WALK_SPEED_KMH,
+    limit_minutes: float = np.inf,
+) -> NodeTimes:
+    """Minutes from every node to its nearest facility, in one multi-source search.
+
+    Parameters
+    ----------
+    network : Network
+    facilities : Snap
+        Snapped facilities; unsnapped ones take no part.
+    direction : {"to", "from"}
+        Travel to the facility (reverse search) or from it (forward search).
+    offroad_kmh : float
+        Walking speed on the facility's off-road leg, km/h.
+    limit_minutes : float
+        Stop the search beyond this many minutes (nodes farther are ``inf``).
+
+    Returns
+    -------
+    NodeTimes
+    """
+    n = network.n_nodes
+    ok = np.flatnonzero(facilities.snapped)
+    if len(ok) == 0:
+        return NodeTimes(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), direction)
+    sub = Snap(facilities.edge[ok], facilities.fraction[ok], facilities.offset_m[ok])
+    # "to": a node reaches the facility, so the search runs on the reversed graph and the
+    # virtual arc to end "u" weighs the time from u to the position; "from" the opposite.
+    at_u, at_v = _toward_ends(network, sub, leaving=direction == "from")
+    walk = _walk_minutes(sub.offset_m, offroad_kmh)
+    virtual = n + np.arange(len(ok))
+    rows = np.concatenate([virtual, virtual])
+    cols = np.concatenate([network.u[sub.edge], network.v[sub.edge]])
+    weights = np.concatenate([walk + at_u, walk + at_v])
+    finite = np.isfinite(weights)
+    extra = sp.csr_matrix(
+        (weights[finite], (rows[finite], cols[finite])), shape=(n + len(ok), n + len(ok))
+    )
+    base = network.csr(reverse=direction == "to")
+    graph = sp.block_diag([base, sp.csr_matrix((len(ok), len(ok)))], format="csr") + extra
+    minutes, _, source = dijkstra(
+        graph, directed=True, indices=virtual, min_only=True,
+        return_predecessors=True, limit=limit_minutes,
+    )
+    minutes = minutes[:n]
+    source = source[:n]
+    facility = np.where(source >= n, ok[np.clip(source - n, 0, len(ok) - 1)], -1)
+    facility[~np.isfinite(minutes)] = -1
+    return NodeTimes(minutes, facility.astype(np.int64), direction)
+
+
+def point_minutes(
+    network: Network,
+    nodes: NodeTimes,
+    points: Snap,
+    facilities: Snap,
+    offroad_kmh: float = WALK_SPEED_KMH,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes between snapped points and their nearest facility.
+
+    Each point is reached through either end of its segment, or directly
+    along the segment when a facility is snapped to the same one. The point's
+    and the facility's off-road legs are walked.
+
+    Parameters
+    ----------
+    network : Network
+    nodes : NodeTimes
+        Output of :func:`nearest_facility_nodes` for the same facilities.
+    points : Snap
+        Snapped points (population cells); unsnapped points are unreachable.
+    facilities : Snap
+    offroad_kmh : float
+        Walking speed on off-road legs, km/h.
+
+    Returns
+    -------
+    minutes : numpy.ndarray of float64
+        ``inf`` when unreachable.
+    facility : numpy.ndarray of int64
+        Index of the nearest facility, -1 when unreachable.
+    """
+    minutes = np.full(len(points), np.inf)
+    facility = np.full(len(points), -1, dtype=np.int64)
+    ok = np.flatnonzero(points.snapped)
+    if len(ok) == 0:
+        return minutes, facility
+    sub = Snap(points.edge[ok], points.fraction[ok], points.offset_m[ok])
+    along_u, along_v = _toward_ends(network, sub, leaving=nodes.direction == "to")
+    node_u, node_v = network.u[sub.edge], network.v[sub.edge]
+    via_u = along_u + nodes.minutes[node_u]
+    via_v = along_v + nodes.minutes[node_v]
+    best = np.minimum(via_u, via_v)
+    best_facility = np.where(via_u <= via_v, nodes.facility[node_u], nodes.facility[node_v])
+    same_minutes, same_facility, same_point = _same_segment(
+        network, sub, facilities, nodes.direction, offroad_kmh
+    )
+    if len(same_point):
+        better = same_minutes < best[same_point]
+        best[same_point[better]] = same_minutes[better]
+        best_facility[same_point[better]] = same_facility[better]
+    best = best + _walk_minutes(sub.offset_m, offroad_kmh)
+    reachable = np.isfinite(best)
+    minutes[ok] = best
+    facility[ok] = np.where(reachable, best_facility, -1)
+    return minutes, facility
+
+
+def _same_segment(
+    network: Network, points: Snap, facilities: Snap, direction: Direction, offroad_kmh: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best direct time along a shared segment, for points whose segment holds a facility."""
+    fac = np.flatnonzero(facilities.snapped)
+    pairs = pd.DataFrame({"point": np.arange(len(points)), "edge": points.edge}).merge(
+        pd.DataFrame({"facility": fac, "edge": facilities.edge[fac]}), on="edge"
+    )
+    if pairs.empty:
+        empty = np.empty(0, dtype=np.int64)
+        return np.empty(0), empty, empty
+    e = pairs["edge"].to_numpy()
+    p = pairs["point"].to_numpy()
+    f = pairs["facility"].to_numpy()
+    s, t = points.fraction[p], facilities.fraction[f]
+    # Travelling from position a to position b along u->v when b >= a, else along v->u.
+    start, end = (s, t) if direction == "to" else (t, s)
+    forward = end >= start
+    minutes = np.where(
+        forward, _part(end - start, network.minutes_uv[e]), _part(start - end, network.minutes_vu[e])
+    )
+    minutes = minutes + _walk_minutes(facilities.offset_m[f], offroad_kmh)
+    table = pd.DataFrame({"point": p, "minutes": minutes, "facility": f})
+    table = table.sort_values(["point", "minutes", "facility"]).drop_duplicates("point")
+    return (
+        table["minutes"].to_numpy(),
+        table["facility"].to_numpy(dtype=np.int64),
+        table["point"].to_numpy(dtype=np.int64),
+    )
