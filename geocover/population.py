@@ -45,8 +45,7 @@ class PopulationGrid:
     def centres(self) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates of the centres of the valid cells, in :attr:`crs`, row-major order."""
         rows, cols = np.nonzero(self.valid)
-        x, y = self.transform * (cols + 0.5, rows + 0.5)
-        return np.asarray(x), np.asarray(y)
+        return cell_centres(self.transform, rows, cols)
 
     def to_grid(self, values: np.ndarray, fill: float = np.nan) -> np.ndarray:
         """Spread one value per valid cell (in :meth:`centres` order) back onto the grid."""
@@ -62,6 +61,13 @@ class PopulationGrid:
         return rasterio.features.rasterize(
             shapes, out_shape=self.shape, transform=self.transform, fill=0, dtype="int32"
         )
+
+
+def cell_centres(transform: Affine, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CRS coordinates of the centres of cells ``(rows, cols)`` of a north-up grid."""
+    if transform.b or transform.d:
+        raise ValueError("rotated rasters are not supported: warp the raster north-up first")
+    return transform.c + transform.a * (cols + 0.5), transform.f + transform.e * (rows + 0.5)
 
 
 def read_population(

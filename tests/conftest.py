@@ -1,0 +1,35 @@
+"""Shared fixtures: the ../shared kit beside the checkout, skipped on a user's clone, required in CI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+REQUIRE_SHARED = os.environ.get("GEOCOVER_REQUIRE_SHARED") == "1"
+
+
+def need_shared(relative: str) -> Path:
+    """Path of ``../shared/<relative>``: skip when missing, fail when GEOCOVER_REQUIRE_SHARED=1."""
+    path = SHARED / relative
+    if not path.exists():
+        message = f"{path} is missing: the ../shared kit sits beside the checkout in CI, not in a user's clone"
+        if REQUIRE_SHARED:
+            pytest.fail(message + " (GEOCOVER_REQUIRE_SHARED=1)")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The ``../shared`` folder."""
+    return need_shared("")
+
+
+@pytest.fixture(scope="session")
+def comoros_dir() -> Path:
+    """The Comoros test kit, ``../shared/data/comoros``."""
+    return need_shared("data/comoros")

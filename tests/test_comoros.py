@@ -1,0 +1,159 @@
+"""The Comoros scenario end to end, every figure checked against an independent computation."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+import shapely
+
+from geocover.cli import main
+from geocover.pipeline import run_scenario
+from geocover.population import cell_centres
+from geocover.snapping import Snap, snap_points
+from tests.conftest import ROOT
+from tests.reference import reference_minutes
+
+CONFIG = ROOT / "configs" / "comoros.yaml"
+
+
+@pytest.fixture(scope="module")
+def result(comoros_dir):
+    return run_scenario(CONFIG, progress=False)
+
+
+@pytest.fixture(scope="module")
+def outputs(comoros_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("comoros")
+    assert main(["run", str(CONFIG), "--out", str(out), "--export-network", "--quiet"]) == 0
+    return out
+
+
+def _cell_centres(grid):
+    rows, cols = np.indices(grid.shape)
+    return cell_centres(grid.transform, rows, cols)
+
+
+def test_outputs_are_written_with_every_layer(outputs):
+    assert (outputs / "coverage_by_zone.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    layers = {name for name, _ in pyogrio.list_layers(outputs / "results.gpkg")}
+    assert {"facilities", "zones", "service_areas", "gaps", "network_nodes", "network_edges"} <= layers
+    html = (outputs / "map.html").read_text(encoding="utf-8")
+    for label in ("Within 15 min (drive)", "island: % within 15 min", "Facilities", "Gaps: people beyond 15 min"):
+        assert label in html
+
+
+def test_zone_totals_balance_and_equal_the_raster_inside_each_zone(result, comoros_dir):
+    table = result.table
+    assert list(table["zone_level"].unique()) == ["island", "commune"]
+    assert len(table[table.zone_level == "island"]) == 3
+    balance = table["pop_within_15"] + table["pop_beyond_15"] + table["pop_unreachable"]
+    np.testing.assert_allclose(balance, table["population"], rtol=1e-9)
+    # Brute force: sum the raster over every cell whose centre a zone polygon contains.
+    with rasterio.open(comoros_dir / "population.tif") as src:
+        data = src.read(1, masked=True).filled(0.0).astype(np.float64)
+        rows, cols = np.indices(data.shape)
+        x, y = cell_centres(src.transform, rows, cols)
+    for zone in result.zones.itertuples():
+        inside = shapely.contains_xy(zone.geometry, x, y)
+        assert zone.population == pytest.approx(data[inside].sum(), rel=1e-9)
+
+
+def test_cell_minutes_equal_networkx_with_the_cells_inserted(result):
+    grid = result.access.grid
+    cells = result.access.cell_snap
+    minutes = result.access.minutes[grid.valid]
+    rng = np.random.default_rng(7)
+    reachable = np.flatnonzero(np.isfinite(minutes))
+    sample = np.concatenate([rng.choice(reachable, 150, replace=False),
+                             rng.choice(np.flatnonzero(~np.isfinite(minutes)), 20, replace=False)])
+    points = Snap(cells.edge[sample], cells.fraction[sample], cells.offset_m[sample])
+    expected = reference_minutes(result.network, result.access.facility_snap, points, "to",
+                                 result.config.offroad_kmh)
+    np.testing.assert_allclose(minutes[sample], expected, rtol=1e-9)
+
+
+def test_islands_never_serve_each_other(result):
+    islands = result.zones[result.zones.zone_level == "island"].reset_index(drop=True)
+    facility_island = gpd.sjoin(result.facilities, islands[["zone_id", "geometry"]], predicate="within")
+    island_of_facility = facility_island["zone_id"].reindex(range(len(result.facilities))).to_numpy()
+    grid = result.access.grid
+    labels = grid.labels(islands)
+    served = result.access.facility >= 0
+    cell_island = np.where(labels > 0, islands["zone_id"].to_numpy()[np.maximum(labels, 1) - 1], None)
+    nearest_island = island_of_facility[result.access.facility[served & (labels > 0)]]
+    assert served.sum() > 100_000
+    assert (cell_island[served & (labels > 0)] == nearest_island).all()
+
+
+def test_fifteen_minute_polygon_holds_only_points_within_fifteen_minutes(result):
+    band = result.service_areas.set_index("band_minutes").loc[15.0, "geometry"]
+    grid = result.access.grid
+    rng = np.random.default_rng(11)
+    west, south, east, north = band.bounds
+    x = rng.uniform(west, east, 8000)
+    y = rng.uniform(south, north, 8000)
+    inside = shapely.contains_xy(band, x, y)
+    x, y = x[inside][:200], y[inside][:200]
+    network = result.network
+    # One cell's tolerance: the diagonal of a ~90 m cell, walked off-road, and on the snap distance.
+    cell_m = abs(grid.transform.a) * 111_000 * np.sqrt(2)
+    tolerance = cell_m / (result.config.offroad_kmh * 1000 / 60)
+    to_metric = gpd.GeoSeries(gpd.points_from_xy(x, y), crs="EPSG:4326").to_crs(network.crs)
+    points = snap_points(network, to_metric.x.to_numpy(), to_metric.y.to_numpy(), result.config.snap_max_m + cell_m)
+    times = reference_minutes(network, result.access.facility_snap, points, "to", result.config.offroad_kmh)
+    assert len(times) >= 150
+    assert (times <= 15.0 + tolerance).all()
+
+
+def test_no_sea_cell_is_inside_any_service_area(result):
+    grid = result.access.grid
+    x, y = _cell_centres(grid)
+    sea = ~grid.valid & (grid.population == 0)
+    outer = result.service_areas.geometry.iloc[-1]
+    assert sea.sum() > 100_000
+    assert not shapely.contains_xy(outer, x[sea], y[sea]).any()
+
+
+def test_travel_time_raster_holds_the_cell_minutes(result, outputs):
+    with rasterio.open(outputs / "travel_time.tif") as src:
+        written = src.read(1)
+        assert src.nodata == -9999
+    minutes = result.access.minutes
+    valid = result.access.grid.valid
+    reachable = valid & np.isfinite(minutes)
+    np.testing.assert_allclose(written[reachable], minutes[reachable], rtol=1e-6)
+    assert (written[valid & ~np.isfinite(minutes)] == -1).all()
+    assert (written[~valid] == -9999).all()
+
+
+def test_gap_population_equals_people_beyond_the_target(result, outputs):
+    with rasterio.open(outputs / "travel_time.tif") as src:
+        minutes = src.read(1)
+    population = result.access.grid.population
+    beyond = ((minutes > 15) | (minutes == -1)) & (minutes != -9999)
+    gaps = gpd.read_file(outputs / "results.gpkg", layer="gaps")
+    assert gaps["population"].sum() == pytest.approx(population[beyond].sum(), rel=1e-9)
+
+
+def test_exported_network_lets_anyone_recompute_node_minutes(result, outputs):
+    nodes = gpd.read_file(outputs / "results.gpkg", layer="network_nodes")
+    edges = pd.DataFrame(gpd.read_file(outputs / "results.gpkg", layer="network_edges").drop(columns="geometry"))
+    minutes = nodes.set_index("node_id")["minutes"]
+    # Bellman's condition: no node is more than one arc slower than where the arc leads.
+    via = edges["minutes"].to_numpy() + minutes.reindex(edges["v"]).to_numpy()
+    at_tail = minutes.reindex(edges["u"]).to_numpy()
+    ok = np.isfinite(via)
+    assert (at_tail[ok] <= via[ok] + 1e-6).all()
+    # ...and every node away from a facility's own segment is exactly one arc slower than its best neighbour.
+    best = pd.Series(via, index=edges["u"]).groupby(level=0).min()
+    snap = result.access.facility_snap
+    touched = set(result.network.node_id[result.network.u[snap.edge[snap.snapped]]]) | set(
+        result.network.node_id[result.network.v[snap.edge[snap.snapped]]]
+    )
+    check = [n for n in best.index if n not in touched and np.isfinite(minutes[n])]
+    np.testing.assert_allclose(minutes[check].to_numpy(), best[check].to_numpy(), rtol=1e-9)
+    assert len(edges) >= result.network.n_edges
