@@ -98,7 +98,9 @@ def validate(config: ScenarioConfig | str | Path) -> str:
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
-    problems: list[Problem] = []
+    problems: list[Problem] = config.missing_files()
+    if problems:
+        raise InputError(problems)
     lines = [f"scenario {config.name} ({config.source})"]
     for label, loader in (
         ("zones", lambda: read_zones(config.zones, config.roads.pbf)),
@@ -122,10 +124,7 @@ def validate(config: ScenarioConfig | str | Path) -> str:
                 f"population: {layer.shape[1]} x {layer.shape[0]} cells, {layer.crs.to_string()}, "
                 f"total {layer.population.sum():,.0f}"
             )
-    if not Path(config.roads.pbf).is_file():
-        problems.append(Problem(str(config.roads.pbf), "road file not found", "check roads.pbf in the config"))
-    else:
-        lines.append(f"roads: {config.roads.pbf} ({Path(config.roads.pbf).stat().st_size / 1e6:.1f} MB)")
+    lines.append(f"roads: {config.roads.pbf} ({Path(config.roads.pbf).stat().st_size / 1e6:.1f} MB)")
     if problems:
         raise InputError(problems)
     return "\n".join(lines)

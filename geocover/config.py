@@ -104,6 +104,20 @@ class ScenarioConfig(_Strict):
         self.bands_minutes = sorted(self.bands_minutes)
         return self
 
+    def missing_files(self) -> list[Problem]:
+        """One problem per input file that does not exist, all at once."""
+        where = str(self.source or self.name)
+        files = [
+            ("roads.pbf", self.roads.pbf),
+            ("facilities.path", self.facilities.path),
+            ("population.raster", self.population.raster),
+        ] + [(f"zones[{i}].path", zone.path) for i, zone in enumerate(self.zones) if zone.path is not None]
+        return [
+            Problem(where, f"{key}: file not found: {path}", "check the path (relative to the config file)")
+            for key, path in files
+            if not Path(path).exists()
+        ]
+
     def resolve_paths(self, base: Path) -> ScenarioConfig:
         """Make every relative path absolute against ``base`` (the config file's folder)."""
         def fix(path: Path | None) -> Path | None:
@@ -155,15 +169,20 @@ def load_config(path: str | Path) -> ScenarioConfig:
         problems = [
             Problem(
                 str(path),
-                _message(item),
-                "remove or rename the key" if item["type"] == "extra_forbidden" else "fix the value",
-                column=".".join(str(part) for part in item["loc"]) or None,
+                f"key '{'.'.join(str(part) for part in item['loc']) or '(top level)'}': {_message(item)}",
+                _FIXES.get(item["type"], "fix the value"),
             )
             for item in error.errors()
         ]
         raise InputError(problems) from None
     config.source = path.resolve()
     return config.resolve_paths(path.resolve().parent)
+
+
+_FIXES = {
+    "extra_forbidden": "remove or rename the key",
+    "missing": "add the key (configs/demo.yaml shows every key)",
+}
 
 
 def _message(item: dict) -> str:

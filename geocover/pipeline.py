@@ -14,6 +14,7 @@ from geocover.accessibility import Accessibility, cell_accessibility
 from geocover.areas import gap_polygons, service_areas
 from geocover.config import ScenarioConfig, load_config
 from geocover.coverage import zone_table
+from geocover.errors import raise_if_any
 from geocover.facilities import read_facilities
 from geocover.network import Network, build_network, max_speed_kmh
 from geocover.osm import read_road_segments
@@ -74,6 +75,7 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
+    raise_if_any(config.missing_files())
     steps = tqdm(total=7, desc="geocover", disable=not progress, unit="step")
 
     def step(label: str) -> None:

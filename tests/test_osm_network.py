@@ -1,0 +1,96 @@
+"""OSM reading and network building on a hand-written OSM file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geocover.network import DRIVE_SPEEDS_KMH, build_network
+from geocover.osm import parse_maxspeed, read_admin_boundaries, read_road_segments
+
+# Nodes on the equator every 0.001 degree of longitude (about 111.3 m apart).
+OSM_XML = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  {nodes}
+  <way id="100"><nd ref="1"/><nd ref="2"/><nd ref="3"/>
+    <tag k="highway" v="primary"/></way>
+  <way id="101"><nd ref="3"/><nd ref="4"/>
+    <tag k="highway" v="residential"/><tag k="oneway" v="yes"/><tag k="maxspeed" v="30 mph"/></way>
+  <way id="102"><nd ref="4"/><nd ref="5"/>
+    <tag k="highway" v="residential"/><tag k="oneway" v="-1"/></way>
+  <way id="103"><nd ref="5"/><nd ref="6"/><tag k="highway" v="footway"/></way>
+  <way id="104"><nd ref="6"/><nd ref="7"/><tag k="highway" v="motorway"/></way>
+  <way id="105"><nd ref="7"/><nd ref="8"/>
+    <tag k="highway" v="service"/><tag k="access" v="private"/></way>
+  <way id="106"><nd ref="8"/><nd ref="9"/><tag k="building" v="yes"/></way>
+</osm>
+"""
+
+
+@pytest.fixture()
+def osm_file(tmp_path):
+    nodes = "\n  ".join(
+        f'<node id="{i}" version="1" lat="0.0" lon="{(i - 1) * 0.001:.3f}"/>' for i in range(1, 10)
+    )
+    path = tmp_path / "hand.osm"
+    path.write_text(OSM_XML.format(nodes=nodes), encoding="utf-8")
+    return path
+
+
+def test_parse_maxspeed():
+    assert parse_maxspeed("50") == 50
+    assert parse_maxspeed("30 mph") == pytest.approx(48.28032)
+    assert parse_maxspeed("60;80") == 60
+    assert np.isnan(parse_maxspeed("signals"))
+    assert np.isnan(parse_maxspeed(None))
+
+
+def test_segments_carry_way_tags(osm_file):
+    segments = read_road_segments(osm_file)
+    # 2 + 1 + 1 + 1 + 1 + 1 segments from the seven highway ways' node pairs; the building is not a road.
+    assert len(segments.u) == 7
+    assert set(segments.way_id) == {100, 101, 102, 103, 104, 105}
+    oneway = dict(zip(segments.way_id, segments.oneway, strict=True))
+    assert oneway[101] == 1 and oneway[102] == -1 and oneway[104] == 1 and oneway[100] == 0
+    assert segments.motor_forbidden[segments.way_id == 105].all()
+
+
+def test_drive_and_walk_networks(osm_file):
+    segments = read_road_segments(osm_file)
+    drive = build_network(segments, "drive", "EPSG:32631")
+    walk = build_network(segments, "walk", "EPSG:32631")
+    step_m = 111.319  # 0.001 degree of longitude on the equator, to 0.01%
+    by_pair = {(int(drive.node_id[a]), int(drive.node_id[b])): (f, r) for a, b, f, r in
+               zip(drive.u, drive.v, drive.minutes_uv, drive.minutes_vu, strict=True)}
+    # Primary both ways at 60 km/h.
+    f, r = by_pair[(1, 2)]
+    assert f == pytest.approx(step_m / (DRIVE_SPEEDS_KMH["primary"] * 1000 / 60), rel=1e-3) and r == f
+    # oneway=yes along 3->4, at its maxspeed of 30 mph.
+    f, r = by_pair[(3, 4)]
+    assert f == pytest.approx(step_m / (48.28032 * 1000 / 60), rel=1e-3) and np.isinf(r)
+    # oneway=-1: only 5->4.
+    f, r = by_pair[(4, 5)]
+    assert np.isinf(f) and np.isfinite(r)
+    # No footway or private service road for cars; the motorway is one-way.
+    assert (5, 6) not in by_pair and (7, 8) not in by_pair
+    assert np.isinf(by_pair[(6, 7)][1])
+    # Walking: everything but the motorway, both ways at 5 km/h; the private road is closed on foot too.
+    walk_pairs = {(int(walk.node_id[a]), int(walk.node_id[b])) for a, b in zip(walk.u, walk.v, strict=True)}
+    assert walk_pairs == {(1, 2), (2, 3), (3, 4), (4, 5), (5, 6)}
+    assert np.allclose(walk.minutes_uv, walk.minutes_vu)
+    assert walk.minutes_uv[0] == pytest.approx(step_m / (5000 / 60), rel=1e-3)
+
+
+def test_within_keeps_segments_touching_the_bounds(osm_file):
+    segments = read_road_segments(osm_file).within((-0.0005, -1.0, 0.0015, 1.0))
+    assert set(zip(segments.u, segments.v, strict=True)) == {(0, 1), (1, 2)}
+
+
+def test_comoros_islands_and_communes(comoros_dir):
+    pbf = comoros_dir / "comores-latest.osm.pbf"
+    islands = read_admin_boundaries(pbf, 4)
+    assert len(islands) == 3
+    assert any("Mwali" in name for name in islands["zone_name"])
+    communes = read_admin_boundaries(pbf, 8)
+    # Only relations: the closed ways that repeat some communes are not zones of their own.
+    assert len(communes) == 6 and communes["zone_id"].is_unique
