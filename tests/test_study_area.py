@@ -1,0 +1,64 @@
+"""A zone at a border is served by the clinic across it: the study area is the zones plus a buffer."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from shapely.geometry import Point, box
+
+from geocover.pipeline import run_scenario
+
+ROAD_XML = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  {nodes}
+  <way id="1">{refs}<tag k="highway" v="residential"/></way>
+</osm>
+"""
+
+
+@pytest.fixture()
+def border_scenario(tmp_path):
+    # A straight street along the equator from 0 to 0.02 degrees east (about 2.2 km).
+    lons = np.linspace(0.0, 0.02, 21)
+    nodes = "\n  ".join(f'<node id="{i + 1}" version="1" lat="0.0" lon="{lon:.4f}"/>' for i, lon in enumerate(lons))
+    refs = "".join(f'<nd ref="{i + 1}"/>' for i in range(len(lons)))
+    (tmp_path / "roads.osm").write_text(ROAD_XML.format(nodes=nodes, refs=refs), encoding="utf-8")
+    # Zone A covers 0..0.01 east; the clinic stands at 0.012, across its border; another is 1.1 km off-road.
+    gpd.GeoDataFrame({"code": ["A"], "name": ["zone A"]}, geometry=[box(0.0, -0.001, 0.01, 0.001)],
+                     crs="EPSG:4326").to_file(tmp_path / "zones.geojson")
+    gpd.GeoDataFrame({"name": ["across the border", "far from any road"]},
+                     geometry=[Point(0.012, 0.0001), Point(0.005, 0.01)],
+                     crs="EPSG:4326").to_file(tmp_path / "clinics.geojson")
+    # One person per 0.001-degree cell along the street, 20 cells.
+    with rasterio.open(tmp_path / "people.tif", "w", driver="GTiff", height=1, width=20, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=Affine(0.001, 0, 0.0, 0, -0.001, 0.0005), nodata=-1) as dst:
+        dst.write(np.ones((1, 1, 20), dtype=np.float32))
+    config = tmp_path / "border.yaml"
+    config.write_text(
+        "name: border\nmode: walk\nbands_minutes: [15]\ntarget_minutes: 15\nsnap_max_m: 200\n"
+        "roads: {pbf: roads.osm}\nfacilities: {path: clinics.geojson, name_column: name}\n"
+        "population: {raster: people.tif}\n"
+        "zones: [{level: township, path: zones.geojson, id_column: code, name_column: name}]\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_clinic_across_the_border_serves_the_zone(border_scenario):
+    result = run_scenario(border_scenario, progress=False)
+    row = result.table.iloc[0]
+    # Cells centred at 0.0005 .. 0.0095 east. Walking 5 km/h = 83.3 m/min; 0.001 degree = 111.3 m:
+    # the cell at 0.0015 is 0.0105 degrees (1,169 m) + 11 m off-road from the clinic = 14.2 min, within;
+    # the cell at 0.0005 is 1,280 m + 11 m = 15.5 min, beyond. So 9 of 10 people are within 15 minutes.
+    assert row["population"] == 10
+    assert row["pop_within_15"] == 9
+    assert row["pop_beyond_15"] == 1
+    assert row["pop_unreachable"] == 0
+    assert row["facilities"] == 0  # the clinic is not inside the zone, yet it serves it
+    far = result.facilities.set_index("name").loc["far from any road"]
+    assert not far["snapped"] and far["population_nearest"] == 0
+    near = result.facilities.set_index("name").loc["across the border"]
+    assert near["snapped"] and near["snap_distance_m"] == pytest.approx(11.1, abs=0.2)
