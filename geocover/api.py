@@ -10,6 +10,7 @@ import geocover
 from geocover.config import ScenarioConfig, load_config
 from geocover.errors import InputError, Problem
 from geocover.mapping import coverage_map
+from geocover.offline import render
 from geocover.outputs import write_outputs
 from geocover.pipeline import ScenarioResult, load_facilities, run_scenario
 from geocover.population import read_population
@@ -58,7 +59,7 @@ def run(
     """
     result = run_scenario(config, progress=progress)
     folder = Path(out) if out else (result.config.output_dir or Path("maps") / result.config.name)
-    html = coverage_map(result).get_root().render()
+    html = render(coverage_map(result))
     outputs = write_outputs(result, folder, export_network=export_network, map_html=html)
     return outputs, summarize(result)
 

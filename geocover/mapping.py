@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 
 import branca.colormap
+import branca.element
 import folium
 import geopandas as gpd
 import numpy as np
@@ -42,6 +43,20 @@ def _light(frame: gpd.GeoDataFrame, tolerance_deg: float) -> gpd.GeoDataFrame:
     return out[~out.geometry.is_empty & out.geometry.notna()]
 
 
+def _legend(colormap: branca.colormap.LinearColormap, result: ScenarioResult) -> str:
+    """A plain HTML legend (Branca's own needs d3 from a CDN)."""
+    stops = ", ".join(f"{colormap(v)} {v}%" for v in (0, 50, 100))
+    title = html.escape(result.config.map.title or result.config.name)
+    return (
+        '<div style="position:absolute;bottom:24px;right:10px;z-index:1000;background:#fff;padding:6px 8px;'
+        'font:12px sans-serif;border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.4)">'
+        f"<b>{title}</b><br>{html.escape(colormap.caption)}"
+        f'<div style="width:180px;height:10px;background:linear-gradient(to right, {stops})"></div>'
+        '<div style="display:flex;justify-content:space-between"><span>0</span><span>50</span><span>100</span></div>'
+        "</div>"
+    )
+
+
 def coverage_map(result: ScenarioResult) -> folium.Map:
     """A Folium map: facilities, nested bands, zone choropleths, gaps and a layer control.
 
@@ -63,8 +78,10 @@ def coverage_map(result: ScenarioResult) -> folium.Map:
     if result.access.grid.crs.is_projected:
         tolerance /= 111_000.0
 
-    bands = _light(result.service_areas, tolerance).sort_values("band_minutes", ascending=False)
-    for colour, band in zip(_BAND_COLOURS, bands.itertuples(index=False), strict=False):
+    bands = _light(result.service_areas, tolerance).sort_values("band_minutes")
+    bands["colour"] = _BAND_COLOURS[: len(bands)] + ["#d73027"] * max(0, len(bands) - len(_BAND_COLOURS))
+    for band in bands.iloc[::-1].itertuples(index=False):
+        colour = band.colour
         layer = folium.FeatureGroup(name=f"Within {band.band_minutes:g} min ({config.mode})")
         folium.GeoJson(
             gpd.GeoDataFrame({"population": [round(band.population)]}, geometry=[band.geometry], crs=4326),
@@ -91,7 +108,7 @@ def coverage_map(result: ScenarioResult) -> folium.Map:
             },
             tooltip=folium.GeoJsonTooltip(columns),
         ).add_to(fmap)
-    colormap.add_to(fmap)
+    fmap.get_root().html.add_child(branca.element.Element(_legend(colormap, result)), name="legend")
 
     if len(result.gaps):
         gaps = _escaped(_light(result.gaps, tolerance), ["gap_id", "population", "unreachable_population"])
