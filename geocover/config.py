@@ -31,6 +31,7 @@ class RoadsConfig(_Strict):
         default_factory=dict, description="speed per OSM highway class (drive) or {'walk': kmh}"
     )
     use_maxspeed: bool = True
+    speed_factor: float | None = Field(default=None, gt=0, description="multiplies every speed")
 
 
 class FacilitiesConfig(_Strict):
@@ -84,7 +85,7 @@ class ScenarioConfig(_Strict):
     """A whole scenario: inputs, travel mode, bands and outputs."""
 
     name: str
-    mode: Literal["walk", "drive"] = "walk"
+    mode: Literal["walk", "bike", "drive", "ambulance"] = "walk"
     bands_minutes: list[float] = Field(default_factory=lambda: [5.0, 10.0, 15.0], min_length=1)
     target_minutes: float = 15.0
     snap_max_m: float = Field(default=500.0, gt=0)

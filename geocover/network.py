@@ -20,6 +20,9 @@ import shapely
 from geocover.osm import RoadSegments
 
 WALK_SPEED_KMH = 5.0
+BIKE_SPEED_KMH = 15.0
+AMBULANCE_FACTOR = 1.2
+"""Ambulances drive this much faster than the speed table (an assumption: set your own)."""
 
 DRIVE_SPEEDS_KMH: dict[str, float] = {
     "motorway": 100.0,
@@ -45,7 +48,9 @@ _NOT_WALKABLE = {
     "raceway", "bus_guideway", "escape", "platform", "no",
 }
 
-MODES = ("walk", "drive")
+_NOT_CYCLABLE = _NOT_WALKABLE | {"steps"}
+
+MODES = ("walk", "bike", "drive", "ambulance")
 
 
 @dataclass
@@ -142,21 +147,28 @@ class Network:
 
 
 def _speeds_for_mode(
-    segments: RoadSegments, mode: str, speeds_kmh: dict[str, float] | None, use_maxspeed: bool
+    segments: RoadSegments,
+    mode: str,
+    speeds_kmh: dict[str, float] | None,
+    use_maxspeed: bool,
+    speed_factor: float | None = None,
 ) -> np.ndarray:
     """Speed in km/h per segment, NaN where the mode may not use it."""
     highway = segments.highway
-    if mode == "walk":
-        allowed = ~np.isin(highway, list(_NOT_WALKABLE)) & ~segments.foot_forbidden
-        walk_kmh = (speeds_kmh or {}).get("walk", WALK_SPEED_KMH)
-        return np.where(allowed, walk_kmh, np.nan)
-    table = {**DRIVE_SPEEDS_KMH, **(speeds_kmh or {})}
+    overrides = speeds_kmh or {}
+    if mode in ("walk", "bike"):
+        closed = _NOT_WALKABLE if mode == "walk" else _NOT_CYCLABLE
+        allowed = ~np.isin(highway, list(closed)) & ~segments.foot_forbidden
+        default = WALK_SPEED_KMH if mode == "walk" else BIKE_SPEED_KMH
+        return np.where(allowed, overrides.get(mode, default) * (speed_factor or 1.0), np.nan)
+    table = {**DRIVE_SPEEDS_KMH, **overrides}
     speed = np.array([table.get(h, np.nan) for h in highway], dtype=np.float64)
     if use_maxspeed:
         tagged = np.isfinite(segments.maxspeed_kmh) & np.isfinite(speed)
         speed[tagged] = segments.maxspeed_kmh[tagged]
     speed[segments.motor_forbidden] = np.nan
-    return speed
+    factor = speed_factor if speed_factor is not None else (AMBULANCE_FACTOR if mode == "ambulance" else 1.0)
+    return speed * factor
 
 
 def build_network(
@@ -165,6 +177,7 @@ def build_network(
     crs: pyproj.CRS | str,
     speeds_kmh: dict[str, float] | None = None,
     use_maxspeed: bool = True,
+    speed_factor: float | None = None,
 ) -> Network:
     """Build the network of one travel mode from OSM road segments.
 
@@ -172,16 +185,20 @@ def build_network(
     ----------
     segments : RoadSegments
         Output of :func:`geocover.osm.read_road_segments`.
-    mode : {"walk", "drive"}
-        Walking uses every footpath and street both ways at one speed; driving
-        uses the speed table per ``highway`` class (``maxspeed`` where tagged)
-        and respects one-way streets.
+    mode : {"walk", "bike", "drive", "ambulance"}
+        Walking uses every footpath and street both ways at one speed; cycling
+        the same but steps, at :data:`BIKE_SPEED_KMH`, respecting one-way streets;
+        driving uses the speed table per ``highway`` class (``maxspeed`` where
+        tagged) and respects one-way streets; an ambulance drives the same roads
+        :data:`AMBULANCE_FACTOR` times faster.
     crs : pyproj.CRS or str
         Metric CRS for node coordinates and lengths.
     speeds_kmh : dict, optional
-        Overrides of :data:`DRIVE_SPEEDS_KMH` per highway class, or ``{"walk": kmh}``.
+        Overrides of :data:`DRIVE_SPEEDS_KMH` per highway class, or ``{"walk": kmh}``, ``{"bike": kmh}``.
     use_maxspeed : bool
-        Use OSM ``maxspeed`` tags where present (drive only).
+        Use OSM ``maxspeed`` tags where present (drive and ambulance).
+    speed_factor : float, optional
+        Multiplies every speed (default 1, or :data:`AMBULANCE_FACTOR` for ``"ambulance"``).
 
     Returns
     -------
@@ -189,10 +206,10 @@ def build_network(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    speed = _speeds_for_mode(segments, mode, speeds_kmh, use_maxspeed)
+    speed = _speeds_for_mode(segments, mode, speeds_kmh, use_maxspeed, speed_factor)
     keep = np.isfinite(speed) & (speed > 0)
     u, v, speed = segments.u[keep], segments.v[keep], speed[keep]
-    oneway = segments.oneway[keep] if mode == "drive" else np.zeros(len(u), dtype=np.int8)
+    oneway = segments.oneway[keep] if mode != "walk" else np.zeros(len(u), dtype=np.int8)
     used, inverse = np.unique(np.concatenate([u, v]), return_inverse=True)
     u, v = inverse[: len(u)], inverse[len(u):]
     to_metric = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
@@ -230,7 +247,8 @@ def max_speed_kmh(
     mode: str,
     speeds_kmh: dict[str, float] | None = None,
     use_maxspeed: bool = True,
+    speed_factor: float | None = None,
 ) -> float:
     """The fastest speed any segment gets in ``mode``, km/h: the reach of a study-area buffer."""
-    speed = _speeds_for_mode(segments, mode, speeds_kmh, use_maxspeed)
+    speed = _speeds_for_mode(segments, mode, speeds_kmh, use_maxspeed, speed_factor)
     return float(np.nanmax(speed)) if np.isfinite(speed).any() else 0.0

@@ -86,11 +86,12 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
     facilities = load_facilities(config)
     step("zones and facilities read")
     segments = read_road_segments(config.roads.pbf)
-    speed = max_speed_kmh(segments, config.mode, config.roads.speeds_kmh, config.roads.use_maxspeed)
+    roads = config.roads
+    speed = max_speed_kmh(segments, config.mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
     area = study_area(zones, speed * 1000.0 / 60.0 * max(config.bands_minutes))
     segments = segments.within(tuple(area.total_bounds))
     network = build_network(
-        segments, config.mode, zones.estimate_utm_crs(), config.roads.speeds_kmh, config.roads.use_maxspeed
+        segments, config.mode, zones.estimate_utm_crs(), roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor
     )
     step(f"network built: {network.n_nodes:,} nodes")
     facilities = facilities[facilities.within(area.iloc[0])].reset_index(drop=True)

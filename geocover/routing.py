@@ -50,6 +50,14 @@ def _walk_minutes(offset_m: np.ndarray, offroad_kmh: float) -> np.ndarray:
     return offset_m / (offroad_kmh * 1000.0 / 60.0)
 
 
+def _facility_leg(
+    facilities: Snap, index: np.ndarray, offroad_kmh: float, delay_minutes: np.ndarray | None
+) -> np.ndarray:
+    """Minutes between facilities ``index`` and the road: the walked off-road leg plus any delay."""
+    leg = _walk_minutes(facilities.offset_m[index], offroad_kmh)
+    return leg if delay_minutes is None else leg + np.asarray(delay_minutes, dtype=np.float64)[index]
+
+
 def _toward_ends(
     network: Network, snap: Snap, leaving: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -76,6 +84,7 @@ def nearest_facility_nodes(
     direction: Direction = "to",
     offroad_kmh: float = WALK_SPEED_KMH,
     limit_minutes: float = np.inf,
+    delay_minutes: np.ndarray | None = None,
 ) -> NodeTimes:
     """Minutes from every node to its nearest facility, in one multi-source search.
 
@@ -90,6 +99,10 @@ def nearest_facility_nodes(
         Walking speed on the facility's off-road leg, km/h.
     limit_minutes : float
         Stop the search beyond this many minutes (nodes farther are ``inf``).
+    delay_minutes : numpy.ndarray, optional
+        Minutes added per facility before travel starts, such as an ambulance
+        station's dispatch delay; with ``direction="from"`` the result is then a
+        response time.
 
     Returns
     -------
@@ -103,7 +116,7 @@ def nearest_facility_nodes(
     # "to": a node reaches the facility, so the search runs on the reversed graph and the
     # virtual arc to end "u" weighs the time from u to the position; "from" the opposite.
     at_u, at_v = _toward_ends(network, sub, leaving=direction == "from")
-    walk = _walk_minutes(sub.offset_m, offroad_kmh)
+    walk = _facility_leg(facilities, ok, offroad_kmh, delay_minutes)
     virtual = n + np.arange(len(ok))
     rows = np.concatenate([virtual, virtual])
     cols = np.concatenate([network.u[sub.edge], network.v[sub.edge]])
@@ -131,6 +144,7 @@ def point_minutes(
     points: Snap,
     facilities: Snap,
     offroad_kmh: float = WALK_SPEED_KMH,
+    delay_minutes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Minutes between snapped points and their nearest facility.
 
@@ -148,6 +162,8 @@ def point_minutes(
     facilities : Snap
     offroad_kmh : float
         Walking speed on off-road legs, km/h.
+    delay_minutes : numpy.ndarray, optional
+        The per-facility delay given to :func:`nearest_facility_nodes`.
 
     Returns
     -------
@@ -169,7 +185,7 @@ def point_minutes(
     best = np.minimum(via_u, via_v)
     best_facility = np.where(via_u <= via_v, nodes.facility[node_u], nodes.facility[node_v])
     same_minutes, same_facility, same_point = _same_segment(
-        network, sub, facilities, nodes.direction, offroad_kmh
+        network, sub, facilities, nodes.direction, offroad_kmh, delay_minutes
     )
     if len(same_point):
         better = same_minutes < best[same_point]
@@ -183,7 +199,12 @@ def point_minutes(
 
 
 def _same_segment(
-    network: Network, points: Snap, facilities: Snap, direction: Direction, offroad_kmh: float
+    network: Network,
+    points: Snap,
+    facilities: Snap,
+    direction: Direction,
+    offroad_kmh: float,
+    delay_minutes: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best direct time along a shared segment, for points whose segment holds a facility."""
     fac = np.flatnonzero(facilities.snapped)
@@ -203,7 +224,7 @@ def _same_segment(
     minutes = np.where(
         forward, _part(end - start, network.minutes_uv[e]), _part(start - end, network.minutes_vu[e])
     )
-    minutes = minutes + _walk_minutes(facilities.offset_m[f], offroad_kmh)
+    minutes = minutes + _facility_leg(facilities, f, offroad_kmh, delay_minutes)
     table = pd.DataFrame({"point": p, "minutes": minutes, "facility": f})
     table = table.sort_values(["point", "minutes", "facility"]).drop_duplicates("point")
     return (

@@ -17,6 +17,7 @@ def reference_minutes(
     points: Snap,
     direction: str = "to",
     offroad_kmh: float = 5.0,
+    delay_minutes: np.ndarray | None = None,
 ) -> np.ndarray:
     """Minutes between each point and its nearest facility, by NetworkX on a split graph.
 
@@ -44,6 +45,8 @@ def reference_minutes(
     for kind, snap in (("f", facilities), ("p", points)):
         for i in np.flatnonzero(snap.snapped):
             leg = float(snap.offset_m[i]) / walk_m_per_min
+            if kind == "f" and delay_minutes is not None:
+                leg += float(delay_minutes[i])
             _add_min(graph, (kind, int(i)), ("cut", kind, int(i)), leg)
             _add_min(graph, ("cut", kind, int(i)), (kind, int(i)), leg)
     sources = [("f", int(i)) for i in np.flatnonzero(facilities.snapped)]

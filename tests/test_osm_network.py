@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geocover.network import DRIVE_SPEEDS_KMH, build_network
+from geocover.network import AMBULANCE_FACTOR, BIKE_SPEED_KMH, DRIVE_SPEEDS_KMH, build_network
 from geocover.osm import parse_maxspeed, read_admin_boundaries, read_road_segments
 
 # Nodes on the equator every 0.001 degree of longitude (about 111.3 m apart).
@@ -94,3 +94,20 @@ def test_comoros_islands_and_communes(comoros_dir):
     communes = read_admin_boundaries(pbf, 8)
     # Only relations: the closed ways that repeat some communes are not zones of their own.
     assert len(communes) == 6 and communes["zone_id"].is_unique
+
+
+def test_bike_and_ambulance_modes(osm_file):
+    segments = read_road_segments(osm_file)
+    drive = build_network(segments, "drive", "EPSG:32631")
+    ambulance = build_network(segments, "ambulance", "EPSG:32631")
+    bike = build_network(segments, "bike", "EPSG:32631")
+    # The ambulance uses the roads a car uses, AMBULANCE_FACTOR times faster, one-way rules kept.
+    np.testing.assert_array_equal(ambulance.u, drive.u)
+    np.testing.assert_allclose(ambulance.minutes_uv, drive.minutes_uv / AMBULANCE_FACTOR)
+    np.testing.assert_allclose(ambulance.minutes_vu, drive.minutes_vu / AMBULANCE_FACTOR)
+    # The bike takes the footway, not the motorway nor the private road, and keeps one-way streets.
+    pairs = {(int(bike.node_id[a]), int(bike.node_id[b])): (f, r) for a, b, f, r in
+             zip(bike.u, bike.v, bike.minutes_uv, bike.minutes_vu, strict=True)}
+    assert set(pairs) == {(1, 2), (2, 3), (3, 4), (4, 5), (5, 6)}
+    assert np.isinf(pairs[(3, 4)][1]) and np.isinf(pairs[(4, 5)][0])
+    assert pairs[(5, 6)][0] == pytest.approx(111.319 / (BIKE_SPEED_KMH * 1000 / 60), rel=1e-3)

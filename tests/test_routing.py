@@ -118,3 +118,39 @@ def test_a_facility_on_one_component_serves_no_one_on_another():
     _, _, got, facility = _solve(network, [500.0], [0.0], [200.0, 50_500.0], [0.0, 0.0])
     assert got[0] == pytest.approx(0.3)
     assert np.isinf(got[1]) and facility[1] == -1
+
+
+@pytest.mark.parametrize("direction", ["to", "from"])
+def test_dispatch_delay_gives_response_minutes(direction):
+    network = _random_network(9)
+    rng = np.random.default_rng(9)
+    fx, fy = rng.uniform(0, 2400, 5), rng.uniform(0, 2400, 5)
+    px, py = rng.uniform(0, 2400, 200), rng.uniform(0, 2400, 200)
+    px, py = np.concatenate([px, fx + 20.0]), np.concatenate([py, fy])
+    delay = np.array([0.0, 3.0, 1.5, 10.0, 0.5])
+    facilities = snap_points(network, fx, fy, 150.0)
+    points = snap_points(network, px, py, 150.0)
+    nodes = nearest_facility_nodes(network, facilities, direction=direction, delay_minutes=delay)
+    minutes, facility = point_minutes(network, nodes, points, facilities, delay_minutes=delay)
+    expected = reference_minutes(network, facilities, points, direction, delay_minutes=delay)
+    np.testing.assert_allclose(minutes, expected, rtol=1e-9)
+    # Without the delay every point is at least as close; with it, some change their station.
+    plain = point_minutes(network, nearest_facility_nodes(network, facilities, direction), points, facilities)
+    assert (plain[0] <= minutes + 1e-12).all()
+    assert (plain[1] != facility).any()
+
+
+def test_dispatch_delay_by_hand():
+    network = _line_network()
+    # Station 100 m along the street with a 2-minute dispatch delay; the call 500 m further.
+    _, _, minutes, _ = _solve_delay(network, [100.0], [0.0], [600.0], [0.0], [2.0])
+    assert minutes[0] == pytest.approx(2.0 + 500.0 / WALK_M_PER_MIN)
+
+
+def _solve_delay(network, fx, fy, px, py, delay):
+    facilities = snap_points(network, np.asarray(fx, float), np.asarray(fy, float), 500.0)
+    points = snap_points(network, np.asarray(px, float), np.asarray(py, float), 500.0)
+    delay = np.asarray(delay, float)
+    nodes = nearest_facility_nodes(network, facilities, direction="from", delay_minutes=delay)
+    minutes, facility = point_minutes(network, nodes, points, facilities, delay_minutes=delay)
+    return facilities, points, minutes, facility
