@@ -125,7 +125,7 @@ def validate(config: ScenarioConfig | str | Path) -> str:
                 f"population: {layer.shape[1]} x {layer.shape[0]} cells, {layer.crs.to_string()}, "
                 f"total {layer.population.sum():,.0f}"
             )
-    lines.append(f"roads: {config.roads.pbf} ({Path(config.roads.pbf).stat().st_size / 1e6:.1f} MB)")
+    lines.append(f"roads: {config.roads.path} ({Path(config.roads.path).stat().st_size / 1e6:.1f} MB)")
     if problems:
         raise InputError(problems)
     return "\n".join(lines)

@@ -24,14 +24,35 @@ class _Strict(BaseModel):
 
 
 class RoadsConfig(_Strict):
-    """Road network source."""
+    """Road network source: an OSM file, or a line layer classed by road grade."""
 
-    pbf: Path = Field(description="OSM PBF file")
+    pbf: Path | None = Field(default=None, description="OSM PBF (or .osm XML) file")
+    lines: Path | None = Field(default=None, description="road line layer (Shapefile, GeoPackage…)")
+    layer: str | None = None
+    grade_column: str | None = Field(default=None, description="国道/省道/县道/乡道/村道/城市道路 or route code")
+    oneway_column: str | None = None
+    extract: bool = Field(
+        default=False,
+        description="stream the roads near the zones out of a large PBF first (margin: 150 km/h x largest band)",
+    )
     speeds_kmh: dict[str, float] = Field(
-        default_factory=dict, description="speed per OSM highway class (drive) or {'walk': kmh}"
+        default_factory=dict, description="speed per OSM highway class or road grade (drive) or {'walk': kmh}"
     )
     use_maxspeed: bool = True
     speed_factor: float | None = Field(default=None, gt=0, description="multiplies every speed")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RoadsConfig:
+        if (self.pbf is None) == (self.lines is None):
+            raise ValueError("give exactly one of 'pbf' or 'lines'")
+        if self.lines is not None and self.grade_column is None:
+            raise ValueError("'lines' needs 'grade_column'")
+        return self
+
+    @property
+    def path(self) -> Path:
+        """The road file, whichever kind."""
+        return self.pbf if self.pbf is not None else self.lines
 
 
 class FacilitiesConfig(_Strict):
@@ -99,6 +120,12 @@ class ScenarioConfig(_Strict):
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
+    def _osm_zones_need_a_pbf(self) -> ScenarioConfig:
+        if self.roads.pbf is None and any(z.osm_admin_level is not None for z in self.zones):
+            raise ValueError("zones with 'osm_admin_level' need roads.pbf; give a zone file with 'path'")
+        return self
+
+    @model_validator(mode="after")
     def _target_is_a_band(self) -> ScenarioConfig:
         if self.target_minutes not in self.bands_minutes:
             raise ValueError(f"target_minutes {self.target_minutes:g} must be one of bands_minutes")
@@ -109,7 +136,7 @@ class ScenarioConfig(_Strict):
         """One problem per input file that does not exist, all at once."""
         where = str(self.source or self.name)
         files = [
-            ("roads.pbf", self.roads.pbf),
+            ("roads", self.roads.path),
             ("facilities.path", self.facilities.path),
             ("population.raster", self.population.raster),
         ] + [(f"zones[{i}].path", zone.path) for i, zone in enumerate(self.zones) if zone.path is not None]
@@ -130,6 +157,7 @@ class ScenarioConfig(_Strict):
             return (base / path).resolve()
 
         self.roads.pbf = fix(self.roads.pbf) or self.roads.pbf
+        self.roads.lines = fix(self.roads.lines) or self.roads.lines
         self.facilities.path = fix(self.facilities.path) or self.facilities.path
         self.population.raster = fix(self.population.raster) or self.population.raster
         for zone in self.zones:

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 import shapely
 
 from geocover.osm import RoadSegments
+from geocover.roads import GRADE_SPEEDS_KMH
 
 WALK_SPEED_KMH = 5.0
 BIKE_SPEED_KMH = 15.0
@@ -161,7 +162,7 @@ def _speeds_for_mode(
         allowed = ~np.isin(highway, list(closed)) & ~segments.foot_forbidden
         default = WALK_SPEED_KMH if mode == "walk" else BIKE_SPEED_KMH
         return np.where(allowed, overrides.get(mode, default) * (speed_factor or 1.0), np.nan)
-    table = {**DRIVE_SPEEDS_KMH, **overrides}
+    table = {**DRIVE_SPEEDS_KMH, **GRADE_SPEEDS_KMH, **overrides}
     speed = np.array([table.get(h, np.nan) for h in highway], dtype=np.float64)
     if use_maxspeed:
         tagged = np.isfinite(segments.maxspeed_kmh) & np.isfinite(speed)
@@ -194,7 +195,8 @@ def build_network(
     crs : pyproj.CRS or str
         Metric CRS for node coordinates and lengths.
     speeds_kmh : dict, optional
-        Overrides of :data:`DRIVE_SPEEDS_KMH` per highway class, or ``{"walk": kmh}``, ``{"bike": kmh}``.
+        Overrides of :data:`DRIVE_SPEEDS_KMH` per highway class (or of
+        :data:`geocover.roads.GRADE_SPEEDS_KMH` per Chinese road grade), or ``{"walk": kmh}``, ``{"bike": kmh}``.
     use_maxspeed : bool
         Use OSM ``maxspeed`` tags where present (drive and ambulance).
     speed_factor : float, optional

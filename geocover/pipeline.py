@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,9 +18,13 @@ from geocover.coverage import zone_table
 from geocover.errors import raise_if_any
 from geocover.facilities import read_facilities
 from geocover.network import Network, build_network, max_speed_kmh
-from geocover.osm import read_road_segments
+from geocover.osm import RoadSegments, read_road_segments
 from geocover.population import read_population
+from geocover.roads import extract_roads, read_road_lines
 from geocover.zones import read_zones, study_area
+
+EXTRACT_MARGIN_KMH = 150.0
+"""With ``roads.extract``, roads are kept within the zones plus this speed times the largest band."""
 
 
 @dataclass
@@ -85,8 +90,8 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
     zones = read_zones(config.zones, config.roads.pbf)
     facilities = load_facilities(config)
     step("zones and facilities read")
-    segments = read_road_segments(config.roads.pbf)
     roads = config.roads
+    segments = _read_roads(config, zones)
     speed = max_speed_kmh(segments, config.mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
     area = study_area(zones, speed * 1000.0 / 60.0 * max(config.bands_minutes))
     segments = segments.within(tuple(area.total_bounds))
@@ -112,6 +117,19 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
         config=config, facilities=facilities, zones=zone_layer, table=table,
         service_areas=bands, gaps=gaps, network=network, access=access, study_area=area,
     )
+
+
+def _read_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
+    """Road segments from the configured source, streamed out of a large PBF first if asked."""
+    roads = config.roads
+    if roads.lines is not None:
+        return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer)
+    if not roads.extract:
+        return read_road_segments(roads.pbf)
+    margin = study_area(zones, EXTRACT_MARGIN_KMH * 1000.0 / 60.0 * max(config.bands_minutes))
+    with tempfile.TemporaryDirectory() as folder:
+        extract = extract_roads(roads.pbf, Path(folder) / "roads.osm.pbf", tuple(margin.total_bounds))
+        return read_road_segments(extract)
 
 
 def _facility_columns(

@@ -13,7 +13,7 @@ from geocover.errors import InputError, Problem
 from geocover.osm import read_admin_boundaries
 
 
-def read_zones(layers: list[ZoneLayerConfig], pbf: Path) -> gpd.GeoDataFrame:
+def read_zones(layers: list[ZoneLayerConfig], pbf: Path | None) -> gpd.GeoDataFrame:
     """Read every configured zone level into one GeoDataFrame.
 
     Parameters

@@ -157,3 +157,11 @@ def test_exported_network_lets_anyone_recompute_node_minutes(result, outputs):
     check = [n for n in best.index if n not in touched and np.isfinite(minutes[n])]
     np.testing.assert_allclose(minutes[check].to_numpy(), best[check].to_numpy(), rtol=1e-9)
     assert len(edges) >= result.network.n_edges
+
+
+def test_streamed_extract_gives_the_same_zone_table(result, tmp_path):
+    config = tmp_path / "extract.yaml"
+    text = CONFIG.read_text(encoding="utf-8").replace("../../shared", str(ROOT.parent / "shared"))
+    config.write_text(text.replace("roads:\n", "roads:\n  extract: true\n"), encoding="utf-8")
+    extracted = run_scenario(config, progress=False)
+    pd.testing.assert_frame_equal(extracted.table, result.table)

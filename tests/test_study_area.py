@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
-from shapely.geometry import Point, box
+from shapely.geometry import LineString, Point, box
 
 from geocover.pipeline import run_scenario
 
@@ -62,3 +62,14 @@ def test_clinic_across_the_border_serves_the_zone(border_scenario):
     assert not far["snapped"] and far["population_nearest"] == 0
     near = result.facilities.set_index("name").loc["across the border"]
     assert near["snapped"] and near["snap_distance_m"] == pytest.approx(11.1, abs=0.2)
+
+
+def test_road_line_layer_gives_the_same_answer(border_scenario):
+    folder = border_scenario.parent
+    gpd.GeoDataFrame({"grade": ["村道"]}, geometry=[LineString([(0.0, 0.0), (0.02, 0.0)])],
+                     crs="EPSG:4326").to_file(folder / "roads.gpkg")
+    config = folder / "lines.yaml"
+    config.write_text(border_scenario.read_text(encoding="utf-8").replace(
+        "roads: {pbf: roads.osm}", "roads: {lines: roads.gpkg, grade_column: grade}"), encoding="utf-8")
+    row = run_scenario(config, progress=False).table.iloc[0]
+    assert (row["pop_within_15"], row["pop_beyond_15"]) == (9, 1)
