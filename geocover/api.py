@@ -104,7 +104,8 @@ def validate(config: ScenarioConfig | str | Path) -> str:
         raise InputError(problems)
     lines = [f"scenario {config.name} ({config.source})"]
     for label, loader in (
-        ("zones", lambda: read_zones(config.zones, config.roads.pbf)),
+        ("zones", lambda: read_zones(config.zones, config.roads.pbf, config.builtup_raster,
+                                     config.urban_builtup_percent)),
         ("facilities", lambda: load_facilities(config)),
         ("population", lambda: read_population(config.population.raster)),
     ):

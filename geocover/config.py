@@ -84,13 +84,21 @@ class ZoneLayerConfig(_Strict):
     osm_admin_level: int | None = None
     path: Path | None = None
     layer: str | None = None
-    id_column: str | None = None
+    id_column: str | None = Field(default=None, description="zone code, e.g. the 12-digit township code")
     name_column: str | None = None
+    urban_rural_code_column: str | None = Field(default=None, description="urban-rural classification code 111-220")
+    urban_rural_column: str | None = Field(default=None, description="labels urban/rural, 城镇/乡村")
+    county_seat_column: str | None = None
+    rollup: list[Literal["county", "city", "province"]] = Field(
+        default_factory=list, description="also report these levels, dissolved by the 12-digit code in id_column"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ZoneLayerConfig:
         if (self.osm_admin_level is None) == (self.path is None):
             raise ValueError("give exactly one of 'osm_admin_level' or 'path'")
+        if self.rollup and self.id_column is None:
+            raise ValueError("'rollup' needs 'id_column' holding 12-digit administrative codes")
         return self
 
 
@@ -115,6 +123,8 @@ class ScenarioConfig(_Strict):
     facilities: FacilitiesConfig
     population: PopulationConfig
     zones: list[ZoneLayerConfig] = Field(min_length=1)
+    builtup_raster: Path | None = Field(default=None, description="built-up share in percent, for urban/rural")
+    urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)
     output_dir: Path | None = None
     source: Path | None = Field(default=None, exclude=True)
@@ -140,6 +150,8 @@ class ScenarioConfig(_Strict):
             ("facilities.path", self.facilities.path),
             ("population.raster", self.population.raster),
         ] + [(f"zones[{i}].path", zone.path) for i, zone in enumerate(self.zones) if zone.path is not None]
+        if self.builtup_raster is not None:
+            files.append(("builtup_raster", self.builtup_raster))
         return [
             Problem(where, f"{key}: file not found: {path}", "check the path (relative to the config file)")
             for key, path in files
@@ -162,6 +174,7 @@ class ScenarioConfig(_Strict):
         self.population.raster = fix(self.population.raster) or self.population.raster
         for zone in self.zones:
             zone.path = fix(zone.path) or zone.path
+        self.builtup_raster = fix(self.builtup_raster) or self.builtup_raster
         self.output_dir = fix(self.output_dir) or self.output_dir
         return self
 

@@ -21,7 +21,7 @@ from geocover.network import Network, build_network, max_speed_kmh
 from geocover.osm import RoadSegments, read_road_segments
 from geocover.population import read_population
 from geocover.roads import extract_roads, read_road_lines
-from geocover.zones import read_zones, study_area
+from geocover.zones import ZONE_COLUMNS, read_zones, study_area
 
 EXTRACT_MARGIN_KMH = 150.0
 """With ``roads.extract``, roads are kept within the zones plus this speed times the largest band."""
@@ -87,7 +87,7 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
         steps.set_postfix_str(label)
         steps.update(1)
 
-    zones = read_zones(config.zones, config.roads.pbf)
+    zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
     facilities = load_facilities(config)
     step("zones and facilities read")
     roads = config.roads
@@ -106,11 +106,12 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
     step("travel times computed")
     facilities = _facility_columns(facilities, access, config.target_minutes)
     table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities)
+    table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=["zone_level", "zone_id", "zone_name"], how="left")
     step("zone table")
     bands = service_areas(grid, access.minutes, config.bands_minutes)
     gaps = gap_polygons(grid, access.minutes, config.target_minutes)
     step("polygons traced")
-    zone_layer = zones.merge(table, on=["zone_level", "zone_id", "zone_name"], how="left")
+    zone_layer = gpd.GeoDataFrame(table.assign(geometry=zones.geometry.to_numpy()), crs=zones.crs)
     step("done")
     steps.close()
     return ScenarioResult(

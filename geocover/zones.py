@@ -1,4 +1,4 @@
-"""Reporting zones and the study area around them."""
+"""Reporting zones, their urban/rural class and roll-up by code, and the study area around them."""
 
 from __future__ import annotations
 
@@ -11,23 +11,39 @@ import pyogrio
 from geocover.config import ZoneLayerConfig
 from geocover.errors import InputError, Problem
 from geocover.osm import read_admin_boundaries
+from geocover.urban_rural import builtup_percent, classify_urban_rural
+
+#: Digits of the 12-digit administrative code that name each level (the rest are zeros).
+CODE_DIGITS = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
+
+ZONE_COLUMNS = ["zone_level", "zone_id", "zone_name", "parent_id", "urban_rural", "urban_rural_source",
+                "is_county_seat"]
 
 
-def read_zones(layers: list[ZoneLayerConfig], pbf: Path | None) -> gpd.GeoDataFrame:
+def read_zones(
+    layers: list[ZoneLayerConfig],
+    pbf: Path | None,
+    builtup_raster: Path | None = None,
+    urban_builtup_percent: float = 30.0,
+) -> gpd.GeoDataFrame:
     """Read every configured zone level into one GeoDataFrame.
 
     Parameters
     ----------
     layers : list of ZoneLayerConfig
-        OSM admin levels (read from ``pbf``) or polygon files.
-    pbf : Path
+        OSM admin levels (read from ``pbf``) or polygon files; a file level may roll up
+        to county, city and province by its 12-digit codes.
+    pbf : Path or None
         OSM file used for ``osm_admin_level`` layers.
+    builtup_raster : Path, optional
+        Built-up share in percent, for deriving urban towns (see :mod:`geocover.urban_rural`).
+    urban_builtup_percent : float
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``zone_level, zone_id, zone_name`` and polygons, EPSG:4326; invalid
-        polygons are repaired (``make_valid``) and counted in ``attrs["repaired"]``.
+        Columns :data:`ZONE_COLUMNS` and polygons, EPSG:4326; invalid polygons are
+        repaired (``make_valid``) and counted in ``attrs["repaired"]``.
     """
     frames = []
     problems = []
@@ -49,13 +65,53 @@ def read_zones(layers: list[ZoneLayerConfig], pbf: Path | None) -> gpd.GeoDataFr
         invalid = ~frame.geometry.is_valid
         repaired += int(invalid.sum())
         frame.loc[invalid, "geometry"] = frame.geometry[invalid].make_valid()
-        frame.insert(0, "zone_level", layer.level)
-        frames.append(frame.to_crs("EPSG:4326"))
+        frame = frame.to_crs("EPSG:4326")
+        builtup = builtup_percent(frame, builtup_raster) if builtup_raster is not None else None
+        try:
+            classes = classify_urban_rural(
+                frame, source, layer.urban_rural_code_column, layer.urban_rural_column,
+                layer.county_seat_column, builtup, urban_builtup_percent,
+            )
+        except InputError as error:
+            problems += error.problems
+            continue
+        frame = pd.concat([frame, classes], axis=1)
+        frame["zone_level"] = layer.level
+        frame["parent_id"] = [_parent_code(code, layer.rollup) for code in frame["zone_id"]]
+        frames.append(gpd.GeoDataFrame(frame[ZONE_COLUMNS + ["geometry"]], crs="EPSG:4326"))
+        frames += [_roll_up(frame, level, layer.rollup) for level in layer.rollup]
     if problems:
         raise InputError(problems)
     zones = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
     zones.attrs["repaired"] = repaired
     return zones
+
+
+def _parent_code(code: str, rollup: list[str]) -> str | None:
+    """Code of the next level up that is reported, or None."""
+    if not rollup:
+        return None
+    level = min(rollup, key=lambda name: -CODE_DIGITS[name])
+    return _prefix_code(code, level)
+
+
+def _prefix_code(code: str, level: str) -> str:
+    digits = CODE_DIGITS[level]
+    return str(code)[:digits].ljust(12, "0")
+
+
+def _roll_up(frame: pd.DataFrame, level: str, rollup: list[str]) -> gpd.GeoDataFrame:
+    """Zones of ``level`` dissolved from ``frame`` by code prefix; urban if any part is urban."""
+    parts = gpd.GeoDataFrame(frame, crs="EPSG:4326")
+    parts["zone_id"] = [_prefix_code(code, level) for code in parts["zone_id"]]
+    merged = parts.dissolve(by="zone_id", as_index=False, aggfunc={"urban_rural": lambda v: (
+        "urban" if (v == "urban").any() else "rural"), "is_county_seat": "max"})
+    higher = [name for name in rollup if CODE_DIGITS[name] < CODE_DIGITS[level]]
+    merged["zone_level"] = level
+    merged["zone_name"] = merged["zone_id"]
+    merged["parent_id"] = [_parent_code(code, higher) for code in merged["zone_id"]]
+    merged["urban_rural_source"] = "roll-up: urban if any part is urban"
+    return gpd.GeoDataFrame(merged[ZONE_COLUMNS + ["geometry"]], crs="EPSG:4326")
 
 
 def _read_zone_file(layer: ZoneLayerConfig) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
@@ -82,12 +138,14 @@ def _read_zone_file(layer: ZoneLayerConfig) -> tuple[gpd.GeoDataFrame | None, li
         return None, [Problem(str(path), f"zone id {value!r} is used twice", "make ids unique",
                               row=int(index) + 1, column=layer.id_column)
                       for index, value in duplicated.items()]
+    bad_codes = ids[~ids.str.fullmatch(r"\d{12}")] if layer.rollup else ids.iloc[:0]
+    if len(bad_codes):
+        return None, [Problem(str(path), f"{value!r} is not a 12-digit administrative code", "roll-up needs them",
+                              row=int(index) + 1, column=layer.id_column)
+                      for index, value in bad_codes.items()]
     names = frame[layer.name_column].astype(str) if layer.name_column else ids
-    zones = gpd.GeoDataFrame(
-        {"zone_id": ids.to_numpy(), "zone_name": names.to_numpy()},
-        geometry=frame.geometry.to_numpy(), crs=frame.crs,
-    )
-    return zones, []
+    zones = frame.drop(columns=frame.geometry.name).assign(zone_id=ids.to_numpy(), zone_name=names.to_numpy())
+    return gpd.GeoDataFrame(zones, geometry=frame.geometry.to_numpy(), crs=frame.crs), []
 
 
 def study_area(zones: gpd.GeoDataFrame, buffer_m: float) -> gpd.GeoSeries:

@@ -1,0 +1,97 @@
+"""Urban/rural per zone with its reason, and roll-up by 12-digit code to county and city."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from shapely.geometry import Point, box
+
+from geocover.pipeline import run_scenario
+from geocover.urban_rural import classify_urban_rural
+
+ROAD_XML = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="1" version="1" lat="0.005" lon="0.0"/>
+  <node id="2" version="1" lat="0.005" lon="0.04"/>
+  <way id="1"><nd ref="1"/><nd ref="2"/><tag k="highway" v="primary"/></way>
+</osm>
+"""
+
+
+def test_classification_order_and_reasons():
+    zones = gpd.GeoDataFrame(
+        {
+            "zone_name": ["东城街道", "城关镇", "李家镇", "王家乡", "赵家镇", "新区"],
+            "code": [None, None, None, 111, None, 220],
+            "label": [None, None, None, None, None, "城镇"],
+        },
+        geometry=[box(i, 0, i + 1, 1) for i in range(6)],
+        crs="EPSG:4326",
+    )
+    builtup = np.array([5.0, 5.0, 45.0, 5.0, 12.0, 80.0])
+    got = classify_urban_rural(zones, "z.gpkg", "code", "label", builtup=builtup, urban_builtup_percent=30)
+    assert got["urban_rural"].tolist() == ["urban", "urban", "urban", "urban", "rural", "rural"]
+    assert got["urban_rural_source"].tolist() == [
+        "street (街道)", "county seat", "town (镇), built-up 45.0% >= 30%", "code 111", "default: rural", "code 220",
+    ]
+    assert got["is_county_seat"].tolist() == [False, True, False, False, False, False]
+
+
+@pytest.fixture()
+def counties(tmp_path):
+    (tmp_path / "roads.osm").write_text(ROAD_XML, encoding="utf-8")
+    # Four townships of 0.01 x 0.01 degrees in two counties (130102, 130103) of one city (1301).
+    townships = gpd.GeoDataFrame(
+        {
+            "code": ["130102001000", "130102002000", "130103001000", "130103100000"],
+            "name": ["东城街道", "城关镇", "李家镇", "王家乡"],
+        },
+        geometry=[box(0.01 * i, 0.0, 0.01 * (i + 1), 0.01) for i in range(4)],
+        crs="EPSG:4326",
+    )
+    townships.to_file(tmp_path / "townships.gpkg")
+    gpd.GeoDataFrame({"name": ["卫生院"]}, geometry=[Point(0.005, 0.005)], crs="EPSG:4326").to_file(
+        tmp_path / "clinics.geojson")
+    # Population: 1 person per 0.001-degree cell, 40 x 10 cells; built-up 50% in the third township only.
+    transform = Affine(0.001, 0, 0.0, 0, -0.001, 0.01)
+    with rasterio.open(tmp_path / "people.tif", "w", driver="GTiff", height=10, width=40, count=1,
+                       dtype="float32", crs="EPSG:4326", transform=transform, nodata=-1) as dst:
+        dst.write(np.ones((1, 10, 40), dtype=np.float32))
+    builtup = np.zeros((1, 10, 40), dtype=np.float32)
+    builtup[:, :, 20:30] = 50
+    with rasterio.open(tmp_path / "builtup.tif", "w", driver="GTiff", height=10, width=40, count=1,
+                       dtype="float32", crs="EPSG:4326", transform=transform) as dst:
+        dst.write(builtup)
+    config = tmp_path / "counties.yaml"
+    config.write_text(
+        "name: counties\nmode: drive\nbands_minutes: [1, 2]\ntarget_minutes: 2\nsnap_max_m: 2000\n"
+        "roads: {pbf: roads.osm}\nfacilities: {path: clinics.geojson, name_column: name}\n"
+        "population: {raster: people.tif}\nbuiltup_raster: builtup.tif\n"
+        "zones: [{level: township, path: townships.gpkg, id_column: code, name_column: name,"
+        " rollup: [county, city]}]\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_roll_up_by_code_adds_up_and_keeps_the_reason(counties):
+    table = run_scenario(counties, progress=False).table.set_index("zone_id")
+    assert table["zone_level"].tolist() == ["township"] * 4 + ["county"] * 2 + ["city"]
+    assert table.loc["130102001000", "parent_id"] == "130102000000"
+    assert table.loc["130102000000", "parent_id"] == "130100000000"
+    assert table.loc["130100000000", "parent_id"] is None
+    # 100 cells per township: counties hold 200 people each, the city 400.
+    assert table.loc["130102000000", "population"] == 200
+    assert table.loc["130100000000", "population"] == 400
+    for column in ("population", "pop_within_1", "pop_within_2", "pop_beyond_2", "pop_unreachable"):
+        for county, members in (("130102000000", ["130102001000", "130102002000"]),
+                                ("130103000000", ["130103001000", "130103100000"])):
+            assert table.loc[county, column] == pytest.approx(table.loc[members, column].sum())
+    assert table.loc["130103001000", "urban_rural"] == "urban"
+    assert table.loc["130103001000", "urban_rural_source"] == "town (镇), built-up 50.0% >= 30%"
+    assert table.loc["130103100000", "urban_rural"] == "rural"
+    assert table.loc["130103000000", "urban_rural"] == "urban"
+    assert bool(table.loc["130102002000", "is_county_seat"])
