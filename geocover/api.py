@@ -5,14 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyogrio
 
 import geocover
 from geocover.config import ScenarioConfig, load_config
 from geocover.errors import InputError, Problem
+from geocover.inputs import load_facilities
 from geocover.mapping import coverage_map
 from geocover.offline import render
 from geocover.outputs import write_outputs
-from geocover.pipeline import ScenarioResult, load_facilities, run_scenario
+from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.population import read_population
 from geocover.zones import read_zones
 
@@ -89,6 +91,16 @@ def summarize(result: ScenarioResult) -> str:
     return "\n".join(lines)
 
 
+def _population_summary(config: ScenarioConfig) -> str:
+    population = config.population
+    if population.raster is not None:
+        grid = read_population(population.raster)
+        return (f"population: {grid.shape[1]} x {grid.shape[0]} cells, {grid.crs.to_string()}, "
+                f"total {grid.population.sum():,.0f}")
+    points = pyogrio.read_dataframe(population.points, columns=[population.count_column], read_geometry=False)
+    return f"population: {len(points)} points, total {points[population.count_column].sum():,.0f}"
+
+
 def validate(config: ScenarioConfig | str | Path) -> str:
     """Load every layer of a scenario and summarise it, computing nothing.
 
@@ -107,7 +119,7 @@ def validate(config: ScenarioConfig | str | Path) -> str:
         ("zones", lambda: read_zones(config.zones, config.roads.pbf, config.builtup_raster,
                                      config.urban_builtup_percent)),
         ("facilities", lambda: load_facilities(config)),
-        ("population", lambda: read_population(config.population.raster)),
+        ("population", lambda: _population_summary(config)),
     ):
         try:
             layer = loader()
@@ -122,10 +134,7 @@ def validate(config: ScenarioConfig | str | Path) -> str:
             tiers = layer["tier"].value_counts()
             lines.append(f"facilities: {len(layer)} (" + ", ".join(f"{t} {n}" for t, n in tiers.items()) + ")")
         else:
-            lines.append(
-                f"population: {layer.shape[1]} x {layer.shape[0]} cells, {layer.crs.to_string()}, "
-                f"total {layer.population.sum():,.0f}"
-            )
+            lines.append(layer)
     lines.append(f"roads: {config.roads.path} ({Path(config.roads.path).stat().st_size / 1e6:.1f} MB)")
     if problems:
         raise InputError(problems)

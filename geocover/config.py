@@ -72,9 +72,41 @@ class FacilitiesConfig(_Strict):
 
 
 class PopulationConfig(_Strict):
-    """Population raster."""
+    """Population: a raster, or point counts gridded by a stated rule; optionally rescaled and weighted."""
 
-    raster: Path
+    raster: Path | None = Field(default=None, description="GeoTIFF of people per cell, any CRS")
+    points: Path | None = Field(default=None, description="points with a count (village committees, compounds)")
+    count_column: str | None = None
+    cell_m: float = Field(default=100.0, gt=0, description="grid cell for point populations, metres")
+    rescale_level: str | None = Field(
+        default=None, description="zone level whose official totals (statistics.population) the grid is scaled to"
+    )
+    weights: dict[str, Path] = Field(
+        default_factory=dict, description="extra weights on the raster's grid, e.g. {age65: age65.tif}"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> PopulationConfig:
+        if (self.raster is None) == (self.points is None):
+            raise ValueError("give exactly one of 'raster' or 'points'")
+        if self.points is not None and self.count_column is None:
+            raise ValueError("'points' needs 'count_column'")
+        if self.weights and self.raster is None:
+            raise ValueError("'weights' are rasters on the grid of 'raster'")
+        return self
+
+    @property
+    def path(self) -> Path:
+        """The population file, whichever kind."""
+        return self.raster if self.raster is not None else self.points
+
+
+class StatisticsConfig(_Strict):
+    """A statistics table per unit (常住人口, beds, doctors, nurses, GPs, ambulances), keyed by code."""
+
+    path: Path
+    sheet: str | None = None
+    year: int | None = None
 
 
 class ZoneLayerConfig(_Strict):
@@ -107,7 +139,15 @@ class MapConfig(_Strict):
 
     title: str | None = None
     attribution: str = "Map data © OpenStreetMap contributors (ODbL)"
-    tiles: Literal["OpenStreetMap", "none"] = "OpenStreetMap"
+    tiles: Literal["OpenStreetMap", "tianditu", "amap", "none"] = "OpenStreetMap"
+    tianditu_key: str | None = Field(default=None, description="a Tianditu user key, needed by tiles: tianditu")
+    lang: Literal["en", "zh"] = "en"
+
+    @model_validator(mode="after")
+    def _tianditu_has_a_key(self) -> MapConfig:
+        if self.tiles == "tianditu" and not self.tianditu_key:
+            raise ValueError("tiles: tianditu needs map.tianditu_key, a user key from the Tianditu console")
+        return self
 
 
 class ScenarioConfig(_Strict):
@@ -123,11 +163,21 @@ class ScenarioConfig(_Strict):
     facilities: FacilitiesConfig
     population: PopulationConfig
     zones: list[ZoneLayerConfig] = Field(min_length=1)
+    statistics: StatisticsConfig | None = None
     builtup_raster: Path | None = Field(default=None, description="built-up share in percent, for urban/rural")
     urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)
     output_dir: Path | None = None
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _rescale_needs_statistics(self) -> ScenarioConfig:
+        if self.population.rescale_level is not None:
+            if self.statistics is None:
+                raise ValueError("population.rescale_level needs a statistics table")
+            if self.population.rescale_level not in {z.level for z in self.zones}:
+                raise ValueError(f"population.rescale_level {self.population.rescale_level!r} is not a zone level")
+        return self
 
     @model_validator(mode="after")
     def _osm_zones_need_a_pbf(self) -> ScenarioConfig:
@@ -148,10 +198,13 @@ class ScenarioConfig(_Strict):
         files = [
             ("roads", self.roads.path),
             ("facilities.path", self.facilities.path),
-            ("population.raster", self.population.raster),
+            ("population", self.population.path),
         ] + [(f"zones[{i}].path", zone.path) for i, zone in enumerate(self.zones) if zone.path is not None]
         if self.builtup_raster is not None:
             files.append(("builtup_raster", self.builtup_raster))
+        if self.statistics is not None:
+            files.append(("statistics.path", self.statistics.path))
+        files += [(f"population.weights.{name}", path) for name, path in self.population.weights.items()]
         return [
             Problem(where, f"{key}: file not found: {path}", "check the path (relative to the config file)")
             for key, path in files
@@ -172,6 +225,10 @@ class ScenarioConfig(_Strict):
         self.roads.lines = fix(self.roads.lines) or self.roads.lines
         self.facilities.path = fix(self.facilities.path) or self.facilities.path
         self.population.raster = fix(self.population.raster) or self.population.raster
+        self.population.points = fix(self.population.points) or self.population.points
+        self.population.weights = {name: fix(path) or path for name, path in self.population.weights.items()}
+        if self.statistics is not None:
+            self.statistics.path = fix(self.statistics.path) or self.statistics.path
         for zone in self.zones:
             zone.path = fix(zone.path) or zone.path
         self.builtup_raster = fix(self.builtup_raster) or self.builtup_raster

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,15 +15,9 @@ from geocover.areas import gap_polygons, service_areas
 from geocover.config import ScenarioConfig, load_config
 from geocover.coverage import zone_table
 from geocover.errors import raise_if_any
-from geocover.facilities import read_facilities
+from geocover.inputs import load_facilities, load_population, load_roads, load_statistics, load_weights
 from geocover.network import Network, build_network, max_speed_kmh
-from geocover.osm import RoadSegments, read_road_segments
-from geocover.population import read_population
-from geocover.roads import extract_roads, read_road_lines
 from geocover.zones import ZONE_COLUMNS, read_zones, study_area
-
-EXTRACT_MARGIN_KMH = 150.0
-"""With ``roads.extract``, roads are kept within the zones plus this speed times the largest band."""
 
 
 @dataclass
@@ -45,6 +38,8 @@ class ScenarioResult:
     network : Network
     access : Accessibility
     study_area : geopandas.GeoSeries
+    statistics : pandas.DataFrame or None
+        The statistics table keyed by code (see :func:`geocover.statistics.read_statistics`).
     """
 
     config: ScenarioConfig
@@ -56,12 +51,7 @@ class ScenarioResult:
     network: Network
     access: Accessibility
     study_area: gpd.GeoSeries
-
-
-def load_facilities(config: ScenarioConfig) -> gpd.GeoDataFrame:
-    """Read the scenario's facility layer as configured."""
-    options = config.facilities.model_dump(exclude={"path"})
-    return read_facilities(config.facilities.path, **options)
+    statistics: pd.DataFrame | None = None
 
 
 def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> ScenarioResult:
@@ -89,9 +79,10 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
 
     zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
     facilities = load_facilities(config)
+    statistics = load_statistics(config)
     step("zones and facilities read")
     roads = config.roads
-    segments = _read_roads(config, zones)
+    segments = load_roads(config, zones)
     speed = max_speed_kmh(segments, config.mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
     area = study_area(zones, speed * 1000.0 / 60.0 * max(config.bands_minutes))
     segments = segments.within(tuple(area.total_bounds))
@@ -100,13 +91,17 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
     )
     step(f"network built: {network.n_nodes:,} nodes")
     facilities = facilities[facilities.within(area.iloc[0])].reset_index(drop=True)
-    grid = read_population(config.population.raster, area)
+    grid = load_population(config, zones, area, statistics)
+    weights = load_weights(config, grid, area)
     step(f"population read: {int(grid.valid.sum()):,} cells")
     access = cell_accessibility(network, facilities, grid, config.snap_max_m, config.offroad_kmh)
     step("travel times computed")
     facilities = _facility_columns(facilities, access, config.target_minutes)
     table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities)
     table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=["zone_level", "zone_id", "zone_name"], how="left")
+    table = _add_weights(table, weights, access.minutes, zones, config.target_minutes)
+    if statistics is not None and "population" in statistics.columns:
+        table["official_population"] = statistics["population"].reindex(table["zone_id"]).to_numpy()
     step("zone table")
     bands = service_areas(grid, access.minutes, config.bands_minutes)
     gaps = gap_polygons(grid, access.minutes, config.target_minutes)
@@ -115,22 +110,22 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
     step("done")
     steps.close()
     return ScenarioResult(
-        config=config, facilities=facilities, zones=zone_layer, table=table,
-        service_areas=bands, gaps=gaps, network=network, access=access, study_area=area,
+        config=config, facilities=facilities, zones=zone_layer, table=table, service_areas=bands, gaps=gaps,
+        network=network, access=access, study_area=area, statistics=statistics,
     )
 
 
-def _read_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
-    """Road segments from the configured source, streamed out of a large PBF first if asked."""
-    roads = config.roads
-    if roads.lines is not None:
-        return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer)
-    if not roads.extract:
-        return read_road_segments(roads.pbf)
-    margin = study_area(zones, EXTRACT_MARGIN_KMH * 1000.0 / 60.0 * max(config.bands_minutes))
-    with tempfile.TemporaryDirectory() as folder:
-        extract = extract_roads(roads.pbf, Path(folder) / "roads.osm.pbf", tuple(margin.total_bounds))
-        return read_road_segments(extract)
+def _add_weights(
+    table: pd.DataFrame, weights: dict, minutes: np.ndarray, zones: gpd.GeoDataFrame, target_minutes: float
+) -> pd.DataFrame:
+    """Columns ``<weight>``, ``<weight>_within_<target>`` and ``<weight>_pct_within_<target>`` per extra weight."""
+    label = f"{target_minutes:g}".replace(".", "_")
+    for name, weight in weights.items():
+        part = zone_table(weight, minutes, zones, [target_minutes], target_minutes)
+        table[name] = part["population"].to_numpy()
+        table[f"{name}_within_{label}"] = part[f"pop_within_{label}"].to_numpy()
+        table[f"{name}_pct_within_{label}"] = part[f"pct_within_{label}"].to_numpy()
+    return table
 
 
 def _facility_columns(

@@ -1,0 +1,89 @@
+"""Load a scenario's inputs as configured: roads, facilities, population and statistics."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from geocover.config import ScenarioConfig
+from geocover.errors import InputError, Problem
+from geocover.facilities import read_facilities
+from geocover.osm import RoadSegments, read_road_segments
+from geocover.population import PopulationGrid, population_from_points, read_population, rescale_to_totals
+from geocover.roads import extract_roads, read_road_lines
+from geocover.statistics import read_statistics
+from geocover.zones import study_area
+
+EXTRACT_MARGIN_KMH = 150.0
+"""With ``roads.extract``, roads are kept within the zones plus this speed times the largest band."""
+
+
+def load_facilities(config: ScenarioConfig) -> gpd.GeoDataFrame:
+    """Read the scenario's facility layer as configured."""
+    options = config.facilities.model_dump(exclude={"path"})
+    return read_facilities(config.facilities.path, **options)
+
+
+def load_statistics(config: ScenarioConfig) -> pd.DataFrame | None:
+    """The statistics table keyed by code, or None when the scenario has none."""
+    if config.statistics is None:
+        return None
+    return read_statistics(config.statistics.path, config.statistics.sheet, config.statistics.year)
+
+
+def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
+    """Road segments from the configured source, streamed out of a large PBF first if asked."""
+    roads = config.roads
+    if roads.lines is not None:
+        return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer)
+    if not roads.extract:
+        return read_road_segments(roads.pbf)
+    margin = study_area(zones, EXTRACT_MARGIN_KMH * 1000.0 / 60.0 * max(config.bands_minutes))
+    with tempfile.TemporaryDirectory() as folder:
+        extract = extract_roads(roads.pbf, Path(folder) / "roads.osm.pbf", tuple(margin.total_bounds))
+        return read_road_segments(extract)
+
+
+def load_population(
+    config: ScenarioConfig, zones: gpd.GeoDataFrame, area: gpd.GeoSeries, statistics: pd.DataFrame | None
+) -> PopulationGrid:
+    """The population grid over the study area, rescaled to official totals when configured."""
+    population = config.population
+    if population.raster is not None:
+        grid = read_population(population.raster, area)
+    else:
+        points = pyogrio.read_dataframe(population.points)
+        if population.count_column not in points.columns:
+            raise InputError([Problem(str(population.points), "column not found", f"use one of {list(points.columns)}",
+                                      column=population.count_column)])
+        grid = population_from_points(points, population.count_column, area, population.cell_m)
+    if population.rescale_level is not None:
+        level = zones[zones["zone_level"] == population.rescale_level]
+        if "population" not in statistics.columns:
+            raise InputError([Problem(str(config.statistics.path), "no population column (常住人口)",
+                                      "add one to rescale the grid")])
+        totals = statistics["population"].reindex(level["zone_id"]).to_numpy(dtype=np.float64)
+        rescale_to_totals(grid, level, totals)
+    return grid
+
+
+def load_weights(config: ScenarioConfig, grid: PopulationGrid, area: gpd.GeoSeries) -> dict[str, PopulationGrid]:
+    """Extra weight grids (age groups…) on the same cells as the population grid."""
+    weights = {}
+    problems = []
+    for name, path in config.population.weights.items():
+        weight = read_population(path, area)
+        if weight.shape != grid.shape or not weight.transform.almost_equals(grid.transform):
+            problems.append(Problem(str(path), f"weight '{name}' is not on the population raster's grid",
+                                    "use rasters of the same extent, cell size and CRS (e.g. WorldPop age groups)"))
+            continue
+        weight.valid = grid.valid
+        weights[name] = weight
+    if problems:
+        raise InputError(problems)
+    return weights
