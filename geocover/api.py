@@ -40,6 +40,7 @@ def run(
     out: str | Path | None = None,
     export_network: bool = False,
     progress: bool = True,
+    lenient: bool = False,
 ) -> tuple[dict[str, Path], str]:
     """Run a scenario and write its outputs.
 
@@ -51,6 +52,8 @@ def run(
     export_network : bool
         Add the network layers to ``results.gpkg``.
     progress : bool
+    lenient : bool
+        Drop bad facility rows, list them and go on, instead of stopping.
 
     Returns
     -------
@@ -59,6 +62,9 @@ def run(
     summary : str
         A few lines on what was computed.
     """
+    if not isinstance(config, ScenarioConfig):
+        config = load_config(config)
+    config.facilities.lenient = config.facilities.lenient or lenient
     result = run_scenario(config, progress=progress)
     folder = Path(out) if out else (result.config.output_dir or Path("maps") / result.config.name)
     html = render(coverage_map(result))
@@ -88,6 +94,7 @@ def summarize(result: ScenarioResult) -> str:
             f"{config.target_minutes:g} min, {lost:,.0f} unreachable"
         )
     lines.append(f"gaps: {len(result.gaps)} areas, {result.gaps['population'].sum():,.0f} people")
+    lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="add network_nodes and network_edges layers to results.gpkg",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--lenient", action="store_true", help="drop bad facility rows, list them and go on")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         config = api.demo_config() if args.command == "demo" else args.config
         outputs, summary = api.run(
-            config, out=args.out, export_network=args.export_network, progress=not args.quiet
+            config, out=args.out, export_network=args.export_network, progress=not args.quiet, lenient=args.lenient
         )
     except InputError as error:
         print(f"geocover: {error}", file=sys.stderr)

@@ -69,6 +69,7 @@ class FacilitiesConfig(_Strict):
     tier_column: str | None = None
     tier_map: dict[str, str] | None = None
     include: dict[str, list[str]] | None = None
+    lenient: bool = Field(default=False, description="drop bad rows, list them and go on")
 
 
 class PopulationConfig(_Strict):
@@ -121,7 +122,7 @@ class ZoneLayerConfig(_Strict):
     urban_rural_code_column: str | None = Field(default=None, description="urban-rural classification code 111-220")
     urban_rural_column: str | None = Field(default=None, description="labels urban/rural, 城镇/乡村")
     county_seat_column: str | None = None
-    rollup: list[Literal["county", "city", "province"]] = Field(
+    rollup: list[Literal["township", "county", "city", "province"]] = Field(
         default_factory=list, description="also report these levels, dissolved by the 12-digit code in id_column"
     )
 

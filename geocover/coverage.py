@@ -17,6 +17,9 @@ import pandas as pd
 
 from geocover.population import PopulationGrid
 
+#: Digits of the 12-digit administrative code that name each level (the rest are zeros).
+CODE_DIGITS = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
+
 
 def weighted_quantile(minutes: np.ndarray, weights: np.ndarray, q: float) -> float:
     """The smallest value such that at least share ``q`` of the weight is at or below it.
@@ -118,8 +121,23 @@ def zone_table(
 
 
 def _facility_counts(zones: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Facilities per zone: by the facility's 12-digit township code where it has one and the
+    zone level is an administrative level keyed by codes, else by point in polygon."""
     points = facilities.to_crs(zones.crs)
     joined = gpd.sjoin(points, zones[["zone_level", "zone_id", "geometry"]], predicate="within")
+    joined = pd.DataFrame(joined.drop(columns=["geometry", "index_right"]))
+    if "township_code" in points.columns and points["township_code"].notna().any():
+        coded = points["township_code"].notna().to_numpy()
+        by_code = []
+        for level, digits in CODE_DIGITS.items():
+            ids = zones.loc[zones["zone_level"] == level, "zone_id"].astype(str)
+            if ids.empty or not ids.str.fullmatch(r"\d{12}").all():
+                continue
+            keys = points.loc[coded, "township_code"].astype(str).str[:digits].str.ljust(12, "0")
+            match = keys[keys.isin(set(ids))]
+            by_code.append(points.loc[match.index].assign(zone_level=level, zone_id=match.to_numpy()))
+            joined = joined[~((joined["zone_level"] == level) & joined.index.isin(points.index[coded]))]
+        joined = pd.concat([joined, *[pd.DataFrame(part.drop(columns="geometry")) for part in by_code]])
     counts = joined.groupby(["zone_level", "zone_id"]).size().rename("facilities").to_frame()
     if "tier" in joined.columns:
         per_tier = joined.pivot_table(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -40,6 +40,8 @@ class ScenarioResult:
     study_area : geopandas.GeoSeries
     statistics : pandas.DataFrame or None
         The statistics table keyed by code (see :func:`geocover.statistics.read_statistics`).
+    notes : list of str
+        Inputs repaired, skipped or dropped.
     """
 
     config: ScenarioConfig
@@ -52,6 +54,7 @@ class ScenarioResult:
     access: Accessibility
     study_area: gpd.GeoSeries
     statistics: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> ScenarioResult:
@@ -79,6 +82,7 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
 
     zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
     facilities = load_facilities(config)
+    notes = _input_notes(zones, facilities)
     statistics = load_statistics(config)
     step("zones and facilities read")
     roads = config.roads
@@ -111,8 +115,21 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
     steps.close()
     return ScenarioResult(
         config=config, facilities=facilities, zones=zone_layer, table=table, service_areas=bands, gaps=gaps,
-        network=network, access=access, study_area=area, statistics=statistics,
+        network=network, access=access, study_area=area, statistics=statistics, notes=notes,
     )
+
+
+def _input_notes(zones: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> list[str]:
+    """What was repaired, skipped or dropped on the way in, for the summary."""
+    notes = []
+    if zones.attrs.get("repaired"):
+        notes.append(f"{zones.attrs['repaired']} invalid zone polygon(s) repaired (make_valid)")
+    for key, what in (("skipped", "facility rows without coordinates skipped"),
+                      ("dropped", "bad facility rows dropped (--lenient)")):
+        rows = facilities.attrs.get(key) or []
+        if rows:
+            notes.append(f"{len(rows)} {what}: " + "; ".join(map(str, rows[:20])) + (" …" if len(rows) > 20 else ""))
+    return notes
 
 
 def _add_weights(

@@ -9,12 +9,10 @@ import pandas as pd
 import pyogrio
 
 from geocover.config import ZoneLayerConfig
+from geocover.coverage import CODE_DIGITS
 from geocover.errors import InputError, Problem
 from geocover.osm import read_admin_boundaries
 from geocover.urban_rural import builtup_percent, classify_urban_rural
-
-#: Digits of the 12-digit administrative code that name each level (the rest are zeros).
-CODE_DIGITS = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
 
 ZONE_COLUMNS = ["zone_level", "zone_id", "zone_name", "parent_id", "urban_rural", "urban_rural_source",
                 "is_county_seat"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import rasterio
 from affine import Affine
-from shapely.geometry import Point, box
+from shapely.geometry import Point, Polygon, box
 
 from geocover.pipeline import run_scenario
 from geocover.urban_rural import classify_urban_rural
@@ -95,3 +95,51 @@ def test_roll_up_by_code_adds_up_and_keeps_the_reason(counties):
     assert table.loc["130103100000", "urban_rural"] == "rural"
     assert table.loc["130103000000", "urban_rural"] == "urban"
     assert bool(table.loc["130102002000", "is_county_seat"])
+
+
+def test_facilities_counted_by_township_code_before_location(counties):
+    folder = counties.parent
+    # The clinic stands in 东城街道 (130102001) but its code says 李家镇 (130103001): the code wins.
+    (folder / "clinics.csv").write_text("机构名称,经度,纬度,乡镇代码\n李家镇卫生院,0.005,0.005,130103001\n",
+                                        encoding="utf-8")
+    config = folder / "coded.yaml"
+    config.write_text(counties.read_text(encoding="utf-8").replace(
+        "facilities: {path: clinics.geojson, name_column: name}", "facilities: {path: clinics.csv}"), encoding="utf-8")
+    table = run_scenario(config, progress=False).table.set_index("zone_id")
+    assert table.loc["130103001000", "facilities_township_health_centre"] == 1
+    assert table.loc["130102001000", "facilities"] == 0
+    assert table.loc["130103000000", "facilities"] == 1 and table.loc["130102000000", "facilities"] == 0
+
+
+def test_lenient_drops_bad_rows_and_says_which(counties, capsys):
+    from geocover.cli import main
+
+    folder = counties.parent
+    (folder / "clinics.csv").write_text("机构名称,经度,纬度\n甲卫生院,0.005,0.005\n乙卫生院,abc,0.005\n",
+                                        encoding="utf-8")
+    config = folder / "lenient.yaml"
+    config.write_text(counties.read_text(encoding="utf-8").replace(
+        "facilities: {path: clinics.geojson, name_column: name}", "facilities: {path: clinics.csv}"), encoding="utf-8")
+    assert main(["run", str(config), "--out", str(folder / "strict"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "row 3" in err and "经度" in err
+    assert not (folder / "strict").exists()
+    assert main(["run", str(config), "--out", str(folder / "lenient"), "--quiet", "--lenient"]) == 0
+    out = capsys.readouterr().out
+    assert "1 bad facility rows dropped (--lenient)" in out and "row 3" in out
+    assert (folder / "lenient" / "coverage_by_zone.csv").exists()
+
+
+def test_invalid_zone_polygon_is_repaired_and_reported(counties, capsys):
+    from geocover.cli import main
+
+    folder = counties.parent
+    bowtie = Polygon([(0.0, 0.0), (0.01, 0.01), (0.01, 0.0), (0.0, 0.01), (0.0, 0.0)])
+    zones = gpd.read_file(folder / "townships.gpkg")
+    zones.loc[0, "geometry"] = bowtie
+    zones.to_file(folder / "townships.gpkg")
+    assert main(["run", str(counties), "--out", str(folder / "out"), "--quiet"]) == 0
+    assert "1 invalid zone polygon(s) repaired" in capsys.readouterr().out
+    table = gpd.read_file(folder / "out" / "results.gpkg", layer="zones").set_index("zone_id")
+    # The bow tie's two triangles hold half of the township's 100 cells (their centres off the diagonals).
+    assert table.loc["130102001000", "population"] == pytest.approx(45, abs=5)
