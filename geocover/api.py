@@ -104,6 +104,9 @@ def _population_summary(config: ScenarioConfig) -> str:
         grid = read_population(population.raster)
         return (f"population: {grid.shape[1]} x {grid.shape[0]} cells, {grid.crs.to_string()}, "
                 f"total {grid.population.sum():,.0f}")
+    if population.points is None:
+        level, cell = population.rescale_level, population.cell_m
+        return f"population: official counts of each {level} spread over {cell:g} m cells"
     points = pyogrio.read_dataframe(population.points, columns=[population.count_column], read_geometry=False)
     return f"population: {len(points)} points, total {points[population.count_column].sum():,.0f}"
 

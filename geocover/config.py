@@ -78,7 +78,8 @@ class PopulationConfig(_Strict):
     raster: Path | None = Field(default=None, description="GeoTIFF of people per cell, any CRS")
     points: Path | None = Field(default=None, description="points with a count (village committees, compounds)")
     count_column: str | None = None
-    cell_m: float = Field(default=100.0, gt=0, description="grid cell for point populations, metres")
+    cell_m: float = Field(default=100.0, gt=0, description="grid cell for point or zone-count populations, metres")
+    aggregate: int = Field(default=1, ge=1, description="sum blocks of n x n raster cells into one (keeps totals)")
     rescale_level: str | None = Field(
         default=None, description="zone level whose official totals (statistics.population) the grid is scaled to"
     )
@@ -88,8 +89,10 @@ class PopulationConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> PopulationConfig:
-        if (self.raster is None) == (self.points is None):
-            raise ValueError("give exactly one of 'raster' or 'points'")
+        if self.raster is not None and self.points is not None:
+            raise ValueError("give one of 'raster' or 'points', not both")
+        if self.raster is None and self.points is None and self.rescale_level is None:
+            raise ValueError("give 'raster', 'points', or 'rescale_level' to spread official counts per zone")
         if self.points is not None and self.count_column is None:
             raise ValueError("'points' needs 'count_column'")
         if self.weights and self.raster is None:
@@ -97,8 +100,8 @@ class PopulationConfig(_Strict):
         return self
 
     @property
-    def path(self) -> Path:
-        """The population file, whichever kind."""
+    def path(self) -> Path | None:
+        """The population file, whichever kind (None when counts per zone are spread)."""
         return self.raster if self.raster is not None else self.points
 
 
@@ -196,11 +199,10 @@ class ScenarioConfig(_Strict):
     def missing_files(self) -> list[Problem]:
         """One problem per input file that does not exist, all at once."""
         where = str(self.source or self.name)
-        files = [
-            ("roads", self.roads.path),
-            ("facilities.path", self.facilities.path),
-            ("population", self.population.path),
-        ] + [(f"zones[{i}].path", zone.path) for i, zone in enumerate(self.zones) if zone.path is not None]
+        files = [("roads", self.roads.path), ("facilities.path", self.facilities.path)]
+        files += [(f"zones[{i}].path", zone.path) for i, zone in enumerate(self.zones) if zone.path is not None]
+        if self.population.path is not None:
+            files.append(("population", self.population.path))
         if self.builtup_raster is not None:
             files.append(("builtup_raster", self.builtup_raster))
         if self.statistics is not None:

@@ -14,7 +14,13 @@ from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem
 from geocover.facilities import read_facilities
 from geocover.osm import RoadSegments, read_road_segments
-from geocover.population import PopulationGrid, population_from_points, read_population, rescale_to_totals
+from geocover.population import (
+    PopulationGrid,
+    aggregate,
+    population_from_points,
+    read_population,
+    rescale_to_totals,
+)
 from geocover.roads import extract_roads, read_road_lines
 from geocover.statistics import read_statistics
 from geocover.zones import study_area
@@ -52,10 +58,17 @@ def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
 def load_population(
     config: ScenarioConfig, zones: gpd.GeoDataFrame, area: gpd.GeoSeries, statistics: pd.DataFrame | None
 ) -> PopulationGrid:
-    """The population grid over the study area, rescaled to official totals when configured."""
+    """The population grid over the study area, rescaled to official totals when configured.
+
+    With neither a raster nor points, the official count of each zone of ``rescale_level``
+    is spread evenly over the zone's cells of a ``cell_m`` grid.
+    """
     population = config.population
     if population.raster is not None:
-        grid = read_population(population.raster, area)
+        grid = aggregate(read_population(population.raster, area), population.aggregate)
+    elif population.points is None:
+        grid = population_from_points(gpd.GeoDataFrame({"people": []}, geometry=[], crs="EPSG:4326"), "people",
+                                      area, population.cell_m)
     else:
         points = pyogrio.read_dataframe(population.points)
         if population.count_column not in points.columns:

@@ -193,3 +193,23 @@ def rescale_to_totals(grid: PopulationGrid, zones: gpd.GeoDataFrame, totals: np.
             grid.population[cells] = total / cells.sum()
             factors[number - 1] = np.inf
     return factors
+
+
+def aggregate(grid: PopulationGrid, factor: int) -> PopulationGrid:
+    """Sum blocks of ``factor`` x ``factor`` cells into one: fewer cells, the same people.
+
+    A block is valid when any of its cells is; edge blocks are padded with empty cells.
+    """
+    if factor == 1:
+        return grid
+    rows, cols = grid.shape
+    pad = ((0, -rows % factor), (0, -cols % factor))
+    people = np.pad(grid.population, pad)
+    valid = np.pad(grid.valid, pad)
+    shape = (people.shape[0] // factor, factor, people.shape[1] // factor, factor)
+    return PopulationGrid(
+        population=people.reshape(shape).sum(axis=(1, 3)),
+        valid=valid.reshape(shape).any(axis=(1, 3)),
+        transform=grid.transform * Affine.scale(factor),
+        crs=grid.crs,
+    )

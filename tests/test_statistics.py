@@ -92,3 +92,32 @@ def test_point_population_and_age_weights(counties):  # noqa: F811
     table = run_scenario(config, progress=False).table.set_index("zone_id")
     assert table.loc["130102001000", "age65"] == pytest.approx(25)
     np.testing.assert_allclose(table["age65_within_2"], table["pop_within_2"] * 0.25)
+
+
+def test_official_counts_spread_evenly_without_a_raster(counties):  # noqa: F811
+    folder = counties.parent
+    (folder / "stats.csv").write_bytes(STATS.encode("gbk"))
+    config = folder / "counts.yaml"
+    config.write_text(counties.read_text(encoding="utf-8").replace(
+        "population: {raster: people.tif}",
+        "population: {rescale_level: township, cell_m: 100}\nstatistics: {path: stats.csv}"), encoding="utf-8")
+    result = run_scenario(config, progress=False)
+    table = result.table.set_index("zone_id")
+    assert table.loc["130102001000", "population"] == pytest.approx(600)
+    assert table.loc["130103100000", "population"] == pytest.approx(200)
+    grid = result.access.grid
+    labels = grid.labels(result.zones[result.zones.zone_level == "township"])
+    inside = grid.population[labels == 1]
+    # Evenly: every cell of the zone holds the same share.
+    assert np.allclose(inside, inside.mean()) and inside.sum() == pytest.approx(600)
+
+
+def test_aggregating_the_raster_keeps_every_total(counties):  # noqa: F811
+    config = counties.parent / "coarse.yaml"
+    config.write_text(counties.read_text(encoding="utf-8").replace(
+        "population: {raster: people.tif}", "population: {raster: people.tif, aggregate: 5}"), encoding="utf-8")
+    coarse = run_scenario(config, progress=False)
+    fine = run_scenario(counties, progress=False)
+    assert coarse.access.grid.shape == (2, 8)
+    assert coarse.access.grid.population.sum() == fine.access.grid.population.sum() == 400
+    np.testing.assert_allclose(coarse.table["population"], fine.table["population"])
