@@ -33,3 +33,9 @@ def shared_dir() -> Path:
 def comoros_dir() -> Path:
     """The Comoros test kit, ``../shared/data/comoros``."""
     return need_shared("data/comoros")
+
+
+@pytest.fixture(scope="session")
+def standards_dir() -> Path:
+    """The extractions of the seed plans' standards, ``../shared/standards``."""
+    return need_shared("standards")

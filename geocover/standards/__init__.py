@@ -1,0 +1,16 @@
+"""Planning standards of the seed plans as data, and the compliance audit.
+
+- :mod:`geocover.standards.schema`: the rule and plan models;
+- :mod:`geocover.standards.plans`: plan files, presets, scenario overrides;
+- :mod:`geocover.standards.audit`: evaluation per unit and the CSV/XLSX writer.
+"""
+
+from geocover.standards.audit import COLUMNS, CORE_CHECKS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, audit, write_audit
+from geocover.standards.plans import list_presets, load_plan, load_preset, presets_dir, resolve_rules
+from geocover.standards.schema import NotEvaluable, Plan, PlanInfo, Rule, Scope, Source, rule_matches
+
+__all__ = [
+    "COLUMNS", "CORE_CHECKS", "FAIL", "NOT_EVALUABLE", "NOT_SPECIFIED", "PASS", "NotEvaluable", "Plan", "PlanInfo",
+    "Rule", "Scope", "Source", "audit", "list_presets", "load_plan", "load_preset", "presets_dir", "resolve_rules",
+    "rule_matches", "write_audit",
+]

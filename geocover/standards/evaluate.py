@@ -1,0 +1,381 @@
+"""Evaluate one rule against the zone table, statistics and facilities (used by :mod:`.audit`).
+
+Each ``evaluate_<kind>`` function returns audit rows (dicts with the keys of
+:data:`COLUMNS`). A value that cannot be computed because a column, layer or table is
+missing gives status ``not evaluable`` with ``missing`` naming it, never ``pass``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from geocover.standards.schema import Rule
+
+PASS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED = "pass", "fail", "not evaluable", "not specified by this plan"
+COLUMNS = (
+    "rule_id", "kind", "measure", "unit_level", "unit_id", "unit_name", "value", "target", "target_max",
+    "direction", "status", "missing", "to_add", "to_add_unit", "rank", "approximately", "conflicts_with",
+    "origin", "note",
+)
+_STREET = ("街道", "街道办事处", "街道办", "街办")
+_COMMUNITY = ("社区", "居委会", "居民委员会")
+_CODE_DIGITS = {"province": 2, "city": 4, "county": 6, "township": 9, "street": 9, "township_or_street": 9,
+                "village": 12, "community": 12, "village_or_community": 12}
+_TRUE = {"true", "yes", "y", "1", "是", "有", "t"}
+_FALSE = {"false", "no", "n", "0", "否", "无", "f"}
+_OWNERS = {
+    "government": {"government", "政府办", "政府举办", "公办"},
+    "public": {"public", "government", "公立", "政府办", "政府举办", "公办", "国有", "集体"},
+    "private": {"private", "民营", "社会办", "私立", "个体", "非公立"},
+}
+
+
+@dataclass
+class Context:
+    """Inputs shared by the evaluators."""
+
+    zones: pd.DataFrame
+    statistics: dict[str, pd.Series]
+    facilities: pd.DataFrame | None
+    travel_mode: str | None
+    reach_tiers: frozenset[str] | None
+    radius_measure: str | None
+
+
+def key(value: Any) -> str:
+    """A zone id as text: ``140105001000.0`` and ``140105001000`` both give ``"140105001000"``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def number(record: Any, column: str) -> float | None:
+    """``record[column]`` as a float; ``None`` when absent, blank or not a number."""
+    if record is None or column not in record.index:
+        return None
+    value = record[column]
+    if isinstance(value, str):
+        value = value.replace(",", "").strip()
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(result) else result
+
+
+def flag(value: Any) -> bool | None:
+    """Truth of a facility attribute cell (bool, 1/0, yes/no, 是/否, 有/无); ``None`` when blank."""
+    if isinstance(value, bool):
+        return value
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip().lower()
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+def grade(value: Any) -> int | None:
+    """Hospital grade 1–3 from 3, "三级甲等", "二级", "III"; ``None`` when unreadable."""
+    text = str(value).strip().upper()
+    match = re.match(r"^(\d)|^([一二三])|^(III|II|I)(?![A-Z])", text)
+    if not match:
+        return None
+    digit, chinese, roman = match.groups()
+    return int(digit) if digit else "一二三".index(chinese) + 1 if chinese else len(roman)
+
+
+def row(rule: Rule | None, **fields: Any) -> dict[str, Any]:
+    """An audit row; rule fields fill the identity columns."""
+    base: dict[str, Any] = dict.fromkeys(COLUMNS)
+    if rule is not None:
+        base.update(
+            rule_id=rule.uid, kind=rule.kind, direction=rule.direction, approximately=rule.approximately,
+            conflicts_with=", ".join(rule.conflicts_with) or None, origin=rule.origin,
+        )
+    base.update(fields)
+    notes = [n for n in ([*_rule_notes(rule)] if rule else []) + [fields.get("note")] if n]
+    base["note"] = "; ".join(notes) or None
+    return base
+
+
+def _rule_notes(rule: Rule) -> Iterator[str]:
+    if rule.baseline_claim:
+        yield "baseline claim of the plan, not a target"
+    if rule.approximately:
+        yield "the plan's target is approximate (左右)"
+    if rule.conflicts_with:
+        yield f"conflicting target in this plan: {', '.join(rule.conflicts_with)}"
+    if rule.note:
+        yield rule.note
+
+
+def unit_fields(level: str, unit: pd.Series) -> dict[str, Any]:
+    """The unit columns of an audit row for zone ``unit`` audited at ``level``."""
+    return {"unit_level": level, "unit_id": key(unit["zone_id"]), "unit_name": unit.get("zone_name")}
+
+
+def level_mask(zones: pd.DataFrame, level: str) -> pd.Series:
+    """Zones of a rule's unit level; 乡级 and 村级 zone levels are split by name (街道, 社区)."""
+    lvl = zones["zone_level"].astype(str).str.strip().str.lower()
+    name = zones["zone_name"].fillna("").astype(str).str.strip()
+    street, community = name.str.endswith(_STREET), name.str.endswith(_COMMUNITY)
+    masks = {
+        "township": (lvl == "township") & ~street,
+        "street": (lvl == "street") | ((lvl == "township") & street),
+        "township_or_street": lvl.isin(["township", "street"]),
+        "village": (lvl == "village") & ~community,
+        "community": (lvl == "community") | ((lvl == "village") & community),
+        "village_or_community": lvl.isin(["village", "community"]),
+    }
+    return masks.get(level, lvl == level)
+
+
+def select_units(rule: Rule, ctx: Context, out: list[dict], area_filter: bool = True) -> list[tuple[str, pd.Series]]:
+    """Units a rule applies to, as (level, zone row); problems go to ``out`` as not-evaluable rows."""
+    zones = ctx.zones
+    absent = [c for c in ("zone_level", "zone_id", "zone_name") if c not in zones.columns]
+    if absent:
+        out.append(row(rule, status=NOT_EVALUABLE, missing=", ".join(f"zones.{c}" for c in absent)))
+        return []
+    picked: list[tuple[str, pd.Series]] = []
+    for level in rule.scope.unit_levels or [None]:
+        chosen = zones if level is None else zones[level_mask(zones, level)]
+        if chosen.empty:
+            missing = f"zones at level '{level}'" if level else "zones (the zone table is empty)"
+            out.append(row(rule, unit_level=level, status=NOT_EVALUABLE, missing=missing))
+        picked += [(level or str(unit["zone_level"]), unit) for _, unit in chosen.iterrows()]
+    if rule.scope.units:
+        wanted = {_bare(u) for u in rule.scope.units}
+        found = {_bare(unit["zone_name"]) for _, unit in picked} | {_bare(unit["zone_id"]) for _, unit in picked}
+        picked = [(lv, u) for lv, u in picked if {_bare(u["zone_name"]), _bare(u["zone_id"])} & wanted]
+        out += [row(rule, unit_name=u, status=NOT_EVALUABLE, missing=f"zone '{u}' at level "
+                    f"{'/'.join(rule.scope.unit_levels)}") for u in rule.scope.units if _bare(u) not in found]
+    if not area_filter or rule.scope.area == "all":
+        return picked
+    kept = []
+    for level, unit in picked:
+        area = str(unit.get("urban_rural", "")).strip().lower() if pd.notna(unit.get("urban_rural")) else ""
+        if area not in ("urban", "rural"):
+            out.append(row(rule, **unit_fields(level, unit), status=NOT_EVALUABLE, missing="zones.urban_rural"))
+        elif area == rule.scope.area:
+            kept.append((level, unit))
+    return kept
+
+
+def _bare(name: Any) -> str:
+    text = key(name)
+    return text[:-1] if len(text) > 2 and text[-1] in "省市县区镇乡" else text
+
+
+def population(ctx: Context, unit: pd.Series) -> tuple[float | None, str]:
+    """Residents of a unit: statistics ``population`` (常住人口) first, else the zone table's."""
+    record = ctx.statistics.get(key(unit["zone_id"]))
+    value = number(record, "population")
+    if value is not None:
+        return value, _stats_source(record)
+    return number(unit, "population"), "zone table"
+
+
+def count_value(ctx: Context, unit: pd.Series, column: str) -> tuple[float | None, str]:
+    """A statistics column of a unit, else the zone table column of the same name."""
+    record = ctx.statistics.get(key(unit["zone_id"]))
+    value = number(record, column)
+    return (value, _stats_source(record)) if value is not None else (number(unit, column), "zone table")
+
+
+def _stats_source(record: pd.Series) -> str:
+    year = number(record, "year")
+    return f"statistics of {year:g}" if year is not None else "statistics"
+
+
+def meets(value: float, target: float, direction: str, strict: bool) -> bool:
+    """Whether ``value`` is on the right side of ``target``.
+
+    A relative tolerance of 1e-9 absorbs float noise: 7230 beds per 1,000,000 people is 7.23
+    per 1,000, which is at most 7.23 but not below it.
+    """
+    slack = 1e-9 * max(1.0, abs(target))
+    if direction == "at_most":
+        return value < target - slack if strict else value <= target + slack
+    return value > target + slack if strict else value >= target - slack
+
+
+def ceil_count(value: float) -> int:
+    """Round a count up, ignoring float noise (3.0000000001 gives 3)."""
+    return math.ceil(round(value, 9))
+
+
+def filter_facilities(rule: Rule, facilities: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Facilities of the rule's tiers, ownership, grade and ``where`` values; or the missing columns."""
+    params = rule.params
+    needed = ["tier"]
+    if rule.scope.ownership != "any":
+        needed.append("ownership")
+    if getattr(params, "min_grade", None):
+        needed.append("grade")
+    needed += list(getattr(params, "where", {}))
+    if hasattr(params, "attribute"):
+        needed.append(params.attribute)
+    missing = [f"facilities.{c}" for c in needed if c not in facilities.columns]
+    if missing:
+        return facilities.iloc[0:0], missing
+    keep = facilities["tier"].astype(str).isin(rule.scope.tiers)
+    if rule.scope.ownership != "any":
+        owners = _OWNERS[rule.scope.ownership]
+        keep &= facilities["ownership"].astype(str).str.strip().str.lower().isin(owners)
+    if getattr(params, "min_grade", None):
+        keep &= facilities["grade"].map(grade).fillna(0) >= params.min_grade
+    for column, accepted in getattr(params, "where", {}).items():
+        keep &= facilities[column].map(lambda v, acc=accepted: _accepted(v, acc))
+    return facilities[keep], []
+
+
+def _accepted(value: Any, accepted: list[Any]) -> bool:
+    for option in accepted:
+        if isinstance(option, bool):
+            if flag(value) is option:
+                return True
+        elif str(value).strip().lower() == str(option).strip().lower():
+            return True
+    return False
+
+
+def facility_units(ctx: Context, facilities: pd.DataFrame, level: str) -> pd.Series | None:
+    """Zone id (as :func:`key`) of each facility at ``level``, or ``None`` when it cannot be told.
+
+    Uses the facilities' 12-digit ``township_code`` (统计用区划代码) when present: its first 2/4/6/9
+    digits are the province/city/county/township codes, matched against the zones' ``zone_id``
+    (9- or 12-digit codes); at village level the 12-digit ``village_code``; else a spatial join
+    when zones and facilities have geometries.
+    """
+    zones = ctx.zones[level_mask(ctx.zones, level)]
+    digits = _CODE_DIGITS.get(level)
+    column = "village_code" if digits == 12 else "township_code"
+    if digits and column in facilities.columns:
+        lookup = {_code(z, digits): key(z) for z in zones["zone_id"] if _code(z, digits)}
+        return facilities[column].map(lambda c: lookup.get(_code(c, digits)))
+    if "geometry" in zones.columns and "geometry" in facilities.columns and hasattr(facilities, "sjoin"):
+        import geopandas as gpd
+
+        polygons = gpd.GeoDataFrame(zones[["zone_id", "geometry"]], geometry="geometry", crs=getattr(
+            ctx.zones, "crs", None))
+        points = facilities.to_crs(polygons.crs) if polygons.crs and facilities.crs else facilities
+        joined = gpd.sjoin(points[["geometry"]], polygons, predicate="within", how="left")
+        joined = joined[~joined.index.duplicated(keep="last")]
+        return joined["zone_id"].map(lambda z: key(z) if pd.notna(z) else None).reindex(facilities.index)
+    return None
+
+
+def _code(value: Any, digits: int) -> str | None:
+    text = re.sub(r"\D", "", key(value))
+    return text[:digits] if len(text) >= digits else None
+
+
+Evaluator = Callable[[Rule, Context], list[dict]]
+
+
+def _label(value: float) -> str:
+    return f"{value:g}".replace(".", "_")
+
+
+def _reach_missing(rule: Rule, ctx: Context) -> tuple[str | None, str | None]:
+    """(missing, note) about the facilities the zone table's travel times were computed to."""
+    tiers = set(rule.scope.tiers)
+    if not tiers:
+        return None, None
+    if ctx.reach_tiers is None:
+        return f"tiers the travel times were computed to (rule: {', '.join(sorted(tiers))})", None
+    extra = ctx.reach_tiers - tiers
+    if extra:
+        return (f"travel times to {', '.join(sorted(tiers))} only (the zone table's also reach "
+                f"{', '.join(sorted(extra))})"), None
+    fewer = tiers - ctx.reach_tiers
+    return None, (f"travel times reach {', '.join(sorted(ctx.reach_tiers))} only, not "
+                  f"{', '.join(sorted(fewer))}: coverage may be understated") if fewer else None
+
+
+def _mode_missing(rule: Rule, ctx: Context) -> tuple[str | None, str]:
+    mode = rule.params.mode
+    if mode == "unspecified":
+        return None, f"the plan sets no travel mode; the zone table is by {ctx.travel_mode or 'an unstated mode'}"
+    if ctx.travel_mode != mode:
+        return f"travel times by {mode} (zone table: {ctx.travel_mode or 'mode not stated'})", ""
+    return None, ""
+
+
+def evaluate_travel_time(rule: Rule, ctx: Context) -> list[dict]:
+    """Share of residents within ``minutes``: ``pct_within_<m>`` (or ``pop_within_<m>``/``population``)."""
+    out: list[dict] = []
+    p, m = rule.params, _label(rule.params.minutes)
+    reach, reach_note = _reach_missing(rule, ctx)
+    mode, mode_note = _mode_missing(rule, ctx)
+    measure = f"% of residents within {p.minutes:g} min"
+    for level, unit in select_units(rule, ctx, out):
+        fields = {**unit_fields(level, unit), "measure": measure, "target": p.target_pct}
+        pct, within, pop = number(unit, f"pct_within_{m}"), number(unit, f"pop_within_{m}"), number(unit, "population")
+        if pct is None and within is not None and pop:
+            pct = 100.0 * within / pop
+        if reach or mode or pct is None:
+            missing = reach or mode or f"zones.pct_within_{m} (or pop_within_{m} and population)"
+            out.append(row(rule, **fields, status=NOT_EVALUABLE, missing=missing))
+            continue
+        if within is None and pop is not None:
+            within = pct / 100.0 * pop
+        to_add = max(0, ceil_count(p.target_pct / 100.0 * pop - within)) if pop is not None else None
+        out.append(row(rule, **fields, value=pct, status=PASS if meets(pct, p.target_pct, "at_least", rule.strict)
+                       else FAIL, to_add=to_add, to_add_unit="residents to bring within reach",
+                       note="; ".join(n for n in (mode_note, reach_note) if n)))
+    return out
+
+
+def evaluate_radius(rule: Rule, ctx: Context) -> list[dict]:
+    """Share of urban/rural residents within the radius: ``pop_within_radius_<area>_<km>km`` / ``pop_<area>``."""
+    out: list[dict] = []
+    p, area = rule.params, rule.scope.area
+    km = p.km_max or p.km
+    column, total_column = f"pop_within_radius_{area}_{km:g}km", f"pop_{area}"
+    measured = None if p.measure == "unspecified" or ctx.radius_measure == p.measure else (
+        f"{p.measure} distances (zone table: {ctx.radius_measure or 'not stated'})")
+    measure = f"% of {area} residents within {p.km:g}" + (f"–{p.km_max:g}" if p.km_max else "") + " km"
+    for level, unit in select_units(rule, ctx, out, area_filter=False):
+        fields = {**unit_fields(level, unit), "measure": measure, "target": p.target_pct}
+        within, total = number(unit, column), number(unit, total_column)
+        if total == 0:
+            continue
+        if measured or within is None or total is None:
+            absent = [f"zones.{c}" for c, v in ((column, within), (total_column, total)) if v is None]
+            out.append(row(rule, **fields, status=NOT_EVALUABLE, missing=measured or ", ".join(absent)))
+            continue
+        pct = 100.0 * within / total
+        note = "the plan does not say straight-line or network distance" if p.measure == "unspecified" else None
+        if p.km_max:
+            strict_within = number(unit, f"pop_within_radius_{area}_{p.km:g}km")
+            reading = f"{100.0 * strict_within / total:.1f}%" if strict_within is not None else "not in zone table"
+            note = "; ".join(n for n in (note, f"checked at the range's outer {km:g} km; within {p.km:g} km: "
+                                               f"{reading}") if n)
+        out.append(row(rule, **fields, value=pct, status=PASS if meets(pct, p.target_pct, "at_least", False)
+                       else FAIL, to_add=max(0, ceil_count(p.target_pct / 100.0 * total - within)),
+                       to_add_unit=f"{area} residents to bring within the radius", note=note))
+    return out
+
+
+def evaluate_response_time(rule: Rule, ctx: Context) -> list[dict]:
+    """``mean_minutes`` or ``p90_minutes`` of the zone table against ``minutes`` (at most)."""
+    out: list[dict] = []
+    p = rule.params
+    column = f"{p.statistic}_minutes"
+    reach, reach_note = _reach_missing(rule, ctx)
+    for level, unit in select_units(rule, ctx, out):
+        fields = {**unit_fields(level, unit), "measure": f"{p.statistic} travel minutes", "target": p.minutes}
+        value = number(unit, column)
+        if reach or value is None:
+            out.append(row(rule, **fields, status=NOT_EVALUABLE, missing=reach or f"zones.{column}"))
+            continue
+        out.append(row(rule, **fields, value=value, status=PASS if meets(value, p.minutes, "at_most", rule.strict)
+                       else FAIL, note=reach_note))
+    return out
