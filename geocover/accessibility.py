@@ -63,6 +63,12 @@ def snap_facilities(network: Network, facilities: gpd.GeoDataFrame, snap_max_m: 
     return snap_points(network, points.x.to_numpy(), points.y.to_numpy(), snap_max_m)
 
 
+def snap_cells(network: Network, grid: PopulationGrid, snap_max_m: float) -> Snap:
+    """Snap the centres of the valid cells of ``grid`` to ``network`` (row-major order)."""
+    x, y = _to_network_crs(network, grid.crs, *grid.centres())
+    return snap_points(network, x, y, snap_max_m)
+
+
 def cell_accessibility(
     network: Network,
     facilities: gpd.GeoDataFrame,
@@ -70,6 +76,7 @@ def cell_accessibility(
     snap_max_m: float,
     offroad_kmh: float = WALK_SPEED_KMH,
     direction: Direction = "to",
+    cell_snap: Snap | None = None,
 ) -> Accessibility:
     """Minutes between every valid cell centre of ``grid`` and its nearest facility.
 
@@ -85,6 +92,9 @@ def cell_accessibility(
         Walking speed on the off-road legs, km/h.
     direction : {"to", "from"}
         Residents travelling to care, or care (an ambulance) travelling out.
+    cell_snap : Snap, optional
+        The cells already snapped to ``network`` by :func:`snap_cells` (it is the costly part:
+        pass it when several facility sets are searched on one network).
 
     Returns
     -------
@@ -92,8 +102,8 @@ def cell_accessibility(
     """
     facility_snap = snap_facilities(network, facilities, snap_max_m)
     nodes = nearest_facility_nodes(network, facility_snap, direction=direction, offroad_kmh=offroad_kmh)
-    x, y = _to_network_crs(network, grid.crs, *grid.centres())
-    cell_snap = snap_points(network, x, y, snap_max_m)
+    if cell_snap is None:
+        cell_snap = snap_cells(network, grid, snap_max_m)
     minutes, nearest = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh)
     facility_grid = np.full(grid.shape, -1, dtype=np.int64)
     facility_grid[grid.valid] = nearest

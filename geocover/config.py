@@ -154,6 +154,23 @@ class MapConfig(_Strict):
         return self
 
 
+class ServiceConfig(_Strict):
+    """A service circle: the facilities of some tiers, reached by one mode, reported in bands."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="prefix of the service's zone-table columns")
+    tiers: list[str] | None = Field(default=None, description="facility tiers offering it; all when omitted")
+    mode: Literal["walk", "bike", "drive", "ambulance"] = "walk"
+    bands_minutes: list[float] = Field(min_length=1)
+    target_minutes: float
+
+    @model_validator(mode="after")
+    def _target_is_a_band(self) -> ServiceConfig:
+        if self.target_minutes not in self.bands_minutes:
+            raise ValueError(f"target_minutes {self.target_minutes:g} must be one of bands_minutes")
+        self.bands_minutes = sorted(self.bands_minutes)
+        return self
+
+
 class ScenarioConfig(_Strict):
     """A whole scenario: inputs, travel mode, bands and outputs."""
 
@@ -167,12 +184,27 @@ class ScenarioConfig(_Strict):
     facilities: FacilitiesConfig
     population: PopulationConfig
     zones: list[ZoneLayerConfig] = Field(min_length=1)
+    services: list[ServiceConfig] = Field(default_factory=list, description="service circles per tier")
+    tier_minutes: bool = Field(default=False, description="minutes to the nearest facility of each tier, per zone")
     statistics: StatisticsConfig | None = None
     builtup_raster: Path | None = Field(default=None, description="built-up share in percent, for urban/rural")
     urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)
     output_dir: Path | None = None
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _service_names_unique(self) -> ScenarioConfig:
+        names = [service.name for service in self.services]
+        if len(set(names)) != len(names):
+            raise ValueError(f"service names must be unique, got {names}")
+        return self
+
+    @property
+    def main_service(self) -> ServiceConfig:
+        """The scenario's main analysis as a service over every facility."""
+        return ServiceConfig(name="all", mode=self.mode, bands_minutes=self.bands_minutes,
+                             target_minutes=self.target_minutes)
 
     @model_validator(mode="after")
     def _rescale_needs_statistics(self) -> ScenarioConfig:

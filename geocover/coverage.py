@@ -78,7 +78,7 @@ def zone_table(
     pandas.DataFrame
         One row per zone: ``zone_level, zone_id, zone_name, population,
         pop_within_<b>, pct_within_<b>`` for each band, ``pop_beyond_<target>,
-        pop_unreachable, mean_minutes, p90_minutes`` (population-weighted, over
+        pop_unreachable, mean_minutes, median_minutes, p90_minutes`` (population-weighted, over
         reachable people), ``facilities`` and ``facilities_<tier>``.
     """
     population = grid.population
@@ -110,6 +110,7 @@ def zone_table(
             row["mean_minutes"] = (
                 float((zone_minutes[ok] * reach_people).sum() / total) if total > 0 else float("nan")
             )
+            row["median_minutes"] = weighted_quantile(zone_minutes[ok], reach_people, 0.5)
             row["p90_minutes"] = weighted_quantile(zone_minutes[ok], reach_people, 0.9)
             rows.append(row)
     table = pd.DataFrame(rows)

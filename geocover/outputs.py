@@ -122,6 +122,8 @@ def write_outputs(
             "service_areas": result.service_areas,
             "gaps": result.gaps,
         }
+        for name, service in result.services.items():
+            layers[f"service_areas_{name}"] = service.service_areas
         if export_network:
             layers["network_nodes"], layers["network_edges"] = network_layers(result)
         for layer, frame in layers.items():

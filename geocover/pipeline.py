@@ -10,14 +10,17 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from geocover.accessibility import Accessibility, cell_accessibility
+from geocover.accessibility import Accessibility, cell_accessibility, snap_cells
 from geocover.areas import gap_polygons, service_areas
 from geocover.config import ScenarioConfig, load_config
 from geocover.coverage import zone_table
 from geocover.errors import raise_if_any
 from geocover.inputs import load_facilities, load_population, load_roads, load_statistics, load_weights
 from geocover.network import Network, build_network, max_speed_kmh
+from geocover.services import ServiceResult, run_service, service_columns, tier_columns
 from geocover.zones import ZONE_COLUMNS, read_zones, study_area
+
+_KEYS = ["zone_level", "zone_id", "zone_name"]
 
 
 @dataclass
@@ -42,6 +45,10 @@ class ScenarioResult:
         The statistics table keyed by code (see :func:`geocover.statistics.read_statistics`).
     notes : list of str
         Inputs repaired, skipped or dropped.
+    services : dict
+        Name to :class:`~geocover.services.ServiceResult` of each configured service circle.
+    networks : dict
+        Mode to :class:`~geocover.network.Network`, one per mode used.
     """
 
     config: ScenarioConfig
@@ -55,6 +62,8 @@ class ScenarioResult:
     study_area: gpd.GeoSeries
     statistics: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    services: dict[str, ServiceResult] = field(default_factory=dict)
+    networks: dict[str, Network] = field(default_factory=dict)
 
 
 def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> ScenarioResult:
@@ -87,25 +96,46 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
     step("zones and facilities read")
     roads = config.roads
     segments = load_roads(config, zones)
-    speed = max_speed_kmh(segments, config.mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
-    area = study_area(zones, speed * 1000.0 / 60.0 * max(config.bands_minutes))
-    segments = segments.within(tuple(area.total_bounds))
-    network = build_network(
-        segments, config.mode, zones.estimate_utm_crs(), roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor
+    services = [config.main_service, *config.services]
+    reach_m = max(
+        max_speed_kmh(segments, s.mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
+        * 1000.0 / 60.0 * max(s.bands_minutes)
+        for s in services
     )
+    area = study_area(zones, reach_m)
+    segments = segments.within(tuple(area.total_bounds))
+    crs = zones.estimate_utm_crs()
+    networks = {
+        mode: build_network(segments, mode, crs, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
+        for mode in dict.fromkeys(s.mode for s in services)
+    }
+    network = networks[config.mode]
     step(f"network built: {network.n_nodes:,} nodes")
     facilities = facilities[facilities.within(area.iloc[0])].reset_index(drop=True)
     grid = load_population(config, zones, area, statistics)
     weights = load_weights(config, grid, area)
     step(f"population read: {int(grid.valid.sum()):,} cells")
-    access = cell_accessibility(network, facilities, grid, config.snap_max_m, config.offroad_kmh)
+    cell_snaps = {mode: snap_cells(net, grid, config.snap_max_m) for mode, net in networks.items()}
+    access = cell_accessibility(network, facilities, grid, config.snap_max_m, config.offroad_kmh,
+                                cell_snap=cell_snaps[config.mode])
     step("travel times computed")
     facilities = _facility_columns(facilities, access, config.target_minutes)
     table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities)
-    table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=["zone_level", "zone_id", "zone_name"], how="left")
+    table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=_KEYS, how="left")
     table = _add_weights(table, weights, access.minutes, zones, config.target_minutes)
     if statistics is not None and "population" in statistics.columns:
         table["official_population"] = statistics["population"].reindex(table["zone_id"]).to_numpy()
+    extra = {
+        s.name: run_service(s, networks[s.mode], facilities, grid, config.snap_max_m, config.offroad_kmh,
+                            cell_snaps[s.mode])
+        for s in config.services
+    }
+    for service in extra.values():
+        table = table.merge(service_columns(service, zones), on=_KEYS, how="left")
+    if config.tier_minutes:
+        tiers = tier_columns(network, facilities, grid, zones, config.snap_max_m, config.offroad_kmh,
+                             cell_snaps[config.mode])
+        table = table.merge(tiers, on=_KEYS, how="left")
     step("zone table")
     bands = service_areas(grid, access.minutes, config.bands_minutes)
     gaps = gap_polygons(grid, access.minutes, config.target_minutes)
@@ -116,6 +146,7 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
     return ScenarioResult(
         config=config, facilities=facilities, zones=zone_layer, table=table, service_areas=bands, gaps=gaps,
         network=network, access=access, study_area=area, statistics=statistics, notes=notes,
+        services=extra, networks=networks,
     )
 
 

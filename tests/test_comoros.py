@@ -165,3 +165,43 @@ def test_streamed_extract_gives_the_same_zone_table(result, tmp_path):
     config.write_text(text.replace("roads:\n", "roads:\n  extract: true\n"), encoding="utf-8")
     extracted = run_scenario(config, progress=False)
     pd.testing.assert_frame_equal(extracted.table, result.table)
+
+
+def test_coverage_never_falls_as_a_band_grows_or_facilities_are_added(result):
+    table = result.table
+    for prefix in ("", "hospital_", "primary_walk_"):
+        assert (table[f"{prefix}pop_within_15"] <= table[f"{prefix}pop_within_30"] + 1e-9).all()
+        assert (table[f"{prefix}pop_within_30"] <= table[f"{prefix}pop_within_60"] + 1e-9).all()
+    # Every facility (drive) covers at least what the hospitals alone (drive) cover.
+    for band in (15, 30, 60):
+        assert (table[f"pop_within_{band}"] >= table[f"hospital_pop_within_{band}"] - 1e-9).all()
+    assert (table["pop_within_15"] > table["hospital_pop_within_15"]).any()
+
+
+def test_service_columns_equal_a_scenario_of_those_facilities_alone(result, tmp_path):
+    config = tmp_path / "hospitals.yaml"
+    text = CONFIG.read_text(encoding="utf-8").replace("../../shared", str(ROOT.parent / "shared"))
+    text = text.replace("amenity: [hospital, clinic, doctors]", "amenity: [hospital]")
+    text = text.replace("target_minutes: 15\n", "target_minutes: 30\n")
+    config.write_text(text, encoding="utf-8")
+    alone = run_scenario(config, progress=False).table
+    for band in (15, 30, 60):
+        np.testing.assert_allclose(result.table[f"hospital_pop_within_{band}"], alone[f"pop_within_{band}"])
+    np.testing.assert_allclose(result.table["hospital_pop_beyond_30"], alone["pop_beyond_30"])
+
+
+def test_tier_minutes_are_never_below_the_minutes_to_any_facility(result):
+    table = result.table
+    for tier in ("hospital", "clinic", "doctors"):
+        mean = table[f"minutes_mean_{tier}"]
+        assert (mean >= table["mean_minutes"] - 1e-9)[mean.notna()].all()
+    # Independent check of one figure: the hospitals' mean minutes on Mwali from the hospital service's cells.
+    grid = result.access.grid
+    minutes = result.services["hospital"].access.minutes
+    islands = result.zones[result.zones.zone_level == "island"].reset_index(drop=True)
+    labels = grid.labels(islands)
+    row = islands.index[islands["zone_name"].str.contains("Mwali")][0]
+    cells = (labels == row + 1) & np.isfinite(minutes)
+    expected = (minutes[cells] * grid.population[cells]).sum() / grid.population[cells].sum()
+    got = table.set_index("zone_id").loc[islands.loc[row, "zone_id"], "minutes_mean_hospital"]
+    assert got == pytest.approx(expected)
