@@ -8,14 +8,16 @@ import numpy as np
 import pyogrio
 
 import geocover
+from geocover.compliance import scenario_audit
 from geocover.config import ScenarioConfig, load_config
 from geocover.errors import InputError, Problem
 from geocover.inputs import load_facilities
 from geocover.mapping import coverage_map
 from geocover.offline import render
-from geocover.outputs import write_outputs
+from geocover.outputs import staged_outputs, write_outputs
 from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.population import read_population
+from geocover.standards import FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, list_presets, write_audit
 from geocover.zones import read_zones
 
 
@@ -66,10 +68,41 @@ def run(
         config = load_config(config)
     config.facilities.lenient = config.facilities.lenient or lenient
     result = run_scenario(config, progress=progress)
+    result.audit = scenario_audit(result)
     folder = Path(out) if out else (result.config.output_dir or Path("maps") / result.config.name)
     html = render(coverage_map(result))
     outputs = write_outputs(result, folder, export_network=export_network, map_html=html)
     return outputs, summarize(result)
+
+
+def audit(
+    config: ScenarioConfig | str | Path, out: str | Path | None = None, progress: bool = True
+) -> tuple[dict[str, Path], str]:
+    """Run a scenario and write only its standards audit (``audit.csv``, ``audit.xlsx``).
+
+    Returns
+    -------
+    outputs : dict
+    summary : str
+        Counts of rules passed, failed, not evaluable and not specified.
+    """
+    if not isinstance(config, ScenarioConfig):
+        config = load_config(config)
+    if config.standards is None:
+        raise InputError([Problem(str(config.source), "key 'standards': no plan to audit against",
+                                  f"add standards: {{plan: ...}} with one of {', '.join(list_presets())}")])
+    result = run_scenario(config, progress=progress)
+    result.audit = scenario_audit(result)
+    folder = Path(out) if out else (result.config.output_dir or Path("maps") / result.config.name)
+    with staged_outputs(folder) as stage:
+        write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
+    return {name: folder / name for name in ("audit.csv", "audit.xlsx")}, _audit_summary(result.audit)
+
+
+def _audit_summary(table) -> str:
+    counts = table["status"].value_counts()
+    parts = [f"{counts.get(status, 0)} {status}" for status in (PASS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED)]
+    return "standards audit: " + ", ".join(parts)
 
 
 def summarize(result: ScenarioResult) -> str:
@@ -94,6 +127,8 @@ def summarize(result: ScenarioResult) -> str:
             f"{config.target_minutes:g} min, {lost:,.0f} unreachable"
         )
     lines.append(f"gaps: {len(result.gaps)} areas, {result.gaps['population'].sum():,.0f} people")
+    if result.audit is not None:
+        lines.append(_audit_summary(result.audit))
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
 

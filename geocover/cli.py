@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(run)
     demo = commands.add_parser("demo", help="run the embedded Helsinki demo (offline)")
     _add_run_options(demo)
+    audit = commands.add_parser("audit", help="audit a scenario against its plan's standards (audit.csv/xlsx)")
+    audit.add_argument("config", type=Path, help="scenario YAML file with a standards: section")
+    audit.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
+    audit.add_argument("--quiet", action="store_true", help="no progress bar")
     validate = commands.add_parser("validate", help="load and summarise every layer; compute nothing")
     validate.add_argument("config", type=Path, help="scenario YAML file")
     return parser
@@ -49,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "validate":
             print(api.validate(args.config))
+            return 0
+        if args.command == "audit":
+            outputs, summary = api.audit(args.config, out=args.out, progress=not args.quiet)
+            print(summary)
+            for path in outputs.values():
+                print(f"  wrote {path}")
             return 0
         config = api.demo_config() if args.command == "demo" else args.config
         outputs, summary = api.run(

@@ -154,6 +154,24 @@ class MapConfig(_Strict):
         return self
 
 
+class StandardsConfig(_Strict):
+    """The plan whose standards the scenario is audited against, with the scenario's own changes."""
+
+    plan: str | None = Field(default=None, description="a preset of configs/standards, e.g. leshan_shizhong_14th_fyp")
+    path: Path | None = Field(default=None, description="a plan file of your own, in the same format")
+    add: list[dict] = Field(default_factory=list, description="rules of the scenario's own (same keys as a plan)")
+    override: dict[str, dict] = Field(default_factory=dict, description="rule id (or id.part) -> changed keys")
+    levels: dict[str, str] = Field(
+        default_factory=dict, description="zone level -> unit level of the plan (province, city, county, township…)"
+    )
+
+    @model_validator(mode="after")
+    def _one_plan(self) -> StandardsConfig:
+        if (self.plan is None) == (self.path is None):
+            raise ValueError("give exactly one of 'plan' (a preset) or 'path' (a plan file)")
+        return self
+
+
 class ServiceConfig(_Strict):
     """A service circle: the facilities of some tiers, reached by one mode, reported in bands."""
 
@@ -187,6 +205,7 @@ class ScenarioConfig(_Strict):
     services: list[ServiceConfig] = Field(default_factory=list, description="service circles per tier")
     tier_minutes: bool = Field(default=False, description="minutes to the nearest facility of each tier, per zone")
     statistics: StatisticsConfig | None = None
+    standards: StandardsConfig | None = None
     builtup_raster: Path | None = Field(default=None, description="built-up share in percent, for urban/rural")
     urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)
@@ -264,6 +283,8 @@ class ScenarioConfig(_Strict):
         self.population.weights = {name: fix(path) or path for name, path in self.population.weights.items()}
         if self.statistics is not None:
             self.statistics.path = fix(self.statistics.path) or self.statistics.path
+        if self.standards is not None:
+            self.standards.path = fix(self.standards.path) or self.standards.path
         for zone in self.zones:
             zone.path = fix(zone.path) or zone.path
         self.builtup_raster = fix(self.builtup_raster) or self.builtup_raster

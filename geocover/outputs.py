@@ -17,6 +17,7 @@ import numpy as np
 import rasterio
 
 from geocover.pipeline import ScenarioResult
+from geocover.standards import write_audit
 
 UNREACHABLE_MINUTES = -1.0
 NODATA_MINUTES = -9999.0
@@ -112,6 +113,8 @@ def write_outputs(
     names = ["coverage_by_zone.csv", "results.gpkg", "travel_time.tif"]
     if map_html is not None:
         names.append("map.html")
+    if result.audit is not None:
+        names += ["audit.csv", "audit.xlsx"]
     with staged_outputs(out_dir) as stage:
         result.table.to_csv(stage / "coverage_by_zone.csv", index=False, encoding="utf-8-sig")
         gpkg = stage / "results.gpkg"
@@ -131,4 +134,6 @@ def write_outputs(
         write_travel_time(result, stage / "travel_time.tif")
         if map_html is not None:
             (stage / "map.html").write_text(map_html, encoding="utf-8")
+        if result.audit is not None:
+            write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
     return {name: out_dir / name for name in names}

@@ -49,6 +49,8 @@ class ScenarioResult:
         Name to :class:`~geocover.services.ServiceResult` of each configured service circle.
     networks : dict
         Mode to :class:`~geocover.network.Network`, one per mode used.
+    audit : pandas.DataFrame or None
+        The standards audit, once :func:`geocover.compliance.scenario_audit` has run.
     """
 
     config: ScenarioConfig
@@ -64,6 +66,7 @@ class ScenarioResult:
     notes: list[str] = field(default_factory=list)
     services: dict[str, ServiceResult] = field(default_factory=dict)
     networks: dict[str, Network] = field(default_factory=dict)
+    audit: pd.DataFrame | None = None
 
 
 def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> ScenarioResult:

@@ -1,0 +1,81 @@
+"""The standards audit of a scenario: its plan's rules on its zone table, statistics and facilities.
+
+Travel-time rules about particular tiers (community health stations within 15 minutes)
+are evaluated on the service circle whose facilities are those tiers and whose mode is the
+rule's, when the scenario configures one; otherwise on the main analysis, which the audit
+reports as not evaluable when it reaches other tiers too.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from geocover.config import ServiceConfig
+from geocover.pipeline import ScenarioResult
+from geocover.standards import audit, load_plan, load_preset, resolve_rules
+from geocover.standards.schema import Rule
+
+_KEYS = ["zone_level", "zone_id", "zone_name"]
+
+
+def scenario_rules(result: ScenarioResult) -> list[Rule]:
+    """The rules of the scenario's plan, with its overrides and additions."""
+    standards = result.config.standards
+    plan = load_preset(standards.plan) if standards.plan else load_plan(standards.path)
+    return resolve_rules(plan, standards.add, standards.override, where=str(result.config.source))
+
+
+def _view(result: ScenarioResult, service: ServiceConfig | None) -> tuple[pd.DataFrame, list[str], str]:
+    """The zone table as the audit reads it, for the main analysis or one service circle."""
+    table = result.table.copy()
+    if service is not None:
+        prefix = f"{service.name}_"
+        own = {c: c.removeprefix(prefix) for c in table.columns if c.startswith(prefix)}
+        table = table.drop(columns=[c for c in own.values() if c in table.columns and c != "population"])
+        table = table.rename(columns=own)
+        tiers = list(service.tiers or result.facilities["tier"].dropna().unique())
+        mode = service.mode
+    else:
+        tiers = sorted(result.facilities["tier"].dropna().unique())
+        mode = result.config.mode
+    table["zone_level"] = table["zone_level"].replace(result.config.standards.levels)
+    return table, tiers, mode
+
+
+def _service_for(rule: Rule, result: ScenarioResult) -> ServiceConfig | None:
+    """The configured service whose facilities are the rule's tiers (and whose mode is the rule's)."""
+    tiers = set(rule.scope.tiers)
+    if rule.kind != "travel_time" or not tiers:
+        return None
+    mode = getattr(rule.params, "mode", "unspecified")
+    for service in result.config.services:
+        if service.tiers and set(service.tiers) <= tiers and mode in ("unspecified", service.mode):
+            return service
+    return None
+
+
+def scenario_audit(result: ScenarioResult) -> pd.DataFrame | None:
+    """Evaluate the scenario's standards; None when the config names no plan.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        One row per (rule, unit), see :func:`geocover.standards.audit`.
+    """
+    if result.config.standards is None:
+        return None
+    rules = scenario_rules(result)
+    statistics = result.statistics.reset_index() if result.statistics is not None else None
+    groups: dict[str | None, list[Rule]] = {}
+    for rule in rules:
+        service = _service_for(rule, result)
+        groups.setdefault(service.name if service else None, []).append(rule)
+    services = {s.name: s for s in result.config.services}
+    parts = []
+    for name, group in groups.items():
+        table, tiers, mode = _view(result, services.get(name))
+        parts.append(audit(group, table, statistics, result.facilities, travel_mode=mode, reach_tiers=tiers,
+                           report_unspecified=False))
+    unspecified = audit(rules, result.table.iloc[:0], None, None, report_unspecified=True)
+    parts.append(unspecified[unspecified["rule_id"].isna()])
+    return pd.concat([p for p in parts if not p.empty], ignore_index=True)

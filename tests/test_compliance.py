@@ -1,0 +1,80 @@
+"""The audit wired to scenarios: values taken from the right table, seed-jurisdiction configs load."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from geocover.cli import main
+from geocover.compliance import scenario_audit
+from geocover.config import load_config
+from geocover.pipeline import run_scenario
+from geocover.standards import list_presets
+from tests.conftest import ROOT
+from tests.test_zones import counties  # noqa: F401  (fixture)
+
+RULE = """
+standards:
+  plan: taiyuan_14th_fyp
+  levels: {{}}
+  add:
+    - id: X1
+      kind: travel_time
+      quote_zh: 乡镇卫生院15分钟服务圈
+      text_en: A township health centre within 15 minutes on foot for everyone.
+      source: {{section: scenario, line: 1}}
+      scope: {{tiers: [township_health_centre, central_township_health_centre]}}
+      params: {{minutes: 2, mode: {mode}, target_pct: 100}}
+"""
+
+
+def test_comoros_audit_takes_the_zone_table_figures(comoros_dir, tmp_path, capsys):
+    assert main(["audit", str(ROOT / "configs" / "comoros.yaml"), "--out", str(tmp_path), "--quiet"]) == 0
+    assert "standards audit:" in capsys.readouterr().out
+    audit = pd.read_csv(tmp_path / "audit.csv", encoding="utf-8-sig")
+    table = run_scenario(ROOT / "configs" / "comoros.yaml", progress=False).table.set_index("zone_id")
+    s2 = audit[audit["rule_id"] == "S2"].set_index("unit_id")
+    assert len(s2) == 9  # 3 islands as counties, 6 communes as townships
+    for zone_id, row in s2.iterrows():
+        pct = table.loc[zone_id, "pct_within_15"]
+        assert row["value"] == pytest.approx(pct)
+        assert row["status"] == ("pass" if pct >= 100 else "fail")
+        missing = table.loc[zone_id, "population"] - table.loc[zone_id, "pop_within_15"]
+        assert row["to_add"] == math.ceil(missing - 1e-6)
+    # Leshan sets no ambulance radius: said, never borrowed from another plan.
+    assert (audit[audit["rule_id"].isna()]["status"] == "not specified by this plan").any()
+    assert not (audit["status"] == "pass").any()
+
+
+def test_a_tier_rule_is_evaluated_on_the_matching_service(counties):  # noqa: F811
+    folder = counties.parent
+    (folder / "clinics.csv").write_text("机构名称,经度,纬度\n城关镇卫生院,0.005,0.005\n县医院,0.035,0.005\n",
+                                        encoding="utf-8")
+    base = counties.read_text(encoding="utf-8").replace(
+        "facilities: {path: clinics.geojson, name_column: name}", "facilities: {path: clinics.csv}")
+    service = ("services: [{name: thc, tiers: [township_health_centre], mode: drive, bands_minutes: [1, 2],"
+               " target_minutes: 2}]\n")
+    config = folder / "matched.yaml"
+    config.write_text(base + service + RULE.format(mode="drive"), encoding="utf-8")
+    result = run_scenario(config, progress=False)
+    audit = scenario_audit(result)
+    rows = audit[audit["rule_id"] == "X1"].set_index("unit_id")
+    table = result.table.set_index("zone_id")
+    assert len(rows) == len(table)
+    for zone_id, row in rows.iterrows():
+        assert row["value"] == pytest.approx(table.loc[zone_id, "thc_pct_within_2"])
+    # With no service of those tiers, the main table (which also reaches the hospital) is not evaluable.
+    config.write_text(base + RULE.format(mode="drive"), encoding="utf-8")
+    audit = scenario_audit(run_scenario(config, progress=False))
+    rows = audit[audit["rule_id"] == "X1"]
+    assert (rows["status"] == "not evaluable").all()
+    assert rows["missing"].str.contains("hospital").all()
+
+
+@pytest.mark.parametrize("name", ["shanxi_province", "taiyuan", "linfen", "leshan_shizhong"])
+def test_seed_jurisdiction_configs_load_and_name_their_plan(name):
+    config = load_config(ROOT / "configs" / f"{name}.yaml")
+    assert config.standards.plan in list_presets()
+    assert config.zones[0].id_column is not None
