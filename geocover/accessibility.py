@@ -77,6 +77,7 @@ def cell_accessibility(
     offroad_kmh: float = WALK_SPEED_KMH,
     direction: Direction = "to",
     cell_snap: Snap | None = None,
+    delay_minutes: np.ndarray | None = None,
 ) -> Accessibility:
     """Minutes between every valid cell centre of ``grid`` and its nearest facility.
 
@@ -95,16 +96,20 @@ def cell_accessibility(
     cell_snap : Snap, optional
         The cells already snapped to ``network`` by :func:`snap_cells` (it is the costly part:
         pass it when several facility sets are searched on one network).
+    delay_minutes : numpy.ndarray, optional
+        Minutes added per facility before travel, e.g. an ambulance station's dispatch delay.
 
     Returns
     -------
     Accessibility
     """
     facility_snap = snap_facilities(network, facilities, snap_max_m)
-    nodes = nearest_facility_nodes(network, facility_snap, direction=direction, offroad_kmh=offroad_kmh)
+    nodes = nearest_facility_nodes(network, facility_snap, direction=direction, offroad_kmh=offroad_kmh,
+                                   delay_minutes=delay_minutes)
     if cell_snap is None:
         cell_snap = snap_cells(network, grid, snap_max_m)
-    minutes, nearest = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh)
+    minutes, nearest = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh,
+                                     delay_minutes=delay_minutes)
     facility_grid = np.full(grid.shape, -1, dtype=np.int64)
     facility_grid[grid.valid] = nearest
     return Accessibility(

@@ -39,6 +39,10 @@ def _view(result: ScenarioResult, service: ServiceConfig | None) -> tuple[pd.Dat
         tiers = sorted(result.facilities["tier"].dropna().unique())
         mode = result.config.mode
     table["zone_level"] = table["zone_level"].replace(result.config.standards.levels)
+    if result.config.ambulance is not None and result.config.ambulance.measure == "road":
+        road = [c for c in table.columns if c.startswith("pop_within_road_radius_")]
+        table = table.drop(columns=[c.replace("_road_", "_") for c in road], errors="ignore")
+        table = table.rename(columns={c: c.replace("_road_", "_") for c in road})
     return table, tiers, mode
 
 
@@ -74,8 +78,10 @@ def scenario_audit(result: ScenarioResult) -> pd.DataFrame | None:
     parts = []
     for name, group in groups.items():
         table, tiers, mode = _view(result, services.get(name))
+        measure = result.config.ambulance.measure if result.config.ambulance is not None else None
+        radius = {"straight": "straight", "road": "network"}.get(measure)
         parts.append(audit(group, table, statistics, result.facilities, travel_mode=mode, reach_tiers=tiers,
-                           report_unspecified=False))
+                           radius_measure=radius, report_unspecified=False))
     unspecified = audit(rules, result.table.iloc[:0], None, None, report_unspecified=True)
     parts.append(unspecified[unspecified["rule_id"].isna()])
     return pd.concat([p for p in parts if not p.empty], ignore_index=True)

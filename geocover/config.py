@@ -172,6 +172,20 @@ class StandardsConfig(_Strict):
         return self
 
 
+class AmbulanceConfig(_Strict):
+    """Ambulance stations, the service radius per urban/rural cell, and response times."""
+
+    tiers: list[str] = Field(default_factory=lambda: ["emergency_centre", "emergency_station"])
+    urban_km: float = Field(default=5.0, gt=0)
+    rural_km: list[float] = Field(default_factory=lambda: [10.0, 20.0], min_length=1)
+    response_minutes: list[float] = Field(default_factory=lambda: [10.0, 15.0])
+    dispatch_minutes: float = Field(default=1.0, ge=0, description="delay before the ambulance leaves")
+    dispatch_column: str | None = Field(default=None, description="per-station delay in minutes")
+    measure: Literal["straight", "road"] = Field(
+        default="straight", description="which radius measure the standards audit reads"
+    )
+
+
 class ServiceConfig(_Strict):
     """A service circle: the facilities of some tiers, reached by one mode, reported in bands."""
 
@@ -206,6 +220,7 @@ class ScenarioConfig(_Strict):
     tier_minutes: bool = Field(default=False, description="minutes to the nearest facility of each tier, per zone")
     statistics: StatisticsConfig | None = None
     standards: StandardsConfig | None = None
+    ambulance: AmbulanceConfig | None = None
     builtup_raster: Path | None = Field(default=None, description="built-up share in percent, for urban/rural")
     urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)

@@ -11,13 +11,16 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from geocover.accessibility import Accessibility, cell_accessibility, snap_cells
+from geocover.ambulance import AmbulanceCells, ambulance_cells, ambulance_columns
 from geocover.areas import gap_polygons, service_areas
 from geocover.config import ScenarioConfig, load_config
 from geocover.coverage import zone_table
 from geocover.errors import raise_if_any
 from geocover.inputs import load_facilities, load_population, load_roads, load_statistics, load_weights
 from geocover.network import Network, build_network, max_speed_kmh
-from geocover.services import ServiceResult, run_service, service_columns, tier_columns
+from geocover.population import PopulationGrid
+from geocover.services import ServiceResult, offering, run_service, service_columns, tier_columns
+from geocover.urban_rural import builtup_at
 from geocover.zones import ZONE_COLUMNS, read_zones, study_area
 
 _KEYS = ["zone_level", "zone_id", "zone_name"]
@@ -49,6 +52,8 @@ class ScenarioResult:
         Name to :class:`~geocover.services.ServiceResult` of each configured service circle.
     networks : dict
         Mode to :class:`~geocover.network.Network`, one per mode used.
+    ambulance : AmbulanceCells or None
+        Per-cell ambulance radius and response measures when ``ambulance`` is configured.
     audit : pandas.DataFrame or None
         The standards audit, once :func:`geocover.compliance.scenario_audit` has run.
     """
@@ -67,6 +72,7 @@ class ScenarioResult:
     services: dict[str, ServiceResult] = field(default_factory=dict)
     networks: dict[str, Network] = field(default_factory=dict)
     audit: pd.DataFrame | None = None
+    ambulance: AmbulanceCells | None = None
 
 
 def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> ScenarioResult:
@@ -105,12 +111,18 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
         * 1000.0 / 60.0 * max(s.bands_minutes)
         for s in services
     )
+    modes = [s.mode for s in services]
+    if config.ambulance is not None:
+        modes += ["drive", "ambulance"]
+        fastest = max_speed_kmh(segments, "ambulance", roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
+        reach_m = max(reach_m, 1000.0 * max(config.ambulance.rural_km),
+                      fastest * 1000.0 / 60.0 * max(config.ambulance.response_minutes, default=0.0))
     area = study_area(zones, reach_m)
     segments = segments.within(tuple(area.total_bounds))
     crs = zones.estimate_utm_crs()
     networks = {
         mode: build_network(segments, mode, crs, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
-        for mode in dict.fromkeys(s.mode for s in services)
+        for mode in dict.fromkeys(modes)
     }
     network = networks[config.mode]
     step(f"network built: {network.n_nodes:,} nodes")
@@ -135,6 +147,13 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
     }
     for service in extra.values():
         table = table.merge(service_columns(service, zones), on=_KEYS, how="left")
+    ambulance = None
+    if config.ambulance is not None:
+        stations = facilities.iloc[offering(facilities, config.ambulance.tiers)]
+        cell_urban = _cell_urban(grid, zones, config)
+        ambulance = ambulance_cells(config.ambulance, stations, grid, cell_urban, networks["drive"],
+                                    networks["ambulance"], config.snap_max_m, config.offroad_kmh, cell_snaps["drive"])
+        table = table.merge(ambulance_columns(config.ambulance, ambulance, grid, zones), on=_KEYS, how="left")
     if config.tier_minutes:
         tiers = tier_columns(network, facilities, grid, zones, config.snap_max_m, config.offroad_kmh,
                              cell_snaps[config.mode])
@@ -149,8 +168,19 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
     return ScenarioResult(
         config=config, facilities=facilities, zones=zone_layer, table=table, service_areas=bands, gaps=gaps,
         network=network, access=access, study_area=area, statistics=statistics, notes=notes,
-        services=extra, networks=networks,
+        services=extra, networks=networks, ambulance=ambulance,
     )
+
+
+def _cell_urban(grid: PopulationGrid, zones: gpd.GeoDataFrame, config: ScenarioConfig) -> np.ndarray:
+    """Urban class per valid cell: urban when the first zone level's zone holding its centre is urban,
+    or when the built-up share at the cell reaches ``urban_builtup_percent``; otherwise rural."""
+    first = zones[zones["zone_level"] == zones["zone_level"].iloc[0]].reset_index(drop=True)
+    labels = grid.labels(first)[grid.valid]
+    urban = np.r_[False, (first["urban_rural"] == "urban").to_numpy()][labels]
+    if config.builtup_raster is not None:
+        urban |= builtup_at(config.builtup_raster, grid) >= config.urban_builtup_percent
+    return urban
 
 
 def _input_notes(zones: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> list[str]:

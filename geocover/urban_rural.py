@@ -6,22 +6,27 @@ In this order, the first that applies:
    1 urban, 2 rural) from ``urban_rural_code_column``;
 2. a column of labels (``urban``/``rural``, 城镇/乡村, 城市/农村) from ``urban_rural_column``;
 3. derived: a street (name ending in 街道 or 街道办事处) is urban; a county seat (城关镇,
-   or ``county_seat_column`` true) is urban; a town (镇) whose built-up share is at least
-   ``urban_builtup_percent`` is urban; anything else is rural.
+   or ``county_seat_column`` true) is urban; a town (镇), or a zone whose name is not
+   Chinese (no 乡/镇/村 to read), whose built-up share is at least ``urban_builtup_percent``
+   is urban; anything else is rural.
 
 The decision is reported per zone in ``urban_rural_source``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import rasterio
-import rasterio.features
 import rasterio.mask
+import rasterio.transform
 
 from geocover.errors import InputError, Problem
+from geocover.population import PopulationGrid
 
 URBAN_LABELS = {"urban", "城镇", "城市", "城区", "市区", "u", "1"}
 RURAL_LABELS = {"rural", "乡村", "农村", "r", "2"}
@@ -39,6 +44,19 @@ def builtup_percent(zones: gpd.GeoDataFrame, raster: str) -> np.ndarray:
             values = data.compressed()
             shares.append(float(values.mean()) if values.size else np.nan)
     return np.array(shares)
+
+
+def builtup_at(raster: str | Path, grid: PopulationGrid) -> np.ndarray:
+    """Built-up percent at the centre of every valid cell of ``grid`` (the pixel holding it; 0 outside)."""
+    with rasterio.open(raster) as src:
+        x, y = pyproj.Transformer.from_crs(grid.crs, src.crs, always_xy=True).transform(*grid.centres())
+        rows, cols = rasterio.transform.rowcol(src.transform, x, y)
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        data = src.read(1, masked=True).filled(0.0)
+    inside = (rows >= 0) & (rows < data.shape[0]) & (cols >= 0) & (cols < data.shape[1])
+    share = np.zeros(len(rows))
+    share[inside] = data[rows[inside], cols[inside]]
+    return share
 
 
 def classify_urban_rural(
@@ -101,8 +119,10 @@ def classify_urban_rural(
     decide(seat, "urban", "county seat")
     if builtup is not None:
         share = pd.Series(builtup, index=zones.index)
-        town = names.str.endswith("镇") & (share >= urban_builtup_percent)
-        why = "town (镇), built-up " + share.round(1).astype(str) + f"% >= {urban_builtup_percent:g}%"
+        chinese = names.str.contains(r"[\u4e00-\u9fff]")
+        town = (names.str.endswith("镇") | ~chinese) & (share >= urban_builtup_percent)
+        kind = pd.Series(np.where(chinese, "town (镇)", "zone"), index=zones.index)
+        why = kind + ", built-up " + share.round(1).astype(str) + f"% >= {urban_builtup_percent:g}%"
         decide(town, "urban", why)
     decide(pd.Series(True, index=zones.index), "rural", "default: rural")
     return pd.DataFrame({"urban_rural": decided, "urban_rural_source": source, "is_county_seat": seat.to_numpy()})

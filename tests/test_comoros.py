@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import pytest
 import rasterio
 import shapely
@@ -205,3 +206,33 @@ def test_tier_minutes_are_never_below_the_minutes_to_any_facility(result):
     expected = (minutes[cells] * grid.population[cells]).sum() / grid.population[cells].sum()
     got = table.set_index("zone_id").loc[islands.loc[row, "zone_id"], "minutes_mean_hospital"]
     assert got == pytest.approx(expected)
+
+
+def test_ambulance_radius_by_urban_and_rural_cells(result):
+    table = result.table
+    np.testing.assert_allclose(table["pop_urban"] + table["pop_rural"], table["population"], rtol=1e-9)
+    assert table["pop_urban"].sum() > 0 and table["pop_rural"].sum() > 0
+    for label, of in (("urban_5km", "pop_urban"), ("rural_10km", "pop_rural"), ("rural_20km", "pop_rural")):
+        assert (table[f"pop_within_radius_{label}"] <= table[of] + 1e-6).all()
+        assert (table[f"pop_within_radius_{label}_2plus"] <= table[f"pop_within_radius_{label}"] + 1e-6).all()
+        # Along the roads is never shorter than the straight line.
+        assert (table[f"pop_within_road_radius_{label}"] <= table[f"pop_within_radius_{label}"] + 1e-6).all()
+    assert (table["pop_within_radius_rural_10km"] <= table["pop_within_radius_rural_20km"] + 1e-6).all()
+    # Brute force on Mwali: geodesic distances from every urban cell centre to every hospital.
+    grid = result.access.grid
+    cells = result.ambulance
+    x, y = grid.centres()
+    hospitals = result.facilities[result.facilities["tier"] == "hospital"]
+    geod = pyproj.Geod(ellps="WGS84")
+    islands = result.zones[result.zones.zone_level == "island"].reset_index(drop=True)
+    number = islands.index[islands["zone_name"].str.contains("Mwali")][0] + 1
+    mine = (grid.labels(islands)[grid.valid] == number) & cells.urban
+    nearest = np.full(mine.sum(), np.inf)
+    for point in hospitals.geometry:
+        _, _, metres = geod.inv(x[mine], y[mine], np.full(mine.sum(), point.x), np.full(mine.sum(), point.y))
+        nearest = np.minimum(nearest, metres)
+    people = grid.population[grid.valid][mine]
+    surely_in = people[nearest <= 4990].sum()
+    maybe_in = people[nearest <= 5010].sum()
+    got = table.set_index("zone_id").loc[islands.loc[number - 1, "zone_id"], "pop_within_radius_urban_5km"]
+    assert surely_in - 1e-6 <= got <= maybe_in + 1e-6
