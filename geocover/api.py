@@ -8,6 +8,7 @@ import numpy as np
 import pyogrio
 
 import geocover
+from geocover.compare import compare as compare_plan
 from geocover.compliance import scenario_audit
 from geocover.config import ScenarioConfig, load_config
 from geocover.errors import InputError, Problem
@@ -97,6 +98,34 @@ def audit(
     with staged_outputs(folder) as stage:
         write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
     return {name: folder / name for name in ("audit.csv", "audit.xlsx")}, _audit_summary(result.audit)
+
+
+def compare(
+    config: ScenarioConfig | str | Path, out: str | Path | None = None, progress: bool = True
+) -> tuple[dict[str, Path], str]:
+    """Run the scenario and its ``plan:`` and write the zone tables side by side (``comparison.csv``/``.xlsx``).
+
+    Returns
+    -------
+    outputs : dict
+    summary : str
+        People within the target, before and after, per zone level.
+    """
+    if not isinstance(config, ScenarioConfig):
+        config = load_config(config)
+    current, planned, comparison = compare_plan(config, progress=progress)
+    folder = Path(out) if out else (config.output_dir or Path("maps") / config.name)
+    with staged_outputs(folder) as stage:
+        comparison.to_csv(stage / "comparison.csv", index=False, encoding="utf-8-sig")
+        comparison.to_excel(stage / "comparison.xlsx", index=False, sheet_name="comparison", engine="openpyxl")
+    target = f"{config.target_minutes:g}".replace(".", "_")
+    lines = [f"plan {config.plan.name}: {len(planned.facilities)} facilities (now {len(current.facilities)})"]
+    for level, rows in comparison.groupby("zone_level", sort=False):
+        before = rows[f"pop_within_{target}_current"].sum()
+        after = rows[f"pop_within_{target}_{config.plan.name}"].sum()
+        lines.append(f"{level}: within {config.target_minutes:g} min {before:,.0f} -> {after:,.0f} "
+                     f"({after - before:+,.0f})")
+    return {name: folder / name for name in ("comparison.csv", "comparison.xlsx")}, "\n".join(lines)
 
 
 def _audit_summary(table) -> str:

@@ -40,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("config", type=Path, help="scenario YAML file with a standards: section")
     audit.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
     audit.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare = commands.add_parser("compare", help="the scenario against its plan: zone tables side by side")
+    compare.add_argument("config", type=Path, help="scenario YAML file with a plan: section")
+    compare.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
     validate = commands.add_parser("validate", help="load and summarise every layer; compute nothing")
     validate.add_argument("config", type=Path, help="scenario YAML file")
     return parser
@@ -54,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "validate":
             print(api.validate(args.config))
             return 0
-        if args.command == "audit":
-            outputs, summary = api.audit(args.config, out=args.out, progress=not args.quiet)
+        if args.command in ("audit", "compare"):
+            verb = api.audit if args.command == "audit" else api.compare
+            outputs, summary = verb(args.config, out=args.out, progress=not args.quiet)
             print(summary)
             for path in outputs.values():
                 print(f"  wrote {path}")

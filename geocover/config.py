@@ -186,6 +186,15 @@ class AmbulanceConfig(_Strict):
     )
 
 
+class PlanChangesConfig(_Strict):
+    """A plan to compare with the current facilities: facilities added, closed or upgraded."""
+
+    name: str = "plan"
+    add: FacilitiesConfig | None = Field(default=None, description="new facilities, read like facilities:")
+    close: list[str] = Field(default_factory=list, description="facility_id of facilities closed")
+    upgrade: dict[str, str] = Field(default_factory=dict, description="facility_id -> new tier")
+
+
 class ServiceConfig(_Strict):
     """A service circle: the facilities of some tiers, reached by one mode, reported in bands."""
 
@@ -221,6 +230,7 @@ class ScenarioConfig(_Strict):
     statistics: StatisticsConfig | None = None
     standards: StandardsConfig | None = None
     ambulance: AmbulanceConfig | None = None
+    plan: PlanChangesConfig | None = None
     builtup_raster: Path | None = Field(default=None, description="built-up share in percent, for urban/rural")
     urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)
@@ -300,6 +310,8 @@ class ScenarioConfig(_Strict):
             self.statistics.path = fix(self.statistics.path) or self.statistics.path
         if self.standards is not None:
             self.standards.path = fix(self.standards.path) or self.standards.path
+        if self.plan is not None and self.plan.add is not None:
+            self.plan.add.path = fix(self.plan.add.path) or self.plan.add.path
         for zone in self.zones:
             zone.path = fix(zone.path) or zone.path
         self.builtup_raster = fix(self.builtup_raster) or self.builtup_raster

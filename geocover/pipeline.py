@@ -75,7 +75,11 @@ class ScenarioResult:
     ambulance: AmbulanceCells | None = None
 
 
-def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> ScenarioResult:
+def run_scenario(
+    config: ScenarioConfig | str | Path,
+    progress: bool = True,
+    facilities: gpd.GeoDataFrame | None = None,
+) -> ScenarioResult:
     """Run a scenario end to end.
 
     Parameters
@@ -84,6 +88,8 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
         A validated config, or the path of a YAML file.
     progress : bool
         Show a progress bar of the steps.
+    facilities : geopandas.GeoDataFrame, optional
+        Facilities to use instead of the configured layer (a plan's set: see :mod:`geocover.compare`).
 
     Returns
     -------
@@ -99,7 +105,7 @@ def run_scenario(config: ScenarioConfig | str | Path, progress: bool = True) -> 
         steps.update(1)
 
     zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
-    facilities = load_facilities(config)
+    facilities = load_facilities(config) if facilities is None else facilities
     notes = _input_notes(zones, facilities)
     statistics = load_statistics(config)
     step("zones and facilities read")
