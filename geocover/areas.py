@@ -18,7 +18,7 @@ from scipy import ndimage
 from geocover.population import PopulationGrid
 
 
-def _polygons(grid: PopulationGrid, labels: np.ndarray) -> gpd.GeoDataFrame:
+def trace_polygons(grid: PopulationGrid, labels: np.ndarray) -> gpd.GeoDataFrame:
     """Dissolved polygons of each positive label of ``labels`` (4-connected cells)."""
     shapes = rasterio.features.shapes(
         labels.astype(np.int32), mask=labels > 0, connectivity=4, transform=grid.transform
@@ -53,7 +53,7 @@ def service_areas(
     with np.errstate(invalid="ignore"):
         for band in sorted(bands_minutes):
             inside = grid.valid & (minutes <= band)
-            polygons = _polygons(grid, inside.astype(np.int32))
+            polygons = trace_polygons(grid, inside.astype(np.int32))
             geometry = shapely.union_all(polygons.geometry.to_numpy()) if len(polygons) else None
             rows.append({
                 "band_minutes": float(band),
@@ -98,7 +98,7 @@ def gap_polygons(grid: PopulationGrid, minutes: np.ndarray, target_minutes: floa
     cells = ndimage.sum(gap, labels, index)
     finite = np.where(np.isfinite(minutes), minutes, -np.inf)
     worst = ndimage.maximum(finite, labels, index)
-    polygons = _polygons(grid, labels).set_index("label").reindex(index)
+    polygons = trace_polygons(grid, labels).set_index("label").reindex(index)
     frame = gpd.GeoDataFrame(
         {
             "population": population,

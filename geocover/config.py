@@ -125,14 +125,18 @@ class ZoneLayerConfig(_Strict):
     urban_rural_code_column: str | None = Field(default=None, description="urban-rural classification code 111-220")
     urban_rural_column: str | None = Field(default=None, description="labels urban/rural, 城镇/乡村")
     county_seat_column: str | None = None
+    seats: Path | None = Field(default=None, description="seat points: zones derived by network Voronoi")
+    parent_level: str | None = Field(default=None, description="with seats: the level they are clipped to")
     rollup: list[Literal["township", "county", "city", "province"]] = Field(
         default_factory=list, description="also report these levels, dissolved by the 12-digit code in id_column"
     )
 
     @model_validator(mode="after")
     def _one_source(self) -> ZoneLayerConfig:
-        if (self.osm_admin_level is None) == (self.path is None):
-            raise ValueError("give exactly one of 'osm_admin_level' or 'path'")
+        if sum(x is not None for x in (self.osm_admin_level, self.path, self.seats)) != 1:
+            raise ValueError("give exactly one of 'osm_admin_level', 'path' or 'seats'")
+        if self.seats is not None and self.parent_level is None:
+            raise ValueError("'seats' needs 'parent_level': the zones the derived ones are clipped to")
         if self.rollup and self.id_column is None:
             raise ValueError("'rollup' needs 'id_column' holding 12-digit administrative codes")
         return self
@@ -238,6 +242,14 @@ class ScenarioConfig(_Strict):
     source: Path | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
+    def _seat_parents_exist(self) -> ScenarioConfig:
+        levels = {z.level for z in self.zones if z.seats is None}
+        for zone in self.zones:
+            if zone.seats is not None and zone.parent_level not in levels:
+                raise ValueError(f"parent_level {zone.parent_level!r} of level {zone.level!r} is not a polygon level")
+        return self
+
+    @model_validator(mode="after")
     def _service_names_unique(self) -> ScenarioConfig:
         names = [service.name for service in self.services]
         if len(set(names)) != len(names):
@@ -277,6 +289,7 @@ class ScenarioConfig(_Strict):
         where = str(self.source or self.name)
         files = [("roads", self.roads.path), ("facilities.path", self.facilities.path)]
         files += [(f"zones[{i}].path", zone.path) for i, zone in enumerate(self.zones) if zone.path is not None]
+        files += [(f"zones[{i}].seats", zone.seats) for i, zone in enumerate(self.zones) if zone.seats is not None]
         if self.population.path is not None:
             files.append(("population", self.population.path))
         if self.builtup_raster is not None:
@@ -314,6 +327,7 @@ class ScenarioConfig(_Strict):
             self.plan.add.path = fix(self.plan.add.path) or self.plan.add.path
         for zone in self.zones:
             zone.path = fix(zone.path) or zone.path
+            zone.seats = fix(zone.seats) or zone.seats
         self.builtup_raster = fix(self.builtup_raster) or self.builtup_raster
         self.output_dir = fix(self.output_dir) or self.output_dir
         return self

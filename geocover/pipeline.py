@@ -21,7 +21,7 @@ from geocover.network import Network, build_network, max_speed_kmh
 from geocover.population import PopulationGrid
 from geocover.services import ServiceResult, offering, run_service, service_columns, tier_columns
 from geocover.urban_rural import builtup_at
-from geocover.zones import ZONE_COLUMNS, read_zones, study_area
+from geocover.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area
 
 _KEYS = ["zone_level", "zone_id", "zone_name"]
 
@@ -137,6 +137,10 @@ def run_scenario(
     weights = load_weights(config, grid, area)
     step(f"population read: {int(grid.valid.sum()):,} cells")
     cell_snaps = {mode: snap_cells(net, grid, config.snap_max_m) for mode, net in networks.items()}
+    for layer in (z for z in config.zones if z.seats is not None):
+        derived = seat_zones(layer, zones, network, grid, config.snap_max_m, config.offroad_kmh,
+                             cell_snaps[config.mode], config.builtup_raster, config.urban_builtup_percent)
+        zones = gpd.GeoDataFrame(pd.concat([zones, derived], ignore_index=True), crs="EPSG:4326")
     access = cell_accessibility(network, facilities, grid, config.snap_max_m, config.offroad_kmh,
                                 cell_snap=cell_snaps[config.mode])
     step("travel times computed")

@@ -11,8 +11,12 @@ import pyogrio
 from geocover.config import ZoneLayerConfig
 from geocover.coverage import CODE_DIGITS
 from geocover.errors import InputError, Problem
+from geocover.network import Network
 from geocover.osm import read_admin_boundaries
+from geocover.population import PopulationGrid
+from geocover.snapping import Snap
 from geocover.urban_rural import builtup_percent, classify_urban_rural
+from geocover.voronoi import network_voronoi
 
 ZONE_COLUMNS = ["zone_level", "zone_id", "zone_name", "parent_id", "urban_rural", "urban_rural_source",
                 "is_county_seat"]
@@ -47,6 +51,8 @@ def read_zones(
     problems = []
     repaired = 0
     for layer in layers:
+        if layer.seats is not None:
+            continue
         if layer.osm_admin_level is not None:
             frame = read_admin_boundaries(pbf, layer.osm_admin_level)
             source = f"{pbf} (admin_level={layer.osm_admin_level})"
@@ -83,6 +89,45 @@ def read_zones(
     zones = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
     zones.attrs["repaired"] = repaired
     return zones
+
+
+def seat_zones(
+    layer: ZoneLayerConfig,
+    zones: gpd.GeoDataFrame,
+    network: Network,
+    grid: PopulationGrid,
+    snap_max_m: float,
+    offroad_kmh: float,
+    cell_snap: Snap | None = None,
+    builtup_raster: Path | None = None,
+    urban_builtup_percent: float = 30.0,
+) -> gpd.GeoDataFrame:
+    """The zones of a ``seats:`` level, derived by network Voronoi inside its parent level.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns :data:`ZONE_COLUMNS` and polygons, EPSG:4326.
+    """
+    source = str(layer.seats)
+    points = pyogrio.read_dataframe(layer.seats, layer=layer.layer)
+    problems = [Problem(source, f"column named by {key} not found", f"use one of {list(points.columns)}",
+                        column=column)
+                for key, column in (("id_column", layer.id_column), ("name_column", layer.name_column))
+                if column is not None and column not in points.columns]
+    if problems:
+        raise InputError(problems)
+    ids = points[layer.id_column].astype(str) if layer.id_column else pd.Series(
+        [f"{layer.level}-{i}" for i in range(1, len(points) + 1)], index=points.index)
+    seats = gpd.GeoDataFrame({"zone_id": ids, "zone_name": points[layer.name_column].astype(str)
+                              if layer.name_column else ids}, geometry=points.geometry, crs=points.crs)
+    parents = zones[zones["zone_level"] == layer.parent_level].reset_index(drop=True)
+    frame = network_voronoi(network, seats, grid, parents, snap_max_m, offroad_kmh, cell_snap)
+    builtup = builtup_percent(frame, builtup_raster) if builtup_raster is not None else None
+    frame = pd.concat([frame, classify_urban_rural(frame, source, builtup=builtup,
+                                                   urban_builtup_percent=urban_builtup_percent)], axis=1)
+    frame["zone_level"] = layer.level
+    return gpd.GeoDataFrame(frame[ZONE_COLUMNS + ["geometry"]], crs="EPSG:4326")
 
 
 def _parent_code(code: str, rollup: list[str]) -> str | None:
