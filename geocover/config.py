@@ -10,6 +10,7 @@ import importlib.resources
 from pathlib import Path
 from typing import Literal
 
+import pyproj
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -239,7 +240,20 @@ class ScenarioConfig(_Strict):
     urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)
     output_dir: Path | None = None
+    output_crs: str | None = Field(
+        default=None, description="also write results_<epsg>.gpkg in this CRS: EPSG:4490 (CGCS2000), gk3, EPSG:nnnn"
+    )
     source: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _known_output_crs(self) -> ScenarioConfig:
+        if self.output_crs is not None and self.output_crs.lower() != "gk3":
+            try:
+                pyproj.CRS.from_user_input(self.output_crs)
+            except pyproj.exceptions.CRSError:
+                raise ValueError(f"output_crs {self.output_crs!r} is not a CRS: use EPSG:4490, gk3 or EPSG:nnnn"
+                                 ) from None
+        return self
 
     @model_validator(mode="after")
     def _seat_parents_exist(self) -> ScenarioConfig:

@@ -14,10 +14,18 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
 import rasterio
 
+from geocover.coords import gk3_zone_epsg
+from geocover.errors import InputError, Problem
 from geocover.pipeline import ScenarioResult
 from geocover.standards import write_audit
+
+FIXED_GPKG_DATE = "2000-01-01T00:00:00Z"
+"""GeoPackage timestamps are set to this, so the same run writes the same file."""
 
 UNREACHABLE_MINUTES = -1.0
 NODATA_MINUTES = -9999.0
@@ -89,6 +97,22 @@ def network_layers(result: ScenarioResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDat
     return node_layer, edge_layer
 
 
+def output_crs(result: ScenarioResult) -> pyproj.CRS | None:
+    """The extra CRS of the GeoPackage copy: ``output_crs`` of the config, ``gk3`` for the CGCS2000
+    3-degree Gauss-Krüger zone (zone number in the easting) of the zones' centre."""
+    chosen = result.config.output_crs
+    if chosen is None:
+        return None
+    if chosen.lower() == "gk3":
+        lon = result.zones.to_crs("EPSG:4326").union_all().centroid.x
+        try:
+            return pyproj.CRS.from_user_input(gk3_zone_epsg(int(round(lon / 3.0))))
+        except ValueError:
+            raise InputError([Problem(str(result.config.source), f"key 'output_crs': gk3 zones cover 75-135°E, "
+                                      f"the zones lie at {lon:.2f}°E", "give an EPSG code instead")]) from None
+    return pyproj.CRS.from_user_input(chosen)
+
+
 def write_outputs(
     result: ScenarioResult, out_dir: str | Path, export_network: bool = False, map_html: str | None = None
 ) -> dict[str, Path]:
@@ -110,15 +134,24 @@ def write_outputs(
         Output name to final path.
     """
     out_dir = Path(out_dir)
-    names = ["coverage_by_zone.csv", "results.gpkg", "travel_time.tif"]
+    names = ["coverage_by_zone.csv", "coverage_by_facility.csv", "coverage.xlsx", "results.gpkg", "travel_time.tif"]
+    extra_crs = output_crs(result)
+    if extra_crs is not None:
+        names.append(f"results_{extra_crs.to_epsg()}.gpkg")
     if map_html is not None:
         names.append("map.html")
     if result.audit is not None:
         names += ["audit.csv", "audit.xlsx"]
     with staged_outputs(out_dir) as stage:
         result.table.to_csv(stage / "coverage_by_zone.csv", index=False, encoding="utf-8-sig")
-        gpkg = stage / "results.gpkg"
         facilities = result.facilities.to_crs("EPSG:4326")
+        facility_table = pd.DataFrame(facilities.drop(columns="geometry")).assign(
+            lon=facilities.geometry.x.round(7), lat=facilities.geometry.y.round(7))
+        facility_table.to_csv(stage / "coverage_by_facility.csv", index=False, encoding="utf-8-sig")
+        with pd.ExcelWriter(stage / "coverage.xlsx", engine="openpyxl") as book:
+            result.table.to_excel(book, sheet_name="zones", index=False)
+            facility_table.to_excel(book, sheet_name="facilities", index=False)
+        gpkg = stage / "results.gpkg"
         layers = {
             "facilities": facilities,
             "zones": result.zones,
@@ -129,8 +162,12 @@ def write_outputs(
             layers[f"service_areas_{name}"] = service.service_areas
         if export_network:
             layers["network_nodes"], layers["network_edges"] = network_layers(result)
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
         for layer, frame in layers.items():
             frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
+            if extra_crs is not None:
+                frame.to_crs(extra_crs).to_file(stage / f"results_{extra_crs.to_epsg()}.gpkg", layer=layer,
+                                                driver="GPKG", engine="pyogrio")
         write_travel_time(result, stage / "travel_time.tif")
         if map_html is not None:
             (stage / "map.html").write_text(map_html, encoding="utf-8")

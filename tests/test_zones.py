@@ -143,3 +143,43 @@ def test_invalid_zone_polygon_is_repaired_and_reported(counties, capsys):
     table = gpd.read_file(folder / "out" / "results.gpkg", layer="zones").set_index("zone_id")
     # The bow tie's two triangles hold half of the township's 100 cells (their centres off the diagonals).
     assert table.loc["130102001000", "population"] == pytest.approx(45, abs=5)
+
+
+def test_gauss_kruger_zone_of_the_zones_centre(counties):
+    from geocover.errors import InputError
+    from geocover.outputs import output_crs
+
+    result = run_scenario(counties, progress=False)
+    result.config.output_crs = "gk3"
+    # Longitude 0.02 is outside China's 3-degree zones (25-45, 75-135°E): an error, not a wrong CRS.
+    with pytest.raises(InputError, match="gk3 zones cover 75-135"):
+        output_crs(result)
+    # Shifted to 111°E, the zones' centre is in zone 37 (central meridian 111°E): EPSG:4525.
+    result.zones = result.zones.set_geometry(result.zones.geometry.translate(xoff=111.0))
+    crs = output_crs(result)
+    assert crs.to_epsg() == 4525 and "zone 37" in crs.name
+
+
+def test_tables_in_xlsx_geopackage_in_cgcs2000_and_the_same_run_the_same_files(counties):
+    import openpyxl
+    import pandas as pd
+
+    from geocover.cli import main
+
+    folder = counties.parent
+    config = folder / "cgcs.yaml"
+    config.write_text(counties.read_text(encoding="utf-8") + "output_crs: EPSG:4490\n", encoding="utf-8")
+    assert main(["run", str(config), "--out", str(folder / "a"), "--quiet"]) == 0
+    assert openpyxl.load_workbook(folder / "a" / "coverage.xlsx").sheetnames == ["zones", "facilities"]
+    zones_sheet = pd.read_excel(folder / "a" / "coverage.xlsx", sheet_name="zones", dtype={"zone_id": str})
+    csv = pd.read_csv(folder / "a" / "coverage_by_zone.csv", encoding="utf-8-sig", dtype={"zone_id": str})
+    np.testing.assert_allclose(zones_sheet["population"], csv["population"])
+    facilities = pd.read_csv(folder / "a" / "coverage_by_facility.csv", encoding="utf-8-sig")
+    assert list(facilities["name"]) == ["卫生院"] and facilities["lon"].iloc[0] == pytest.approx(0.005)
+    cgcs = gpd.read_file(folder / "a" / "results_4490.gpkg", layer="zones")
+    wgs = gpd.read_file(folder / "a" / "results.gpkg", layer="zones")
+    assert cgcs.crs.to_epsg() == 4490
+    np.testing.assert_allclose(cgcs.to_crs(4326).total_bounds, wgs.total_bounds, atol=1e-7)
+    assert main(["run", str(config), "--out", str(folder / "b"), "--quiet"]) == 0
+    for name in ("results.gpkg", "coverage_by_zone.csv", "map.html"):
+        assert (folder / "a" / name).read_bytes() == (folder / "b" / name).read_bytes(), name
