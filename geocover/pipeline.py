@@ -21,7 +21,7 @@ from geocover.network import Network, build_network, max_speed_kmh
 from geocover.population import PopulationGrid
 from geocover.services import ServiceResult, offering, run_service, service_columns, tier_columns
 from geocover.urban_rural import builtup_at
-from geocover.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area
+from geocover.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
 
 _KEYS = ["zone_level", "zone_id", "zone_name"]
 
@@ -79,6 +79,7 @@ def run_scenario(
     config: ScenarioConfig | str | Path,
     progress: bool = True,
     facilities: gpd.GeoDataFrame | None = None,
+    unit: tuple[str, str] | None = None,
 ) -> ScenarioResult:
     """Run a scenario end to end.
 
@@ -90,6 +91,11 @@ def run_scenario(
         Show a progress bar of the steps.
     facilities : geopandas.GeoDataFrame, optional
         Facilities to use instead of the configured layer (a plan's set: see :mod:`geocover.compare`).
+    unit : tuple of str, optional
+        ``(zone_level, zone_id)``: report only this zone and the zones of other levels inside it
+        (by their representative point), e.g. one county of a province for a batch task. Roads,
+        facilities and people are still taken within the buffer around it, so its figures equal
+        those of the whole-area run.
 
     Returns
     -------
@@ -105,6 +111,8 @@ def run_scenario(
         steps.update(1)
 
     zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
+    if unit is not None:
+        zones = zones_of_unit(zones, *unit)
     facilities = load_facilities(config) if facilities is None else facilities
     notes = _input_notes(zones, facilities)
     statistics = load_statistics(config)

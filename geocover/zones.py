@@ -191,6 +191,22 @@ def _read_zone_file(layer: ZoneLayerConfig) -> tuple[gpd.GeoDataFrame | None, li
     return gpd.GeoDataFrame(zones, geometry=frame.geometry.to_numpy(), crs=frame.crs), []
 
 
+def zones_of_unit(zones: gpd.GeoDataFrame, level: str, zone_id: str) -> gpd.GeoDataFrame:
+    """The zone ``(level, zone_id)`` and the zones of other levels whose representative point lies in it.
+
+    Raises
+    ------
+    InputError
+        When there is no such zone.
+    """
+    chosen = zones[(zones["zone_level"] == level) & (zones["zone_id"].astype(str) == str(zone_id))]
+    if chosen.empty:
+        raise InputError([Problem(f"unit {level}:{zone_id}", "no such zone", "use a zone_level and zone_id")])
+    boundary = chosen.geometry.iloc[0]
+    inside = zones.geometry.representative_point().within(boundary) & (zones["zone_level"] != level)
+    return zones[inside | zones.index.isin(chosen.index)].reset_index(drop=True)
+
+
 def study_area(zones: gpd.GeoDataFrame, buffer_m: float) -> gpd.GeoSeries:
     """The zones' union buffered by ``buffer_m`` metres (in a local UTM CRS), EPSG:4326.
 

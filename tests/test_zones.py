@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 from affine import Affine
@@ -162,7 +163,6 @@ def test_gauss_kruger_zone_of_the_zones_centre(counties):
 
 def test_tables_in_xlsx_geopackage_in_cgcs2000_and_the_same_run_the_same_files(counties):
     import openpyxl
-    import pandas as pd
 
     from geocover.cli import main
 
@@ -183,3 +183,11 @@ def test_tables_in_xlsx_geopackage_in_cgcs2000_and_the_same_run_the_same_files(c
     assert main(["run", str(config), "--out", str(folder / "b"), "--quiet"]) == 0
     for name in ("results.gpkg", "coverage_by_zone.csv", "map.html"):
         assert (folder / "a" / name).read_bytes() == (folder / "b" / name).read_bytes(), name
+
+
+def test_a_unit_run_equals_the_whole_run_for_its_zones(counties):
+    whole = run_scenario(counties, progress=False).table.set_index("zone_id")
+    part = run_scenario(counties, progress=False, unit=("county", "130103000000")).table.set_index("zone_id")
+    assert sorted(part.index) == ["130103000000", "130103001000", "130103100000"]
+    columns = [c for c in part.columns if c.startswith(("pop_", "pct_", "population"))]
+    pd.testing.assert_frame_equal(part[columns], whole.loc[part.index, columns])
