@@ -224,6 +224,7 @@ class ScenarioConfig(_Strict):
     mode: Literal["walk", "bike", "drive", "ambulance"] = "walk"
     bands_minutes: list[float] = Field(default_factory=lambda: [5.0, 10.0, 15.0], min_length=1)
     target_minutes: float = 15.0
+    target_percent: float = Field(default=100.0, ge=0, le=100, description="share to reach within the target")
     snap_max_m: float = Field(default=500.0, gt=0)
     offroad_kmh: float = Field(default=5.0, gt=0)
     roads: RoadsConfig

@@ -155,3 +155,28 @@ def _label(minutes: float) -> str:
 
 def _percent(part: float, total: object) -> float:
     return 100.0 * part / float(total) if float(total) > 0 else float("nan")
+
+
+def gap_flags(table: pd.DataFrame, target_minutes: float, target_percent: float) -> pd.DataFrame:
+    """Flags per zone: a township (乡/镇) without a township health centre, a street (街道) without a
+    community health service centre, and a share within the target below ``target_percent``.
+
+    A flag is NA where it does not apply (a street has no township flag) or the count is unknown.
+    """
+    names = table["zone_name"].fillna("").astype(str)
+    street = names.str.endswith("街道") | names.str.endswith("街道办事处")
+    township = (names.str.endswith("乡") | names.str.endswith("镇")) & ~street
+
+    def count(*tiers: str) -> pd.Series:
+        present = [f"facilities_{tier}" for tier in tiers if f"facilities_{tier}" in table.columns]
+        total = table[present].sum(axis=1) if present else pd.Series(0, index=table.index)
+        return total.where(table.get("facilities", pd.Series(0, index=table.index)).notna())
+
+    centres = count("township_health_centre", "central_township_health_centre")
+    community = count("community_health_centre")
+    out = pd.DataFrame(index=table.index)
+    out["flag_no_township_health_centre"] = (centres == 0).where(township).astype("boolean")
+    out["flag_no_community_health_centre"] = (community == 0).where(street).astype("boolean")
+    pct = table[f"pct_within_{_label(target_minutes)}"]
+    out["flag_below_target"] = (pct < target_percent).where(pct.notna()).astype("boolean")
+    return out

@@ -14,7 +14,7 @@ from geocover.accessibility import Accessibility, cell_accessibility, snap_cells
 from geocover.ambulance import AmbulanceCells, ambulance_cells, ambulance_columns
 from geocover.areas import gap_polygons, service_areas
 from geocover.config import ScenarioConfig, load_config
-from geocover.coverage import zone_table
+from geocover.coverage import gap_flags, zone_table
 from geocover.errors import raise_if_any
 from geocover.inputs import load_facilities, load_population, load_roads, load_statistics, load_weights
 from geocover.network import Network, build_network, max_speed_kmh
@@ -156,6 +156,7 @@ def run_scenario(
     table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities)
     table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=_KEYS, how="left")
     table = _add_weights(table, weights, access.minutes, zones, config.target_minutes)
+    table = pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)
     if statistics is not None and "population" in statistics.columns:
         table["official_population"] = statistics["population"].reindex(table["zone_id"]).to_numpy()
     extra = {

@@ -100,3 +100,21 @@ def test_gap_polygons_are_the_populated_cells_beyond_the_target():
     assert list(gaps["max_minutes"]) == [16, 20]
     assert list(gaps["gap_id"]) == [1, 2]
     assert gaps.crs.to_epsg() == 4326
+
+
+def test_gap_flags_by_hand():
+    import pandas as pd
+
+    from geocover.coverage import gap_flags
+
+    table = pd.DataFrame({
+        "zone_name": ["东城街道", "西城街道", "李家镇", "王家乡", "Fomboni"],
+        "facilities": [1, 0, 2, 0, 3],
+        "facilities_community_health_centre": [1, 0, 0, 0, 0],
+        "facilities_township_health_centre": [0, 0, 1, 0, 0],
+        "pct_within_15": [100.0, 90.0, 99.9, np.nan, 100.0],
+    })
+    flags = gap_flags(table, 15, 100)
+    assert flags["flag_no_community_health_centre"].tolist() == [False, True, pd.NA, pd.NA, pd.NA]
+    assert flags["flag_no_township_health_centre"].tolist() == [pd.NA, pd.NA, False, True, pd.NA]
+    assert flags["flag_below_target"].tolist() == [False, True, True, pd.NA, False]
