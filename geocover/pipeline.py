@@ -19,6 +19,7 @@ from geocover.errors import raise_if_any
 from geocover.inputs import load_facilities, load_population, load_roads, load_statistics, load_weights
 from geocover.network import Network, build_network, max_speed_kmh
 from geocover.population import PopulationGrid
+from geocover.seats import minutes_to_county_seat
 from geocover.services import ServiceResult, offering, run_service, service_columns, tier_columns
 from geocover.urban_rural import builtup_at
 from geocover.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
@@ -157,6 +158,10 @@ def run_scenario(
     table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=_KEYS, how="left")
     table = _add_weights(table, weights, access.minutes, zones, config.target_minutes)
     table = pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)
+    if zones["is_county_seat"].astype(bool).any() and zones["parent_id"].notna().any():
+        seat_network = networks.get("drive", network)
+        table["minutes_to_county_seat"] = minutes_to_county_seat(
+            zones, seat_network, config.snap_max_m, config.offroad_kmh).to_numpy()
     if statistics is not None and "population" in statistics.columns:
         table["official_population"] = statistics["population"].reindex(table["zone_id"]).to_numpy()
     extra = {

@@ -144,11 +144,12 @@ def _prefix_code(code: str, level: str) -> str:
 
 
 def _roll_up(frame: pd.DataFrame, level: str, rollup: list[str]) -> gpd.GeoDataFrame:
-    """Zones of ``level`` dissolved from ``frame`` by code prefix; urban if any part is urban."""
+    """Zones of ``level`` dissolved from ``frame`` by code prefix; urban if any part is urban; never a seat."""
     parts = gpd.GeoDataFrame(frame, crs="EPSG:4326")
     parts["zone_id"] = [_prefix_code(code, level) for code in parts["zone_id"]]
     merged = parts.dissolve(by="zone_id", as_index=False, aggfunc={"urban_rural": lambda v: (
-        "urban" if (v == "urban").any() else "rural"), "is_county_seat": "max"})
+        "urban" if (v == "urban").any() else "rural")})
+    merged["is_county_seat"] = False
     higher = [name for name in rollup if CODE_DIGITS[name] < CODE_DIGITS[level]]
     merged["zone_level"] = level
     merged["zone_name"] = merged["zone_id"]

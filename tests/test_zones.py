@@ -95,7 +95,7 @@ def test_roll_up_by_code_adds_up_and_keeps_the_reason(counties):
     assert table.loc["130103001000", "urban_rural_source"] == "town (镇), built-up 50.0% >= 30%"
     assert table.loc["130103100000", "urban_rural"] == "rural"
     assert table.loc["130103000000", "urban_rural"] == "urban"
-    assert bool(table.loc["130102002000", "is_county_seat"])
+    assert bool(table.loc["130102002000", "is_county_seat"]) and not table.loc["130102000000", "is_county_seat"]
 
 
 def test_facilities_counted_by_township_code_before_location(counties):
@@ -191,3 +191,19 @@ def test_a_unit_run_equals_the_whole_run_for_its_zones(counties):
     assert sorted(part.index) == ["130103000000", "130103001000", "130103100000"]
     columns = [c for c in part.columns if c.startswith(("pop_", "pct_", "population"))]
     pd.testing.assert_frame_equal(part[columns], whole.loc[part.index, columns])
+
+
+def test_minutes_to_the_county_seat(counties):
+    import pyproj
+
+    result = run_scenario(counties, progress=False)
+    table = result.table.set_index("zone_id")
+    # County 130102's seat is 城关镇 (130102002000); 东城街道's point (0.005, 0.005) and the seat's (0.015, 0.005)
+    # lie on the primary road (60 km/h = 1 km a minute).
+    utm = pyproj.Transformer.from_crs("EPSG:4326", result.networks["drive"].crs, always_xy=True)
+    (x0, x1), _ = utm.transform([0.005, 0.015], [0.005, 0.005])
+    assert table.loc["130102001000", "minutes_to_county_seat"] == pytest.approx((x1 - x0) / 1000.0, rel=1e-6)
+    assert table.loc["130102002000", "minutes_to_county_seat"] == pytest.approx(0, abs=1e-5)
+    # County 130103 has no seat among its townships; rolled-up counties are never seats themselves.
+    assert np.isnan(table.loc["130103001000", "minutes_to_county_seat"])
+    assert np.isnan(table.loc["130102000000", "minutes_to_county_seat"])
