@@ -78,3 +78,30 @@ def test_seed_jurisdiction_configs_load_and_name_their_plan(name):
     config = load_config(ROOT / "configs" / f"{name}.yaml")
     assert config.standards.plan in list_presets()
     assert config.zones[0].id_column is not None
+
+
+def test_central_township_health_centre_candidates_ranked_by_minutes_to_the_county_seat(counties):  # noqa: F811
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    folder = counties.parent
+    gpd.GeoDataFrame(
+        {"code": ["130102001000", "130102002000", "130102003000"], "name": ["张家镇", "城关镇", "李家镇"]},
+        geometry=[box(0.0, 0.0, 0.01, 0.01), box(0.01, 0.0, 0.02, 0.01), box(0.02, 0.0, 0.04, 0.01)],
+        crs="EPSG:4326",
+    ).to_file(folder / "townships.gpkg")
+    (folder / "stats.csv").write_text("区划代码,常住人口\n130102001,150000\n130102002,200000\n130102003,120000\n",
+                                      encoding="utf-8")
+    config = folder / "central.yaml"
+    config.write_text(counties.read_text(encoding="utf-8").replace(
+        "population: {raster: people.tif}",
+        "population: {raster: people.tif, rescale_level: township}\nstatistics: {path: stats.csv}")
+        + "standards: {plan: shanxi_2023_2025}\n", encoding="utf-8")
+    result = run_scenario(config, progress=False)
+    table = result.table.set_index("zone_id")
+    # Representative points at 0.005, 0.015 (the seat) and 0.03 east on the road: 李家镇 is farther.
+    assert table.loc["130102003000", "minutes_to_county_seat"] > table.loc["130102001000", "minutes_to_county_seat"]
+    audit = scenario_audit(result)
+    p3 = audit[audit["rule_id"] == "P3"].set_index("unit_id")
+    assert set(p3.index) == {"130102001000", "130102003000"}  # 城关镇 is the seat: not a candidate
+    assert p3.loc["130102003000", "rank"] == 1 and p3.loc["130102001000", "rank"] == 2
