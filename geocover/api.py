@@ -44,6 +44,8 @@ def run(
     export_network: bool = False,
     progress: bool = True,
     lenient: bool = False,
+    lang: str | None = None,
+    offline: bool = False,
 ) -> tuple[dict[str, Path], str]:
     """Run a scenario and write its outputs.
 
@@ -57,6 +59,10 @@ def run(
     progress : bool
     lenient : bool
         Drop bad facility rows, list them and go on, instead of stopping.
+    lang : {"en", "zh"}, optional
+        Language of the map and report; ``map.lang`` of the config when omitted.
+    offline : bool
+        No base-map tiles (a plain background), for maps read without a network.
 
     Returns
     -------
@@ -71,8 +77,9 @@ def run(
     result = run_scenario(config, progress=progress)
     result.audit = scenario_audit(result)
     folder = Path(out) if out else (result.config.output_dir or Path("maps") / result.config.name)
-    html = render(coverage_map(result))
-    outputs = write_outputs(result, folder, export_network=export_network, map_html=html)
+    lang = lang or result.config.map.lang
+    html = render(coverage_map(result, lang=lang, tiles="none" if offline else None))
+    outputs = write_outputs(result, folder, export_network=export_network, map_html=html, lang=lang)
     return outputs, summarize(result)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from geocover import __version__
 from geocover.errors import InputError
+from geocover.i18n import LANGS
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +22,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--lenient", action="store_true", help="drop bad facility rows, list them and go on")
+    parser.add_argument("--lang", choices=LANGS, help="language of the map and report (default: map.lang, en)")
+    parser.add_argument("--offline", action="store_true", help="no base-map tiles: the map needs no network")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         config = api.demo_config() if args.command == "demo" else args.config
         outputs, summary = api.run(
-            config, out=args.out, export_network=args.export_network, progress=not args.quiet, lenient=args.lenient
+            config, out=args.out, export_network=args.export_network, progress=not args.quiet,
+            lenient=args.lenient, lang=args.lang, offline=args.offline,
         )
     except InputError as error:
         print(f"geocover: {error}", file=sys.stderr)

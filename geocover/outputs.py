@@ -22,7 +22,9 @@ import rasterio
 from geocover.coords import gk3_zone_epsg
 from geocover.errors import InputError, Problem
 from geocover.pipeline import ScenarioResult
+from geocover.report import write_report
 from geocover.standards import write_audit
+from geocover.static_map import write_static_map
 
 FIXED_GPKG_DATE = "2000-01-01T00:00:00Z"
 """GeoPackage timestamps are set to this, so the same run writes the same file."""
@@ -114,7 +116,11 @@ def output_crs(result: ScenarioResult) -> pyproj.CRS | None:
 
 
 def write_outputs(
-    result: ScenarioResult, out_dir: str | Path, export_network: bool = False, map_html: str | None = None
+    result: ScenarioResult,
+    out_dir: str | Path,
+    export_network: bool = False,
+    map_html: str | None = None,
+    lang: str | None = None,
 ) -> dict[str, Path]:
     """Write the table, GeoPackage, travel-time raster and map of a scenario.
 
@@ -127,6 +133,9 @@ def write_outputs(
         Add the ``network_nodes`` and ``network_edges`` layers to the GeoPackage.
     map_html : str, optional
         The rendered map; ``map.html`` is skipped when omitted.
+    lang : {"en", "zh"}, optional
+        Language of the print map (``map.png``/``map.pdf``) and report (``report.html``/``report.pdf``);
+        those are skipped when omitted.
 
     Returns
     -------
@@ -142,6 +151,8 @@ def write_outputs(
         names.append("map.html")
     if result.audit is not None:
         names += ["audit.csv", "audit.xlsx"]
+    if lang is not None:
+        names += ["map.png", "map.pdf", "report.html", "report.pdf"]
     with staged_outputs(out_dir) as stage:
         result.table.to_csv(stage / "coverage_by_zone.csv", index=False, encoding="utf-8-sig")
         facilities = result.facilities.to_crs("EPSG:4326")
@@ -173,4 +184,7 @@ def write_outputs(
             (stage / "map.html").write_text(map_html, encoding="utf-8")
         if result.audit is not None:
             write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
+        if lang is not None:
+            write_static_map(result, stage / "map.png", lang)
+            write_report(result, stage, lang, map_file="map.html" if map_html is not None else None)
     return {name: out_dir / name for name in names}

@@ -1,18 +1,43 @@
-"""The map in a real headless Chromium with the network blocked: it draws, it is safe, it is the same twice."""
+"""The map in a real headless Chromium with the network blocked: it draws, it is safe, it speaks Chinese.
+
+Every request to the network is aborted and recorded, so "nothing failed" means nothing was asked
+for; with a base map only tile requests may fail.
+"""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import math
 import os
+import re
 import shutil
+import time
 
+import numpy as np
+import pyproj
 import pytest
+from PIL import Image
 
 from geocover.cli import main
+from geocover.mapping import coverage_map
+from geocover.offline import render
+from geocover.pipeline import run_scenario
+from geocover.static_map import class_colours
 from tests.conftest import ROOT
+from tests.test_map_size import comoros_result, synthetic_result
 
 HOSTILE = """<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> O'Brien "quoted\""""
 CHINESE = "解放路社区卫生服务站"
+NETWORK = re.compile(r"^(https?|wss?)://")
+OSM_TILE = re.compile(r"^https://tile\.openstreetmap\.org/\d+/\d+/\d+\.png$")
+
+_MAP = "Object.values(window).find(v => v instanceof L.Map)"
+_OVERLAYS = """() => {  // Folium's object of the layer control's layers, by name
+    const layers = Object.values(window).find(v => v && v.overlays && v.base_layers);
+    return Object.entries(layers.overlays).map(([name, layer]) => ({name: name, layer: layer}));
+}"""
 
 
 def _chromium() -> str:
@@ -26,7 +51,8 @@ def _chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def hostile_map(tmp_path_factory):
+def hostile(tmp_path_factory):
+    """The demo with a hostile and a Chinese facility name: its result and its maps in three variants."""
     folder = tmp_path_factory.mktemp("hostile")
     facilities = json.loads((ROOT / "data" / "facilities" / "helsinki_care.geojson").read_text(encoding="utf-8"))
     facilities["features"][0]["properties"]["name"] = HOSTILE
@@ -36,13 +62,16 @@ def hostile_map(tmp_path_factory):
     config = config.replace("../data/facilities/helsinki_care.geojson", str(folder / "care.geojson"))
     config = config.replace("../data/", f"{ROOT / 'data'}/").replace("  attribution:", "  tiles: none\n  attribution:")
     (folder / "hostile.yaml").write_text(config, encoding="utf-8")
-    out = folder / "out"
-    assert main(["run", str(folder / "hostile.yaml"), "--out", str(out), "--quiet"]) == 0
-    return out / "map.html"
+    assert main(["run", str(folder / "hostile.yaml"), "--out", str(folder / "en"), "--quiet"]) == 0
+    result = run_scenario(folder / "hostile.yaml", progress=False)
+    maps = {"en": folder / "en" / "map.html", "zh": folder / "zh.html", "osm": folder / "osm.html"}
+    maps["zh"].write_text(render(coverage_map(result, lang="zh")), encoding="utf-8")
+    maps["osm"].write_text(render(coverage_map(result, tiles="OpenStreetMap")), encoding="utf-8")
+    return result, maps
 
 
 @pytest.fixture(scope="module")
-def page(hostile_map):
+def browser():
     executable = _chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
@@ -51,55 +80,112 @@ def page(hostile_map):
             args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"],
         )
-        context = browser.new_context(viewport={"width": 1200, "height": 900})
-        failed: list[str] = []
-        context.route("http*://**", lambda route: (failed.append(route.request.url), route.abort()))
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(hostile_map.as_uri())
-        page.wait_for_timeout(500)
-        page.failed_requests = failed
-        page.console_errors = errors
-        yield page
+        yield browser
         browser.close()
+
+
+def _open(browser, path, wait: bool = True):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    failed: list[str] = []
+    context.route(NETWORK, lambda route: (failed.append(route.request.url), route.abort()))
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.failed_requests, page.console_errors = failed, errors
+    page.goto(path.as_uri(), wait_until="commit" if not wait else "load")
+    if wait:
+        page.wait_for_timeout(300)
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, hostile):
+    page = _open(browser, hostile[1]["en"])
+    yield page
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def page_zh(browser, hostile):
+    page = _open(browser, hostile[1]["zh"])
+    yield page
+    page.context.close()
 
 
 def test_leaflet_is_inline_and_nothing_is_fetched(page):
     assert page.evaluate("typeof window.L") == "object"
+    assert page.evaluate("document.querySelectorAll('script[src], link[href]').length") == 0
     assert page.failed_requests == []
     assert page.console_errors == []
 
 
+def test_with_a_base_map_only_tiles_fail(browser, hostile):
+    page = _open(browser, hostile[1]["osm"])
+    page.wait_for_timeout(500)
+    assert page.failed_requests, "the OpenStreetMap tiles were requested"
+    assert [url for url in page.failed_requests if not OSM_TILE.match(url)] == []
+    assert [e for e in page.console_errors if "net::ERR_FAILED" not in e] == []
+    page.context.close()
+
+
+def _labels(page) -> list[str]:
+    return [label.strip() for label in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+
+
 def test_layer_control_lists_the_configured_layers(page):
-    labels = [label.strip() for label in page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
-    assert labels == [
-        "Within 15 min (walk)", "Within 10 min (walk)", "Within 5 min (walk)",
-        "grid_500m: % within 15 min", "Gaps: people beyond 15 min", "Facilities",
+    assert _labels(page) == [
+        "Travel time surface (walk)", "Within 15 min (walk)", "Within 10 min (walk)", "Within 5 min (walk)",
+        "grid_500m: % within 15 min", "Gaps: people beyond 15 min", "Facilities: clinic", "Facilities: doctors",
     ]
 
 
-def test_every_vector_layer_drew_paths(page):
-    drawn = page.evaluate("""() => {
-        const map = Object.values(window).find(v => v instanceof L.Map);
-        const counts = {};
-        map.eachLayer(layer => {
-            if (layer instanceof L.Path && layer._path) {
-                const kind = layer instanceof L.CircleMarker ? "marker" : "polygon";
-                counts[kind] = (counts[kind] || 0) + 1;
-            }
-        });
-        return counts;
-    }""")
-    # Six facilities as circle markers; 3 bands + 14 zones + at least one gap as polygons.
-    assert drawn["marker"] == 6
-    assert drawn["polygon"] >= 3 + 14 + 1
+def test_chinese_labels_render_in_a_cjk_font(page_zh):
+    assert page_zh.evaluate("document.documentElement.lang") == "zh-CN"
+    assert _labels(page_zh) == [
+        "出行时间面（步行）", "15分钟内可达（步行）", "10分钟内可达（步行）", "5分钟内可达（步行）",
+        "grid_500m：15分钟内人口占比", "服务空白区：15分钟以外人口", "医疗机构：门诊部", "医疗机构：诊所",
+    ]
+    cdp = page_zh.context.new_cdp_session(page_zh)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    nodes = cdp.send("DOM.querySelectorAll", {"nodeId": root, "selector": ".leaflet-control-layers-overlays span span"})
+    text = "".join(page_zh.locator(".leaflet-control-layers-overlays span span").all_text_contents()).strip()
+    glyphs: dict[str, int] = {}
+    for node in nodes["nodeIds"]:
+        for font in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]:
+            glyphs[font["familyName"]] = glyphs.get(font["familyName"], 0) + font["glyphCount"]
+    # Every character of the labels (Han, digits, full-width colons) was drawn from Noto Sans CJK SC.
+    assert glyphs.get("Noto Sans CJK SC", 0) >= len(text.replace(" ", "")) > 50
+
+
+def test_every_vector_layer_drew_paths(page, hostile):
+    result = hostile[0]
+    drawn = page.evaluate(f"""() => ({_OVERLAYS})().map(entry => {{
+        let paths = 0, markers = 0;
+        const visit = layer => {{
+            if (layer._path && layer._path.getAttribute("d")) paths += 1;
+            if (layer._icon && layer._icon.querySelector("svg")) markers += 1;
+            if (layer.eachLayer) layer.eachLayer(visit);
+        }};
+        visit(entry.layer);
+        return [entry.name.trim(), paths, markers];
+    }})""")
+    counts = {name: (paths, markers) for name, paths, markers in drawn}
+    for minutes in (5, 10, 15):
+        assert counts[f"Within {minutes} min (walk)"] == (1, 0)
+    assert counts["grid_500m: % within 15 min"] == (len(result.zones), 0)
+    assert counts["Gaps: people beyond 15 min"] == (len(result.gaps), 0)
+    tiers = result.facilities["tier"].value_counts()
+    assert counts["Facilities: clinic"] == (0, tiers["clinic"])
+    assert counts["Facilities: doctors"] == (0, tiers["doctors"])
 
 
 def _click_facility(page, name: str) -> str:
+    page.keyboard.press("Escape")
     point = page.evaluate("""(name) => {
-        const map = Object.values(window).find(v => v instanceof L.Map);
+        const map = """ + _MAP + """;
         let found = null;
         const text = (content) => {  // an inert template: nothing in it loads or runs
             const t = document.createElement("template");
@@ -107,26 +193,151 @@ def _click_facility(page, name: str) -> str:
             return t.content.textContent.trim();
         };
         map.eachLayer(layer => {
-            if (layer instanceof L.CircleMarker && layer.getTooltip() &&
-                text(layer.getTooltip().getContent()) === name) { found = layer; }
+            if (layer instanceof L.Marker && layer.feature && text(layer.feature.properties.name) === name) {
+                found = layer;
+            }
         });
+        map.setView(found.getLatLng(), map.getZoom(), {animate: false});
         const p = map.latLngToContainerPoint(found.getLatLng());
         const box = map.getContainer().getBoundingClientRect();
         return {x: box.left + p.x, y: box.top + p.y};
     }""", name)
+    page.wait_for_timeout(300)
     page.mouse.click(point["x"], point["y"])
     page.wait_for_selector(".leaflet-popup-content")
     return page.locator(".leaflet-popup-content").last.inner_text()
 
 
-def test_clicking_a_facility_opens_its_popup_with_the_hostile_name_as_text(page):
-    text = _click_facility(page, HOSTILE)
-    assert HOSTILE in text
-    assert "tier: doctors" in text
+def _cells(text: str) -> dict[str, str]:
+    rows = [line.split("\t") for line in text.splitlines() if "\t" in line]
+    return {key.strip(): value.strip() for key, value in rows}
+
+
+def test_clicking_a_facility_opens_its_popup_with_the_hostile_name_as_text(page, hostile):
+    facility = hostile[0].facilities.set_index("name").loc[HOSTILE]
+    cells = _cells(_click_facility(page, HOSTILE))
+    assert cells["Name"] == HOSTILE
+    assert cells["Tier"] == "doctors"
+    served = cells["People within 15 min, nearest facility"]
+    assert served == f"{facility['population_within_target']:,.0f}"
     assert page.evaluate("window.__pwned") is None
-    assert page.locator(".leaflet-popup-content img").count() == 0
+    assert page.locator(".leaflet-popup-content img, .leaflet-popup-content script").count() == 0
 
 
-def test_chinese_names_render(page):
-    text = _click_facility(page, CHINESE)
-    assert CHINESE in text
+def test_chinese_popup_fields_and_names(page_zh, hostile):
+    facility = hostile[0].facilities.set_index("name").loc[CHINESE]
+    cells = _cells(_click_facility(page_zh, CHINESE))
+    assert cells["名称"] == CHINESE
+    assert cells["类别"] == {"clinic": "门诊部", "doctors": "诊所"}[facility["tier"]]
+    assert cells["15分钟内服务人口（最近机构）"] == f"{facility['population_within_target']:,.0f}"
+
+
+def test_legend_shows_classes_tiers_and_the_attribution(page, hostile):
+    legend = page.locator(".gc-legend").inner_text()
+    for text in ("≤ 5", "5–10", "10–15", "> 15", "no facility reachable", "clinic", "doctors"):
+        assert text in legend
+    attribution = page.locator(".leaflet-control-attribution").inner_text()
+    assert hostile[0].config.map.attribution in attribution
+    assert page.locator(".leaflet-control-scale-line").count() == 2
+
+
+def test_full_screen_button_puts_the_map_in_full_screen(page):
+    page.keyboard.press("Escape")
+    page.locator(".gc-fullscreen a").click()
+    page.wait_for_function("document.fullscreenElement !== null")
+    assert page.evaluate(f"document.fullscreenElement === {_MAP}.getContainer()")
+    page.locator(".gc-fullscreen a").click()
+    page.wait_for_function("document.fullscreenElement === null")
+
+
+def test_ruler_measures_great_circle_distance(page):
+    page.keyboard.press("Escape")
+    page.locator(".gc-measure a").click()
+    box = page.locator(".leaflet-container").bounding_box()
+    clicks = [(box["x"] + 60, box["y"] + 400), (box["x"] + 60, box["y"] + 700), (box["x"] + 300, box["y"] + 700)]
+    for x, y in clicks:
+        page.mouse.click(x, y)
+    shown = page.locator(".gc-measure-output").inner_text()
+    points = page.evaluate("""(clicks) => {
+        const map = """ + _MAP + """;
+        const box = map.getContainer().getBoundingClientRect();
+        return clicks.map(([x, y]) => map.containerPointToLatLng([x - box.left, y - box.top]));
+    }""", clicks)
+    page.locator(".gc-measure a").click()
+
+    def haversine(a, b):  # Leaflet's Earth radius, 6,371 km
+        la1, la2 = math.radians(a["lat"]), math.radians(b["lat"])
+        h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(
+            math.radians(b["lng"] - a["lng"]) / 2) ** 2
+        return 2 * 6_371_000 * math.asin(math.sqrt(h))
+
+    metres = haversine(points[0], points[1]) + haversine(points[1], points[2])
+    expected = f"{metres / 1000:.2f} km" if metres >= 1000 else f"{round(metres)} m"
+    assert shown == expected
+    assert page.locator(".gc-measuring").count() == 0
+
+
+def test_travel_time_surface_shows_each_cells_class(page, hostile):
+    result = hostile[0]
+    page.locator(".leaflet-control-layers-overlays input").first.check()
+    page.wait_for_function("document.querySelector('img.gc-surface') && "
+                           "document.querySelector('img.gc-surface').naturalWidth > 0")
+    url, bounds = page.evaluate(f"""() => {{
+        let found = null;
+        {_MAP}.eachLayer(layer => {{ if (layer instanceof L.ImageOverlay) found = layer; }});
+        const b = found.getBounds();
+        return [found._url, [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]];
+    }}""")
+    image = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA"))
+    to_mercator = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    (x0, x1), (y0, y1) = to_mercator.transform([bounds[1], bounds[3]], [bounds[0], bounds[2]])
+    grid, minutes = result.access.grid, result.access.minutes
+    # The class of each cell, computed here from its minutes: 0 (≤5), 1 (5–10), 2 (10–15), 3 (>15), 4 (none).
+    expected = np.full(grid.shape, -1)
+    for k, (low, high) in enumerate([(-1, 5), (5, 10), (10, 15), (15, np.inf)]):
+        expected[(minutes > low) & (minutes <= high)] = k
+    expected[np.isposinf(minutes)] = 4
+    expected[~grid.valid] = -1
+    colours = class_colours([5, 10, 15])
+    rows, cols = np.nonzero(expected >= 0)
+    to_lonlat = pyproj.Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    checked = 0
+    for row, col in zip(rows[::37], cols[::37], strict=True):
+        window = expected[max(row - 1, 0):row + 2, max(col - 1, 0):col + 2]
+        if window.size < 9 or (window != expected[row, col]).any():
+            continue  # next to another class: the reprojected pixel may fall either side
+        x, y = grid.transform @ (col + 0.5, row + 0.5)
+        mx, my = to_mercator.transform(*to_lonlat.transform(x, y))
+        px = int((mx - x0) / (x1 - x0) * image.shape[1])
+        py = int((y1 - my) / (y1 - y0) * image.shape[0])
+        colour = colours[expected[row, col]]
+        assert tuple(image[py, px]) == (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16), 255)
+        checked += 1
+    assert checked > 100
+    outside = np.argwhere(~grid.valid)
+    assert image[0, 0, 3] == 0 or len(outside) == 0
+
+
+def _load_times(browser, html_path, expected_paths: int) -> tuple[float, float]:
+    start = time.perf_counter()
+    page = _open(browser, html_path, wait=False)
+    page.wait_for_function("typeof window.L === 'object'", timeout=60_000)
+    leaflet = time.perf_counter() - start
+    page.wait_for_function(f"document.querySelectorAll('.leaflet-overlay-pane path').length >= {expected_paths}",
+                           timeout=60_000, polling=50)
+    drawn = time.perf_counter() - start
+    assert page.failed_requests == [] and page.console_errors == []
+    page.context.close()
+    return leaflet, drawn
+
+
+@pytest.mark.parametrize("name", ["comoros", "synthetic"])
+def test_large_maps_load_and_draw_every_path_in_seconds(browser, tmp_path, name):
+    result = comoros_result() if name == "comoros" else synthetic_result()
+    path = tmp_path / "map.html"
+    path.write_text(render(coverage_map(result, tiles="none")), encoding="utf-8")
+    paths = int((~result.service_areas.geometry.is_empty).sum()) + len(result.zones) + len(result.gaps)
+    leaflet, drawn = _load_times(browser, path, paths)
+    print(f"{name}: {path.stat().st_size / 1e6:.2f} MB, window.L after {leaflet:.2f} s, "
+          f"{paths} paths drawn after {drawn:.2f} s")
+    assert leaflet < 10 and drawn < 30

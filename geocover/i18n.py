@@ -1,0 +1,194 @@
+"""Labels of the maps and the report in English (``en``) or Simplified Chinese (``zh``).
+
+Every text a reader sees (layer names, popup and table headers, legend, report) comes from
+:data:`LABELS` through :func:`label`, so both languages stay complete: a key missing in
+one language is a ``KeyError`` in the tests, not an English word on a Chinese map.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["en", "zh"]
+LANGS: tuple[Lang, ...] = ("en", "zh")
+
+#: CSS font stack that renders Chinese with Noto Sans CJK SC (Debian ``fonts-noto-cjk``) or the
+#: system fonts of Windows and macOS.
+CSS_FONTS = ('"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", '
+             '"PingFang SC", "Helvetica Neue", Arial, sans-serif')
+
+LABELS: dict[str, dict[str, str]] = {
+    # layer names
+    "layer_band": {"en": "Within {minutes} min ({mode})", "zh": "{minutes}分钟内可达（{mode}）"},
+    "layer_zones": {"en": "{level}: % within {minutes} min", "zh": "{level}：{minutes}分钟内人口占比"},
+    "layer_gaps": {"en": "Gaps: people beyond {minutes} min", "zh": "服务空白区：{minutes}分钟以外人口"},
+    "layer_facilities": {"en": "Facilities: {tier}", "zh": "医疗机构：{tier}"},
+    "layer_surface": {"en": "Travel time surface ({mode})", "zh": "出行时间面（{mode}）"},
+    "base_osm": {"en": "OpenStreetMap", "zh": "OpenStreetMap"},
+    "base_tianditu": {"en": "Tianditu", "zh": "天地图"},
+    "base_amap": {"en": "Amap", "zh": "高德地图"},
+    # popup, tooltip and table fields
+    "name": {"en": "Name", "zh": "名称"},
+    "tier": {"en": "Tier", "zh": "类别"},
+    "grade": {"en": "Grade", "zh": "等级"},
+    "capacity": {"en": "Capacity", "zh": "服务能力（床位）"},
+    "catchment": {"en": "People within {minutes} min, nearest facility",
+                  "zh": "{minutes}分钟内服务人口（最近机构）"},
+    "population_nearest": {"en": "People for whom it is the nearest", "zh": "以其为最近机构的人口"},
+    "snapped": {"en": "On the road network", "zh": "已接入路网"},
+    "snap_distance_m": {"en": "Distance to road (m)", "zh": "距道路距离（米）"},
+    "zone_level": {"en": "Level", "zh": "层级"},
+    "zone_id": {"en": "Code", "zh": "代码"},
+    "zone_name": {"en": "Zone", "zh": "区域"},
+    "population": {"en": "Population", "zh": "人口"},
+    "pop_within": {"en": "People within {minutes} min", "zh": "{minutes}分钟内人口"},
+    "pct_within": {"en": "% within {minutes} min", "zh": "{minutes}分钟内人口占比（%）"},
+    "pop_beyond": {"en": "People beyond {minutes} min", "zh": "{minutes}分钟以外人口"},
+    "pop_unreachable": {"en": "People who reach no facility", "zh": "无法到达任何机构的人口"},
+    "mean_minutes": {"en": "Mean minutes", "zh": "平均出行时间（分钟）"},
+    "p90_minutes": {"en": "90th percentile minutes", "zh": "90%分位出行时间（分钟）"},
+    "facilities": {"en": "Facilities", "zh": "机构数"},
+    "facilities_tier": {"en": "Facilities: {tier}", "zh": "机构数：{tier}"},
+    "gap_id": {"en": "Gap", "zh": "空白区编号"},
+    "unreachable_population": {"en": "Of whom reach no facility", "zh": "其中无法到达任何机构"},
+    "yes": {"en": "yes", "zh": "是"},
+    "no": {"en": "no", "zh": "否"},
+    # legend and map furniture
+    "legend_percent": {"en": "% of people within {minutes} min", "zh": "{minutes}分钟内人口占比（%）"},
+    "legend_minutes": {"en": "Travel time ({mode}, min)", "zh": "出行时间（{mode}，分钟）"},
+    "legend_facilities": {"en": "Facilities", "zh": "医疗机构"},
+    "legend_gaps": {"en": "Gap: people beyond {minutes} min", "zh": "服务空白区（{minutes}分钟以外）"},
+    "legend_no_people": {"en": "no people", "zh": "无人口"},
+    "band_upto": {"en": "≤ {minutes}", "zh": "≤ {minutes}"},
+    "band_between": {"en": "{low}–{high}", "zh": "{low}–{high}"},
+    "band_beyond": {"en": "> {minutes}", "zh": "> {minutes}"},
+    "unreachable": {"en": "no facility reachable", "zh": "无法到达"},
+    "fullscreen": {"en": "Full screen", "zh": "全屏"},
+    "measure_tool": {"en": "Measure a distance: click points, click the ruler again to stop",
+                "zh": "测量距离：依次点击地图，再次点击标尺结束"},
+    "measure_hint": {"en": "click on the map", "zh": "请点击地图"},
+    "north": {"en": "N", "zh": "北"},
+    # report
+    "report_title": {"en": "Access to health facilities: {title}", "zh": "医疗机构可达性报告：{title}"},
+    "report_scenario": {"en": "Scenario {name}: {mode}, bands {bands} min, target {target} min.",
+                        "zh": "情景 {name}：{mode}，时间分段 {bands} 分钟，目标 {target} 分钟。"},
+    "report_summary": {"en": "{level}: {zones} zones, {people} people, {pct}% within {minutes} min, "
+                             "{lost} reach no facility.",
+                       "zh": "{level}：{zones} 个区域，{people} 人，{pct}% 在 {minutes} 分钟内，"
+                             "{lost} 人无法到达任何机构。"},
+    "report_audit": {"en": "Planning standards met and not met", "zh": "规划标准达标情况"},
+    "report_no_audit": {"en": "No standards audit in this run.", "zh": "本次运行未进行规划标准审核。"},
+    "report_audit_count": {"en": "{met} checks met, {not_met} not met, {other} not evaluable or not set by the plan.",
+                           "zh": "达标 {met} 项，未达标 {not_met} 项，无法评估或规划未规定 {other} 项。"},
+    "rule_id": {"en": "Standard", "zh": "标准编号"},
+    "measure": {"en": "Measure", "zh": "指标"},
+    "unit_level": {"en": "Unit level", "zh": "单元层级"},
+    "unit_name": {"en": "Unit", "zh": "单元"},
+    "value": {"en": "Value", "zh": "现状值"},
+    "target": {"en": "Target", "zh": "目标值"},
+    "status": {"en": "Status", "zh": "结果"},
+    "to_add": {"en": "To add", "zh": "需增加"},
+    "to_add_unit": {"en": "Of", "zh": "单位"},
+    "missing": {"en": "Missing data", "zh": "缺少的数据"},
+    "note": {"en": "Note", "zh": "说明"},
+    "status_pass": {"en": "met", "zh": "达标"},
+    "status_fail": {"en": "not met", "zh": "未达标"},
+    "status_not evaluable": {"en": "not evaluable", "zh": "无法评估"},
+    "status_not specified by this plan": {"en": "not set by the plan", "zh": "规划未规定"},
+    "parent_id": {"en": "Parent code", "zh": "上级代码"},
+    "urban_rural": {"en": "Urban or rural", "zh": "城乡"},
+    "urban_rural_source": {"en": "Urban or rural: source", "zh": "城乡划分依据"},
+    "is_county_seat": {"en": "County seat", "zh": "县城驻地"},
+    "report_zones": {"en": "Coverage by zone", "zh": "各区域覆盖情况"},
+    "report_facilities": {"en": "Facilities", "zh": "医疗机构"},
+    "report_charts": {"en": "Charts", "zh": "图表"},
+    "chart_bands": {"en": "People by travel time: {level}", "zh": "按出行时间分组的人口：{level}"},
+    "chart_percent": {"en": "% of people within {minutes} min: {level}", "zh": "{minutes}分钟内人口占比：{level}"},
+    "chart_people": {"en": "people", "zh": "人"},
+    "chart_subset": {"en": "The {n} zones with the most people beyond {minutes} min of {total}.",
+                     "zh": "共 {total} 个区域，显示 {minutes} 分钟以外人口最多的 {n} 个。"},
+    "report_map": {"en": "Map", "zh": "地图"},
+    "report_map_link": {"en": "Interactive map (map.html, opens offline)", "zh": "交互式地图（map.html，可离线打开）"},
+    "report_sources": {"en": "Data sources and licences", "zh": "数据来源与许可"},
+    "report_inputs": {"en": "Input files: {files}.", "zh": "输入文件：{files}。"},
+    "report_china": {"en": "Maps published in China must use approved base maps and the standard boundaries "
+                           "(map review number, 审图号); this report's maps are for analysis.",
+                     "zh": "在中国公开出版的地图须使用经审核的底图和标准行政区划界线（审图号）；"
+                           "本报告中的地图仅供分析使用。"},
+    "report_page": {"en": "page {page}", "zh": "第 {page} 页"},
+}
+
+MODES: dict[str, dict[str, str]] = {
+    "walk": {"en": "walk", "zh": "步行"},
+    "bike": {"en": "bike", "zh": "骑行"},
+    "drive": {"en": "drive", "zh": "驾车"},
+    "ambulance": {"en": "ambulance", "zh": "救护车"},
+}
+
+TIER_NAMES: dict[str, dict[str, str]] = {
+    "hospital": {"en": "hospital", "zh": "医院"},
+    "central_township_health_centre": {"en": "central township health centre", "zh": "中心乡镇卫生院"},
+    "township_health_centre": {"en": "township health centre", "zh": "乡镇卫生院"},
+    "community_health_centre": {"en": "community health centre", "zh": "社区卫生服务中心"},
+    "community_health_station": {"en": "community health station", "zh": "社区卫生服务站"},
+    "village_clinic": {"en": "village clinic", "zh": "村卫生室"},
+    "emergency_centre": {"en": "emergency centre", "zh": "急救中心"},
+    "emergency_station": {"en": "emergency station", "zh": "急救站"},
+    "clinic": {"en": "clinic", "zh": "门诊部"},
+    "doctors": {"en": "doctors", "zh": "诊所"},
+    "other": {"en": "other", "zh": "其他"},
+}
+
+LEVEL_NAMES: dict[str, dict[str, str]] = {
+    "province": {"en": "province", "zh": "省"},
+    "city": {"en": "city", "zh": "市"},
+    "county": {"en": "county", "zh": "县"},
+    "township": {"en": "township", "zh": "乡镇"},
+    "street": {"en": "street", "zh": "街道"},
+    "township_or_street": {"en": "township or street", "zh": "乡镇（街道）"},
+    "village": {"en": "village", "zh": "行政村"},
+    "community": {"en": "community", "zh": "社区"},
+    "village_or_community": {"en": "village or community", "zh": "村（社区）"},
+    "island": {"en": "island", "zh": "岛"},
+    "commune": {"en": "commune", "zh": "市镇"},
+}
+
+
+def minutes_text(minutes: float) -> str:
+    """``15`` for 15.0, ``7.5`` for 7.5: minutes as they appear in labels."""
+    return f"{minutes:g}"
+
+
+def label(key: str, lang: Lang, **values: object) -> str:
+    """The label ``key`` in ``lang`` with ``values`` filled in.
+
+    Parameters
+    ----------
+    key : str
+        A key of :data:`LABELS`.
+    lang : {"en", "zh"}
+    **values
+        Fields of the label, e.g. ``minutes=15``; floats are written with ``:g``.
+
+    Returns
+    -------
+    str
+        Plain text: escape it before it goes into HTML.
+    """
+    filled = {k: minutes_text(v) if isinstance(v, float) else v for k, v in values.items()}
+    return LABELS[key][lang].format(**filled)
+
+
+def mode_name(mode: str, lang: Lang) -> str:
+    """The travel mode in ``lang`` (``drive`` → 驾车)."""
+    return MODES.get(mode, {}).get(lang, mode)
+
+
+def tier_name(tier: str, lang: Lang) -> str:
+    """A facility tier in ``lang``; a tier of the user's own ``tier_map`` as given."""
+    return TIER_NAMES.get(tier, {}).get(lang, tier)
+
+
+def level_name(level: str, lang: Lang) -> str:
+    """A zone level in ``lang``; a level named in the config and unknown here as given."""
+    return LEVEL_NAMES.get(level, {}).get(lang, level)

@@ -1,0 +1,215 @@
+"""The print map (PNG, PDF) and the report (HTML, PDF): colours where they belong, tables equal to the result."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import warnings
+from html.parser import HTMLParser
+
+import matplotlib.colors
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from PIL import Image
+
+from geocover.pipeline import run_scenario
+from geocover.report import class_population, write_report
+from geocover.static_map import nice_length, write_static_map
+from tests.conftest import ROOT
+
+HOSTILE = '<script>window.__pwned=1</script> "Dr. O\'Brien"'
+# The percent ramp, restated: 0 % red, 50 % yellow, 100 % green, linear in RGB between them.
+RAMP = [(0, "#d73027"), (50, "#fee08b"), (100, "#1a9850")]
+TIER_COLOURS = {"clinic": "#41b6c4", "doctors": "#111111"}
+
+
+def _expected_colour(pct: float) -> np.ndarray:
+    (p0, c0), (p1, c1) = (RAMP[0], RAMP[1]) if pct <= 50 else (RAMP[1], RAMP[2])
+    a, b = np.array(matplotlib.colors.to_rgb(c0)), np.array(matplotlib.colors.to_rgb(c1))
+    return np.round(255 * (a + (b - a) * (pct - p0) / (p1 - p0)))
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return run_scenario(ROOT / "configs" / "demo.yaml", progress=False)
+
+
+@pytest.fixture(scope="module")
+def static(demo, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("static")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        maps = {lang: write_static_map(demo, folder / f"map_{lang}.png", lang) for lang in ("en", "zh")}
+    return maps, [str(w.message) for w in caught]
+
+
+def test_each_zone_is_filled_with_the_colour_of_its_percent_within_15_minutes(demo, static):
+    made = static[0]["en"]
+    image = np.asarray(Image.open(made.png).convert("RGB")).astype(int)
+    zones = demo.zones.to_crs(made.crs)
+    keep_off = shapely.union_all(np.concatenate([
+        demo.gaps.to_crs(made.crs).buffer(40).to_numpy(), demo.facilities.to_crs(made.crs).buffer(80).to_numpy()]))
+    checked = 0
+    for zone in zones.itertuples():
+        inner = zone.geometry.buffer(-40).difference(keep_off)
+        if inner.is_empty or zone.population == 0:
+            continue
+        point = inner.representative_point()
+        col, row = made.to_pixel @ (point.x, point.y)
+        pct = 100.0 * zone.pop_within_15 / zone.population
+        np.testing.assert_allclose(image[int(row), int(col)], _expected_colour(pct), atol=3)
+        checked += 1
+    assert checked == len(zones)
+
+
+def test_each_facility_carries_its_tier_colour(demo, static):
+    made = static[0]["en"]
+    image = np.asarray(Image.open(made.png).convert("RGB")).astype(int)
+    points = demo.facilities.to_crs(made.crs)
+    for facility in points.itertuples():
+        col, row = made.to_pixel @ (facility.geometry.x, facility.geometry.y)
+        expected = np.round(255 * np.array(matplotlib.colors.to_rgb(TIER_COLOURS[facility.tier])))
+        np.testing.assert_allclose(image[int(round(row)), int(round(col))], expected, atol=3)
+
+
+def test_static_maps_set_chinese_in_a_cjk_font_and_write_a_pdf(static):
+    maps, caught = static
+    assert [message for message in caught if "missing from font" in message] == []
+    for made in maps.values():
+        pdf = made.pdf.read_bytes()
+        assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1
+    assert b"NotoSansCJK" in maps["zh"].pdf.read_bytes()
+    with Image.open(maps["zh"].png) as png:
+        assert png.size == (2338, 1654)  # A4 landscape at 200 dpi
+
+
+def test_scale_bar_lengths_are_round():
+    assert nice_length(7_300) == 1_000
+    assert nice_length(120_000) == 20_000
+    assert nice_length(2_600) == 500
+
+
+class _Tables(HTMLParser):
+    """Cells of every ``<table class=…>`` of a page, as text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.texts: list[str] = []
+        self._table: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self._table = dict(attrs).get("class", "")
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table is not None:
+            self.tables[self._table].append([])
+        elif tag in ("td", "th") and self._table is not None:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[self._table][-1].append("".join(self._cell))
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        self.texts.append(data)
+
+
+def _report(result, folder, lang="en") -> tuple[_Tables, str]:
+    paths = write_report(result, folder, lang)
+    page = paths["report.html"].read_text(encoding="utf-8")
+    parser = _Tables()
+    parser.feed(page)
+    return parser, page
+
+
+@pytest.fixture(scope="module")
+def report_en(demo, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report_en")
+    return (*_report(demo, folder), folder)
+
+
+def test_zone_table_equals_the_result(demo, report_en):
+    tables = report_en[0].tables
+    header, rows = tables["zones"][0], tables["zones"][1:]
+    assert len(rows) == len(demo.table)
+    column = {name: i for i, name in enumerate(header)}
+    for row, (_, zone) in zip(rows, demo.table.iterrows(), strict=True):
+        assert row[column["Zone"]] == zone["zone_name"]
+        assert int(row[column["Population"]].replace(",", "")) == round(zone["population"])
+        pct = 100.0 * zone["pop_within_15"] / zone["population"]
+        assert row[column["% within 15 min"]] == f"{pct:.1f}"
+        assert int(row[column["People who reach no facility"]].replace(",", "")) == round(zone["pop_unreachable"])
+
+
+def test_facility_table_equals_the_result(demo, report_en):
+    rows = report_en[0].tables["facilities"]
+    header = rows[0]
+    served = header.index("People within 15 min, nearest facility")
+    table = {row[0]: int(row[served].replace(",", "")) for row in rows[1:]}
+    assert table == {name: round(value) for name, value in
+                     zip(demo.facilities["name"], demo.facilities["population_within_target"], strict=True)}
+
+
+def test_report_has_charts_map_sources_and_says_there_was_no_audit(demo, report_en):
+    parser, page, folder = report_en
+    assert "No standards audit in this run." in parser.texts
+    assert page.count("<svg") >= 2  # people by travel-time class and percent within 15 min, per zone level
+    assert '<iframe src="map.html"' in page and 'src="data:image/png;base64,' in page
+    assert demo.config.map.attribution in "".join(parser.texts)
+    assert not re.search(r"(src|href)=\"https?://", page)
+    pdf = (folder / "report.pdf").read_bytes()
+    # The map, two charts, the zone table, the facility table, the sources.
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 6
+
+
+def test_travel_time_classes_add_up_to_each_zones_population(demo):
+    classes = class_population(demo.table, [5, 10, 15])
+    np.testing.assert_allclose(classes.sum(axis=1), demo.table["population"], rtol=1e-9)
+    np.testing.assert_allclose(classes[:, 0], demo.table["pop_within_5"])
+    np.testing.assert_allclose(classes[:, 2], demo.table["pop_within_15"] - demo.table["pop_within_10"])
+    np.testing.assert_allclose(classes[:, 4], demo.table["pop_unreachable"])
+
+
+def test_audit_hook_counts_and_lists_failures_first(demo, tmp_path):
+    audit = pd.DataFrame({"rule_id": ["T1", "T2", "E5", "P3"], "measure": ["15-min reach"] * 4,
+                          "unit_name": ["A", "B", "C", "D"], "status": ["pass", "fail", "not evaluable", "fail"]})
+    result = dataclasses.replace(demo)
+    result.audit = audit  # what geocover.compliance puts there
+    parser, _ = _report(result, tmp_path)
+    assert "1 checks met, 2 not met, 1 not evaluable or not set by the plan." in parser.texts
+    rows = parser.tables["audit"]
+    assert [row[rows[0].index("Status")] for row in rows[1:]] == ["not met", "not met", "met", "not evaluable"]
+    assert [row[0] for row in rows[1:]] == ["T2", "P3", "T1", "E5"]
+
+
+def test_hostile_names_are_text_in_the_report(demo, tmp_path):
+    facilities = demo.facilities.copy()
+    facilities.loc[0, "name"] = HOSTILE
+    _, page = _report(dataclasses.replace(demo, facilities=facilities), tmp_path)
+    assert "<script>window.__pwned" not in page
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt; &quot;Dr. O&#x27;Brien&quot;" in page
+
+
+def test_chinese_report(demo, tmp_path):
+    parser, page = _report(demo, tmp_path, "zh")
+    assert page.startswith('<!DOCTYPE html>\n<html lang="zh-CN">')
+    header = parser.tables["zones"][0]
+    assert {"区域", "人口", "15分钟内人口占比（%）", "无法到达任何机构的人口"} <= set(header)
+    assert "本次运行未进行规划标准审核。" in parser.texts
+    assert b"NotoSansCJK" in (tmp_path / "report.pdf").read_bytes()
+
+
+def test_the_same_result_writes_the_same_report(demo, tmp_path):
+    first = write_report(demo, tmp_path / "a", "zh")
+    second = write_report(demo, tmp_path / "b", "zh")
+    for name in ("report.html", "report.pdf"):
+        assert first[name].read_bytes() == second[name].read_bytes()
