@@ -29,6 +29,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from geocover.coords import wgs84_to_gcj02
 from geocover.i18n import Lang, label, level_name, mode_name, tier_name
+from geocover.map_layers import ambulance_layers, audit_layer, service_layers, sites_layer
 from geocover.offline import Attribution, HtmlControl, Tools, self_contained
 from geocover.pipeline import ScenarioResult
 from geocover.static_map import (
@@ -320,6 +321,13 @@ def coverage_map(result: ScenarioResult, lang: Lang | None = None, tiles: str | 
                                           aliases=[html.escape(label(k, lang)) for k in gap_columns]),
         ).add_to(fmap)
 
+    def light(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        return _light(frame, tolerance, shift)
+
+    service_layers(fmap, result, lang, light)
+    ambulance_layers(fmap, result, lang, light)
+    audit_layer(fmap, result, lang, light)
+    sites_layer(fmap, result.sites, lang, light)
     tiers = _facility_layers(fmap, result, lang, tolerance, shift)
     folium.LayerControl(collapsed=False).add_to(fmap)
     HtmlControl(legend_html(result, lang, tiers)).add_to(fmap)

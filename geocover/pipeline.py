@@ -57,6 +57,8 @@ class ScenarioResult:
         Per-cell ambulance radius and response measures when ``ambulance`` is configured.
     audit : pandas.DataFrame or None
         The standards audit, once :func:`geocover.compliance.scenario_audit` has run.
+    sites : geopandas.GeoDataFrame or None
+        Proposed sites (``rank``, ``population_added``), once siting has run.
     """
 
     config: ScenarioConfig
@@ -73,6 +75,7 @@ class ScenarioResult:
     services: dict[str, ServiceResult] = field(default_factory=dict)
     networks: dict[str, Network] = field(default_factory=dict)
     audit: pd.DataFrame | None = None
+    sites: gpd.GeoDataFrame | None = None
     ambulance: AmbulanceCells | None = None
 
 

@@ -105,3 +105,14 @@ def test_central_township_health_centre_candidates_ranked_by_minutes_to_the_coun
     p3 = audit[audit["rule_id"] == "P3"].set_index("unit_id")
     assert set(p3.index) == {"130102001000", "130102003000"}  # 城关镇 is the seat: not a candidate
     assert p3.loc["130102003000", "rank"] == 1 and p3.loc["130102001000", "rank"] == 2
+    # On the map: the zones judged, with the rules they fail.
+    from geocover.mapping import coverage_map
+    from geocover.offline import render
+    from tests.test_map_layers import _layers
+
+    result.audit = audit
+    features = _layers(render(coverage_map(result, tiles="none")))["Standards: zones failing"]
+    failing = {f["properties"]["zone_name"]: f["properties"]["rules"] for f in features}
+    fails = audit[audit["status"] == "fail"]
+    expected = fails.groupby("unit_name")["rule_id"].apply(lambda r: ", ".join(sorted(set(r))))
+    assert {name: rules for name, rules in failing.items() if rules} == expected.to_dict()
