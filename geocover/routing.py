@@ -78,6 +78,44 @@ def _part(share: np.ndarray, minutes: np.ndarray) -> np.ndarray:
     return np.where(share == 0.0, 0.0, share * np.where(share == 0.0, 0.0, minutes))
 
 
+def _facility_graph(
+    network: Network,
+    facilities: Snap,
+    ok: np.ndarray,
+    direction: Direction,
+    offroad_kmh: float,
+    delay_minutes: np.ndarray | None,
+) -> sp.csr_matrix:
+    """The network searched in ``direction`` with facilities ``ok`` appended as virtual nodes.
+
+    Virtual node ``network.n_nodes + k`` stands for facility ``ok[k]``; its only arcs lead out of
+    it, to the two ends of its segment, weighted by the walked off-road leg (plus any delay) and
+    the part of the segment travelled. No arc enters a virtual node, so a search from one never
+    passes through another. The CSR arrays are appended rather than added, so an arc of zero
+    minutes (a facility on a node) stays an arc.
+    """
+    n = network.n_nodes
+    edge = facilities.edge[ok]
+    sub = Snap(edge, facilities.fraction[ok], facilities.offset_m[ok])
+    # "to": a node reaches the facility, so the search runs on the reversed graph and the
+    # virtual arc to end "u" weighs the time from u to the position; "from" the opposite.
+    at_u, at_v = _toward_ends(network, sub, leaving=direction == "from")
+    walk = _facility_leg(facilities, ok, offroad_kmh, delay_minutes)
+    end_u, end_v = network.u[edge], network.v[edge]
+    loop = end_u == end_v
+    weight_u = np.where(loop, np.minimum(walk + at_u, walk + at_v), walk + at_u)
+    weight_v = np.where(loop, np.inf, walk + at_v)
+    cols = np.column_stack([end_u, end_v])
+    weights = np.column_stack([weight_u, weight_v])
+    finite = np.isfinite(weights)
+    base = network.csr(reverse=direction == "to")
+    indptr = np.concatenate([base.indptr, base.indptr[-1] + np.cumsum(finite.sum(axis=1))])
+    indices = np.concatenate([base.indices, cols[finite].astype(base.indices.dtype)])
+    data = np.concatenate([base.data, weights[finite]])
+    size = n + len(ok)
+    return sp.csr_matrix((data, indices, indptr), shape=(size, size))
+
+
 def nearest_facility_nodes(
     network: Network,
     facilities: Snap,
@@ -112,21 +150,8 @@ def nearest_facility_nodes(
     ok = np.flatnonzero(facilities.snapped)
     if len(ok) == 0:
         return NodeTimes(np.full(n, np.inf), np.full(n, -1, dtype=np.int64), direction)
-    sub = Snap(facilities.edge[ok], facilities.fraction[ok], facilities.offset_m[ok])
-    # "to": a node reaches the facility, so the search runs on the reversed graph and the
-    # virtual arc to end "u" weighs the time from u to the position; "from" the opposite.
-    at_u, at_v = _toward_ends(network, sub, leaving=direction == "from")
-    walk = _facility_leg(facilities, ok, offroad_kmh, delay_minutes)
+    graph = _facility_graph(network, facilities, ok, direction, offroad_kmh, delay_minutes)
     virtual = n + np.arange(len(ok))
-    rows = np.concatenate([virtual, virtual])
-    cols = np.concatenate([network.u[sub.edge], network.v[sub.edge]])
-    weights = np.concatenate([walk + at_u, walk + at_v])
-    finite = np.isfinite(weights)
-    extra = sp.csr_matrix(
-        (weights[finite], (rows[finite], cols[finite])), shape=(n + len(ok), n + len(ok))
-    )
-    base = network.csr(reverse=direction == "to")
-    graph = sp.block_diag([base, sp.csr_matrix((len(ok), len(ok)))], format="csr") + extra
     minutes, _, source = dijkstra(
         graph, directed=True, indices=virtual, min_only=True,
         return_predecessors=True, limit=limit_minutes,
@@ -207,6 +232,29 @@ def _same_segment(
     delay_minutes: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best direct time along a shared segment, for points whose segment holds a facility."""
+    minutes, facility, point = _same_segment_pairs(network, points, facilities, direction, offroad_kmh, delay_minutes)
+    table = pd.DataFrame({"point": point, "minutes": minutes, "facility": facility})
+    table = table.sort_values(["point", "minutes", "facility"]).drop_duplicates("point")
+    return (
+        table["minutes"].to_numpy(),
+        table["facility"].to_numpy(dtype=np.int64),
+        table["point"].to_numpy(dtype=np.int64),
+    )
+
+
+def _same_segment_pairs(
+    network: Network,
+    points: Snap,
+    facilities: Snap,
+    direction: Direction,
+    offroad_kmh: float,
+    delay_minutes: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Direct minutes along the segment for every (point, facility) pair snapped to the same one.
+
+    Returns ``(minutes, facility, point)``, one entry per pair, ``inf`` where the one-way rule
+    forbids the direct way; the facility's off-road leg (and delay) is included, the point's is not.
+    """
     fac = np.flatnonzero(facilities.snapped)
     pairs = pd.DataFrame({"point": np.arange(len(points)), "edge": points.edge}).merge(
         pd.DataFrame({"facility": fac, "edge": facilities.edge[fac]}), on="edge"
@@ -225,10 +273,4 @@ def _same_segment(
         forward, _part(end - start, network.minutes_uv[e]), _part(start - end, network.minutes_vu[e])
     )
     minutes = minutes + _facility_leg(facilities, f, offroad_kmh, delay_minutes)
-    table = pd.DataFrame({"point": p, "minutes": minutes, "facility": f})
-    table = table.sort_values(["point", "minutes", "facility"]).drop_duplicates("point")
-    return (
-        table["minutes"].to_numpy(),
-        table["facility"].to_numpy(dtype=np.int64),
-        table["point"].to_numpy(dtype=np.int64),
-    )
+    return minutes, f.astype(np.int64), p.astype(np.int64)

@@ -154,3 +154,13 @@ def _solve_delay(network, fx, fy, px, py, delay):
     nodes = nearest_facility_nodes(network, facilities, direction="from", delay_minutes=delay)
     minutes, facility = point_minutes(network, nodes, points, facilities, delay_minutes=delay)
     return facilities, points, minutes, facility
+
+
+def test_a_facility_exactly_on_a_node_keeps_its_zero_minute_arc():
+    # A clinic exactly on node B (3,000 m along A-B); a cell 400 m up the spur B-C. The arc from the
+    # clinic's virtual node to B weighs 0 minutes: dropping it (as sparse addition does with explicit
+    # zeros) would force a detour through the far end of its segment.
+    network = _line_network()
+    _, _, minutes, facility = _solve(network, [3000.0], [0.0], [3000.0], [400.0])
+    assert minutes[0] == pytest.approx(400.0 / WALK_M_PER_MIN)
+    assert facility[0] == 0
