@@ -233,6 +233,9 @@ class ScenarioConfig(_Strict):
     zones: list[ZoneLayerConfig] = Field(min_length=1)
     services: list[ServiceConfig] = Field(default_factory=list, description="service circles per tier")
     tier_minutes: bool = Field(default=False, description="minutes to the nearest facility of each tier, per zone")
+    facility_table: bool = Field(
+        default=True, description="catchments per band, nearest same-tier neighbour, referral time per facility"
+    )
     statistics: StatisticsConfig | None = None
     standards: StandardsConfig | None = None
     ambulance: AmbulanceConfig | None = None

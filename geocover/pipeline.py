@@ -16,6 +16,7 @@ from geocover.areas import gap_polygons, service_areas
 from geocover.config import ScenarioConfig, load_config
 from geocover.coverage import gap_flags, zone_table
 from geocover.errors import raise_if_any
+from geocover.facility_table import facility_table
 from geocover.inputs import load_facilities, load_population, load_roads, load_statistics, load_weights
 from geocover.network import Network, build_network, max_speed_kmh
 from geocover.population import PopulationGrid
@@ -157,6 +158,10 @@ def run_scenario(
                                 cell_snap=cell_snaps[config.mode])
     step("travel times computed")
     facilities = _facility_columns(facilities, access, config.target_minutes)
+    if config.facility_table:
+        extra_columns = facility_table(network, facilities, access, config.bands_minutes, config.snap_max_m,
+                                       config.offroad_kmh)
+        facilities = gpd.GeoDataFrame(pd.concat([facilities, extra_columns], axis=1), crs=facilities.crs)
     table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities)
     table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=_KEYS, how="left")
     table = _add_weights(table, weights, access.minutes, zones, config.target_minutes)
