@@ -1,0 +1,366 @@
+"""Per-facility travel times within a cut-off, as sparse matrices.
+
+A row per facility (or candidate site), a column per node or per point, a stored entry for every
+pair within ``limit_minutes``: never a dense facilities × nodes array (40,000 × 3,000,000 would
+not fit). Facilities join the network as virtual nodes exactly as in
+:func:`geocover.routing.nearest_facility_nodes`, and are searched in chunks with
+``scipy.sparse.csgraph.dijkstra(indices=chunk, limit=limit_minutes)``.
+
+Each chunk is searched on a pruned subgraph: no path of ``limit_minutes`` leaves the disc of radius
+``limit_minutes`` × the fastest straight-line speed of any segment around the facility, so the
+facilities of one square tile are searched on the nodes of that tile and of the tiles around it,
+which gives the same minutes as the whole network within the limit. When the disc covers most of
+the network, the whole network is searched.
+
+Stored values are ``minutes + OFFSET_MINUTES``, so a pair at exactly 0 minutes (a facility on a
+node) is a stored non-zero entry that no SciPy operation drops. Read minutes as
+``matrix.data - OFFSET_MINUTES`` and the reach as the stored pattern (``matrix.indices``); a
+missing entry means beyond the limit or unreachable, not 0 minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from geocover.network import WALK_SPEED_KMH, Network
+from geocover.routing import Direction, _facility_graph, _same_segment_pairs, _toward_ends, _walk_minutes
+from geocover.snapping import Snap
+
+OFFSET_MINUTES = 2.0**-20
+"""Added to every stored value (about 0.06 ms): minutes are ``data - OFFSET_MINUTES``, exact to one ulp."""
+
+BLOCK_BYTES = 2**28
+"""Largest dense block one ``dijkstra`` call may return (chunk × searched nodes × 8 bytes), 256 MiB."""
+
+_MAX_TILES_PER_AXIS = 1024
+
+
+def facility_node_matrix(
+    network: Network,
+    facilities: Snap,
+    limit_minutes: float,
+    direction: Direction = "to",
+    offroad_kmh: float = WALK_SPEED_KMH,
+    chunk_size: int = 256,
+) -> sp.csr_matrix:
+    """Minutes between every facility and every node within ``limit_minutes``.
+
+    Parameters
+    ----------
+    network : Network
+    facilities : Snap
+        Snapped facilities (or candidate sites); unsnapped ones get an empty row.
+    limit_minutes : float
+        Cut-off in minutes; pairs farther apart are not stored.
+    direction : {"to", "from"}
+        ``"to"``: from the node to the facility (reverse search); ``"from"``: from the facility out.
+    offroad_kmh : float
+        Walking speed on the facility's off-road leg, km/h.
+    chunk_size : int
+        Facilities per ``dijkstra`` call; fewer when one call's dense block
+        (chunk × searched nodes × 8 bytes) would exceed :data:`BLOCK_BYTES`.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Shape ``(len(facilities), network.n_nodes)``, float64, sorted column indices; stored
+        value = minutes + :data:`OFFSET_MINUTES` for every pair within the limit.
+    """
+    n = network.n_nodes
+    ok = np.flatnonzero(facilities.snapped)
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    if len(ok) and n:
+        graph = _facility_graph(network, facilities, ok, direction, offroad_kmh, None)
+        scratch = np.full(graph.shape[0], -1, dtype=np.int64)
+        for nodes, group in _search_groups(network, facilities, ok, limit_minutes):
+            if nodes is None:
+                sub, n_real, node_ids = graph, n, None
+                sources = n + group
+            else:
+                sub = _induced(graph, np.concatenate([nodes, n + group]), scratch)
+                n_real, node_ids = len(nodes), nodes
+                sources = n_real + np.arange(len(group))
+            step = max(1, min(chunk_size, BLOCK_BYTES // (8 * sub.shape[0])))
+            for start in range(0, len(group), step):
+                dist = dijkstra(sub, directed=True, indices=sources[start:start + step], limit=limit_minutes)
+                dist = dist[:, :n_real]
+                rows, cols = np.nonzero(dist <= limit_minutes)
+                values = dist[rows, cols] + OFFSET_MINUTES
+                cols = cols if node_ids is None else node_ids[cols]
+                chunk = ok[group[start:start + step]]
+                pieces.append((chunk, np.bincount(rows, minlength=len(chunk)), cols, values))
+    return _assemble(pieces, len(facilities), n)
+
+
+def facility_point_matrix(
+    network: Network,
+    node_matrix: sp.csr_matrix,
+    points: Snap,
+    facilities: Snap,
+    limit_minutes: float,
+    offroad_kmh: float = WALK_SPEED_KMH,
+    direction: Direction = "to",
+) -> sp.csr_matrix:
+    """Minutes between every facility and every snapped point within ``limit_minutes``.
+
+    A point is reached through either end of its segment, or directly along the segment when
+    the facility is snapped to the same one (as :func:`geocover.routing.point_minutes` does for
+    the nearest facility); the point's off-road leg is walked.
+
+    Parameters
+    ----------
+    network : Network
+    node_matrix : scipy.sparse.csr_matrix
+        Output of :func:`facility_node_matrix` for the same facilities and ``direction``, with a
+        limit of at least ``limit_minutes``.
+    points : Snap
+        Snapped points (population cells); unsnapped points get an empty column.
+    facilities : Snap
+    limit_minutes : float
+        Cut-off in minutes.
+    offroad_kmh : float
+        Walking speed on off-road legs, km/h.
+    direction : {"to", "from"}
+        The direction ``node_matrix`` was built with.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Shape ``(len(facilities), len(points))``, float64, sorted column indices; stored value =
+        minutes + :data:`OFFSET_MINUTES` for every pair within the limit.
+    """
+    ok = np.flatnonzero(points.snapped)
+    sub = Snap(points.edge[ok], points.fraction[ok], points.offset_m[ok])
+    along_u, along_v = _toward_ends(network, sub, leaving=direction == "to")
+    walk = _walk_minutes(sub.offset_m, offroad_kmh)
+    by_node = sp.csc_matrix(node_matrix)
+    fac_parts, point_parts, minute_parts = [], [], []
+    for ends, along in ((network.u[sub.edge], along_u), (network.v[sub.edge], along_v)):
+        counts = np.diff(by_node.indptr)[ends]
+        at = _ranges(by_node.indptr[ends], counts)
+        point = np.repeat(np.arange(len(ok)), counts)
+        fac_parts.append(by_node.indices[at])
+        point_parts.append(point)
+        minute_parts.append(by_node.data[at] - OFFSET_MINUTES + along[point] + walk[point])
+    direct, direct_facility, direct_point = _same_segment_pairs(
+        network, sub, facilities, direction, offroad_kmh, None
+    )
+    fac_parts.append(direct_facility)
+    point_parts.append(direct_point)
+    minute_parts.append(direct + walk[direct_point])
+    minutes = np.concatenate(minute_parts)
+    keep = minutes <= limit_minutes
+    shape = (len(facilities), len(points))
+    if not keep.any():
+        return sp.csr_matrix(shape)
+    # One key per (facility, point) pair, sorted: rows in order, columns ascending within a row.
+    key = np.concatenate(fac_parts)[keep].astype(np.int64) * len(ok) + np.concatenate(point_parts)[keep]
+    order = np.argsort(key, kind="stable")
+    key, minutes = key[order], minutes[keep][order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    best = np.minimum.reduceat(minutes, first)
+    rows, cols = np.divmod(key[first], len(ok))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(facilities)))])
+    return sp.csr_matrix((best + OFFSET_MINUTES, ok[cols], indptr), shape=shape)
+
+
+def reach_polygons(
+    network: Network,
+    node_matrix: sp.csr_matrix,
+    facilities: Snap,
+    buffer_m: float = 25.0,
+    quad_segs: int = 16,
+) -> np.ndarray:
+    """Service-area polygons: the reached segments buffered and unioned (the OSMnx isochrone recipe).
+
+    A segment is reached when both its ends are; the facility's own segment counts from the
+    facility's position to each reached end. Runs of segments through nodes of degree 2 (chains)
+    are merged into one line and buffered once, for every facility that reaches the whole chain,
+    so each union takes a few long buffers instead of one per segment. The result equals the
+    union of the segments' own buffers up to the polygonal approximation of their round ends.
+
+    Parameters
+    ----------
+    network : Network
+    node_matrix : scipy.sparse.csr_matrix
+        Output of :func:`facility_node_matrix`.
+    facilities : Snap
+        The facilities of ``node_matrix``.
+    buffer_m : float
+        Buffer distance in metres, in ``network.crs``.
+    quad_segs : int
+        Segments per quarter circle of the buffers (16, as GeoPandas' default).
+
+    Returns
+    -------
+    numpy.ndarray of shapely geometries
+        One (Multi)Polygon per facility, empty where the facility reaches no segment.
+    """
+    n = network.n_nodes
+    by_u = np.argsort(network.u, kind="stable")
+    u_ptr = np.searchsorted(network.u[by_u], np.arange(n + 1))
+    passable = np.isfinite(network.minutes_uv) | np.isfinite(network.minutes_vu)
+    xy = np.column_stack([network.x, network.y])
+    lines = shapely.linestrings(np.stack([xy[network.u], xy[network.v]], axis=1))
+    chains = _Chains(network)
+    chain_polygons = np.empty(chains.count, dtype=object)
+    buffered = np.zeros(chains.count, dtype=bool)
+    px, py = _positions(network, facilities)
+    reached = np.zeros(n, dtype=bool)
+    polygons = np.empty(node_matrix.shape[0], dtype=object)
+    for row in range(node_matrix.shape[0]):
+        nodes = node_matrix.indices[node_matrix.indptr[row]:node_matrix.indptr[row + 1]]
+        reached[nodes] = True
+        edges = by_u[_ranges(u_ptr[nodes], u_ptr[nodes + 1] - u_ptr[nodes])]
+        edges = edges[reached[network.v[edges]] & passable[edges]]
+        own = facilities.edge[row]
+        ends = np.array([network.u[own], network.v[own]]) if own >= 0 else np.empty(0, dtype=np.int64)
+        ends = ends[reached[ends]]
+        reached[nodes] = False
+        ids, counts = np.unique(chains.chain[edges], return_counts=True)
+        whole = ids[counts == chains.size[ids]]
+        new = whole[~buffered[whole]]
+        chain_polygons[new] = shapely.buffer(chains.merged(lines, new), buffer_m, quad_segs=quad_segs)
+        buffered[new] = True
+        part = edges[~np.isin(chains.chain[edges], whole)]
+        spurs = shapely.linestrings(np.stack([np.tile([px[row], py[row]], (len(ends), 1)), xy[ends]], axis=1))
+        pieces = np.concatenate([
+            chain_polygons[whole],
+            shapely.buffer(chains.merged(lines, ids[counts < chains.size[ids]], part), buffer_m, quad_segs=quad_segs),
+            shapely.buffer(spurs, buffer_m, quad_segs=quad_segs),
+        ])
+        polygons[row] = shapely.union_all(pieces) if len(pieces) else shapely.Polygon()
+    return polygons
+
+
+class _Chains:
+    """Runs of segments through nodes of degree 2: ``chain`` id per segment, ``size`` per chain."""
+
+    def __init__(self, network: Network) -> None:
+        n = network.n_nodes
+        degree = np.bincount(network.u, minlength=n) + np.bincount(network.v, minlength=n)
+        ends = np.concatenate([network.u, network.v])
+        segment = np.tile(np.arange(network.n_edges), 2)
+        through = degree[ends] == 2
+        pairs = segment[through][np.argsort(ends[through], kind="stable")].reshape(-1, 2)
+        links = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(network.n_edges,) * 2)
+        self.count, self.chain = connected_components(links, directed=False)
+        self.size = np.bincount(self.chain, minlength=self.count)
+        self._order = np.argsort(self.chain, kind="stable")
+        self._ptr = np.concatenate([[0], np.cumsum(self.size)])
+
+    def merged(self, lines: np.ndarray, ids: np.ndarray, segments: np.ndarray | None = None) -> np.ndarray:
+        """One merged line per chain in the sorted ``ids``: of all its segments, or only of ``segments``."""
+        if segments is None:
+            segments = self._order[_ranges(self._ptr[ids], self.size[ids])]
+        else:
+            segments = segments[np.argsort(self.chain[segments], kind="stable")]
+        if len(segments) == 0:
+            return np.empty(0, dtype=object)
+        return shapely.line_merge(
+            shapely.multilinestrings(lines[segments], indices=np.searchsorted(ids, self.chain[segments]))
+        )
+
+
+def _positions(network: Network, snap: Snap) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates of snapped positions along their segments, NaN where unsnapped."""
+    e = np.where(snap.snapped, snap.edge, 0)
+    t = np.where(snap.snapped, snap.fraction, np.nan)
+    u, v = network.u[e], network.v[e]
+    return network.x[u] + t * (network.x[v] - network.x[u]), network.y[u] + t * (network.y[v] - network.y[u])
+
+
+def _reach_m(network: Network, limit_minutes: float) -> float:
+    """Straight-line metres no path of ``limit_minutes`` can exceed: the limit × the fastest segment."""
+    if not np.isfinite(limit_minutes):
+        return np.inf
+    straight = np.hypot(network.x[network.v] - network.x[network.u], network.y[network.v] - network.y[network.u])
+    fastest = 0.0
+    for minutes in (network.minutes_uv, network.minutes_vu):
+        use = np.isfinite(minutes) & (straight > 0)
+        if use.any():
+            with np.errstate(divide="ignore"):
+                fastest = max(fastest, float(np.max(straight[use] / minutes[use])))
+    return limit_minutes * fastest * (1.0 + 1e-9) + 1e-6
+
+
+def _search_groups(
+    network: Network, facilities: Snap, ok: np.ndarray, limit_minutes: float
+) -> Iterator[tuple[np.ndarray | None, np.ndarray]]:
+    """Yield ``(nodes, group)``: sorted node ids to search (None: all) and positions into ``ok``.
+
+    Facilities are grouped by the square tile holding their snapped position; a group is searched
+    on the nodes of its tile and of every tile within the reach of the limit.
+    """
+    reach = _reach_m(network, limit_minutes)
+    x0, y0 = network.x.min(), network.y.min()
+    extent = max(network.x.max() - x0, network.y.max() - y0)
+    if not np.isfinite(reach) or 4.0 * reach >= extent:
+        yield None, np.arange(len(ok))
+        return
+    size = max(reach, extent / _MAX_TILES_PER_AXIS)
+    ring = int(np.ceil(reach / size))
+    n_x = int((network.x.max() - x0) // size) + 1
+    n_y = int((network.y.max() - y0) // size) + 1
+    node_tile = ((network.y - y0) // size).astype(np.int64) * n_x + ((network.x - x0) // size).astype(np.int64)
+    order = np.argsort(node_tile, kind="stable")
+    tile_ptr = np.searchsorted(node_tile[order], np.arange(n_x * n_y + 1))
+    px, py = _positions(network, Snap(facilities.edge[ok], facilities.fraction[ok], facilities.offset_m[ok]))
+    fx = np.clip((px - x0) // size, 0, n_x - 1).astype(np.int64)
+    fy = np.clip((py - y0) // size, 0, n_y - 1).astype(np.int64)
+    by_tile = np.argsort(fy * n_x + fx, kind="stable")
+    tiles = (fy * n_x + fx)[by_tile]
+    bounds = np.flatnonzero(np.r_[True, tiles[1:] != tiles[:-1], True])
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        ty, tx = divmod(int(tiles[lo]), n_x)
+        x_lo, x_hi = max(tx - ring, 0), min(tx + ring, n_x - 1)
+        rows = np.arange(max(ty - ring, 0), min(ty + ring, n_y - 1) + 1)
+        starts, stops = tile_ptr[rows * n_x + x_lo], tile_ptr[rows * n_x + x_hi + 1]
+        yield np.sort(order[_ranges(starts, stops - starts)]), by_tile[lo:hi]
+
+
+def _induced(graph: sp.csr_matrix, keep: np.ndarray, scratch: np.ndarray) -> sp.csr_matrix:
+    """The subgraph on nodes ``keep``, renumbered ``0 .. len(keep) - 1`` in that order.
+
+    ``scratch`` is an int64 array of -1 over all nodes of ``graph``, left as it was found.
+    """
+    scratch[keep] = np.arange(len(keep))
+    counts = graph.indptr[keep + 1] - graph.indptr[keep]
+    at = _ranges(graph.indptr[keep], counts)
+    cols = scratch[graph.indices[at]]
+    scratch[keep] = -1
+    inside = cols >= 0
+    rows = np.repeat(np.arange(len(keep)), counts)[inside]
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(keep)))])
+    return sp.csr_matrix((graph.data[at][inside], cols[inside], indptr), shape=(len(keep), len(keep)))
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(start, start + count)`` for each start and count."""
+    counts = np.asarray(counts, dtype=np.int64)
+    offsets = np.cumsum(counts) - counts
+    return np.repeat(np.asarray(starts, dtype=np.int64) - offsets, counts) + np.arange(int(counts.sum()))
+
+
+def _assemble(
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], n_rows: int, n_cols: int
+) -> sp.csr_matrix:
+    """One CSR matrix from ``(rows, counts, cols, values)`` pieces, each row in one piece, freed as used."""
+    counts = np.zeros(n_rows, dtype=np.int64)
+    for rows, row_counts, _, _ in pieces:
+        counts[rows] = row_counts
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    index_dtype = np.int32 if max(int(indptr[-1]), n_cols) < 2**31 else np.int64
+    indices = np.empty(int(indptr[-1]), dtype=index_dtype)
+    data = np.empty(int(indptr[-1]))
+    while pieces:
+        rows, row_counts, cols, values = pieces.pop()
+        at = _ranges(indptr[rows], row_counts)
+        indices[at] = cols
+        data[at] = values
+    return sp.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(n_rows, n_cols))
