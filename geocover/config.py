@@ -200,6 +200,23 @@ class PlanChangesConfig(_Strict):
     upgrade: dict[str, str] = Field(default_factory=dict, description="facility_id -> new tier")
 
 
+class CapacityConfig(_Strict):
+    """Capacity-aware coverage as AccessMod's geographic coverage analysis (rules in geocover.capacity)."""
+
+    column: str = Field(description="facility column of the people each can serve")
+    limit_minutes: float = Field(gt=0)
+    order: Literal["capacity_descending", "capacity_ascending"] = "capacity_descending"
+    zone_minutes: float = Field(default=1.0, gt=0, description="time zones split evenly when partly absorbed")
+
+
+class FcaConfig(_Strict):
+    """Two-step floating catchment (2SFCA), or E2SFCA with band weights."""
+
+    supply_column: str | None = Field(default=None, description="beds, doctors…; 1 per facility when omitted")
+    max_minutes: float = Field(gt=0)
+    weights: dict[float, float] = Field(default_factory=dict, description="band upper minutes -> weight (E2SFCA)")
+
+
 class ServiceConfig(_Strict):
     """A service circle: the facilities of some tiers, reached by one mode, reported in bands."""
 
@@ -240,6 +257,8 @@ class ScenarioConfig(_Strict):
     standards: StandardsConfig | None = None
     ambulance: AmbulanceConfig | None = None
     plan: PlanChangesConfig | None = None
+    capacity: CapacityConfig | None = None
+    fca: FcaConfig | None = None
     builtup_raster: Path | None = Field(default=None, description="built-up share in percent, for urban/rural")
     urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)

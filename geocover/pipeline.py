@@ -22,6 +22,7 @@ from geocover.network import Network, build_network, max_speed_kmh
 from geocover.population import PopulationGrid
 from geocover.seats import minutes_to_county_seat
 from geocover.services import ServiceResult, offering, run_service, service_columns, tier_columns
+from geocover.supply import supply_columns
 from geocover.urban_rural import builtup_at
 from geocover.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
 
@@ -60,6 +61,8 @@ class ScenarioResult:
         The standards audit, once :func:`geocover.compliance.scenario_audit` has run.
     sites : geopandas.GeoDataFrame or None
         Proposed sites (``rank``, ``population_added``), once siting has run.
+    allocation : pandas.DataFrame or None
+        With ``capacity``, each facility's covered people in processing order.
     """
 
     config: ScenarioConfig
@@ -77,6 +80,7 @@ class ScenarioResult:
     networks: dict[str, Network] = field(default_factory=dict)
     audit: pd.DataFrame | None = None
     sites: gpd.GeoDataFrame | None = None
+    allocation: pd.DataFrame | None = None
     ambulance: AmbulanceCells | None = None
 
 
@@ -186,6 +190,11 @@ def run_scenario(
         ambulance = ambulance_cells(config.ambulance, stations, grid, cell_urban, networks["drive"],
                                     networks["ambulance"], config.snap_max_m, config.offroad_kmh, cell_snaps["drive"])
         table = table.merge(ambulance_columns(config.ambulance, ambulance, grid, zones), on=_KEYS, how="left")
+    allocation = None
+    if config.capacity is not None or config.fca is not None:
+        columns, allocation = supply_columns(network, facilities, access, zones, config.capacity, config.fca,
+                                             config.offroad_kmh, str(config.source))
+        table = table.merge(columns, on=_KEYS, how="left")
     if config.tier_minutes:
         tiers = tier_columns(network, facilities, grid, zones, config.snap_max_m, config.offroad_kmh,
                              cell_snaps[config.mode])
@@ -200,7 +209,7 @@ def run_scenario(
     return ScenarioResult(
         config=config, facilities=facilities, zones=zone_layer, table=table, service_areas=bands, gaps=gaps,
         network=network, access=access, study_area=area, statistics=statistics, notes=notes,
-        services=extra, networks=networks, ambulance=ambulance,
+        services=extra, networks=networks, ambulance=ambulance, allocation=allocation,
     )
 
 
