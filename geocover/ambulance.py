@@ -183,3 +183,34 @@ def ambulance_columns(
         for name, value in values.items():
             columns.setdefault(name, np.full(len(zones), np.nan))[rows] = value
     return pd.concat([out, pd.DataFrame(columns)], axis=1)
+
+
+def ambulance_sufficiency(table: pd.DataFrame, statistics: pd.DataFrame, per_people: float = 30_000.0) -> pd.DataFrame:
+    """Ambulances needed as the Shanxi plan counts them, ``ceil(population / 30,000)``, against the fleet.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The zone table (``zone_id``, ``population``).
+    statistics : pandas.DataFrame
+        Indexed by code, with ``ambulances`` (the fleet) and optionally ``population`` (常住人口,
+        preferred over the grid's).
+    per_people : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ambulances``, ``ambulances_needed``, ``ambulances_to_add`` (0 when the fleet suffices), NaN
+        where the statistics table has no fleet for the zone.
+    """
+    fleet = statistics["ambulances"].reindex(table["zone_id"]).to_numpy(dtype=np.float64)
+    official = (statistics["population"].reindex(table["zone_id"]).to_numpy(dtype=np.float64)
+                if "population" in statistics.columns else np.full(len(table), np.nan))
+    people = np.where(np.isfinite(official), official, table["population"].to_numpy(dtype=np.float64))
+    needed = np.ceil(people / per_people)
+    known = np.isfinite(fleet)
+    return pd.DataFrame({
+        "ambulances": fleet,
+        "ambulances_needed": np.where(known, needed, np.nan),
+        "ambulances_to_add": np.where(known, np.maximum(needed - fleet, 0.0), np.nan),
+    }, index=table.index)

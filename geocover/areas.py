@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio.features
 import shapely
 from scipy import ndimage
@@ -120,3 +121,45 @@ def _area_km2(frame: gpd.GeoDataFrame) -> np.ndarray:
         return np.zeros(len(frame))
     metric = frame.to_crs(frame.estimate_utm_crs())
     return metric.geometry.area.fillna(0.0).to_numpy() / 1e6
+
+
+def catchment_polygons(
+    grid: PopulationGrid, minutes: np.ndarray, nearest: np.ndarray, bands_minutes: Sequence[float],
+    facility_ids: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """Each facility's own service area per band: the cells within the band whose nearest it is.
+
+    The areas of one band partition the band's dissolved service area (no overlap, no convex hull).
+
+    Parameters
+    ----------
+    grid : PopulationGrid
+    minutes : numpy.ndarray, shape ``grid.shape``
+    nearest : numpy.ndarray of int, shape ``grid.shape``
+        Row of the nearest facility, -1 for none.
+    bands_minutes : sequence of float
+    facility_ids : numpy.ndarray
+        ``facility_id`` per facility row.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``facility_id``, ``band_minutes``, ``population`` and polygons, EPSG:4326.
+    """
+    frames = []
+    with np.errstate(invalid="ignore"):
+        for band in sorted(bands_minutes):
+            inside = grid.valid & (nearest >= 0) & (minutes <= band)
+            labels = np.where(inside, nearest + 1, 0)
+            traced = trace_polygons(grid, labels)
+            if traced.empty:
+                continue
+            people = np.bincount(labels[inside], weights=grid.population[inside], minlength=len(facility_ids) + 1)
+            rows = traced["label"].to_numpy() - 1
+            frames.append(gpd.GeoDataFrame({"facility_id": facility_ids[rows], "band_minutes": float(band),
+                                            "population": people[rows + 1]}, geometry=traced.geometry.to_numpy(),
+                                           crs=grid.crs))
+    if not frames:
+        return gpd.GeoDataFrame({"facility_id": [], "band_minutes": [], "population": []}, geometry=[],
+                                crs="EPSG:4326")
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=grid.crs).to_crs("EPSG:4326")

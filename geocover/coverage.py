@@ -79,7 +79,8 @@ def zone_table(
         One row per zone: ``zone_level, zone_id, zone_name, population,
         pop_within_<b>, pct_within_<b>`` for each band, ``pop_beyond_<target>,
         pop_unreachable, mean_minutes, median_minutes, p90_minutes`` (population-weighted, over
-        reachable people), ``facilities`` and ``facilities_<tier>``.
+        reachable people), ``facilities`` and ``facilities_<tier>``, and each of these per
+        10,000 residents (``…_per_10k``).
     """
     population = grid.population
     reachable = np.isfinite(minutes)
@@ -118,6 +119,9 @@ def zone_table(
         table = table.join(_facility_counts(zones, facilities), on=["zone_level", "zone_id"])
         count_columns = [c for c in table.columns if c.startswith("facilities")]
         table[count_columns] = table[count_columns].fillna(0).astype(int)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_10k = table[count_columns].div(table["population"], axis=0) * 10_000.0
+        table = pd.concat([table, per_10k.where(table["population"] > 0).add_suffix("_per_10k")], axis=1)
     return table
 
 

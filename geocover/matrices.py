@@ -34,8 +34,10 @@ from geocover.snapping import Snap
 OFFSET_MINUTES = 2.0**-20
 """Added to every stored value (about 0.06 ms): minutes are ``data - OFFSET_MINUTES``, exact to one ulp."""
 
-BLOCK_BYTES = 2**28
-"""Largest dense block one ``dijkstra`` call may return (chunk × searched nodes × 8 bytes), 256 MiB."""
+BLOCK_BYTES = 2**23
+"""Largest dense block one ``dijkstra`` call may return (chunk × searched nodes × 8 bytes), 8 MiB.
+
+Small blocks stay in the allocator's heap and in cache: 8 MiB searched 3x faster than 256 MiB here."""
 
 _MAX_TILES_PER_AXIS = 1024
 

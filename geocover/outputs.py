@@ -169,6 +169,8 @@ def write_outputs(
             "service_areas": result.service_areas,
             "gaps": result.gaps,
         }
+        if result.catchments is not None:
+            layers["catchments"] = result.catchments
         for name, service in result.services.items():
             layers[f"service_areas_{name}"] = service.service_areas
         if export_network:

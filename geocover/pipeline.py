@@ -11,8 +11,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from geocover.accessibility import Accessibility, cell_accessibility, snap_cells
-from geocover.ambulance import AmbulanceCells, ambulance_cells, ambulance_columns
-from geocover.areas import gap_polygons, service_areas
+from geocover.ambulance import AmbulanceCells, ambulance_cells, ambulance_columns, ambulance_sufficiency
+from geocover.areas import catchment_polygons, gap_polygons, service_areas
 from geocover.config import ScenarioConfig, load_config
 from geocover.coverage import gap_flags, zone_table
 from geocover.errors import raise_if_any
@@ -63,6 +63,9 @@ class ScenarioResult:
         Proposed sites (``rank``, ``population_added``), once siting has run.
     allocation : pandas.DataFrame or None
         With ``capacity``, each facility's covered people in processing order.
+    catchments : geopandas.GeoDataFrame or None
+        Each facility's own area per band (the cells whose nearest it is), see
+        :func:`geocover.areas.catchment_polygons`.
     """
 
     config: ScenarioConfig
@@ -81,6 +84,7 @@ class ScenarioResult:
     audit: pd.DataFrame | None = None
     sites: gpd.GeoDataFrame | None = None
     allocation: pd.DataFrame | None = None
+    catchments: gpd.GeoDataFrame | None = None
     ambulance: AmbulanceCells | None = None
 
 
@@ -190,6 +194,8 @@ def run_scenario(
         ambulance = ambulance_cells(config.ambulance, stations, grid, cell_urban, networks["drive"],
                                     networks["ambulance"], config.snap_max_m, config.offroad_kmh, cell_snaps["drive"])
         table = table.merge(ambulance_columns(config.ambulance, ambulance, grid, zones), on=_KEYS, how="left")
+        if statistics is not None and "ambulances" in statistics.columns:
+            table = pd.concat([table, ambulance_sufficiency(table, statistics)], axis=1)
     allocation = None
     if config.capacity is not None or config.fca is not None:
         columns, allocation = supply_columns(network, facilities, access, zones, config.capacity, config.fca,
@@ -201,6 +207,8 @@ def run_scenario(
         table = table.merge(tiers, on=_KEYS, how="left")
     step("zone table")
     bands = service_areas(grid, access.minutes, config.bands_minutes)
+    catchments = catchment_polygons(grid, access.minutes, access.facility, config.bands_minutes,
+                                    facilities["facility_id"].astype(str).to_numpy())
     gaps = gap_polygons(grid, access.minutes, config.target_minutes)
     step("polygons traced")
     zone_layer = gpd.GeoDataFrame(table.assign(geometry=zones.geometry.to_numpy()), crs=zones.crs)
@@ -209,7 +217,7 @@ def run_scenario(
     return ScenarioResult(
         config=config, facilities=facilities, zones=zone_layer, table=table, service_areas=bands, gaps=gaps,
         network=network, access=access, study_area=area, statistics=statistics, notes=notes,
-        services=extra, networks=networks, ambulance=ambulance, allocation=allocation,
+        services=extra, networks=networks, ambulance=ambulance, allocation=allocation, catchments=catchments,
     )
 
 

@@ -51,7 +51,7 @@ def read_statistics(path: str | Path, sheet: str | int | None = None, year: int 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``zone_id`` (codes of fewer than 12 digits padded with zeros), columns
+        Indexed by ``zone_id`` (numeric codes of fewer than 12 digits padded with zeros), columns
         among ``name, year`` and :data:`VALUE_FIELDS`; values in persons or units
         (a header in 万人 is multiplied by 10,000).
 
@@ -72,7 +72,9 @@ def read_statistics(path: str | Path, sheet: str | int | None = None, year: int 
         raise InputError([Problem(file, "no column of administrative codes", "name it 区划代码 or code",
                                   column=", ".join(map(str, table.columns)))])
     problems: list[Problem] = []
-    out = pd.DataFrame({"zone_id": table[found["zone_id"][0]].astype(str).str.strip().str.ljust(12, "0")})
+    codes = table[found["zone_id"][0]].astype(str).str.strip()
+    digits = codes.str.fullmatch(r"\d{1,11}")
+    out = pd.DataFrame({"zone_id": codes.where(~digits, codes.str.ljust(12, "0"))})
     for field in ("name", "year"):
         if field in found:
             out[field] = table[found[field][0]]

@@ -83,3 +83,14 @@ def test_two_stations_cover_twice(corridor):
     # Within 10 km of both: the first reaches cells to 9.2 km (0.085), the second the ten from 0.105: none twice.
     assert table.loc["B", "pop_within_radius_rural_10km_2plus"] == 0
     assert table.loc["B", "pop_within_radius_rural_10km"] == 4 + 10
+
+
+def test_ambulances_needed_per_30000_against_the_fleet(corridor):
+    _stations(corridor, [0.002])
+    (corridor.parent / "stats.csv").write_text("区划代码,常住人口,救护车\nA,65000,2\nB,30000,1\n", encoding="utf-8")
+    config = corridor.parent / "fleet.yaml"
+    config.write_text(corridor.read_text(encoding="utf-8") + "statistics: {path: stats.csv}\n", encoding="utf-8")
+    table = run_scenario(config, progress=False).table.set_index("zone_id")
+    # ceil(65,000 / 30,000) = 3 against 2; ceil(30,000 / 30,000) = 1 against 1.
+    assert (table.loc["A", "ambulances_needed"], table.loc["A", "ambulances_to_add"]) == (3, 1)
+    assert (table.loc["B", "ambulances_needed"], table.loc["B", "ambulances_to_add"]) == (1, 0)

@@ -236,3 +236,15 @@ def test_ambulance_radius_by_urban_and_rural_cells(result):
     maybe_in = people[nearest <= 5010].sum()
     got = table.set_index("zone_id").loc[islands.loc[number - 1, "zone_id"], "pop_within_radius_urban_5km"]
     assert surely_in - 1e-6 <= got <= maybe_in + 1e-6
+
+
+def test_facility_catchment_polygons_partition_each_band(result):
+    catchments = result.catchments
+    bands = result.service_areas.set_index("band_minutes")
+    metric = catchments.estimate_utm_crs()
+    for band, part in catchments.groupby("band_minutes"):
+        assert part["population"].sum() == pytest.approx(bands.loc[band, "population"], rel=1e-9)
+        area = part.to_crs(metric).area.sum()
+        union = gpd.GeoSeries([bands.loc[band, "geometry"]], crs=4326).to_crs(metric).area.iloc[0]
+        assert area == pytest.approx(union, rel=1e-6)  # no overlap, nothing missing
+    assert set(catchments["facility_id"]) <= set(result.facilities["facility_id"].astype(str))

@@ -78,6 +78,9 @@ def test_facilities_counted_per_zone_and_tier():
     assert table.loc["W", "facilities"] == 2 and table.loc["W", "facilities_clinic"] == 2
     assert table.loc["E", "facilities"] == 1 and table.loc["E", "facilities_hospital"] == 1
     assert table.loc["W", "facilities_hospital"] == 0
+    # Per 10,000 residents: west has 100 people, east 65.
+    assert table.loc["W", "facilities_per_10k"] == pytest.approx(200.0)
+    assert table.loc["E", "facilities_hospital_per_10k"] == pytest.approx(10_000 / 65)
 
 
 def test_service_areas_are_nested_and_cover_exactly_the_cells_within_each_band():
