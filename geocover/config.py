@@ -217,6 +217,14 @@ class FcaConfig(_Strict):
     weights: dict[float, float] = Field(default_factory=dict, description="band upper minutes -> weight (E2SFCA)")
 
 
+class OffroadConfig(_Strict):
+    """Walking on beyond the roads across the terrain (Tobler's hiking function on a DEM)."""
+
+    dem: Path = Field(description="elevation raster in metres, any CRS")
+    landcover_factor: Path | None = Field(default=None, description="raster of speed factors (1 open, 0 impassable)")
+    max_minutes: float = Field(default=240.0, gt=0, description="walks longer than this stay unreachable")
+
+
 class ServiceConfig(_Strict):
     """A service circle: the facilities of some tiers, reached by one mode, reported in bands."""
 
@@ -232,6 +240,15 @@ class ServiceConfig(_Strict):
             raise ValueError(f"target_minutes {self.target_minutes:g} must be one of bands_minutes")
         self.bands_minutes = sorted(self.bands_minutes)
         return self
+
+
+class BatchConfig(_Strict):
+    """Batch runs (``geocover batch``): one Dask task per zone of ``unit_level``, merged into one output."""
+
+    unit_level: str = Field(description="zone level whose zones are the units, e.g. county")
+    scheduler: str | None = Field(default=None, description="a Dask scheduler address; a local cluster when omitted")
+    workers: int = Field(default=2, ge=1, description="worker processes of the local cluster")
+    state_dir: Path | None = Field(default=None, description="where finished units are recorded (<out>/.batch)")
 
 
 class ScenarioConfig(_Strict):
@@ -258,7 +275,9 @@ class ScenarioConfig(_Strict):
     ambulance: AmbulanceConfig | None = None
     plan: PlanChangesConfig | None = None
     capacity: CapacityConfig | None = None
+    offroad: OffroadConfig | None = None
     fca: FcaConfig | None = None
+    batch: BatchConfig | None = None
     builtup_raster: Path | None = Field(default=None, description="built-up share in percent, for urban/rural")
     urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)
@@ -334,6 +353,8 @@ class ScenarioConfig(_Strict):
         if self.statistics is not None:
             files.append(("statistics.path", self.statistics.path))
         files += [(f"population.weights.{name}", path) for name, path in self.population.weights.items()]
+        if self.offroad is not None:
+            files.append(("offroad.dem", self.offroad.dem))
         return [
             Problem(where, f"{key}: file not found: {path}", "check the path (relative to the config file)")
             for key, path in files
@@ -360,6 +381,9 @@ class ScenarioConfig(_Strict):
             self.statistics.path = fix(self.statistics.path) or self.statistics.path
         if self.standards is not None:
             self.standards.path = fix(self.standards.path) or self.standards.path
+        if self.offroad is not None:
+            self.offroad.dem = fix(self.offroad.dem) or self.offroad.dem
+            self.offroad.landcover_factor = fix(self.offroad.landcover_factor) or self.offroad.landcover_factor
         if self.plan is not None and self.plan.add is not None:
             self.plan.add.path = fix(self.plan.add.path) or self.plan.add.path
         for zone in self.zones:
@@ -367,6 +391,8 @@ class ScenarioConfig(_Strict):
             zone.seats = fix(zone.seats) or zone.seats
         self.builtup_raster = fix(self.builtup_raster) or self.builtup_raster
         self.output_dir = fix(self.output_dir) or self.output_dir
+        if self.batch is not None:
+            self.batch.state_dir = fix(self.batch.state_dir) or self.batch.state_dir
         return self
 
 

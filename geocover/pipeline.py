@@ -13,10 +13,11 @@ from tqdm.auto import tqdm
 from geocover.accessibility import Accessibility, cell_accessibility, snap_cells
 from geocover.ambulance import AmbulanceCells, ambulance_cells, ambulance_columns, ambulance_sufficiency
 from geocover.areas import catchment_polygons, gap_polygons, service_areas
-from geocover.config import ScenarioConfig, load_config
+from geocover.config import OffroadConfig, ScenarioConfig, load_config
 from geocover.coverage import gap_flags, zone_table
 from geocover.errors import raise_if_any
 from geocover.facility_table import facility_table
+from geocover.friction import cell_graph, sample_raster, walk_on
 from geocover.inputs import load_facilities, load_population, load_roads, load_statistics, load_weights
 from geocover.network import Network, build_network, max_speed_kmh
 from geocover.population import PopulationGrid
@@ -164,6 +165,8 @@ def run_scenario(
         zones = gpd.GeoDataFrame(pd.concat([zones, derived], ignore_index=True), crs="EPSG:4326")
     access = cell_accessibility(network, facilities, grid, config.snap_max_m, config.offroad_kmh,
                                 cell_snap=cell_snaps[config.mode])
+    if config.offroad is not None:
+        access = walk_off_road(access, config.offroad, network.crs)
     step("travel times computed")
     facilities = _facility_columns(facilities, access, config.target_minutes)
     if config.facility_table:
@@ -219,6 +222,21 @@ def run_scenario(
         network=network, access=access, study_area=area, statistics=statistics, notes=notes,
         services=extra, networks=networks, ambulance=ambulance, allocation=allocation, catchments=catchments,
     )
+
+
+def walk_off_road(access: Accessibility, offroad: OffroadConfig, metric_crs) -> Accessibility:
+    """The access with every cell's minutes improved by walking on across the terrain (see geocover.friction)."""
+    grid = access.grid
+    elevation = sample_raster(offroad.dem, grid)
+    factor = sample_raster(offroad.landcover_factor, grid) if offroad.landcover_factor is not None else None
+    graph = cell_graph(grid, elevation, metric_crs, factor)
+    seed = access.minutes[grid.valid]
+    minutes, origin = walk_on(graph, np.where(np.isfinite(seed), seed, np.inf), offroad.max_minutes)
+    nearest = access.facility[grid.valid]
+    access.minutes = grid.to_grid(minutes)
+    access.facility = np.full(grid.shape, -1, dtype=np.int64)
+    access.facility[grid.valid] = np.where(origin >= 0, nearest[np.maximum(origin, 0)], -1)
+    return access
 
 
 def _cell_urban(grid: PopulationGrid, zones: gpd.GeoDataFrame, config: ScenarioConfig) -> np.ndarray:
