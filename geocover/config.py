@@ -41,6 +41,8 @@ class RoadsConfig(_Strict):
     )
     use_maxspeed: bool = True
     speed_factor: float | None = Field(default=None, gt=0, description="multiplies every speed")
+    urban_factor: float = Field(default=1.0, gt=0, description="drive speed factor on roads in urban zones")
+    rural_factor: float = Field(default=1.0, gt=0, description="drive speed factor on roads elsewhere")
 
     @model_validator(mode="after")
     def _one_source(self) -> RoadsConfig:

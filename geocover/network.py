@@ -179,6 +179,7 @@ def build_network(
     speeds_kmh: dict[str, float] | None = None,
     use_maxspeed: bool = True,
     speed_factor: float | None = None,
+    segment_factor: np.ndarray | None = None,
 ) -> Network:
     """Build the network of one travel mode from OSM road segments.
 
@@ -201,6 +202,9 @@ def build_network(
         Use OSM ``maxspeed`` tags where present (drive and ambulance).
     speed_factor : float, optional
         Multiplies every speed (default 1, or :data:`AMBULANCE_FACTOR` for ``"ambulance"``).
+    segment_factor : numpy.ndarray, optional
+        Multiplies the speed of each segment (e.g. urban or rural factors, see
+        :func:`urban_rural_factors`); same length as ``segments.u``.
 
     Returns
     -------
@@ -209,6 +213,8 @@ def build_network(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     speed = _speeds_for_mode(segments, mode, speeds_kmh, use_maxspeed, speed_factor)
+    if segment_factor is not None and mode in ("drive", "ambulance"):
+        speed = speed * segment_factor
     keep = np.isfinite(speed) & (speed > 0)
     u, v, speed = segments.u[keep], segments.v[keep], speed[keep]
     oneway = segments.oneway[keep] if mode != "walk" else np.zeros(len(u), dtype=np.int8)
@@ -254,3 +260,14 @@ def max_speed_kmh(
     """The fastest speed any segment gets in ``mode``, km/h: the reach of a study-area buffer."""
     speed = _speeds_for_mode(segments, mode, speeds_kmh, use_maxspeed, speed_factor)
     return float(np.nanmax(speed)) if np.isfinite(speed).any() else 0.0
+
+
+def urban_rural_factors(
+    segments: RoadSegments, urban_areas: shapely.Geometry | None, urban_factor: float, rural_factor: float
+) -> np.ndarray:
+    """Speed factor per segment: ``urban_factor`` where its midpoint lies in ``urban_areas`` (EPSG:4326), else
+    ``rural_factor`` (drive speeds in towns are lower than the table's free-flow speeds)."""
+    lon = (segments.lon[segments.u] + segments.lon[segments.v]) / 2.0
+    lat = (segments.lat[segments.u] + segments.lat[segments.v]) / 2.0
+    urban = shapely.contains_xy(urban_areas, lon, lat) if urban_areas is not None else np.zeros(len(lon), bool)
+    return np.where(urban, urban_factor, rural_factor)

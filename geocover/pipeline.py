@@ -19,7 +19,7 @@ from geocover.errors import raise_if_any
 from geocover.facility_table import facility_table
 from geocover.friction import cell_graph, sample_raster, walk_on
 from geocover.inputs import load_facilities, load_population, load_roads, load_statistics, load_weights
-from geocover.network import Network, build_network, max_speed_kmh
+from geocover.network import Network, build_network, max_speed_kmh, urban_rural_factors
 from geocover.population import PopulationGrid
 from geocover.seats import minutes_to_county_seat
 from geocover.services import ServiceResult, offering, run_service, service_columns, tier_columns
@@ -148,8 +148,14 @@ def run_scenario(
     area = study_area(zones, reach_m)
     segments = segments.within(tuple(area.total_bounds))
     crs = zones.estimate_utm_crs()
+    factors = None
+    if (roads.urban_factor, roads.rural_factor) != (1.0, 1.0):
+        first = zones[zones["zone_level"] == zones["zone_level"].iloc[0]]
+        urban = first[first["urban_rural"] == "urban"].geometry.union_all() if (first["urban_rural"] == "urban").any() \
+            else None
+        factors = urban_rural_factors(segments, urban, roads.urban_factor, roads.rural_factor)
     networks = {
-        mode: build_network(segments, mode, crs, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
+        mode: build_network(segments, mode, crs, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor, factors)
         for mode in dict.fromkeys(modes)
     }
     network = networks[config.mode]

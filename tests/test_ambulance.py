@@ -94,3 +94,19 @@ def test_ambulances_needed_per_30000_against_the_fleet(corridor):
     # ceil(65,000 / 30,000) = 3 against 2; ceil(30,000 / 30,000) = 1 against 1.
     assert (table.loc["A", "ambulances_needed"], table.loc["A", "ambulances_to_add"]) == (3, 1)
     assert (table.loc["B", "ambulances_needed"], table.loc["B", "ambulances_to_add"]) == (1, 0)
+
+
+def test_urban_and_rural_speed_factors(corridor):
+    _stations(corridor, [0.002])
+    plain = run_scenario(corridor, progress=False).networks["drive"]
+    config = corridor.parent / "factors.yaml"
+    config.write_text(corridor.read_text(encoding="utf-8").replace(
+        "roads: {pbf: roads.osm}", "roads: {pbf: roads.osm, urban_factor: 0.5, rural_factor: 0.8}"), encoding="utf-8")
+    slowed = run_scenario(config, progress=False).networks["drive"]
+    np.testing.assert_array_equal(plain.u, slowed.u)
+    # Segments whose midpoint lies in 东城街道 (urban, west of 0.05 degrees) at half speed, the rest at 0.8.
+    lon = pyproj.Transformer.from_crs(plain.crs, "EPSG:4326", always_xy=True).transform(
+        (plain.x[plain.u] + plain.x[plain.v]) / 2, (plain.y[plain.u] + plain.y[plain.v]) / 2)[0]
+    expected = np.where(lon < 0.05, 1 / 0.5, 1 / 0.8)
+    np.testing.assert_allclose(slowed.minutes_uv / plain.minutes_uv, expected, rtol=1e-9)
+    assert (lon < 0.05).sum() == 50

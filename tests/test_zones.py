@@ -207,3 +207,4 @@ def test_minutes_to_the_county_seat(counties):
     # County 130103 has no seat among its townships; rolled-up counties are never seats themselves.
     assert np.isnan(table.loc["130103001000", "minutes_to_county_seat"])
     assert np.isnan(table.loc["130102000000", "minutes_to_county_seat"])
+
