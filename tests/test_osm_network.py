@@ -111,3 +111,22 @@ def test_bike_and_ambulance_modes(osm_file):
     assert set(pairs) == {(1, 2), (2, 3), (3, 4), (4, 5), (5, 6)}
     assert np.isinf(pairs[(3, 4)][1]) and np.isinf(pairs[(4, 5)][0])
     assert pairs[(5, 6)][0] == pytest.approx(111.319 / (BIKE_SPEED_KMH * 1000 / 60), rel=1e-3)
+
+
+@pytest.mark.parametrize("mode", ["walk", "bike", "drive", "ambulance"])
+@pytest.mark.parametrize("direction", ["to", "from"])
+def test_every_mode_and_direction_equals_networkx(osm_file, mode, direction):
+    from geocover.routing import nearest_facility_nodes, point_minutes
+    from geocover.snapping import snap_points
+    from tests.reference import reference_minutes
+
+    network = build_network(read_road_segments(osm_file), mode, "EPSG:32631")
+    rng = np.random.default_rng(3)
+    x0, x1 = network.x.min(), network.x.max()
+    y0 = network.y.mean()
+    facilities = snap_points(network, np.array([x0 + 150.0, x1 - 120.0]), np.array([y0 + 10, y0 - 10]), 100.0)
+    points = snap_points(network, rng.uniform(x0, x1, 60), y0 + rng.uniform(-30, 30, 60), 100.0)
+    nodes = nearest_facility_nodes(network, facilities, direction)
+    minutes, _ = point_minutes(network, nodes, points, facilities)
+    np.testing.assert_allclose(minutes, reference_minutes(network, facilities, points, direction), rtol=1e-9)
+    assert np.isfinite(minutes).sum() > 10
