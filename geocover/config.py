@@ -41,6 +41,7 @@ class RoadsConfig(_Strict):
     )
     use_maxspeed: bool = True
     speed_factor: float | None = Field(default=None, gt=0, description="multiplies every speed")
+    cache_dir: Path | None = Field(default=None, description="keep the parsed PBF here: parsed once, read in seconds")
     urban_factor: float = Field(default=1.0, gt=0, description="drive speed factor on roads in urban zones")
     rural_factor: float = Field(default=1.0, gt=0, description="drive speed factor on roads elsewhere")
 
@@ -375,6 +376,7 @@ class ScenarioConfig(_Strict):
 
         self.roads.pbf = fix(self.roads.pbf) or self.roads.pbf
         self.roads.lines = fix(self.roads.lines) or self.roads.lines
+        self.roads.cache_dir = fix(self.roads.cache_dir) or self.roads.cache_dir
         self.facilities.path = fix(self.facilities.path) or self.facilities.path
         self.population.raster = fix(self.population.raster) or self.population.raster
         self.population.points = fix(self.population.points) or self.population.points

@@ -13,7 +13,7 @@ import pyogrio
 from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem
 from geocover.facilities import read_facilities
-from geocover.osm import RoadSegments, read_road_segments
+from geocover.osm import RoadSegments, load_segments, read_road_segments, save_segments
 from geocover.population import (
     PopulationGrid,
     aggregate,
@@ -43,8 +43,21 @@ def load_statistics(config: ScenarioConfig) -> pd.DataFrame | None:
 
 
 def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
-    """Road segments from the configured source, streamed out of a large PBF first if asked."""
+    """Road segments from the configured source, streamed out of a large PBF first if asked.
+
+    With ``roads.cache_dir``, a parsed PBF is kept there as one ``.npz`` (named after the file, its
+    size and modification time) and read back in a fraction of the parsing time: a province is parsed once.
+    """
     roads = config.roads
+    if roads.cache_dir is not None and roads.pbf is not None and not roads.extract:
+        stat = Path(roads.pbf).stat()
+        cached = Path(roads.cache_dir) / f"{Path(roads.pbf).name}.{stat.st_size}.{int(stat.st_mtime)}.segments.npz"
+        if cached.is_file():
+            return load_segments(cached)
+        segments = read_road_segments(roads.pbf)
+        Path(roads.cache_dir).mkdir(parents=True, exist_ok=True)
+        save_segments(segments, cached)
+        return segments
     if roads.lines is not None:
         return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer)
     if not roads.extract:

@@ -8,8 +8,10 @@ through pyogrio.
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass, replace
+import tempfile
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -206,3 +208,27 @@ def read_admin_boundaries(path: str | Path, admin_level: int) -> gpd.GeoDataFram
         crs="EPSG:4326",
     )
     return zones.reset_index(drop=True)
+
+
+def save_segments(segments: RoadSegments, path: str | Path) -> Path:
+    """Write parsed road segments to one compressed ``.npz``, through a temporary file."""
+    path = Path(path)
+    arrays = {f.name: getattr(segments, f.name) for f in fields(RoadSegments)}
+    arrays["highway"] = np.asarray(arrays["highway"], dtype=str)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez_compressed(file, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_segments(path: str | Path) -> RoadSegments:
+    """Read road segments written by :func:`save_segments`."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {f.name: data[f.name] for f in fields(RoadSegments)}
+    arrays["highway"] = arrays["highway"].astype(object)
+    return RoadSegments(**arrays)

@@ -248,3 +248,26 @@ def test_facility_catchment_polygons_partition_each_band(result):
         union = gpd.GeoSeries([bands.loc[band, "geometry"]], crs=4326).to_crs(metric).area.iloc[0]
         assert area == pytest.approx(union, rel=1e-6)  # no overlap, nothing missing
     assert set(catchments["facility_id"]) <= set(result.facilities["facility_id"].astype(str))
+
+
+def test_parsed_roads_are_cached_and_give_the_same_table(result, tmp_path, monkeypatch):
+    import time
+
+    import geocover.inputs
+
+    config = tmp_path / "cached.yaml"
+    text = CONFIG.read_text(encoding="utf-8").replace("../../shared", str(ROOT.parent / "shared"))
+    config.write_text(text.replace("roads:\n", f"roads:\n  cache_dir: {tmp_path / 'cache'}\n")
+                      + "facility_table: false\n", encoding="utf-8")
+    run_scenario(config, progress=False)
+    (cached,) = (tmp_path / "cache").glob("*.segments.npz")
+    started = time.perf_counter()
+    geocover.inputs.load_segments(cached)
+    print(f"segments loaded in {time.perf_counter() - started:.2f} s")
+
+    def parse_again(path):
+        raise AssertionError("the PBF was parsed again")
+
+    monkeypatch.setattr(geocover.inputs, "read_road_segments", parse_again)
+    again = run_scenario(config, progress=False)
+    pd.testing.assert_frame_equal(again.table, result.table)
