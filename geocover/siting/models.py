@@ -31,7 +31,10 @@ RURAL_KM = (10.0, 20.0)
 """Range of the ambulance coverage radius in rural areas, km (the rule allows 10 to 20)."""
 
 EXACT_MAX_ENTRIES = 2_000_000
-"""``method="auto"`` solves exactly up to this many matrix entries, greedily beyond."""
+"""``method="auto"`` solves covering exactly up to this many matrix entries, greedily beyond."""
+
+EXACT_MAX_ENTRIES_MEDIAN = 200_000
+"""``method="auto"`` solves p-median exactly up to this many matrix entries (one variable each)."""
 
 
 def as_matrix(matrix: sp.spmatrix | np.ndarray, threshold: float | None = None) -> sp.csr_matrix:
@@ -106,7 +109,8 @@ class SitingModel:
         if method not in ("auto", "exact", "greedy"):
             raise ValueError(f"method must be 'auto', 'exact' or 'greedy', got {method!r}")
         if method == "auto":
-            return "exact" if self.matrix.nnz <= EXACT_MAX_ENTRIES else "greedy"
+            limit = EXACT_MAX_ENTRIES_MEDIAN if isinstance(self, PMedian) else EXACT_MAX_ENTRIES
+            return "exact" if self.matrix.nnz <= limit else "greedy"
         return method
 
     def _store(self, solution: Solution) -> None:
@@ -158,7 +162,8 @@ class _Covering(SitingModel):
         ----------
         method : {"auto", "exact", "greedy"}
             ``"exact"``: integer programme in HiGHS; ``"greedy"``: lazy greedy on residual
-            population; ``"auto"``: exact up to :data:`EXACT_MAX_ENTRIES` matrix entries.
+            population; ``"auto"``: exact up to :data:`EXACT_MAX_ENTRIES` matrix entries
+            (:data:`EXACT_MAX_ENTRIES_MEDIAN` for p-median).
         time_limit_s : float
             HiGHS time limit, seconds; the best solution found is kept and :attr:`gap` says how far
             from optimal it may be.
