@@ -135,6 +135,39 @@ def compare(
     return {name: folder / name for name in ("comparison.csv", "comparison.xlsx")}, "\n".join(lines)
 
 
+def batch(
+    config: ScenarioConfig | str | Path,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+    lang: str | None = None,
+    offline: bool = False,
+    processes: bool = True,
+    report: bool = True,
+) -> tuple[dict[str, Path], str, dict[str, str]]:
+    """Run the scenario unit by unit on Dask (``batch:`` section) and write the merged outputs.
+
+    See :func:`geocover.batch.run_batch` for the parameters and what is exact.
+
+    Returns
+    -------
+    outputs : dict
+    summary : str
+        Units computed, reused and failed; people per zone level; notes.
+    failed : dict
+        Unit id to its error; empty when every unit finished.
+    """
+    from geocover.batch import run_batch
+
+    if not isinstance(config, ScenarioConfig):
+        config = load_config(config)
+    outcome = run_batch(config, out=out, workers=workers, scheduler=scheduler, force=force, progress=progress,
+                        lang=lang, offline=offline, processes=processes, report=report)
+    return outcome.outputs, outcome.summary, outcome.failed
+
+
 def _audit_summary(table) -> str:
     counts = table["status"].value_counts()
     parts = [f"{counts.get(status, 0)} {status}" for status in (PASS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED)]

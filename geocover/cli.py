@@ -1,6 +1,7 @@
 """The ``geocover`` command line: ``run``, ``demo`` and ``validate``.
 
-Exit codes: 0 success, 2 bad input (every problem listed, nothing written).
+Exit codes: 0 success, 1 some batch units failed (the others written), 2 bad input (every problem listed,
+nothing written).
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("config", type=Path, help="scenario YAML file with a plan: section")
     compare.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    batch = commands.add_parser("batch", help="every unit (e.g. county) as a Dask task, merged into one output")
+    batch.add_argument("config", type=Path, help="scenario YAML file with a batch: section")
+    batch.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
+    batch.add_argument("--workers", type=int, help="worker processes of the local cluster (default: batch.workers)")
+    batch.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
+    batch.add_argument("--force", action="store_true", help="rerun the units already finished")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    batch.add_argument("--lang", choices=LANGS, help="language of the maps and report (default: map.lang, en)")
+    batch.add_argument("--offline", action="store_true", help="no base-map tiles: the maps need no network")
+    batch.add_argument("--no-report", action="store_true", help="no print map and report (PDF pages per zone)")
     validate = commands.add_parser("validate", help="load and summarise every layer; compute nothing")
     validate.add_argument("config", type=Path, help="scenario YAML file")
     return parser
@@ -60,6 +71,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "validate":
             print(api.validate(args.config))
+            return 0
+        if args.command == "batch":
+            outputs, summary, failed = api.batch(
+                args.config, out=args.out, workers=args.workers, scheduler=args.scheduler, force=args.force,
+                progress=not args.quiet, lang=args.lang, offline=args.offline, report=not args.no_report,
+            )
+            print(summary)
+            for path in outputs.values():
+                print(f"  wrote {path}")
+            if failed:
+                print(f"geocover: {len(failed)} unit(s) failed: {', '.join(failed)} (see INCOMPLETE.txt)",
+                      file=sys.stderr)
+                return 1
             return 0
         if args.command in ("audit", "compare"):
             verb = api.audit if args.command == "audit" else api.compare

@@ -1,0 +1,464 @@
+"""One unit of a batch run (a county, or any zone), computed with its halo on a Dask worker.
+
+A unit run is :func:`geocover.pipeline.run_scenario` with ``unit=(level, zone_id)``: roads, facilities
+and people are taken within the halo of ``R`` metres around the unit, ``R`` being the fastest speed
+of each mode times its largest band (and the ambulance radius and response). What follows from it:
+
+- **Exact.** A trip of at most ``R / v`` minutes from a cell of the unit (``v`` the mode's fastest
+  road, or the off-road walk if faster) cannot leave the halo, so minutes up to the largest band
+  ``N`` are the whole-area run's, and so are every band column, the ambulance radius and response
+  counts, facility counts and flags. 2SFCA (``fca``) is exact too: batch runs add a halo of twice its
+  catchment (each facility's ratio needs the people within the catchment of the facility).
+- **More than N minutes.** A cell whose minutes exceed ``N`` is "more than N minutes" (coded
+  :data:`MORE_THAN_MINUTES`): reachable, counted beyond the target, its exact time unknown. A cell
+  whose search found no facility in a road component reaching the edge of the halo is coded
+  :data:`NOT_FOUND_MINUTES`: more than N minutes or no facility at all, counted beyond the target
+  too. A cell is certainly
+  unreachable (as in the whole run) when no road lies within ``snap_max_m`` (with ``snap_max_m <= R``)
+  or its road component lies wholly inside the halo and holds no reachable facility; with ``offroad``
+  walking, no cell is certainly unreachable (a walk may start outside the halo).
+- Per zone, mean minutes are exact when nobody is more than N minutes away, else NaN (and a lower
+  bound is given); the median and 90th percentile are exact whenever the people beyond N cannot move
+  them, else NaN. The same holds
+  for every service circle, the per-tier minutes and the ambulance response mean; minutes to the county
+  seat and per-facility neighbour and referral minutes are kept up to ``R / v`` and NaN beyond.
+- Capacity allocation needs a global pass: it is left out of batch runs (``geocover run`` computes it).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import dataclass, replace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import connected_components
+
+from geocover.accessibility import cell_accessibility
+from geocover.areas import gap_polygons, service_areas
+from geocover.config import ScenarioConfig, ServiceConfig
+from geocover.coverage import weighted_quantile, zone_table
+from geocover.mapping import coverage_map
+from geocover.network import Network
+from geocover.offline import render
+from geocover.pipeline import ScenarioResult, run_scenario
+from geocover.population import PopulationGrid
+from geocover.services import offering
+from geocover.snapping import Snap
+
+MORE_THAN_MINUTES = 1e9
+"""Minutes standing for "more than N minutes" (and reachable) in the per-cell arrays of a batch run."""
+NOT_FOUND_MINUTES = 2e9
+"""Minutes standing for "more than N minutes, or no facility at all" in the per-cell arrays."""
+HALO_SERVICE = "batch_halo"
+"""A service circle with no facility, added to unit runs only to widen the halo (2SFCA)."""
+
+TOBLER_MAX_KMH = 6.0
+"""The fastest off-road walk of :mod:`geocover.friction` (Tobler's function, slightly downhill), km/h."""
+
+_KEYS = ["zone_level", "zone_id", "zone_name"]
+_STATS = ("mean_minutes", "median_minutes", "p90_minutes")
+
+
+def unit_config(config: ScenarioConfig) -> tuple[ScenarioConfig, list[str]]:
+    """The config the unit runs use, and notes on what it leaves out or adds.
+
+    Network-Voronoi zone levels (``seats``) and capacity allocation need a global pass and are left
+    out; with ``fca``, a facility-less service of ``2 x fca.max_minutes`` widens the halo.
+    """
+    unit = config.model_copy(deep=True)
+    notes = []
+    seats = [zone.level for zone in unit.zones if zone.seats is not None]
+    if seats:
+        unit.zones = [zone for zone in unit.zones if zone.seats is None]
+        notes.append(f"zone levels {', '.join(seats)} (network Voronoi from seats) need a global pass: "
+                     "left out of batch runs, computed by `geocover run`")
+    if unit.capacity is not None:
+        unit.capacity = None
+        notes.append("capacity allocation needs a global pass: its columns are NaN here, computed by `geocover run`")
+    if unit.fca is not None:
+        reach = 2.0 * unit.fca.max_minutes
+        unit.services = [*unit.services, ServiceConfig(name=HALO_SERVICE, tiers=["(none)"], mode=unit.mode,
+                                                       bands_minutes=[reach], target_minutes=reach)]
+        notes.append(f"2SFCA: halo widened to {reach:g} minutes (twice the catchment)")
+    return unit, notes
+
+
+@dataclass
+class UnitCells:
+    """The cells of one unit (centres inside it), on its grid.
+
+    Attributes
+    ----------
+    transform : tuple of float
+        The unit grid's affine transform (6 terms), in ``crs``.
+    crs : str
+        WKT of the grid's CRS.
+    rows, cols : numpy.ndarray of int64
+        Cell positions on the unit grid.
+    population : numpy.ndarray of float64
+        People per cell.
+    minutes : numpy.ndarray of float64
+        Minutes to the nearest facility, ``inf`` certainly unreachable, :data:`MORE_THAN_MINUTES`
+        more than the largest band, :data:`NOT_FOUND_MINUTES` more than it or unreachable.
+    nearest : numpy.ndarray of int64
+        Row of the nearest facility in :attr:`UnitResult.facilities` within the largest band, else -1.
+    services : dict
+        Service name to its minutes per cell, coded like ``minutes``.
+    """
+
+    transform: tuple[float, ...]
+    crs: str
+    rows: np.ndarray
+    cols: np.ndarray
+    population: np.ndarray
+    minutes: np.ndarray
+    nearest: np.ndarray
+    services: dict[str, np.ndarray]
+
+
+@dataclass
+class UnitResult:
+    """What a unit task returns.
+
+    Attributes
+    ----------
+    unit_id, unit_name : str
+    table : pandas.DataFrame
+        Zone-table rows of the zones lying inside the unit (the unit's own row first of its level).
+    beyond : pandas.DataFrame
+        Per row of ``table``: ``more_than`` (people more than ``limits[""]`` minutes away, or not found)
+        and ``mean_at_least`` (a lower bound of the mean minutes), see :func:`capped_zone_table`.
+    facilities : geopandas.GeoDataFrame
+        The unit run's facilities; ``population_nearest``, ``population_within_target`` and
+        ``catchment_exclusive_<b>`` hold the people of the unit's own cells only; ``batch_owned`` is
+        True for facilities inside the unit.
+    cells : UnitCells
+    area : shapely.Geometry
+        The unit's study area (unit plus halo), EPSG:4326.
+    limits : dict
+        ``N`` per service (``""`` the main one): minutes are exact up to it (the largest band).
+    halo_m : float
+        ``R``, the halo radius in metres used for the exactness rules.
+    notes : list of str
+    seconds : float
+        Wall time of the task, s.
+    peak_mb : float
+        Peak resident memory of the worker process so far, MB.
+    map_html : str or None
+        The unit's map (its own cells, zones and facilities).
+    """
+
+    unit_id: str
+    unit_name: str
+    table: pd.DataFrame
+    beyond: pd.DataFrame
+    facilities: gpd.GeoDataFrame
+    cells: UnitCells
+    area: shapely.Geometry
+    limits: dict[str, float]
+    halo_m: float
+    notes: list[str]
+    seconds: float
+    peak_mb: float
+    map_html: str | None
+
+
+def road_speed_m_per_min(network: Network) -> float:
+    """The fastest speed of any open direction of ``network``, metres per minute."""
+    speeds = [network.length_m[(m > 0) & np.isfinite(m)] / m[(m > 0) & np.isfinite(m)]
+              for m in (network.minutes_uv, network.minutes_vu)]
+    joined = np.concatenate(speeds)
+    return float(joined.max()) if joined.size else 0.0
+
+
+def halo_radius_m(config: ScenarioConfig, networks: dict[str, Network]) -> float:
+    """The halo radius ``R`` in metres: at most the pipeline's (its speeds are over every road read)."""
+    services = [config.main_service, *config.services]
+    radius = max(road_speed_m_per_min(networks[s.mode]) * max(s.bands_minutes) for s in services)
+    if config.ambulance is not None:
+        radius = max(radius, 1000.0 * max(config.ambulance.rural_km),
+                     road_speed_m_per_min(networks["ambulance"]) * max(config.ambulance.response_minutes, default=0))
+    return radius
+
+
+def certainly_unreachable(network: Network, snap: Snap, area: gpd.GeoSeries, snap_max_m: float,
+                          halo_m: float) -> np.ndarray:
+    """Per snapped point: True when it cannot reach any facility of the whole area either.
+
+    That is when it joined no road and ``snap_max_m <= halo_m`` (a road of the whole area within the
+    snap distance would be in the halo), or when its road component (weakly connected) has all its
+    nodes farther than ``snap_max_m`` inside the halo's edge, so that no road nor facility outside
+    the halo joins it.
+    """
+    open_edge = np.isfinite(network.minutes_uv) | np.isfinite(network.minutes_vu)
+    n = network.n_nodes
+    graph = sp.coo_matrix((np.ones(int(open_edge.sum())), (network.u[open_edge], network.v[open_edge])), shape=(n, n))
+    count, component = connected_components(graph, directed=True, connection="weak")
+    core = area.to_crs(network.crs).buffer(-snap_max_m).iloc[0]
+    closed = np.ones(count, dtype=bool)
+    closed[component[~shapely.contains_xy(core, network.x, network.y)]] = False
+    out = np.full(len(snap), snap_max_m <= halo_m)
+    snapped = snap.snapped
+    out[snapped] = closed[component[network.u[snap.edge[snapped]]]]
+    return out
+
+
+def coded_minutes(minutes: np.ndarray, limit: float, unreachable: np.ndarray) -> np.ndarray:
+    """Minutes per cell in batch coding: exact up to ``limit``, :data:`MORE_THAN_MINUTES` beyond it;
+    where no facility was found, ``inf`` if ``unreachable`` else :data:`NOT_FOUND_MINUTES`. NaN stays NaN."""
+    out = np.where(np.isfinite(minutes) & (minutes > limit), MORE_THAN_MINUTES, minutes)
+    return np.where(np.isposinf(minutes) & ~unreachable, NOT_FOUND_MINUTES, out)
+
+
+def capped_zone_table(
+    grid: PopulationGrid,
+    minutes: np.ndarray,
+    zones: gpd.GeoDataFrame,
+    bands_minutes: list[float],
+    target_minutes: float,
+    limit: float,
+    facilities: gpd.GeoDataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`geocover.coverage.zone_table` of batch-coded minutes, in ``zones`` order, with the
+    mean, median and p90 set to NaN where people more than ``limit`` minutes away could change them.
+
+    The median and p90 stand when they come out the same whether the people not found are reachable
+    (more than ``limit``) or not, and at most ``limit``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+    beyond : pandas.DataFrame
+        Per zone: ``more_than`` (people more than ``limit`` minutes away or not found) and
+        ``mean_at_least`` (the mean minutes when those found are ``limit`` minutes away: a lower bound).
+    """
+    table = zone_table(grid, minutes, zones, bands_minutes, target_minutes, facilities)
+    table = pd.DataFrame(zones[_KEYS]).merge(table, on=_KEYS, how="left")
+    beyond = pd.DataFrame({"more_than": np.zeros(len(zones)), "mean_at_least": table["mean_minutes"].to_numpy()})
+    far = np.isfinite(minutes) & (minutes >= MORE_THAN_MINUTES)
+    known = np.isfinite(minutes) & ~far
+    levels = zones["zone_level"].to_numpy()
+    for level in pd.unique(levels):
+        rows = np.flatnonzero(levels == level)
+        labels = grid.labels(zones.iloc[rows])
+        more = np.bincount(labels[far], weights=grid.population[far], minlength=len(rows) + 1)[1:]
+        beyond.loc[rows, "more_than"] = more
+        for number in np.flatnonzero(more > 0) + 1:
+            row = rows[number - 1]
+            inside = labels == number
+            m, w = minutes[inside & known], grid.population[inside & known]
+            found = float(grid.population[inside & (minutes == MORE_THAN_MINUTES)].sum())
+            total = w.sum() + found
+            beyond.loc[row, "mean_at_least"] = ((m * w).sum() + limit * found) / total if total > 0 else np.nan
+            table.loc[row, "mean_minutes"] = np.nan
+            for column, q in (("median_minutes", 0.5), ("p90_minutes", 0.9)):
+                low = weighted_quantile(np.append(m, MORE_THAN_MINUTES), np.append(w, found), q)
+                if not (table.loc[row, column] <= limit and low == table.loc[row, column]):
+                    table.loc[row, column] = np.nan
+    return table, beyond
+
+
+def _replace_columns(table: pd.DataFrame, fixed: pd.DataFrame, pairs: list[tuple[str, str]]) -> None:
+    """Set ``table[to] = fixed[frm]`` for every pair, rows matched on the zone keys."""
+    index = pd.MultiIndex.from_frame(table[_KEYS])
+    fixed = fixed.set_index(_KEYS).reindex(index)
+    for to, frm in pairs:
+        if to in table.columns:
+            table[to] = fixed[frm].to_numpy()
+
+
+def _service_pairs(prefix: str, target: float) -> list[tuple[str, str]]:
+    label = f"pop_beyond_{target:g}".replace(".", "_")
+    return [(f"{prefix}{c}", c) for c in (label, "pop_unreachable", *_STATS)]
+
+
+def batch_gaps(grid: PopulationGrid, minutes: np.ndarray, target_minutes: float) -> gpd.GeoDataFrame:
+    """Gap polygons of batch-coded minutes: ``max_minutes`` NaN where a gap holds people more than N away."""
+    gaps = gap_polygons(grid, minutes, target_minutes)
+    gaps["max_minutes"] = gaps["max_minutes"].where(gaps["max_minutes"] < MORE_THAN_MINUTES)
+    return gaps
+
+
+class _Halo:
+    """The unit run's halo: its radius, the minutes it makes exact per mode, and certain unreachability."""
+
+    def __init__(self, result: ScenarioResult) -> None:
+        self.result = result
+        config = result.config
+        self.radius = halo_radius_m(config, result.networks)
+        walk_kmh = max(config.offroad_kmh, TOBLER_MAX_KMH if config.offroad is not None else 0.0)
+        self.offroad = walk_kmh * 1000.0 / 60.0
+        self._unreachable: dict[str, np.ndarray] = {}
+
+    def exact_up_to(self, mode: str) -> float:
+        """Minutes up to which trips of ``mode`` stay inside the halo."""
+        return self.radius / max(road_speed_m_per_min(self.result.networks[mode]), self.offroad)
+
+    def coded(self, minutes: np.ndarray, mode: str, snap: Snap, bands: list[float]) -> tuple[np.ndarray, float]:
+        """Grid-shaped batch-coded minutes of valid-order ``snap`` cells, and their limit ``N``."""
+        config = self.result.config
+        if config.offroad is not None:
+            self._unreachable[mode] = np.zeros(len(snap), dtype=bool)
+        elif mode not in self._unreachable:
+            self._unreachable[mode] = certainly_unreachable(self.result.networks[mode], snap, self.result.study_area,
+                                                            config.snap_max_m, self.radius)
+        limit = min(max(bands), self.exact_up_to(mode))
+        grid = self.result.access.grid
+        return grid.to_grid(coded_minutes(minutes[grid.valid], limit, self._unreachable[mode])), limit
+
+
+def _own_cells(result: ScenarioResult, level: str, unit_id: str) -> tuple[shapely.Geometry, np.ndarray]:
+    """The unit's polygon and its valid cells (centre inside it) on the unit grid."""
+    zones = result.zones
+    polygon = zones.geometry[(zones["zone_level"] == level) & (zones["zone_id"].astype(str) == unit_id)].iloc[0]
+    grid = result.access.grid
+    own = grid.labels(gpd.GeoDataFrame(geometry=[polygon], crs=zones.crs)) == 1
+    return polygon, own & grid.valid
+
+
+def _fixed_table(result: ScenarioResult, halo: _Halo, coded: dict[str, np.ndarray],
+                 limits: dict[str, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The unit's zone table with every nearest-facility summary in batch terms."""
+    config, grid, zones = result.config, result.access.grid, result.zones
+    table = result.table.copy()
+    main, beyond = capped_zone_table(grid, coded[""], zones, config.bands_minutes, config.target_minutes,
+                                     limits[""])
+    _replace_columns(table, main, _service_pairs("", config.target_minutes))
+    for name, service in result.services.items():
+        if name != HALO_SERVICE:
+            part, _ = capped_zone_table(grid, coded[name], zones, service.config.bands_minutes,
+                                        service.config.target_minutes, limits[name])
+            _replace_columns(table, part, _service_pairs(f"{name}_", service.config.target_minutes))
+    if config.tier_minutes:
+        facilities = result.facilities
+        for tier in sorted(facilities["tier"].dropna().unique()):
+            access = cell_accessibility(result.network, facilities.iloc[offering(facilities, [tier])], grid,
+                                        config.snap_max_m, config.offroad_kmh, cell_snap=result.access.cell_snap)
+            tier_coded, _ = halo.coded(access.minutes, config.mode, result.access.cell_snap, config.bands_minutes)
+            part, _ = capped_zone_table(grid, tier_coded, zones, [limits[""]], limits[""], limits[""])
+            _replace_columns(table, part, [(f"minutes_{s}_{tier}", f"{s}_minutes") for s in ("mean", "median", "p90")]
+                             + [(f"pop_unreachable_{tier}", "pop_unreachable")])
+    if result.ambulance is not None:
+        response = result.ambulance.response_minutes
+        cap = max(config.ambulance.response_minutes, default=0.0)
+        response = grid.to_grid(np.where(response <= cap, response, MORE_THAN_MINUTES))
+        part, _ = capped_zone_table(grid, response, zones, [cap], cap, cap)
+        _replace_columns(table, part, [("mean_response_minutes", "mean_minutes")])
+    if "minutes_to_county_seat" in table.columns:
+        seat = table["minutes_to_county_seat"]
+        table["minutes_to_county_seat"] = seat.where(seat <= halo.exact_up_to("drive" if "drive" in result.networks
+                                                                               else config.mode))
+    return table.drop(columns=[c for c in table.columns if c.startswith(f"{HALO_SERVICE}_")]), beyond
+
+
+def _facility_rows(result: ScenarioResult, own: np.ndarray, polygon: shapely.Geometry, limit: float,
+                   neighbour_limit: float) -> gpd.GeoDataFrame:
+    """The facility table with its people counted over the unit's own cells only."""
+    config, grid = result.config, result.access.grid
+    facilities = result.facilities.copy()
+    n = len(facilities)
+    nearest = result.access.facility[own]
+    minutes = result.access.minutes[own]
+    people = grid.population[own]
+
+    def people_of(within: float) -> np.ndarray:
+        mask = (nearest >= 0) & (minutes <= within)
+        return np.bincount(nearest[mask], weights=people[mask], minlength=n)[:n]
+
+    facilities["population_nearest"] = people_of(limit)
+    facilities["population_within_target"] = people_of(config.target_minutes)
+    for band in config.bands_minutes:
+        column = "catchment_exclusive_" + f"{band:g}".replace(".", "_")
+        if column in facilities.columns:
+            facilities[column] = people_of(band)
+    for column in ("nearest_same_tier_minutes", "referral_minutes"):
+        if column in facilities.columns:
+            facilities[column] = facilities[column].where(facilities[column] <= neighbour_limit)
+    facilities["batch_owned"] = facilities.geometry.to_crs("EPSG:4326").within(polygon).to_numpy()
+    return facilities
+
+
+def _unit_map(result: ScenarioResult, own: np.ndarray, coded: dict[str, np.ndarray], table: pd.DataFrame,
+              inside: np.ndarray, lang: str | None, tiles: str | None) -> str:
+    """The map of the unit's own cells, zones and facilities, drawn by :func:`geocover.mapping.coverage_map`."""
+    grid = result.access.grid
+    own_grid = PopulationGrid(grid.population, own, grid.transform, grid.crs)
+    minutes = np.where(own, coded[""], np.nan)
+    services = {}
+    for name, service in result.services.items():
+        if name == HALO_SERVICE:
+            continue
+        areas = service_areas(own_grid, np.where(own, coded[name], np.nan), service.config.bands_minutes)
+        areas.insert(0, "service", name)
+        services[name] = replace(service, service_areas=areas)
+    zones = gpd.GeoDataFrame(table.assign(geometry=result.zones.geometry.to_numpy()[inside]), crs=result.zones.crs)
+    view = replace(
+        result, table=table, zones=zones, access=replace(result.access, grid=own_grid, minutes=minutes),
+        service_areas=service_areas(own_grid, minutes, result.config.bands_minutes),
+        gaps=batch_gaps(own_grid, minutes, result.config.target_minutes), services=services,
+        ambulance=None, catchments=None, audit=None, sites=None,
+    )
+    return render(coverage_map(view, lang=lang, tiles=tiles))
+
+
+def run_unit(
+    config: ScenarioConfig, level: str, unit_id: str, unit_name: str, lang: str | None = None,
+    tiles: str | None = None, with_map: bool = True,
+) -> UnitResult:
+    """Run one unit with its halo and put its results in batch terms (see the module docstring).
+
+    Parameters
+    ----------
+    config : ScenarioConfig
+        The unit config (see :func:`unit_config`).
+    level, unit_id, unit_name : str
+        The unit zone.
+    lang, tiles : str, optional
+        Language and base map of the unit's map.
+    with_map : bool
+        Render the unit's map.
+
+    Returns
+    -------
+    UnitResult
+    """
+    start = time.perf_counter()
+    result = run_scenario(config, progress=False, unit=(level, unit_id))
+    polygon, own = _own_cells(result, level, unit_id)
+    halo = _Halo(result)
+    coded, limits = {}, {}
+    coded[""], limits[""] = halo.coded(result.access.minutes, config.mode, result.access.cell_snap,
+                                       config.bands_minutes)
+    for name, service in result.services.items():
+        coded[name], limits[name] = halo.coded(service.access.minutes, service.config.mode, service.access.cell_snap,
+                                               service.config.bands_minutes)
+    table, beyond = _fixed_table(result, halo, coded, limits)
+    shapes = result.zones.to_crs("EPSG:4326").geometry.to_numpy()
+    inside = shapely.area(shapely.difference(shapes, polygon)) <= 1e-9 * np.maximum(shapely.area(shapes), 1e-30)
+    facilities = _facility_rows(result, own, polygon, limits[""], halo.exact_up_to(config.mode))
+    nearest = result.access.facility[own]
+    rows, cols = np.nonzero(own)
+    cells = UnitCells(
+        transform=tuple(result.access.grid.transform)[:6], crs=result.access.grid.crs.to_wkt(), rows=rows, cols=cols,
+        population=result.access.grid.population[own], minutes=coded[""][own],
+        nearest=np.where(coded[""][own] <= limits[""], nearest, -1),
+        services={name: values[own] for name, values in coded.items() if name not in ("", HALO_SERVICE)},
+    )
+    notes = list(result.notes)
+    if limits[""] < max(config.bands_minutes):
+        notes.append(f"unit {unit_id}: minutes exact up to {limits[''] :g} only (off-road walking faster than roads)")
+    map_html = _unit_map(result, own, coded, table[inside].reset_index(drop=True), inside, lang, tiles) \
+        if with_map else None
+    return UnitResult(
+        unit_id=unit_id, unit_name=unit_name, table=table[inside].reset_index(drop=True),
+        beyond=beyond[inside].reset_index(drop=True), facilities=facilities, cells=cells,
+        area=result.study_area.iloc[0], limits={k: v for k, v in limits.items() if k != HALO_SERVICE},
+        halo_m=halo.radius, notes=notes,
+        seconds=time.perf_counter() - start, peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        map_html=map_html,
+    )

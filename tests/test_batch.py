@@ -1,0 +1,312 @@
+"""Batch runs on Dask: exact at county borders, resumable, the same tables whatever the worker count.
+
+The reference is always the whole-area run (``geocover run`` on the same config).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from affine import Affine
+from shapely.geometry import LineString, Point, box
+
+from geocover import api
+from geocover.cli import main
+from geocover.pipeline import run_scenario
+
+WEST, SOUTH, CELL = 110.0, 30.0, 0.001
+COUNTY_W, COUNTY_H = 0.06, 0.05
+N_COLS, N_ROWS = 3, 2
+BANDS, TARGET, SNAP_M = (3, 6, 9), 6, 300.0
+LIMIT = max(BANDS)
+_STATS = ("mean_minutes", "median_minutes", "p90_minutes")
+
+
+def _line_positions(start: float, stop: float, step: float, rng: np.random.Generator) -> np.ndarray:
+    """Road positions about ``step`` apart, jittered so that no cell centre is equidistant from two roads."""
+    base = np.arange(start, stop + step / 2, step)
+    return base + rng.uniform(-0.15, 0.15, len(base)) * step
+
+
+def build_counties(folder):
+    """Six counties (3 x 2, each 0.06 x 0.05 degrees) of two townships each, in one city; a road grid
+    crossing every border; clinics placed so that cells near borders are served across them.
+
+    Also: an isolated road (people on it reach nothing), cells farther than ``SNAP_M`` from every road
+    (unreachable), a corner more than ``LIMIT`` minutes from every clinic, and one county seat per county.
+    """
+    rng = np.random.default_rng(7)
+    east, north = WEST + N_COLS * COUNTY_W, SOUTH + N_ROWS * COUNTY_H
+    xs = _line_positions(WEST - 0.03, east + 0.03, 0.007, rng)
+    ys = _line_positions(SOUTH - 0.03, north + 0.03, 0.0058, rng)
+    lines, grades = [], []
+    for i, y in enumerate(ys):
+        lines.append(LineString([(x, y) for x in xs]))
+        grades.append("省道" if i == len(ys) // 2 else "县道")
+    for x in xs:
+        lines.append(LineString([(x, y) for y in ys]))
+        grades.append("县道")
+    # An isolated road between two grid lines in the middle county of the top row.
+    x0 = WEST + 1.5 * COUNTY_W
+    y0 = (ys[ys < SOUTH + 1.5 * COUNTY_H].max() + ys[ys > SOUTH + 1.5 * COUNTY_H].min()) / 2
+    lines.append(LineString([(x0 - 0.0015, y0), (x0 + 0.0015, y0)]))
+    grades.append("村道")
+    gpd.GeoDataFrame({"grade": grades}, geometry=lines, crs="EPSG:4326").to_file(folder / "roads.gpkg")
+
+    codes, names, shapes = [], [], []
+    for row in range(N_ROWS):
+        for col in range(N_COLS):
+            county = 1 + row * N_COLS + col
+            left = WEST + col * COUNTY_W
+            bottom = SOUTH + row * COUNTY_H
+            for half, (suffix, name) in enumerate((("001000", "城关镇"), ("101000", "李家乡"))):
+                codes.append(f"4201{county:02d}{suffix}")
+                names.append(f"{county}县{name}")
+                shapes.append(box(left + half * COUNTY_W / 2, bottom, left + (half + 1) * COUNTY_W / 2,
+                                  bottom + COUNTY_H))
+    gpd.GeoDataFrame({"code": codes, "name": names}, geometry=shapes, crs="EPSG:4326").to_file(
+        folder / "townships.gpkg")
+
+    # Clinics: one near the middle of each township but the two of the top-right county, one just beside
+    # two county borders, and a hospital serving across one.
+    clinics = [(0.25 * COUNTY_W + 0.5 * COUNTY_W * (i % 6) + 0.003 * (i % 3),
+                (0.45 + (i // 6)) * COUNTY_H + 0.002 * (i % 4), "村卫生室" if i % 2 else "卫生院")
+               for i in range(12) if i not in (10, 11)]
+    clinics += [(1.0 * COUNTY_W + 0.002, 0.9 * COUNTY_H, "卫生院"), (2.0 * COUNTY_W - 0.002, 1.05 * COUNTY_H, "卫生院"),
+                (1.97 * COUNTY_W, 1.6 * COUNTY_H, "县医院")]
+    gpd.GeoDataFrame({"name": [f"{i}号{kind}" for i, (_, _, kind) in enumerate(clinics)]},
+                     geometry=[Point(WEST + x, SOUTH + y) for x, y, _ in clinics], crs="EPSG:4326").to_file(
+        folder / "clinics.geojson")
+
+    height, width = round(N_ROWS * COUNTY_H / CELL), round(N_COLS * COUNTY_W / CELL)
+    people = rng.integers(1, 20, size=(1, height, width)).astype(np.float32)
+    with rasterio.open(folder / "people.tif", "w", driver="GTiff", height=height, width=width, count=1,
+                       dtype="float32", crs="EPSG:4326", transform=Affine(CELL, 0, WEST, 0, -CELL, north),
+                       nodata=-1) as dst:
+        dst.write(people)
+    config = folder / "province.yaml"
+    config.write_text(
+        f"name: province\nmode: drive\nbands_minutes: {list(BANDS)}\ntarget_minutes: {TARGET}\nsnap_max_m: {SNAP_M}\n"
+        "roads: {lines: roads.gpkg, grade_column: grade, speeds_kmh: {county: 50}}\n"
+        "facilities: {path: clinics.geojson, name_column: name}\n"
+        "population: {raster: people.tif}\n"
+        "zones: [{level: township, path: townships.gpkg, id_column: code, name_column: name,"
+        " rollup: [county, city]}]\n"
+        "batch: {unit_level: county, workers: 2}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory):
+    """The synthetic province's config file."""
+    return build_counties(tmp_path_factory.mktemp("province"))
+
+
+@pytest.fixture(scope="module")
+def whole(province):
+    """The reference: the whole-area run, and the folder of its outputs."""
+    from geocover.outputs import write_outputs
+
+    result = run_scenario(province, progress=False)
+    write_outputs(result, province.parent / "whole")
+    return result, province.parent / "whole"
+
+
+@pytest.fixture(scope="module")
+def batch_out(province):
+    """A batch run on two workers (threads, to keep the test fast)."""
+    out = province.parent / "batch"
+    _, summary, failed = api.batch(province, out=out, workers=2, progress=False, offline=True, processes=False,
+                                   report=False)
+    assert failed == {} and "6 computed" in summary
+    return out
+
+
+def _csv(path) -> pd.DataFrame:
+    return pd.read_csv(path, encoding="utf-8-sig", dtype={"zone_id": str, "parent_id": str, "facility_id": str,
+                                                          "unit_id": str})
+
+
+def _people_by_zone(result, keep: np.ndarray) -> pd.Series:
+    """People of the cells where ``keep`` holds, per zone of the whole run (indexed by zone_id)."""
+    grid = result.access.grid
+    out = {}
+    for _, zones in result.zones.groupby("zone_level", sort=False):
+        labels = grid.labels(zones)
+        for number, zone_id in enumerate(zones["zone_id"], start=1):
+            out[zone_id] = float(grid.population[(labels == number) & keep].sum())
+    return pd.Series(out)
+
+
+def _batch_raster(batch_out, whole_out) -> tuple[np.ndarray, np.ndarray]:
+    """The batch travel-time grid and the whole run's cells under it."""
+    with rasterio.open(batch_out / "travel_time.tif") as b, rasterio.open(whole_out / "travel_time.tif") as w:
+        col = round((b.transform.c - w.transform.c) / w.transform.a)
+        row = round((b.transform.f - w.transform.f) / w.transform.e)
+        mine = b.read(1)
+        return mine, w.read(1)[row:row + mine.shape[0], col:col + mine.shape[1]]
+
+
+def test_cells_near_borders_are_served_across_them_and_covered_in_both_runs(whole, batch_out):
+    result, whole_out = whole
+    grid = result.access.grid
+    counties = result.zones[result.zones["zone_level"] == "county"].reset_index(drop=True)
+    cell_county = grid.labels(counties)
+    clinic_county = grid.labels(counties)[rasterio.transform.rowcol(
+        grid.transform, *np.array([(p.x, p.y) for p in result.facilities.geometry]).T)]
+    nearest = result.access.facility
+    across = (nearest >= 0) & (result.access.minutes <= TARGET) & (cell_county > 0) & (
+        cell_county != clinic_county[np.maximum(nearest, 0)])
+    assert grid.population[across].sum() > 1000
+    mine, reference = _batch_raster(batch_out, whole_out)
+    assert mine.shape == grid.shape  # the raster holds the zones only, so the grids coincide
+    np.testing.assert_array_equal(mine[across], reference[across])
+    assert (mine[across] <= TARGET).all()
+
+
+def test_travel_times_are_the_whole_runs_up_to_the_largest_band(whole, batch_out):
+    _, whole_out = whole
+    mine, reference = _batch_raster(batch_out, whole_out)
+    cells = mine != -9999
+    exact = cells & (reference >= 0) & (reference <= LIMIT)
+    np.testing.assert_array_equal(mine[exact], reference[exact])
+    np.testing.assert_array_equal(mine[cells & (reference > LIMIT)], -2)
+    np.testing.assert_array_equal(mine[cells & (reference == -1)], -1)
+    assert (cells & (reference > LIMIT)).sum() > 100 and (cells & (reference == -1)).sum() > 10
+
+
+def test_batch_zone_table_equals_the_whole_run(whole, batch_out):
+    result, whole_out = whole
+    reference, mine = _csv(whole_out / "coverage_by_zone.csv"), _csv(batch_out / "coverage_by_zone.csv")
+    assert list(mine.columns) == list(reference.columns)
+    assert mine["zone_id"].tolist() == reference["zone_id"].tolist()
+    assert mine["zone_level"].value_counts().to_dict() == {"township": 12, "county": 6, "city": 1}
+    # People more than LIMIT minutes away, counted independently from the whole run's cells.
+    info = _csv(batch_out / "batch_zones.csv").set_index("zone_id")
+    minutes = result.access.minutes
+    with np.errstate(invalid="ignore"):
+        far = _people_by_zone(result, np.isfinite(minutes) & (minutes > LIMIT))
+    np.testing.assert_array_equal(info.loc[mine["zone_id"], f"pop_more_than_{LIMIT}min"], far[mine["zone_id"]])
+    near = far[mine["zone_id"]].to_numpy() == 0
+    assert 0 < near.sum() < len(mine)
+
+    capped = [*_STATS, "minutes_to_county_seat"]
+    pd.testing.assert_frame_equal(mine.drop(columns=capped), reference.drop(columns=capped), check_exact=False,
+                                  rtol=1e-12)
+    assert reference["pop_unreachable"].sum() > 0 and reference["pop_within_6"].sum() > 0
+    # Mean minutes: exact where nobody is beyond LIMIT; otherwise NaN, with a lower bound in batch_zones.csv.
+    np.testing.assert_allclose(mine.loc[near, "mean_minutes"], reference.loc[near, "mean_minutes"], rtol=1e-9)
+    assert mine.loc[~near, "mean_minutes"].isna().all()
+    bound = info.loc[mine.loc[~near, "zone_id"], "mean_minutes_at_least"].to_numpy()
+    assert (bound < reference.loc[~near, "mean_minutes"].to_numpy()).all()
+    # Median and p90: exact wherever given; given wherever nobody is beyond LIMIT.
+    for column in ("median_minutes", "p90_minutes"):
+        given = mine[column].notna()
+        assert (given | ~near).all() and given.sum() > near.sum()
+        np.testing.assert_allclose(mine.loc[given, column], reference.loc[given, column], rtol=1e-9)
+        assert (reference.loc[given, column] <= LIMIT).all()
+    # Minutes to the county seat: exact within the halo's reach (9 km at 60 km/h: 9 minutes), NaN beyond.
+    seat, seat_ref = mine["minutes_to_county_seat"], reference["minutes_to_county_seat"]
+    inside = seat_ref <= LIMIT
+    np.testing.assert_allclose(seat[inside], seat_ref[inside], rtol=1e-9)
+    assert seat[~inside].isna().all() and inside.sum() >= 6
+
+
+def test_batch_facility_table_equals_the_whole_run(whole, batch_out):
+    result, whole_out = whole
+    reference, mine = _csv(whole_out / "coverage_by_facility.csv"), _csv(batch_out / "coverage_by_facility.csv")
+    assert list(mine.columns) == list(reference.columns)
+    assert mine["facility_id"].tolist() == reference["facility_id"].tolist()
+    limited = ["population_nearest", "nearest_same_tier_minutes", "referral_minutes"]
+    pd.testing.assert_frame_equal(mine.drop(columns=limited), reference.drop(columns=limited), check_exact=False,
+                                  rtol=1e-12)
+    # People for whom each facility is the nearest, within LIMIT minutes, from the whole run's cells.
+    nearest, minutes, people = result.access.facility, result.access.minutes, result.access.grid.population
+    with np.errstate(invalid="ignore"):
+        served = (nearest >= 0) & (minutes <= LIMIT)
+    expected = np.bincount(nearest[served], weights=people[served], minlength=len(reference))
+    np.testing.assert_array_equal(mine["population_nearest"], expected)
+    assert (mine["population_nearest"] < reference["population_nearest"]).any()
+    for column in ("nearest_same_tier_minutes", "referral_minutes"):
+        inside = reference[column] <= LIMIT
+        np.testing.assert_allclose(mine.loc[inside, column], reference.loc[inside, column], rtol=1e-9)
+        assert mine.loc[~inside, column].isna().all()
+
+
+def test_exactness_is_stated_for_every_column(batch_out):
+    notes = _csv(batch_out / "batch_exactness.csv")
+    table = _csv(batch_out / "coverage_by_zone.csv")
+    assert set(notes.loc[notes["table"] == "zones", "column"]) == set(table.columns)
+    status = notes.set_index("column")["status"]
+    assert status["pop_within_6"] == "exact" and status["mean_minutes"] == "exact or NaN"
+    assert status["N (minutes)"] == "9"
+
+
+def test_fingerprint_changes_with_an_input_file(province):
+    import os
+
+    from geocover.batch import fingerprint
+    from geocover.config import load_config
+
+    config = load_config(province)
+    before = fingerprint(config, "en", None)
+    assert fingerprint(config, "en", None) == before and fingerprint(config, "zh", None) != before
+    raster = province.parent / "people.tif"
+    stat = raster.stat()
+    os.utime(raster, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    try:
+        assert fingerprint(config, "en", None) != before
+    finally:
+        os.utime(raster, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_a_failed_unit_is_reported_the_others_kept_and_reruns_resume(province, batch_out, monkeypatch, capsys):
+    import dask.distributed
+
+    import geocover.batch_unit
+
+    out = province.parent / "resumed"
+    failing = "420103000000"
+    calls, broken = [], {failing}
+    real_run, real_cluster = geocover.batch_unit.run_scenario, dask.distributed.LocalCluster
+
+    def flaky(config, progress=True, facilities=None, unit=None):
+        calls.append(unit[1])
+        if unit[1] in broken:
+            raise RuntimeError("disk full while reading the roads")
+        return real_run(config, progress=progress, facilities=facilities, unit=unit)
+
+    monkeypatch.setattr(geocover.batch_unit, "run_scenario", flaky)
+    monkeypatch.setattr(dask.distributed, "LocalCluster", lambda **kw: real_cluster(**{**kw, "processes": False}))
+    assert main(["batch", str(province), "--out", str(out), "--quiet", "--offline", "--no-report"]) == 1
+    assert f"1 unit(s) failed: {failing}" in capsys.readouterr().err
+    assert "disk full while reading the roads" in (out / "INCOMPLETE.txt").read_text(encoding="utf-8")
+    assert len(list((out / ".batch").glob("*.pkl"))) == 5
+    units = _csv(out / "batch_units.csv").set_index("unit_id")
+    assert units.loc[failing, "status"] == "failed" and (units["status"] == "computed").sum() == 5
+    partial, complete = _csv(out / "coverage_by_zone.csv"), _csv(batch_out / "coverage_by_zone.csv")
+    kept = complete["zone_id"].str.startswith(("420101", "420102", "420104", "420105", "420106")) & (
+        complete["zone_level"] != "city")
+    pd.testing.assert_frame_equal(partial, complete[kept].reset_index(drop=True))
+
+    calls.clear()
+    broken.clear()
+    _, summary, failed = api.batch(province, out=out, progress=False, offline=True, report=False)
+    assert failed == {} and calls == [failing] and "5 reused" in summary
+    assert not (out / "INCOMPLETE.txt").exists()
+    for name in ("coverage_by_zone.csv", "coverage_by_facility.csv", "batch_zones.csv", "results.gpkg"):
+        assert (out / name).read_bytes() == (batch_out / name).read_bytes(), name
+
+    # --force reruns every unit, here on one worker process: the same files as two threads.
+    monkeypatch.setattr(dask.distributed, "LocalCluster", real_cluster)
+    assert main(["batch", str(province), "--out", str(out), "--quiet", "--offline", "--no-report", "--force",
+                 "--workers", "1"]) == 0
+    assert (_csv(out / "batch_units.csv")["status"] == "computed").all()
+    for name in ("coverage_by_zone.csv", "coverage_by_facility.csv", "batch_zones.csv", "results.gpkg",
+                 "travel_time.tif"):
+        assert (out / name).read_bytes() == (batch_out / name).read_bytes(), name
