@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyogrio
 
 import geocover
@@ -18,6 +19,7 @@ from geocover.offline import render
 from geocover.outputs import staged_outputs, write_outputs
 from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.population import read_population
+from geocover.siting.scenario import site_scenario, summary_lines
 from geocover.standards import FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, list_presets, write_audit
 from geocover.zones import read_zones
 
@@ -166,6 +168,53 @@ def batch(
     outcome = run_batch(config, out=out, workers=workers, scheduler=scheduler, force=force, progress=progress,
                         lang=lang, offline=offline, processes=processes, report=report)
     return outcome.outputs, outcome.summary, outcome.failed
+
+
+def site(
+    config: ScenarioConfig | str | Path,
+    out: str | Path | None = None,
+    progress: bool = True,
+    lang: str | None = None,
+    offline: bool = False,
+    **options,
+) -> tuple[dict[str, Path], str]:
+    """Propose new sites, then write the scenario's outputs with them and the before/after tables.
+
+    Parameters
+    ----------
+    config : ScenarioConfig or path
+    out : path, optional
+    progress : bool
+    lang : {"en", "zh"}, optional
+    offline : bool
+    **options
+        Keys of the ``siting:`` section (model, k, target_share, threshold_minutes, candidate_rule,
+        candidates, ...) overriding the config; None values are ignored.
+
+    Returns
+    -------
+    outputs : dict
+        The outputs of :func:`run` (``results.gpkg`` gains a ``proposed_sites`` layer, ``map.html`` shows
+        them) and ``proposed_sites.csv``/``.xlsx``, ``zones_before_after.csv`` and, with standards,
+        ``audit_before_after.csv``.
+    summary : str
+    """
+    if not isinstance(config, ScenarioConfig):
+        config = load_config(config)
+    run = site_scenario(config, progress=progress, **options)
+    result = run.current
+    sites = pd.DataFrame(result.sites.drop(columns="geometry"))
+    tables: dict = {"proposed_sites.csv": sites, "zones_before_after.csv": run.zones}
+    sheets = {"sites": sites, "coverage": run.siting.totals, "zones": run.zones}
+    if run.audit is not None:
+        tables["audit_before_after.csv"] = run.audit
+        sheets["audit"] = run.audit
+    tables["proposed_sites.xlsx"] = sheets
+    folder = Path(out) if out else (config.output_dir or Path("maps") / config.name)
+    lang = lang or config.map.lang
+    html = render(coverage_map(result, lang=lang, tiles="none" if offline else None))
+    outputs = write_outputs(result, folder, map_html=html, lang=lang, tables=tables)
+    return outputs, "\n".join(summary_lines(run))
 
 
 def _audit_summary(table) -> str:

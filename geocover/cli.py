@@ -1,4 +1,4 @@
-"""The ``geocover`` command line: ``run``, ``demo`` and ``validate``.
+"""The ``geocover`` command line: ``run``, ``demo``, ``validate``, ``audit``, ``compare``, ``site`` and ``batch``.
 
 Exit codes: 0 success, 1 some batch units failed (the others written), 2 bad input (every problem listed,
 nothing written).
@@ -9,10 +9,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import get_args
 
 from geocover import __version__
+from geocover.config import SitingConfig
 from geocover.errors import InputError
 from geocover.i18n import LANGS
+
+MODELS = get_args(SitingConfig.model_fields["model"].annotation)
+CANDIDATE_RULES = get_args(SitingConfig.model_fields["candidate_rule"].annotation)
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--lang", choices=LANGS, help="language of the maps and report (default: map.lang, en)")
     batch.add_argument("--offline", action="store_true", help="no base-map tiles: the maps need no network")
     batch.add_argument("--no-report", action="store_true", help="no print map and report (PDF pages per zone)")
+    site = commands.add_parser("site", help="propose new sites; outputs before and after them")
+    site.add_argument("config", type=Path, help="scenario YAML file (a siting: section is optional)")
+    site.add_argument("--model", choices=MODELS, help="mclp, lscp, pmedian or ambulance (default: siting.model)")
+    site.add_argument("--k", type=int, help="number of new sites (mclp, pmedian, ambulance)")
+    site.add_argument("--target-share", type=float, help="share of people to cover, 0-1 (lscp, ambulance)")
+    site.add_argument("--threshold", type=float, dest="threshold_minutes", help="cover within, minutes")
+    site.add_argument("--candidates", choices=CANDIDATE_RULES, dest="candidate_rule", help="candidate rule")
+    site.add_argument("--candidates-file", type=Path, dest="candidates", help="point file of candidate sites")
+    site.add_argument("--method", choices=("auto", "exact", "greedy"), help="solver (default: auto by size)")
+    site.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
+    site.add_argument("--quiet", action="store_true", help="no progress bar")
+    site.add_argument("--lang", choices=LANGS, help="language of the maps and report (default: map.lang, en)")
+    site.add_argument("--offline", action="store_true", help="no base-map tiles: the maps need no network")
     validate = commands.add_parser("validate", help="load and summarise every layer; compute nothing")
     validate.add_argument("config", type=Path, help="scenario YAML file")
     return parser
@@ -84,6 +102,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"geocover: {len(failed)} unit(s) failed: {', '.join(failed)} (see INCOMPLETE.txt)",
                       file=sys.stderr)
                 return 1
+            return 0
+        if args.command == "site":
+            outputs, summary = api.site(
+                args.config, out=args.out, progress=not args.quiet, lang=args.lang, offline=args.offline,
+                model=args.model, k=args.k, target_share=args.target_share,
+                threshold_minutes=args.threshold_minutes, candidate_rule=args.candidate_rule,
+                candidates=args.candidates, method=args.method,
+            )
+            print(summary)
+            for path in outputs.values():
+                print(f"  wrote {path}")
             return 0
         if args.command in ("audit", "compare"):
             verb = api.audit if args.command == "audit" else api.compare

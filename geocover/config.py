@@ -254,6 +254,30 @@ class BatchConfig(_Strict):
     state_dir: Path | None = Field(default=None, description="where finished units are recorded (<out>/.batch)")
 
 
+class SitingConfig(_Strict):
+    """Proposed new sites (``geocover site``); the command-line options override these keys."""
+
+    model: Literal["mclp", "lscp", "pmedian", "ambulance"] = Field(
+        default="mclp", description="maximal covering, set covering to a share, p-median, ambulance stations")
+    k: int | None = Field(default=None, ge=1, description="number of new sites (mclp, pmedian, ambulance)")
+    target_share: float | None = Field(default=None, gt=0, le=1, description="share of people to cover (lscp)")
+    threshold_minutes: float | None = Field(default=None, gt=0, description="cover within; target_minutes if omitted")
+    candidate_rule: Literal["cells", "gap_cells", "nodes", "midpoints", "seats", "file"] = "gap_cells"
+    candidates: Path | None = Field(default=None, description="point file of candidates (rule file or seats)")
+    spacing_m: float | None = Field(default=1000.0, gt=0, description="one cell/node candidate per square, metres")
+    min_distance_m: float = Field(default=0.0, ge=0, description="no candidate closer to an existing facility")
+    inside_zones: bool = True
+    method: Literal["auto", "exact", "greedy"] = "auto"
+    time_limit_s: float = Field(default=60.0, gt=0)
+    mip_gap: float = Field(default=0.0, ge=0, lt=1)
+    penalty_minutes: float | None = Field(default=None, gt=0, description="p-median: minutes beyond the threshold")
+    capacity: float | None = Field(default=None, gt=0, description="people each new site can serve")
+    ambulance_metric: Literal["straight", "road", "minutes"] = "straight"
+    urban_limit: float = Field(default=5.0, gt=0, description="ambulance: urban limit, km (or minutes)")
+    rural_limit: float = Field(default=10.0, gt=0, description="ambulance: rural limit, km (or minutes)")
+    tier: str = Field(default="proposed", description="tier of the new sites in the after run")
+
+
 class ScenarioConfig(_Strict):
     """A whole scenario: inputs, travel mode, bands and outputs."""
 
@@ -281,6 +305,7 @@ class ScenarioConfig(_Strict):
     offroad: OffroadConfig | None = None
     fca: FcaConfig | None = None
     batch: BatchConfig | None = None
+    siting: SitingConfig | None = None
     builtup_raster: Path | None = Field(default=None, description="built-up share in percent, for urban/rural")
     urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)
@@ -358,6 +383,8 @@ class ScenarioConfig(_Strict):
         files += [(f"population.weights.{name}", path) for name, path in self.population.weights.items()]
         if self.offroad is not None:
             files.append(("offroad.dem", self.offroad.dem))
+        if self.siting is not None and self.siting.candidates is not None:
+            files.append(("siting.candidates", self.siting.candidates))
         return [
             Problem(where, f"{key}: file not found: {path}", "check the path (relative to the config file)")
             for key, path in files
@@ -397,6 +424,8 @@ class ScenarioConfig(_Strict):
         self.output_dir = fix(self.output_dir) or self.output_dir
         if self.batch is not None:
             self.batch.state_dir = fix(self.batch.state_dir) or self.batch.state_dir
+        if self.siting is not None:
+            self.siting.candidates = fix(self.siting.candidates) or self.siting.candidates
         return self
 
 

@@ -79,6 +79,7 @@ def facility_node_matrix(
     if len(ok) and n:
         graph = _facility_graph(network, facilities, ok, direction, offroad_kmh, None)
         scratch = np.full(graph.shape[0], -1, dtype=np.int64)
+        index_dtype = np.int32 if n < 2**31 else np.int64
         for nodes, group in _search_groups(network, facilities, ok, limit_minutes):
             if nodes is None:
                 sub, n_real, node_ids = graph, n, None
@@ -93,7 +94,7 @@ def facility_node_matrix(
                 dist = dist[:, :n_real]
                 rows, cols = np.nonzero(dist <= limit_minutes)
                 values = dist[rows, cols] + OFFSET_MINUTES
-                cols = cols if node_ids is None else node_ids[cols]
+                cols = (cols if node_ids is None else node_ids[cols]).astype(index_dtype)
                 chunk = ok[group[start:start + step]]
                 pieces.append((chunk, np.bincount(rows, minlength=len(chunk)), cols, values))
     return _assemble(pieces, len(facilities), n)

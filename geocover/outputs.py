@@ -121,6 +121,7 @@ def write_outputs(
     export_network: bool = False,
     map_html: str | None = None,
     lang: str | None = None,
+    tables: dict[str, pd.DataFrame | dict[str, pd.DataFrame]] | None = None,
 ) -> dict[str, Path]:
     """Write the table, GeoPackage, travel-time raster and map of a scenario.
 
@@ -136,6 +137,9 @@ def write_outputs(
     lang : {"en", "zh"}, optional
         Language of the print map (``map.png``/``map.pdf``) and report (``report.html``/``report.pdf``);
         those are skipped when omitted.
+    tables : dict, optional
+        More tables written in the same step: ``name.csv`` to a DataFrame (UTF-8 with BOM), ``name.xlsx`` to
+        a dict of sheet name to DataFrame.
 
     Returns
     -------
@@ -153,6 +157,7 @@ def write_outputs(
         names += ["audit.csv", "audit.xlsx"]
     if lang is not None:
         names += ["map.png", "map.pdf", "report.html", "report.pdf"]
+    names += list(tables or {})
     with staged_outputs(out_dir) as stage:
         result.table.to_csv(stage / "coverage_by_zone.csv", index=False, encoding="utf-8-sig")
         facilities = result.facilities.to_crs("EPSG:4326")
@@ -171,6 +176,8 @@ def write_outputs(
         }
         if result.catchments is not None:
             layers["catchments"] = result.catchments
+        if result.sites is not None:
+            layers["proposed_sites"] = result.sites
         for name, service in result.services.items():
             layers[f"service_areas_{name}"] = service.service_areas
         if export_network:
@@ -189,4 +196,15 @@ def write_outputs(
         if lang is not None:
             write_static_map(result, stage / "map.png", lang)
             write_report(result, stage, lang, map_file="map.html" if map_html is not None else None)
+        for name, table in (tables or {}).items():
+            _write_table(table, stage / name)
     return {name: out_dir / name for name in names}
+
+
+def _write_table(table: pd.DataFrame | dict[str, pd.DataFrame], path: Path) -> None:
+    if path.suffix == ".csv":
+        table.to_csv(path, index=False, encoding="utf-8-sig")
+        return
+    with pd.ExcelWriter(path, engine="openpyxl") as book:
+        for sheet, frame in table.items():
+            frame.to_excel(book, sheet_name=sheet, index=False)

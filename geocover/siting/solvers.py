@@ -18,6 +18,8 @@ identically) and report status, objective, best bound and relative gap.
 from __future__ import annotations
 
 import heapq
+import os
+import sys
 import time
 from dataclasses import dataclass
 
@@ -247,7 +249,7 @@ def _highs(cost: np.ndarray, matrix: sp.spmatrix, row_lower: np.ndarray, row_upp
     kinds = highspy.HighsVarType
     lp.integrality_ = [kinds.kInteger] * n_integer + [kinds.kContinuous] * (n_col - n_integer)
     lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
-    h = highspy.Highs()
+    h = _silent_highs(highspy)
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_gap))
@@ -264,6 +266,19 @@ def _highs(cost: np.ndarray, matrix: sp.spmatrix, row_lower: np.ndarray, row_upp
         return None, np.nan, np.nan, np.nan, status
     x = np.asarray(h.getSolution().col_value)
     return x, float(info.objective_function_value), float(info.mip_dual_bound), float(info.mip_gap), status
+
+
+def _silent_highs(highspy):
+    """A ``Highs`` instance; its banner (printed from C++ once per process) goes to /dev/null, not stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _assignment_rows(entries: sp.coo_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:

@@ -1,0 +1,155 @@
+"""Siting as a scenario step: propose sites, run the scenario again with them, compare before and after.
+
+The after run is the full pipeline with the proposed sites added as facilities, so its zone table and
+standards audit are computed exactly as the current ones and the two can be read side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+
+from geocover.compare import side_by_side
+from geocover.compliance import scenario_audit
+from geocover.config import ScenarioConfig, SitingConfig
+from geocover.errors import InputError, Problem
+from geocover.pipeline import ScenarioResult, run_scenario
+from geocover.siting import SitingResult, site
+
+FACILITY_COLUMNS = ["facility_id", "name", "tier", "grade", "ownership", "township_code"]
+"""Input columns of a facility layer; the computed ones are dropped before the after run."""
+_AUDIT_KEYS = ["rule_id", "kind", "measure", "unit_level", "unit_id", "unit_name"]
+_AUDIT_VALUES = ["value", "target", "status", "to_add"]
+
+
+@dataclass
+class SitingRun:
+    """What :func:`site_scenario` returns.
+
+    Attributes
+    ----------
+    current : ScenarioResult
+        The scenario as it is, with ``sites`` set to the proposed sites (EPSG:4326).
+    after : ScenarioResult
+        The scenario with the proposed sites added as facilities of tier ``siting.tier``.
+    siting : SitingResult
+        Proposed sites, the model and its before/after coverage on the cells.
+    zones : pandas.DataFrame
+        Zone tables side by side (``<column>_current``, ``<column>_after``, ``<column>_change``).
+    audit : pandas.DataFrame or None
+        Audit rows before and after (``value_before``, ``status_before``, … ``status_after``), when the
+        config names standards.
+    options : SitingConfig
+        The siting options used (config merged with the overrides).
+    """
+
+    current: ScenarioResult
+    after: ScenarioResult
+    siting: SitingResult
+    zones: pd.DataFrame
+    audit: pd.DataFrame | None
+    options: SitingConfig
+
+
+def siting_options(config: ScenarioConfig, **overrides) -> SitingConfig:
+    """The config's ``siting:`` section (defaults when absent) with the non-None ``overrides`` applied.
+
+    Raises
+    ------
+    InputError
+        Naming every missing or unusable option (a model without its ``k``, a file rule without a file).
+    """
+    base = config.siting or SitingConfig()
+    merged = base.model_dump() | {key: value for key, value in overrides.items() if value is not None}
+    where = str(config.source or config.name)
+    try:
+        options = SitingConfig.model_validate(merged)
+    except ValueError as error:
+        raise InputError([Problem(where, f"siting: {error}", "fix the siting: section or the options")]) from None
+    problems = []
+    if options.model in ("mclp", "pmedian") and options.k is None:
+        problems.append(Problem(where, f"key 'siting.k': model {options.model} needs k", "give --k N or siting.k"))
+    if options.candidate_rule == "file" and options.candidates is None:
+        problems.append(Problem(where, "key 'siting.candidates': candidate rule 'file' needs a point file",
+                                "give --candidates-file PATH or siting.candidates"))
+    if options.candidates is not None and not options.candidates.exists():
+        problems.append(Problem(where, f"key 'siting.candidates': file not found: {options.candidates}",
+                                "check the path (relative to the config file)"))
+    if problems:
+        raise InputError(problems)
+    return options
+
+
+def with_sites(facilities: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, tier: str) -> gpd.GeoDataFrame:
+    """The facilities' input columns plus one facility per proposed site (``facility_id`` ``site-<rank>``)."""
+    current = facilities[[c for c in FACILITY_COLUMNS if c in facilities] + ["geometry"]]
+    added = gpd.GeoDataFrame(
+        {"facility_id": [f"site-{rank}" for rank in sites["rank"]],
+         "name": [f"proposed site {rank}" for rank in sites["rank"]],
+         "tier": tier},
+        geometry=sites.geometry.to_crs(facilities.crs).to_numpy(), crs=facilities.crs,
+    )
+    return gpd.GeoDataFrame(pd.concat([current, added], ignore_index=True), crs=facilities.crs)
+
+
+def audit_before_after(before: pd.DataFrame | None, after: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Audit rows of the two runs joined on rule and unit: value, target, status and to_add of each."""
+    if before is None or after is None:
+        return None
+    keys = [c for c in _AUDIT_KEYS if c in before and c in after]
+    values = [c for c in _AUDIT_VALUES if c in before and c in after]
+    merged = before[keys + values].merge(after[keys + values], on=keys, how="outer", suffixes=("_before", "_after"))
+    merged["changed"] = merged["status_before"] != merged["status_after"]
+    return merged
+
+
+def site_scenario(config: ScenarioConfig, progress: bool = True, **overrides) -> SitingRun:
+    """Run the scenario, propose sites with :func:`geocover.siting.site`, and run it again with them.
+
+    Parameters
+    ----------
+    config : ScenarioConfig
+    progress : bool
+    **overrides
+        Keys of :class:`~geocover.config.SitingConfig` (None values are ignored).
+
+    Returns
+    -------
+    SitingRun
+    """
+    options = siting_options(config, **overrides)
+    current = run_scenario(config, progress=progress)
+    current.audit = scenario_audit(current)
+    found = site(
+        current, options.model, k=options.k, target_share=options.target_share,
+        threshold_minutes=options.threshold_minutes, candidate_rule=options.candidate_rule,
+        candidates=options.candidates, spacing_m=options.spacing_m, min_distance_m=options.min_distance_m,
+        inside_zones=options.inside_zones, method=options.method, time_limit_s=options.time_limit_s,
+        mip_gap=options.mip_gap, penalty_minutes=options.penalty_minutes, capacity=options.capacity,
+        ambulance_metric=options.ambulance_metric, urban_limit=options.urban_limit, rural_limit=options.rural_limit,
+    )
+    current.sites = found.sites.to_crs("EPSG:4326")
+    added = with_sites(current.facilities, found.sites, options.tier)
+    after = run_scenario(config, progress=progress, facilities=added)
+    after.audit = scenario_audit(after)
+    zones = side_by_side(current.table, after.table, "after")
+    return SitingRun(current, after, found, zones, audit_before_after(current.audit, after.audit), options)
+
+
+def summary_lines(run: SitingRun) -> list[str]:
+    """A few lines: model, solver status, sites, people covered before and after."""
+    model = run.siting.model
+    gap = "" if model.method == "greedy" else f", gap {model.gap:.2%}"
+    lines = [f"{model.name}: {len(run.siting.sites)} site(s) from {len(run.siting.candidates)} candidates "
+             f"({model.method}, {model.status}{gap}, {model.seconds:.1f} s)",
+             f"covered {model.population_before:,.0f} -> {model.population_after:,.0f} of "
+             f"{model.population_total:,.0f} ({model.share_before:.1%} -> {model.share_after:.1%})"]
+    if getattr(model, "target_reached", True) is False:
+        lines.append(f"target {model.target_share:.0%} cannot be reached: at most {model.achievable_share:.1%}; "
+                     f"{model.unreachable_population:,.0f} people are beyond every candidate")
+    if run.audit is not None:
+        fixed = run.audit[(run.audit["status_before"] == "fail") & (run.audit["status_after"] == "pass")]
+        lines.append(f"audit: {len(fixed)} failing row(s) pass after the new sites")
+    return lines
