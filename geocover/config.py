@@ -346,6 +346,21 @@ class ScenarioConfig(_Strict):
         return ServiceConfig(name="all", mode=self.mode, bands_minutes=self.bands_minutes,
                              target_minutes=self.target_minutes)
 
+    def longest_minutes(self) -> float:
+        """The longest travel time any analysis of the scenario searches, minutes.
+
+        Bands of every service, ambulance response, capacity cut-off and twice the 2SFCA catchment (a
+        cell's facilities and their own catchments); the study area reaches this far beyond the zones.
+        """
+        minutes = [max(service.bands_minutes) for service in (self.main_service, *self.services)]
+        if self.ambulance is not None:
+            minutes += self.ambulance.response_minutes
+        if self.capacity is not None:
+            minutes.append(self.capacity.limit_minutes)
+        if self.fca is not None:
+            minutes.append(2.0 * self.fca.max_minutes)
+        return max(minutes)
+
     @model_validator(mode="after")
     def _rescale_needs_statistics(self) -> ScenarioConfig:
         if self.population.rescale_level is not None:

@@ -62,7 +62,10 @@ def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
         return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer)
     if not roads.extract:
         return read_road_segments(roads.pbf)
-    margin = study_area(zones, EXTRACT_MARGIN_KMH * 1000.0 / 60.0 * max(config.bands_minutes))
+    margin_m = EXTRACT_MARGIN_KMH * 1000.0 / 60.0 * config.longest_minutes()
+    if config.ambulance is not None:
+        margin_m = max(margin_m, 1000.0 * max(config.ambulance.rural_km))
+    margin = study_area(zones, margin_m)
     with tempfile.TemporaryDirectory() as folder:
         extract = extract_roads(roads.pbf, Path(folder) / "roads.osm.pbf", tuple(margin.total_bounds))
         return read_road_segments(extract)

@@ -242,6 +242,8 @@ def _merge_parallel(
     fwd, bwd = np.where(swap, minutes_vu, minutes_uv), np.where(swap, minutes_uv, minutes_vu)
     order = np.lexsort((hi, lo))
     lo, hi, fwd, bwd, length_m = lo[order], hi[order], fwd[order], bwd[order], length_m[order]
+    if len(lo) == 0:
+        return lo, hi, fwd, bwd, length_m
     starts = np.flatnonzero(np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])])
     return (
         lo[starts], hi[starts],

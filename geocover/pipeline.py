@@ -15,7 +15,7 @@ from geocover.ambulance import AmbulanceCells, ambulance_cells, ambulance_column
 from geocover.areas import catchment_polygons, gap_polygons, service_areas
 from geocover.config import OffroadConfig, ScenarioConfig, load_config
 from geocover.coverage import gap_flags, zone_table
-from geocover.errors import raise_if_any
+from geocover.errors import InputError, Problem, raise_if_any
 from geocover.facility_table import facility_table
 from geocover.friction import cell_graph, sample_raster, walk_on
 from geocover.inputs import load_facilities, load_population, load_roads, load_statistics, load_weights
@@ -139,6 +139,12 @@ def run_scenario(
         * 1000.0 / 60.0 * max(s.bands_minutes)
         for s in services
     )
+    own_limits = [config.capacity.limit_minutes] if config.capacity is not None else []
+    if config.fca is not None:
+        own_limits.append(2.0 * config.fca.max_minutes)
+    if own_limits:
+        main_kmh = max_speed_kmh(segments, config.mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
+        reach_m = max(reach_m, main_kmh * 1000.0 / 60.0 * max(own_limits))
     modes = [s.mode for s in services]
     if config.ambulance is not None:
         modes += ["drive", "ambulance"]
@@ -158,6 +164,12 @@ def run_scenario(
         mode: build_network(segments, mode, crs, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor, factors)
         for mode in dict.fromkeys(modes)
     }
+    empty = [mode for mode, net in networks.items() if net.n_nodes == 0]
+    if empty:
+        where = str(config.roads.pbf or config.roads.lines)
+        raise InputError([Problem(where, f"no road open to {mode} within the study area "
+                                  f"({', '.join(map(str, area.total_bounds.round(4)))})",
+                                  "check that the road file covers the zones") for mode in empty])
     network = networks[config.mode]
     step(f"network built: {network.n_nodes:,} nodes")
     facilities = facilities[facilities.within(area.iloc[0])].reset_index(drop=True)

@@ -9,6 +9,8 @@ import rasterio
 from affine import Affine
 from shapely.geometry import LineString, Point, box
 
+from geocover.config import load_config
+from geocover.errors import InputError
 from geocover.pipeline import run_scenario
 
 ROAD_XML = """<?xml version='1.0' encoding='UTF-8'?>
@@ -73,3 +75,28 @@ def test_road_line_layer_gives_the_same_answer(border_scenario):
         "roads: {pbf: roads.osm}", "roads: {lines: roads.gpkg, grade_column: grade}"), encoding="utf-8")
     row = run_scenario(config, progress=False).table.iloc[0]
     assert (row["pop_within_15"], row["pop_beyond_15"]) == (9, 1)
+
+
+def test_zones_beyond_every_road_name_the_road_file(border_scenario):
+    folder = border_scenario.parent
+    gpd.GeoDataFrame({"code": ["B"], "name": ["zone B"]}, geometry=[box(1.0, 1.0, 1.01, 1.01)],
+                     crs="EPSG:4326").to_file(folder / "far.geojson")
+    config = folder / "far.yaml"
+    config.write_text(border_scenario.read_text(encoding="utf-8").replace("zones.geojson", "far.geojson"),
+                      encoding="utf-8")
+    with pytest.raises(InputError, match="no road open to walk within the study area") as error:
+        run_scenario(config, progress=False)
+    assert "roads.osm" in str(error.value)
+
+
+def test_study_area_reaches_as_far_as_the_longest_analysis(border_scenario):
+    plain = load_config(border_scenario)
+    assert plain.longest_minutes() == 15
+    widened = border_scenario.parent / "fca.yaml"
+    widened.write_text(border_scenario.read_text(encoding="utf-8") + "fca: {max_minutes: 30}\n", encoding="utf-8")
+    assert load_config(widened).longest_minutes() == 60  # a cell's facilities and their own catchments
+    width = [run_scenario(c, progress=False).study_area.to_crs("EPSG:32631").total_bounds for c in
+             (border_scenario, widened)]
+    # walking 5 km/h: 15 minutes reach 1,250 m beyond the zone, 60 minutes 5,000 m
+    assert width[0][2] - width[0][0] == pytest.approx(1113 + 2 * 1250, rel=0.01)
+    assert width[1][2] - width[1][0] == pytest.approx(1113 + 2 * 5000, rel=0.01)
