@@ -50,6 +50,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
@@ -62,14 +63,17 @@ from geocover.batch_unit import MORE_THAN_MINUTES, UnitResult, run_unit, unit_co
 from geocover.compliance import scenario_audit
 from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem
-from geocover.inputs import load_statistics
+from geocover.inputs import extract_box, load_facilities, load_roads, load_statistics, roads_cache_file
 from geocover.mapping import coverage_map
 from geocover.offline import render
+from geocover.osm import save_segments
 from geocover.outputs import NODATA_MINUTES, UNREACHABLE_MINUTES, staged_outputs, write_outputs
 from geocover.pipeline import ScenarioResult
 from geocover.zones import read_zones
 
 STATE_FOLDER = ".batch"
+ROADS_FOLDER = "roads"
+"""Folder of the state folder keeping the parsed roads, unless ``roads.cache_dir`` is set (and no ``extract``)."""
 MORE_THAN_CODE = -2.0
 """``travel_time.tif`` value of cells more than N minutes from every facility in a batch run."""
 
@@ -156,17 +160,57 @@ def _check_rescale(config: ScenarioConfig, zones, unit_zones, where: str) -> Non
                                   "level inside it, or use geocover run")])
 
 
+def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame, state_dir: Path) -> ScenarioConfig:
+    """The unit config reading the roads that this process parsed once, instead of a PBF parsed in every unit.
+
+    With ``roads.pbf``, the PBF is parsed here (unless already) into one ``.npz`` (see
+    :func:`geocover.inputs.roads_cache_file`): in ``roads.cache_dir``, else in ``<state>/roads``. With
+    ``roads.extract``, the roads around all the zones are streamed out once and parsed into
+    ``<state>/roads/extract-<hash of the box>``. Each unit then loads the ``.npz`` and keeps the roads of
+    its study area, as a whole run keeps those of the whole area. A line layer is left as configured.
+    """
+    roads = config.roads
+    if roads.pbf is None:
+        return config
+    folder = state_dir / ROADS_FOLDER if roads.cache_dir is None else Path(roads.cache_dir)
+    if roads.extract:
+        box = json.dumps(extract_box(config, zones))
+        folder = state_dir / ROADS_FOLDER / f"extract-{hashlib.sha1(box.encode()).hexdigest()[:12]}"
+    unit = config.model_copy(update={"roads": roads.model_copy(update={"extract": False,
+                                                                       "cache_dir": folder.resolve()})})
+    cached = roads_cache_file(unit)
+    if not cached.is_file():
+        if roads.extract:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            save_segments(load_roads(config, zones), cached)
+        else:
+            load_roads(unit, zones)
+    return unit
+
+
+def unowned_facilities(facilities: gpd.GeoDataFrame, unit_zones: gpd.GeoDataFrame) -> list[str]:
+    """Ids of the facilities that lie inside no unit (their row comes from the first unit that has them)."""
+    tree = shapely.STRtree(unit_zones.geometry.to_numpy())
+    points = facilities.geometry.to_crs("EPSG:4326").to_numpy()
+    inside = np.zeros(len(facilities), dtype=bool)
+    inside[tree.query(points, predicate="within")[0]] = True
+    return facilities["facility_id"].astype(str)[~inside].tolist()
+
+
 def _compute(jobs: list[tuple[str, str]], config: ScenarioConfig, level: str, lang: str | None, tiles: str | None,
-             workers: int, scheduler: str | None, processes: bool, progress: bool,
-             done: dict[str, UnitResult], failed: dict[str, str], save) -> None:
-    """Run ``jobs`` (unit id, name) on Dask; fill ``done`` and ``failed`` as they finish."""
+             facilities: gpd.GeoDataFrame, unowned: list[str], workers: int, scheduler: str | None,
+             processes: bool, progress: bool, done: dict[str, UnitResult], failed: dict[str, str], save) -> None:
+    """Run ``jobs`` (unit id, name) on Dask, ``facilities`` sent once to every worker; fill ``done`` and
+    ``failed`` as they finish."""
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
                                                   dashboard_address=None, silence_logs=logging.CRITICAL)
     client = Client(scheduler or cluster)
     try:
-        futures = {client.submit(run_unit, config, level, unit_id, name, lang, tiles, pure=False): unit_id
+        shared = client.scatter(facilities, broadcast=True)
+        futures = {client.submit(run_unit, config, level, unit_id, name, lang, tiles, facilities=shared,
+                                 unowned=unowned, pure=False): unit_id
                    for unit_id, name in jobs}
         for future in tqdm(as_completed(futures), total=len(futures), desc="units", disable=not progress):
             unit_id = futures[future]
@@ -291,9 +335,11 @@ def run_batch(
     failed: dict[str, str] = {}
     jobs = [(uid, names[uid]) for uid in ids if uid not in done]
     if jobs:
-        _compute(jobs, task_config, level, lang, tiles, workers or config.batch.workers,
-                 scheduler or config.batch.scheduler, processes, progress, done, failed,
-                 lambda uid, result: _save_state(state_dir / state_name(uid), stamp, result))
+        task_config = parse_roads_once(task_config, zones, state_dir)
+        facilities = load_facilities(task_config)
+        _compute(jobs, task_config, level, lang, tiles, facilities, unowned_facilities(facilities, unit_zones),
+                 workers or config.batch.workers, scheduler or config.batch.scheduler, processes, progress, done,
+                 failed, lambda uid, result: _save_state(state_dir / state_name(uid), stamp, result))
     units = pd.DataFrame({
         "unit_id": ids, "unit_name": [names[uid] for uid in ids],
         "status": ["reused" if uid in reused else "failed" if uid in failed else "computed" for uid in ids],

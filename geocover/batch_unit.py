@@ -27,8 +27,10 @@ of each mode times its largest band (and the ambulance radius and response). Wha
 
 from __future__ import annotations
 
+import inspect
 import resource
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 import geopandas as gpd
@@ -42,6 +44,7 @@ from geocover.accessibility import cell_accessibility
 from geocover.areas import gap_polygons, service_areas
 from geocover.config import ScenarioConfig, ServiceConfig
 from geocover.coverage import weighted_quantile, zone_table
+from geocover.facility_table import facility_table
 from geocover.mapping import coverage_map
 from geocover.network import Network
 from geocover.offline import render
@@ -56,6 +59,9 @@ NOT_FOUND_MINUTES = 2e9
 """Minutes standing for "more than N minutes, or no facility at all" in the per-cell arrays."""
 HALO_SERVICE = "batch_halo"
 """A service circle with no facility, added to unit runs only to widen the halo (2SFCA)."""
+
+TABLE_LIMIT_MINUTES: float = inspect.signature(facility_table).parameters["limit_minutes"].default
+"""The cap of a whole run's neighbour and referral searches (:func:`geocover.facility_table.facility_table`)."""
 
 TOBLER_MAX_KMH = 6.0
 """The fastest off-road walk of :mod:`geocover.friction` (Tobler's function, slightly downhill), km/h."""
@@ -356,8 +362,31 @@ def _fixed_table(result: ScenarioResult, halo: _Halo, coded: dict[str, np.ndarra
     return table.drop(columns=[c for c in table.columns if c.startswith(f"{HALO_SERVICE}_")]), beyond
 
 
-def _facility_rows(result: ScenarioResult, own: np.ndarray, polygon: shapely.Geometry, limit: float,
-                   neighbour_limit: float) -> gpd.GeoDataFrame:
+def _owned(facilities: gpd.GeoDataFrame, polygon: shapely.Geometry) -> np.ndarray:
+    """Per facility: True when the unit's polygon (EPSG:4326) holds it."""
+    return facilities.geometry.to_crs("EPSG:4326").within(polygon).to_numpy()
+
+
+def _with_facility_table(result: ScenarioResult, polygon: shapely.Geometry, unowned: Collection[str],
+                         limit_minutes: float) -> gpd.GeoDataFrame:
+    """The unit's facilities with the columns of :func:`geocover.facility_table.facility_table`.
+
+    Neighbour and referral searches stop at ``limit_minutes`` (the minutes a batch keeps exact; a whole
+    run's cap if lower). Catchments are searched only for the facilities whose row the merge keeps:
+    those inside the unit, and those inside no unit (ids in ``unowned``); NaN for the others.
+    """
+    config, facilities, access = result.config, result.facilities, result.access
+    traced = _owned(facilities, polygon) | facilities["facility_id"].astype(str).isin(set(unowned)).to_numpy()
+    snap = access.facility_snap
+    only = Snap(np.where(traced, snap.edge, -1), snap.fraction, np.where(traced, snap.offset_m, np.inf))
+    columns = facility_table(result.network, facilities, replace(access, facility_snap=only), config.bands_minutes,
+                             config.snap_max_m, config.offroad_kmh, min(limit_minutes, TABLE_LIMIT_MINUTES))
+    columns.loc[~traced, [c for c in columns.columns if c.startswith("catchment_total_")]] = np.nan
+    return gpd.GeoDataFrame(pd.concat([facilities, columns], axis=1), crs=facilities.crs)
+
+
+def _facility_rows(result: ScenarioResult, own: np.ndarray, polygon: shapely.Geometry,
+                   limit: float) -> gpd.GeoDataFrame:
     """The facility table with its people counted over the unit's own cells only."""
     config, grid = result.config, result.access.grid
     facilities = result.facilities.copy()
@@ -376,10 +405,7 @@ def _facility_rows(result: ScenarioResult, own: np.ndarray, polygon: shapely.Geo
         column = "catchment_exclusive_" + f"{band:g}".replace(".", "_")
         if column in facilities.columns:
             facilities[column] = people_of(band)
-    for column in ("nearest_same_tier_minutes", "referral_minutes"):
-        if column in facilities.columns:
-            facilities[column] = facilities[column].where(facilities[column] <= neighbour_limit)
-    facilities["batch_owned"] = facilities.geometry.to_crs("EPSG:4326").within(polygon).to_numpy()
+    facilities["batch_owned"] = _owned(facilities, polygon)
     return facilities
 
 
@@ -408,7 +434,8 @@ def _unit_map(result: ScenarioResult, own: np.ndarray, coded: dict[str, np.ndarr
 
 def run_unit(
     config: ScenarioConfig, level: str, unit_id: str, unit_name: str, lang: str | None = None,
-    tiles: str | None = None, with_map: bool = True,
+    tiles: str | None = None, with_map: bool = True, facilities: gpd.GeoDataFrame | None = None,
+    unowned: Collection[str] = (),
 ) -> UnitResult:
     """Run one unit with its halo and put its results in batch terms (see the module docstring).
 
@@ -422,15 +449,25 @@ def run_unit(
         Language and base map of the unit's map.
     with_map : bool
         Render the unit's map.
+    facilities : geopandas.GeoDataFrame, optional
+        The configured facility layer, read once for every unit (:func:`geocover.inputs.load_facilities`);
+        read here when omitted.
+    unowned : collection of str
+        Ids of the facilities that no unit holds: their facility-table row is complete in every unit.
 
     Returns
     -------
     UnitResult
     """
     start = time.perf_counter()
-    result = run_scenario(config, progress=False, unit=(level, unit_id))
+    result = run_scenario(config.model_copy(update={"facility_table": False}), progress=False,
+                          facilities=facilities, unit=(level, unit_id))
     polygon, own = _own_cells(result, level, unit_id)
     halo = _Halo(result)
+    if config.facility_table:
+        result = replace(result, facilities=_with_facility_table(result, polygon, unowned,
+                                                                 halo.exact_up_to(config.mode)))
+    result = replace(result, config=config)
     coded, limits = {}, {}
     coded[""], limits[""] = halo.coded(result.access.minutes, config.mode, result.access.cell_snap,
                                        config.bands_minutes)
@@ -440,7 +477,7 @@ def run_unit(
     table, beyond = _fixed_table(result, halo, coded, limits)
     shapes = result.zones.to_crs("EPSG:4326").geometry.to_numpy()
     inside = shapely.area(shapely.difference(shapes, polygon)) <= 1e-9 * np.maximum(shapely.area(shapes), 1e-30)
-    facilities = _facility_rows(result, own, polygon, limits[""], halo.exact_up_to(config.mode))
+    facilities = _facility_rows(result, own, polygon, limits[""])
     nearest = result.access.facility[own]
     rows, cols = np.nonzero(own)
     cells = UnitCells(

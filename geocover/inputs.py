@@ -42,33 +42,47 @@ def load_statistics(config: ScenarioConfig) -> pd.DataFrame | None:
     return read_statistics(config.statistics.path, config.statistics.sheet, config.statistics.year)
 
 
+def roads_cache_file(config: ScenarioConfig) -> Path | None:
+    """The ``.npz`` under ``roads.cache_dir`` that keeps the parsed PBF, named after the file, its size and
+    modification time; None when the roads are not cached (no ``cache_dir``, a line layer, or ``extract``)."""
+    roads = config.roads
+    if roads.cache_dir is None or roads.pbf is None or roads.extract:
+        return None
+    stat = Path(roads.pbf).stat()
+    return Path(roads.cache_dir) / f"{Path(roads.pbf).name}.{stat.st_size}.{int(stat.st_mtime)}.segments.npz"
+
+
 def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
     """Road segments from the configured source, streamed out of a large PBF first if asked.
 
-    With ``roads.cache_dir``, a parsed PBF is kept there as one ``.npz`` (named after the file, its
-    size and modification time) and read back in a fraction of the parsing time: a province is parsed once.
+    With ``roads.cache_dir``, a parsed PBF is kept there as one ``.npz`` (see :func:`roads_cache_file`)
+    and read back in a fraction of the parsing time: a province is parsed once.
     """
     roads = config.roads
-    if roads.cache_dir is not None and roads.pbf is not None and not roads.extract:
-        stat = Path(roads.pbf).stat()
-        cached = Path(roads.cache_dir) / f"{Path(roads.pbf).name}.{stat.st_size}.{int(stat.st_mtime)}.segments.npz"
+    cached = roads_cache_file(config)
+    if cached is not None:
         if cached.is_file():
             return load_segments(cached)
         segments = read_road_segments(roads.pbf)
-        Path(roads.cache_dir).mkdir(parents=True, exist_ok=True)
+        cached.parent.mkdir(parents=True, exist_ok=True)
         save_segments(segments, cached)
         return segments
     if roads.lines is not None:
         return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer)
     if not roads.extract:
         return read_road_segments(roads.pbf)
+    with tempfile.TemporaryDirectory() as folder:
+        extract = extract_roads(roads.pbf, Path(folder) / "roads.osm.pbf", extract_box(config, zones))
+        return read_road_segments(extract)
+
+
+def extract_box(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """The box ``roads.extract`` streams out of the PBF, ``(west, south, east, north)`` degrees: the zones
+    plus :data:`EXTRACT_MARGIN_KMH` times the longest minutes (or the largest ambulance radius)."""
     margin_m = EXTRACT_MARGIN_KMH * 1000.0 / 60.0 * config.longest_minutes()
     if config.ambulance is not None:
         margin_m = max(margin_m, 1000.0 * max(config.ambulance.rural_km))
-    margin = study_area(zones, margin_m)
-    with tempfile.TemporaryDirectory() as folder:
-        extract = extract_roads(roads.pbf, Path(folder) / "roads.osm.pbf", tuple(margin.total_bounds))
-        return read_road_segments(extract)
+    return tuple(float(b) for b in study_area(zones, margin_m).total_bounds)
 
 
 def load_population(

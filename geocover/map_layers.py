@@ -108,14 +108,17 @@ def audit_layer(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Lig
 
 
 def sites_layer(fmap: folium.Map, sites: pd.DataFrame | None, lang: Lang, light: Light) -> None:
-    """Proposed sites with their rank and the population each adds."""
+    """Proposed sites with their rank and the population each adds (popup and tooltip)."""
     if sites is None or len(sites) == 0:
         return
     points = light(gpd.GeoDataFrame(sites, crs=getattr(sites, "crs", "EPSG:4326")))
-    layer = folium.FeatureGroup(name=html.escape(label("layer_sites", lang)))
-    for row in points.itertuples(index=False):
-        text = html.escape(label("site_popup", lang, rank=int(row.rank), people=f"{float(row.population_added):,.0f}"))
-        folium.CircleMarker([row.geometry.y, row.geometry.x], radius=8, color="#000000", weight=2, fill=True,
-                            fill_color="#ffffff", fill_opacity=1.0, tooltip=text,
-                            popup=folium.Popup(text)).add_to(layer)
-    layer.add_to(fmap)
+    text = [html.escape(label("site_popup", lang, rank=int(rank), people=f"{float(people):,.0f}"))
+            for rank, people in zip(points["rank"], points["population_added"], strict=True)]
+    data = gpd.GeoDataFrame({"site": text}, geometry=points.geometry.to_numpy(), crs=points.crs)
+    folium.GeoJson(
+        data, name=html.escape(label("layer_sites", lang)),
+        marker=folium.CircleMarker(radius=8, color="#000000", weight=2, fill=True, fill_color="#ffffff",
+                                   fill_opacity=1.0),
+        popup=folium.GeoJsonPopup(["site"], labels=False),
+        tooltip=folium.GeoJsonTooltip(["site"], labels=False),
+    ).add_to(fmap)

@@ -16,6 +16,7 @@ import shutil
 import time
 
 import numpy as np
+import pandas as pd
 import pyproj
 import pytest
 from PIL import Image
@@ -341,3 +342,37 @@ def test_large_maps_load_and_draw_every_path_in_seconds(browser, tmp_path, name)
     print(f"{name}: {path.stat().st_size / 1e6:.2f} MB, window.L after {leaflet:.2f} s, "
           f"{paths} paths drawn after {drawn:.2f} s")
     assert leaflet < 10 and drawn < 30
+
+
+def test_proposed_sites_show_with_the_people_each_adds(browser, tmp_path):
+    out = tmp_path / "site"
+    assert main(["site", str(ROOT / "configs" / "demo.yaml"), "--k", "2", "--out", str(out), "--quiet",
+                 "--offline"]) == 0
+    sites = pd.read_csv(out / "proposed_sites.csv", encoding="utf-8-sig")
+    page = _open(browser, out / "map.html")
+    assert "Proposed sites" in _labels(page)
+    found = page.evaluate(f"""() => {{
+        const entry = ({_OVERLAYS})().find(e => e.name.trim() === "Proposed sites");
+        const found = [];
+        entry.layer.eachLayer(layer => {{
+            if (layer._path && layer._path.getAttribute("d")) found.push(layer.feature.properties.site);
+        }});
+        return found;
+    }}""")
+    expected = [f"Proposed site {r.rank}: adds {r.population_added:,.0f} people" for r in sites.itertuples()]
+    assert sorted(found) == sorted(expected)
+    point = page.evaluate(f"""() => {{
+        const map = {_MAP};
+        const entry = ({_OVERLAYS})().find(e => e.name.trim() === "Proposed sites");
+        const first = entry.layer.getLayers().find(layer => layer.feature.properties.site.includes("site 1:"));
+        map.setView(first.getLatLng(), map.getZoom(), {{animate: false}});
+        const p = map.latLngToContainerPoint(first.getLatLng());
+        const box = map.getContainer().getBoundingClientRect();
+        return {{x: box.left + p.x, y: box.top + p.y}};
+    }}""")
+    page.wait_for_timeout(300)
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_selector(".leaflet-popup-content")
+    assert page.locator(".leaflet-popup-content").last.inner_text().strip() == expected[0]
+    assert page.console_errors == [] and page.failed_requests == []
+    page.context.close()
