@@ -24,6 +24,14 @@ Besides: ``map_<level>_<unit>.html`` per unit; ``batch_units.csv`` (status, seco
 error per unit); ``batch_zones.csv`` (per zone: the unit it came from, people more than N minutes
 away, and a lower bound of the mean minutes); ``batch_exactness.csv`` (what is exact, per column).
 
+**Inputs read once.** The driver parses a road PBF once before dispatching the units (with
+``roads.extract``, after streaming out the roads around all the zones) into one ``.npz``: in
+``roads.cache_dir``, else (and always with ``extract``) in ``<state>/roads``; each unit loads it and keeps
+the roads of its own study area. The facility layer is read once too and sent to every worker. A unit's
+facility table searches neighbours and referrals no farther than the minutes it keeps, and catchments only
+for its own facilities (see :mod:`geocover.batch_unit`). On a running scheduler, the workers must read the
+state folder at the same path.
+
 **Resumable.** A finished unit is recorded in the state folder (``<out>/.batch/`` or ``batch.state_dir``)
 as one pickle, written to a temporary file and moved into place, with a fingerprint of the config and
 of the input files (size, modification time). A rerun skips the recorded units unless ``force``; a

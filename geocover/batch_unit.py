@@ -21,7 +21,9 @@ of each mode times its largest band (and the ambulance radius and response). Wha
   bound is given); the median and 90th percentile are exact whenever the people beyond N cannot move
   them, else NaN. The same holds
   for every service circle, the per-tier minutes and the ambulance response mean; minutes to the county
-  seat and per-facility neighbour and referral minutes are kept up to ``R / v`` and NaN beyond.
+  seat and per-facility neighbour and referral minutes are kept up to ``R / v`` and NaN beyond (the
+  searches stop there). Facility catchments (``catchment_total_<b>``) are searched in the unit holding the
+  facility only (and in every unit for a facility inside none): NaN in the other units' rows.
 - Capacity allocation needs a global pass: it is left out of batch runs (``geocover run`` computes it).
 """
 

@@ -310,3 +310,63 @@ def test_a_failed_unit_is_reported_the_others_kept_and_reruns_resume(province, b
     for name in ("coverage_by_zone.csv", "coverage_by_facility.csv", "batch_zones.csv", "results.gpkg",
                  "travel_time.tif"):
         assert (out / name).read_bytes() == (batch_out / name).read_bytes(), name
+
+
+_HIGHWAY = {"省道": "primary", "县道": "secondary", "村道": "residential"}
+
+
+def _write_pbf(lines: gpd.GeoDataFrame, path) -> None:
+    """The road lines as OSM ways (``highway`` from the grade), a node per distinct vertex."""
+    import osmium
+    from osmium.osm.mutable import Node, Way
+
+    ids: dict[tuple[float, float], int] = {}
+    ways = [[ids.setdefault(xy, len(ids) + 1) for xy in line.coords] for line in lines.geometry]
+    writer = osmium.SimpleWriter(str(path), overwrite=True)
+    for (lon, lat), node_id in ids.items():
+        writer.add_node(Node(id=node_id, location=(lon, lat)))
+    for way_id, (refs, grade) in enumerate(zip(ways, lines["grade"], strict=True), start=1):
+        writer.add_way(Way(id=way_id, nodes=refs, tags={"highway": _HIGHWAY[grade]}))
+    writer.close()
+
+
+def test_the_batch_parses_the_pbf_once_and_units_keep_the_whole_runs_figures(tmp_path, monkeypatch):
+    import geocover.inputs
+    from geocover.outputs import write_outputs
+
+    config = build_counties(tmp_path)
+    _write_pbf(gpd.read_file(tmp_path / "roads.gpkg"), tmp_path / "roads.osm.pbf")
+    text = config.read_text(encoding="utf-8").replace(
+        "roads: {lines: roads.gpkg, grade_column: grade, speeds_kmh: {county: 50}}",
+        "roads: {pbf: roads.osm.pbf, extract: true}")
+    config.write_text(text, encoding="utf-8")
+    write_outputs(run_scenario(config, progress=False), tmp_path / "whole")
+
+    parsed, extracted = [], []
+    real_read, real_extract = geocover.inputs.read_road_segments, geocover.inputs.extract_roads
+    monkeypatch.setattr(geocover.inputs, "read_road_segments", lambda path: parsed.append(path) or real_read(path))
+    monkeypatch.setattr(geocover.inputs, "extract_roads",
+                        lambda *args: extracted.append(args) or real_extract(*args))
+    out = tmp_path / "batch"
+    _, summary, failed = api.batch(config, out=out, workers=2, progress=False, offline=True, processes=False,
+                                   report=False)
+    assert failed == {} and "6 computed" in summary
+    # Streamed and parsed once, in the driver; each of the six units loads the parsed roads.
+    assert len(parsed) == 1 and len(extracted) == 1
+    assert len(list((out / ".batch" / "roads").glob("extract-*/roads.osm.pbf.*.segments.npz"))) == 1
+    _, summary, _ = api.batch(config, out=out, workers=2, progress=False, offline=True, processes=False,
+                              report=False, force=True)
+    assert "6 computed" in summary and len(parsed) == 1 and len(extracted) == 1
+
+    reference, mine = _csv(tmp_path / "whole" / "coverage_by_zone.csv"), _csv(out / "coverage_by_zone.csv")
+    assert mine["zone_id"].tolist() == reference["zone_id"].tolist()
+    exact = [c for c in reference.columns if c.startswith(("pop_within_", "pct_within_", "pop_beyond_"))]
+    pd.testing.assert_frame_equal(mine[["population", *exact]], reference[["population", *exact]])
+    assert reference["pop_within_6"].sum() > 0
+    mine_tt, reference_tt = _batch_raster(out, tmp_path / "whole")
+    cells = (mine_tt != -9999) & (reference_tt >= 0) & (reference_tt <= LIMIT)
+    np.testing.assert_array_equal(mine_tt[cells], reference_tt[cells])
+    facilities = _csv(out / "coverage_by_facility.csv")
+    whole_facilities = _csv(tmp_path / "whole" / "coverage_by_facility.csv")
+    totals = [c for c in whole_facilities.columns if c.startswith("catchment_total_")]
+    pd.testing.assert_frame_equal(facilities[totals], whole_facilities[totals])
