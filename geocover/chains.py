@@ -45,6 +45,8 @@ class Chains:
         Per shape point, its place along its chain (1 next to the start).
     members, member_start : numpy.ndarray of int64
         Shape points in chain order: chain ``c`` holds ``members[member_start[c]:member_start[c + 1]]``.
+    members_start_junction, members_end_junction : numpy.ndarray of int64
+        Per member, the positions among ``junctions`` of its chain's start and end.
     """
 
     junctions: np.ndarray
@@ -66,6 +68,8 @@ class Chains:
     step: np.ndarray
     members: np.ndarray
     member_start: np.ndarray
+    members_start_junction: np.ndarray
+    members_end_junction: np.ndarray
 
     def between(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Minutes from shape point ``x`` to shape point ``y`` of the same chain, along it."""
@@ -196,6 +200,7 @@ def _build(network: Network, direction: str) -> Chains:
         chain_start, chain_end, per_node["ahead"], per_node["back"], per_node["ahead_open"], per_node["back_open"],
         per_node["ahead_closed"], per_node["back_closed"], sums["ahead_open"][last], sums["back_open"][first],
         sums["ahead_closed"][last], sums["back_closed"][first], step, node, member_start,
+        index[chain_start[s_label[inner]]], index[chain_end[s_label[inner]]],
     )
 
 

@@ -211,9 +211,7 @@ def _search_chains(network: Network, found: Chains, facilities: Snap, ok: np.nda
     minutes = np.full(network.n_nodes, np.inf)
     nearest = np.full(network.n_nodes, -1, dtype=np.int64)
     minutes[found.junctions], nearest[found.junctions] = at_junction[:m], source
-    points = found.members
-    chain_of = found.chain[points]
-    start, end = found.index[found.start[chain_of]], found.index[found.end[chain_of]]
+    points, start, end = found.members, found.members_start_junction, found.members_end_junction
     via_start = at_junction[start] + found.ahead[points]
     via_end = at_junction[end] + found.back[points]
     minutes[points] = np.minimum(via_start, via_end)
