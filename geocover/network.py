@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import pandas as pd
 import pyproj
 import scipy.sparse as sp
 import shapely
@@ -163,7 +164,8 @@ def _speeds_for_mode(
         default = WALK_SPEED_KMH if mode == "walk" else BIKE_SPEED_KMH
         return np.where(allowed, overrides.get(mode, default) * (speed_factor or 1.0), np.nan)
     table = {**DRIVE_SPEEDS_KMH, **GRADE_SPEEDS_KMH, **overrides}
-    speed = np.array([table.get(h, np.nan) for h in highway], dtype=np.float64)
+    which, classes = pd.factorize(highway)
+    speed = np.append([table.get(h, np.nan) for h in classes], np.nan)[which]
     if use_maxspeed:
         tagged = np.isfinite(segments.maxspeed_kmh) & np.isfinite(speed)
         speed[tagged] = segments.maxspeed_kmh[tagged]
