@@ -66,8 +66,9 @@ import shapely
 from tqdm.auto import tqdm
 
 import geocover
+from geocover.batch_codes import MORE_THAN_MINUTES
 from geocover.batch_merge import exactness, merge_cells, merge_facilities, merge_tables, merged_result
-from geocover.batch_unit import MORE_THAN_MINUTES, UnitResult, run_unit, unit_config
+from geocover.batch_unit import UnitResult, run_unit, unit_config
 from geocover.compliance import scenario_audit
 from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem

@@ -22,7 +22,8 @@ from affine import Affine
 from geocover.accessibility import Accessibility
 from geocover.ambulance import ambulance_sufficiency
 from geocover.areas import catchment_polygons, service_areas
-from geocover.batch_unit import HALO_SERVICE, UnitResult, batch_gaps, capped_zone_table
+from geocover.batch_codes import batch_gaps, capped_zone_table
+from geocover.batch_unit import HALO_SERVICE, UnitResult
 from geocover.config import ScenarioConfig
 from geocover.coverage import gap_flags
 from geocover.errors import InputError, Problem
