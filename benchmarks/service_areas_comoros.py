@@ -3,11 +3,13 @@
 For every hospital, clinic and doctor: the nodes that reach it within 15 minutes and a polygon of
 the reached network (every edge with both ends reached, buffered 25 m, unioned). geocover builds the sparse
 facility × node matrix (:func:`geocover.matrices.facility_node_matrix`) and the polygons from it
-(:func:`geocover.matrices.reach_polygons`); the peer is the OSMnx isochrone recipe, ``nx.ego_graph``
-per facility on a NetworkX ``MultiDiGraph`` with the same arcs, then the edges of the ego graph
-buffered with GeoPandas and unioned. The reached node sets and the polygons are checked equal
-before the ratio is printed; the script exits with status 1 when they differ. The peer runs on every
-facility (about two minutes a round on 2 cores).
+(:func:`geocover.reach_polygons.reach_polygons`, 16 segments per quarter circle as GeoPandas, on 2 threads,
+its tiles built afresh in every call); the peer is the OSMnx isochrone recipe, ``nx.ego_graph`` per
+facility on a NetworkX ``MultiDiGraph`` with the same arcs, then the edges of the ego graph buffered
+with GeoPandas and unioned. Also timed: ``reach_polygons`` on one thread, with 8 segments per quarter
+circle, and with its tiles kept on the network by an earlier call (``cache=True``). The reached node
+sets and the polygons are checked equal before the ratio is printed; the script exits with status 1
+when they differ. The peer runs on every facility (about two minutes a round).
 
 Run from the repository root: ``python benchmarks/service_areas_comoros.py [--repeats 3]``.
 """
@@ -15,6 +17,7 @@ Run from the repository root: ``python benchmarks/service_areas_comoros.py [--re
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import geopandas as gpd
@@ -26,13 +29,15 @@ from _common import comoros_drive, fail, median_seconds, networkx_graph, table
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, Point
 
-from geocover.matrices import OFFSET_MINUTES, _positions, _search_groups, facility_node_matrix, reach_polygons
+from geocover.matrices import OFFSET_MINUTES, _positions, _search_groups, facility_node_matrix
 from geocover.network import WALK_SPEED_KMH
+from geocover.reach_polygons import reach_polygons
 from geocover.routing import _facility_graph
 
 LIMIT_MINUTES = 15.0
 BUFFER_M = 25.0
 DIRECTION = "to"
+WORKERS = 2
 
 
 def osmnx_isochrone(graph: nx.MultiDiGraph, centre: int, radius: float) -> tuple[set[int], shapely.Geometry, float]:
@@ -73,28 +78,44 @@ def main() -> None:
 
     def ours() -> tuple[sp.csr_matrix, np.ndarray]:
         matrix = facility_node_matrix(network, facilities, LIMIT_MINUTES, direction=DIRECTION)
-        return matrix, reach_polygons(network, matrix, facilities, BUFFER_M)
+        return matrix, reach_polygons(network, matrix, facilities, BUFFER_M, workers=WORKERS)
 
+    fixed = facility_node_matrix(network, facilities, LIMIT_MINUTES, direction=DIRECTION)
+    reach_polygons(network, fixed, facilities, BUFFER_M, cache=True)  # tiles kept on the network, not timed
+    load = os.getloadavg()[0]
     timed = median_seconds(
         {
             "geocover": ours,
             "matrix": lambda: facility_node_matrix(network, facilities, LIMIT_MINUTES, direction=DIRECTION),
+            "one thread": lambda: reach_polygons(network, fixed, facilities, BUFFER_M),
+            "quad_segs 8": lambda: reach_polygons(network, fixed, facilities, BUFFER_M, quad_segs=8),
+            "cached": lambda: reach_polygons(network, fixed, facilities, BUFFER_M, cache=True),
             "peer": lambda: [osmnx_isochrone(peer_graph, n + k, LIMIT_MINUTES) for k in range(len(ok))],
         },
         args.repeats,
     )
     matrix, polygons = timed["geocover"].result
     areas = timed["peer"].result
-    worst = 0.0
+    worst = dict.fromkeys(("geocover", "quad_segs 8"), (0.0, 0.0))
     for k, f in enumerate(ok):
         nodes, polygon, _ = areas[k]
         reached = matrix.indices[matrix.indptr[f]:matrix.indptr[f + 1]]
         if set(reached.tolist()) != nodes - {n + k}:
             fail(f"facility {f}: the reached node sets differ")
-        worst = max(worst, shapely.symmetric_difference(polygons[f], polygon).area / polygon.area)
-    # Equal up to the polygonal round ends (geocover buffers merged chains, the recipe each edge).
-    if worst > 1e-4:
-        fail(f"the polygons differ by {worst:.2e} of their area")
+        for name, ours_polygons in (("geocover", polygons), ("quad_segs 8", timed["quad_segs 8"].result)):
+            ours_polygon = ours_polygons[f]
+            if not ours_polygon.is_valid:
+                fail(f"facility {f}: the {name} polygon is not valid")
+            worst[name] = (max(worst[name][0], shapely.symmetric_difference(ours_polygon, polygon).area / polygon.area),
+                           max(worst[name][1], abs(ours_polygon.area - polygon.area) / polygon.area))
+        for name in ("one thread", "cached"):
+            if shapely.symmetric_difference(timed[name].result[f], polygons[f]).area > 1e-9 * polygons[f].area:
+                fail(f"facility {f}: reach_polygons ({name}) differs from the 2-thread call")
+    # Equal up to the polygonal round ends (geocover buffers merged runs of segments, the recipe each edge);
+    # with 8 segments per quarter circle the polygons lie inside the recipe's by the arcs' sagitta.
+    for name, limit in (("geocover", 1e-4), ("quad_segs 8", 1e-3)):
+        if worst[name][0] > limit:
+            fail(f"the {name} polygons differ by {worst[name][0]:.2e} of their area")
     # The minutes of the pruned per-tile searches against one unpruned search of the whole network.
     whole = dijkstra(graph, directed=True, indices=n + np.arange(len(ok)), limit=LIMIT_MINUTES)[:, :n]
     dense = matrix.toarray()[ok]
@@ -105,16 +126,24 @@ def main() -> None:
         fail(f"the pruned search's minutes differ from the unpruned one by {diff:.3g}")
     pruned = next(_search_groups(network, facilities, ok, LIMIT_MINUTES))[0] is not None
     print(f"answers equal: reached node sets identical for all {len(ok)} facilities ({matrix.nnz:,} facility-node "
-          f"pairs); polygons differ by at most {worst:.1e} of their area (symmetric difference / area)")
+          f"pairs); polygons differ by at most {worst['geocover'][0]:.1e} of their area (symmetric difference / "
+          f"area; areas by at most {worst['geocover'][1]:.1e}); with quad_segs=8 by {worst['quad_segs 8'][0]:.1e} "
+          f"(areas {worst['quad_segs 8'][1]:.1e}); on one thread and with cached tiles the same polygons")
     print(f"geocover's {'pruned (per tile)' if pruned else 'whole-network'} search vs one unpruned scipy dijkstra: "
           f"same reach, max abs difference {diff:.1g} minutes")
-    print(f"median of {args.repeats} interleaved rounds; memory = peak RSS during the call above the RSS before it\n")
+    print(f"median of {args.repeats} interleaved rounds; memory = peak RSS during the call above the RSS before it; "
+          f"load average {load:.2f} before, {os.getloadavg()[0]:.2f} after (2 cores)\n")
     ego_s = sum(area[2] for area in areas)
     ours_s, ours_cpu = timed["geocover"].seconds, timed["geocover"].cpu_seconds
     rows = [[label, item.seconds, item.cpu_seconds, item.seconds / ours_s, item.cpu_seconds / ours_cpu, item.extra_mib]
-            for label, item in (("geocover facility_node_matrix + reach_polygons", timed["geocover"]),
-                                ("  facility_node_matrix alone", timed["matrix"]),
-                                ("OSMnx recipe: ego_graph + buffered edges union", timed["peer"]))]
+            for label, item in (
+                (f"geocover facility_node_matrix + reach_polygons ({WORKERS} threads)", timed["geocover"]),
+                ("  facility_node_matrix alone", timed["matrix"]),
+                ("  reach_polygons alone, 1 thread", timed["one thread"]),
+                ("  reach_polygons alone, 1 thread, quad_segs=8", timed["quad_segs 8"]),
+                ("  reach_polygons alone, 1 thread, tiles cached by an earlier call", timed["cached"]),
+                ("OSMnx recipe: ego_graph + buffered edges union", timed["peer"]),
+            )]
     rows.append(["  of which nx.ego_graph (wall, last round)", ego_s, "", ego_s / ours_s, "", ""])
     print(table(["method", "wall s", "CPU s", "wall / geocover", "CPU / geocover", "peak extra MiB"], rows))
     print()
@@ -122,6 +151,8 @@ def main() -> None:
         ratio = getattr(timed["peer"], clock) / getattr(timed["geocover"], clock)
         print(f'{"wall" if clock == "seconds" else "CPU"} time: geocover {ratio:.1f}x faster than the OSMnx recipe '
               f'(goal >= 50x: {"met" if ratio >= 50 else "NOT met"})')
+    single = timed["matrix"].seconds + timed["one thread"].seconds
+    print(f"on one thread (facility_node_matrix + reach_polygons, wall): {timed['peer'].seconds / single:.1f}x")
     print(f"the search alone: facility_node_matrix {ego_s / timed['matrix'].seconds:.0f}x faster than "
           "nx.ego_graph per facility (wall)")
 

@@ -24,8 +24,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import scipy.sparse as sp
-import shapely
-from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.sparse.csgraph import dijkstra
 
 from geocover.network import WALK_SPEED_KMH, Network
 from geocover.routing import Direction, _facility_graph, _same_segment_pairs, _toward_ends, _walk_minutes
@@ -40,6 +39,7 @@ BLOCK_BYTES = 2**23
 Small blocks stay in the allocator's heap and in cache: 8 MiB searched 3x faster than 256 MiB here."""
 
 _MAX_TILES_PER_AXIS = 1024
+
 
 
 def facility_node_matrix(
@@ -170,104 +170,6 @@ def facility_point_matrix(
     rows, cols = np.divmod(key[first], len(ok))
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(facilities)))])
     return sp.csr_matrix((best + OFFSET_MINUTES, ok[cols], indptr), shape=shape)
-
-
-def reach_polygons(
-    network: Network,
-    node_matrix: sp.csr_matrix,
-    facilities: Snap,
-    buffer_m: float = 25.0,
-    quad_segs: int = 16,
-) -> np.ndarray:
-    """Service-area polygons: the reached segments buffered and unioned (the OSMnx isochrone recipe).
-
-    A segment is reached when both its ends are; the facility's own segment counts from the
-    facility's position to each reached end. Runs of segments through nodes of degree 2 (chains)
-    are merged into one line and buffered once, for every facility that reaches the whole chain,
-    so each union takes a few long buffers instead of one per segment. The result equals the
-    union of the segments' own buffers up to the polygonal approximation of their round ends.
-
-    Parameters
-    ----------
-    network : Network
-    node_matrix : scipy.sparse.csr_matrix
-        Output of :func:`facility_node_matrix`.
-    facilities : Snap
-        The facilities of ``node_matrix``.
-    buffer_m : float
-        Buffer distance in metres, in ``network.crs``.
-    quad_segs : int
-        Segments per quarter circle of the buffers (16, as GeoPandas' default).
-
-    Returns
-    -------
-    numpy.ndarray of shapely geometries
-        One (Multi)Polygon per facility, empty where the facility reaches no segment.
-    """
-    n = network.n_nodes
-    by_u = np.argsort(network.u, kind="stable")
-    u_ptr = np.searchsorted(network.u[by_u], np.arange(n + 1))
-    passable = np.isfinite(network.minutes_uv) | np.isfinite(network.minutes_vu)
-    xy = np.column_stack([network.x, network.y])
-    lines = shapely.linestrings(np.stack([xy[network.u], xy[network.v]], axis=1))
-    chains = _Chains(network)
-    chain_polygons = np.empty(chains.count, dtype=object)
-    buffered = np.zeros(chains.count, dtype=bool)
-    px, py = _positions(network, facilities)
-    reached = np.zeros(n, dtype=bool)
-    polygons = np.empty(node_matrix.shape[0], dtype=object)
-    for row in range(node_matrix.shape[0]):
-        nodes = node_matrix.indices[node_matrix.indptr[row]:node_matrix.indptr[row + 1]]
-        reached[nodes] = True
-        edges = by_u[_ranges(u_ptr[nodes], u_ptr[nodes + 1] - u_ptr[nodes])]
-        edges = edges[reached[network.v[edges]] & passable[edges]]
-        own = facilities.edge[row]
-        ends = np.array([network.u[own], network.v[own]]) if own >= 0 else np.empty(0, dtype=np.int64)
-        ends = ends[reached[ends]]
-        reached[nodes] = False
-        ids, counts = np.unique(chains.chain[edges], return_counts=True)
-        whole = ids[counts == chains.size[ids]]
-        new = whole[~buffered[whole]]
-        chain_polygons[new] = shapely.buffer(chains.merged(lines, new), buffer_m, quad_segs=quad_segs)
-        buffered[new] = True
-        part = edges[~np.isin(chains.chain[edges], whole)]
-        spurs = shapely.linestrings(np.stack([np.tile([px[row], py[row]], (len(ends), 1)), xy[ends]], axis=1))
-        pieces = np.concatenate([
-            chain_polygons[whole],
-            shapely.buffer(chains.merged(lines, ids[counts < chains.size[ids]], part), buffer_m, quad_segs=quad_segs),
-            shapely.buffer(spurs, buffer_m, quad_segs=quad_segs),
-        ])
-        polygons[row] = shapely.union_all(pieces) if len(pieces) else shapely.Polygon()
-    return polygons
-
-
-class _Chains:
-    """Runs of segments through nodes of degree 2: ``chain`` id per segment, ``size`` per chain."""
-
-    def __init__(self, network: Network) -> None:
-        n = network.n_nodes
-        degree = np.bincount(network.u, minlength=n) + np.bincount(network.v, minlength=n)
-        ends = np.concatenate([network.u, network.v])
-        segment = np.tile(np.arange(network.n_edges), 2)
-        through = degree[ends] == 2
-        pairs = segment[through][np.argsort(ends[through], kind="stable")].reshape(-1, 2)
-        links = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(network.n_edges,) * 2)
-        self.count, self.chain = connected_components(links, directed=False)
-        self.size = np.bincount(self.chain, minlength=self.count)
-        self._order = np.argsort(self.chain, kind="stable")
-        self._ptr = np.concatenate([[0], np.cumsum(self.size)])
-
-    def merged(self, lines: np.ndarray, ids: np.ndarray, segments: np.ndarray | None = None) -> np.ndarray:
-        """One merged line per chain in the sorted ``ids``: of all its segments, or only of ``segments``."""
-        if segments is None:
-            segments = self._order[_ranges(self._ptr[ids], self.size[ids])]
-        else:
-            segments = segments[np.argsort(self.chain[segments], kind="stable")]
-        if len(segments) == 0:
-            return np.empty(0, dtype=object)
-        return shapely.line_merge(
-            shapely.multilinestrings(lines[segments], indices=np.searchsorted(ids, self.chain[segments]))
-        )
 
 
 def _positions(network: Network, snap: Snap) -> tuple[np.ndarray, np.ndarray]:

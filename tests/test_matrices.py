@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import shapely
 
 from geocover import matrices
@@ -11,9 +12,9 @@ from geocover.matrices import (
     OFFSET_MINUTES,
     facility_node_matrix,
     facility_point_matrix,
-    reach_polygons,
 )
 from geocover.network import Network
+from geocover.reach_polygons import reach_polygons
 from geocover.routing import nearest_facility_nodes, point_minutes
 from geocover.snapping import Snap, snap_points
 from tests.reference import reference_minutes
@@ -198,27 +199,101 @@ def test_no_facility_or_no_point_gives_empty_matrices():
     assert facility_point_matrix(network, nodes, points, none, 10.0).shape == (1, 2)
 
 
+def _brute_force_polygon(network, matrix, facilities, f, buffer_m, quad_segs=16):
+    """The recipe for facility ``f``: every passable segment with both ends reached (and the facility's
+    own segment from its position to each reached end) buffered on its own, then one union."""
+    ex, ey = matrices._positions(network, facilities)
+    xy = np.column_stack([network.x, network.y])
+    reached = set(matrix.getrow(f).indices.tolist())
+    passable = np.isfinite(network.minutes_uv) | np.isfinite(network.minutes_vu)
+    lines = [shapely.LineString([xy[a], xy[b]])
+             for a, b, ok in zip(network.u.tolist(), network.v.tolist(), passable.tolist(), strict=True)
+             if ok and a in reached and b in reached]
+    if facilities.snapped[f]:
+        lines += [shapely.LineString([(ex[f], ey[f]), xy[end]])
+                  for end in (network.u[facilities.edge[f]], network.v[facilities.edge[f]]) if end in reached]
+    return shapely.union_all([line.buffer(buffer_m, quad_segs=quad_segs) for line in lines]), len(lines)
+
+
 def test_reach_polygons_equal_the_union_of_the_reached_segments_buffered():
     network = _grid_network(5, 8)
     facilities, _, _ = _facilities(network, np.random.default_rng(5), 5)
     matrix = facility_node_matrix(network, facilities, 5.0)
     polygons = reach_polygons(network, matrix, facilities, buffer_m=25.0)
-    ex, ey = matrices._positions(network, facilities)
-    xy = np.column_stack([network.x, network.y])
     assert facilities.snapped.sum() >= 3
     total = 0
     for f in range(len(facilities)):
         if not facilities.snapped[f]:
             assert polygons[f].is_empty
             continue
-        reached = set(matrix.getrow(f).indices.tolist())
-        lines = [shapely.LineString([xy[a], xy[b]]) for a, b in zip(network.u.tolist(), network.v.tolist(), strict=True)
-                 if a in reached and b in reached]
-        lines += [shapely.LineString([(ex[f], ey[f]), xy[end]])
-                  for end in (network.u[facilities.edge[f]], network.v[facilities.edge[f]]) if end in reached]
-        assert len(lines) >= 1
-        total += len(lines)
-        expected = shapely.union_all([line.buffer(25.0) for line in lines])
+        expected, count = _brute_force_polygon(network, matrix, facilities, f, 25.0)
+        assert count >= 1
+        total += count
         # Equal up to the polygonal round ends: merged chains get round joins where segments had round caps.
         assert polygons[f].symmetric_difference(expected).area <= 1e-4 * expected.area
     assert total >= 40
+
+
+def _tiled_case():
+    """A 16 x 16 street grid 40 m apart, so buffers of streets that do not meet overlap, and facilities
+    reaching from a few segments to most of it."""
+    network = _grid_network(11, 16, spacing=40.0)
+    facilities, _, _ = _facilities(network, np.random.default_rng(11), 8, snap_m=30.0)
+    # Half the facilities within 0.3 minutes, half within 1.5.
+    short, long = facility_node_matrix(network, facilities, 0.3), facility_node_matrix(network, facilities, 1.5)
+    return network, facilities, sp.vstack([short[:4], long[4:]]).tocsr()
+
+
+@pytest.mark.parametrize(
+    ("tile_m", "workers", "quad_segs"), [(60.0, 1, 16), (60.0, 2, 16), (120.0, 1, 8), (None, 1, 4)]
+)
+def test_tiled_reach_polygons_equal_the_brute_force_union(tile_m, workers, quad_segs):
+    network, facilities, matrix = _tiled_case()
+    polygons = reach_polygons(network, matrix, facilities, 25.0, quad_segs, tile_m=tile_m, workers=workers, cache=True)
+    sizes = np.diff(matrix.indptr)
+    assert facilities.snapped.all() and sizes.max() > 0.7 * network.n_nodes and 0 < sizes.min() < 15
+    assert shapely.is_valid(polygons).all()
+    for f in range(len(facilities)):
+        expected, _ = _brute_force_polygon(network, matrix, facilities, f, 25.0, quad_segs)
+        if expected.is_empty:
+            assert polygons[f].is_empty
+            continue
+        # Round joins where the recipe has round ends: they differ by the arcs' sagitta, as 1 / quad_segs^2.
+        tolerance = 1e-4 * (16 / quad_segs) ** 2
+        assert polygons[f].symmetric_difference(expected).area <= tolerance * expected.area
+        assert abs(polygons[f].area - expected.area) <= tolerance * expected.area
+    # The small tiles nest several levels deep, and the facilities took whole tiles of more than one level.
+    tiles = network._cache[("reach_tiles", 25.0, quad_segs, tile_m or 500.0)]
+    built = tiles.level[[geometry is not None for geometry in tiles.whole_polygons]]
+    assert tile_m is None or (tiles.depth >= 3 and len(np.unique(built)) >= 2)
+
+
+def test_reach_polygons_of_a_facility_reaching_nothing_are_empty():
+    network = _grid_network(5, 8)
+    long = int(np.argmax(network.length_m))
+    # On a segment's middle with a cut-off too short to reach either end; unsnapped; reaching a lone node.
+    facilities = Snap(np.array([long, -1, long]), np.array([0.5, 0.0, 0.0]), np.array([0.0, np.inf, 0.0]))
+    matrix = facility_node_matrix(network, facilities, 0.01)
+    assert np.diff(matrix.indptr).tolist() == [0, 0, 1]
+    polygons = reach_polygons(network, matrix, facilities, 25.0)
+    assert polygons[0].is_empty and polygons[1].is_empty
+    assert polygons[0].geom_type == "Polygon" and polygons[1].geom_type == "Polygon"
+    # The facility on a node reaches only that node: its own segment's spur is a point buffered.
+    assert abs(polygons[2].area - shapely.Point(0, 0).buffer(25.0).area) < 1e-6 * polygons[2].area
+    nothing = facility_node_matrix(network, Snap(np.array([-1]), np.zeros(1), np.full(1, np.inf)), 5.0)
+    assert reach_polygons(network, nothing, Snap(np.array([-1]), np.zeros(1), np.full(1, np.inf)))[0].is_empty
+
+
+def test_tile_cache_and_fresh_tiles_give_the_same_polygons():
+    network, facilities, matrix = _tiled_case()
+    fresh = reach_polygons(network, matrix, facilities, 25.0, tile_m=60.0)
+    assert not network._cache.get(("reach_tiles", 25.0, 16, 60.0))
+    first = reach_polygons(network, matrix, facilities, 25.0, tile_m=60.0, cache=True)
+    tiles = network._cache[("reach_tiles", 25.0, 16, 60.0)]
+    again = reach_polygons(network, matrix, facilities, 25.0, tile_m=60.0, cache=True, workers=2)
+    assert network._cache[("reach_tiles", 25.0, 16, 60.0)] is tiles
+    one_tile = reach_polygons(network, matrix, facilities, 25.0, tile_m=1e6)
+    for f in range(len(facilities)):
+        area = max(fresh[f].area, 1.0)
+        for other in (first[f], again[f], one_tile[f]):  # the same buffers, united in another order
+            assert fresh[f].symmetric_difference(other).area <= 1e-9 * area
