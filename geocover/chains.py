@@ -108,6 +108,11 @@ def _links(network: Network, junction: np.ndarray) -> sp.csr_matrix:
     return sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(m, m)).tocsr()
 
 
+def segment_chains(network: Network) -> tuple[int, np.ndarray]:
+    """Number of chains and the chain of each segment (segments meeting at a shape point share one)."""
+    return _segment_chains(network, _is_junction(network))
+
+
 def _segment_chains(network: Network, junction: np.ndarray) -> tuple[int, np.ndarray]:
     """Chain label per segment: segments meeting at a shape point share a chain."""
     return connected_components(_links(network, junction), directed=False)

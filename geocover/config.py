@@ -346,20 +346,22 @@ class ScenarioConfig(_Strict):
         return ServiceConfig(name="all", mode=self.mode, bands_minutes=self.bands_minutes,
                              target_minutes=self.target_minutes)
 
-    def longest_minutes(self) -> float:
-        """The longest travel time any analysis of the scenario searches, minutes.
+    def reach_minutes(self) -> dict[str, float]:
+        """The longest travel time any analysis searches, per travel mode, minutes.
 
-        Bands of every service, ambulance response, capacity cut-off and twice the 2SFCA catchment (a
-        cell's facilities and their own catchments); the study area reaches this far beyond the zones.
+        Bands of every service (in its mode), capacity cut-off and twice the 2SFCA catchment (a cell's
+        facilities and their own catchments; both in the scenario's mode), ambulance response (in
+        ``ambulance``); the study area reaches this far beyond the zones.
         """
-        minutes = [max(service.bands_minutes) for service in (self.main_service, *self.services)]
+        reach: dict[str, float] = {}
+        for service in (self.main_service, *self.services):
+            reach[service.mode] = max(reach.get(service.mode, 0.0), max(service.bands_minutes))
+        own = [self.capacity.limit_minutes] if self.capacity is not None else []
+        own += [2.0 * self.fca.max_minutes] if self.fca is not None else []
+        reach[self.mode] = max([reach[self.mode], *own])
         if self.ambulance is not None:
-            minutes += self.ambulance.response_minutes
-        if self.capacity is not None:
-            minutes.append(self.capacity.limit_minutes)
-        if self.fca is not None:
-            minutes.append(2.0 * self.fca.max_minutes)
-        return max(minutes)
+            reach["ambulance"] = max([reach.get("ambulance", 0.0), *self.ambulance.response_minutes])
+        return reach
 
     @model_validator(mode="after")
     def _rescale_needs_statistics(self) -> ScenarioConfig:

@@ -79,7 +79,7 @@ def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
 def extract_box(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
     """The box ``roads.extract`` streams out of the PBF, ``(west, south, east, north)`` degrees: the zones
     plus :data:`EXTRACT_MARGIN_KMH` times the longest minutes (or the largest ambulance radius)."""
-    margin_m = EXTRACT_MARGIN_KMH * 1000.0 / 60.0 * config.longest_minutes()
+    margin_m = EXTRACT_MARGIN_KMH * 1000.0 / 60.0 * max(config.reach_minutes().values())
     if config.ambulance is not None:
         margin_m = max(margin_m, 1000.0 * max(config.ambulance.rural_km))
     return tuple(float(b) for b in study_area(zones, margin_m).total_bounds)

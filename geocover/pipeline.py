@@ -135,22 +135,13 @@ def run_scenario(
     segments = load_roads(config, zones)
     services = [config.main_service, *config.services]
     reach_m = max(
-        max_speed_kmh(segments, s.mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
-        * 1000.0 / 60.0 * max(s.bands_minutes)
-        for s in services
-    )
-    own_limits = [config.capacity.limit_minutes] if config.capacity is not None else []
-    if config.fca is not None:
-        own_limits.append(2.0 * config.fca.max_minutes)
-    if own_limits:
-        main_kmh = max_speed_kmh(segments, config.mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
-        reach_m = max(reach_m, main_kmh * 1000.0 / 60.0 * max(own_limits))
+        max_speed_kmh(segments, mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor) * minutes
+        for mode, minutes in config.reach_minutes().items()
+    ) * 1000.0 / 60.0
     modes = [s.mode for s in services]
     if config.ambulance is not None:
         modes += ["drive", "ambulance"]
-        fastest = max_speed_kmh(segments, "ambulance", roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
-        reach_m = max(reach_m, 1000.0 * max(config.ambulance.rural_km),
-                      fastest * 1000.0 / 60.0 * max(config.ambulance.response_minutes, default=0.0))
+        reach_m = max(reach_m, 1000.0 * max(config.ambulance.rural_km))
     area = study_area(zones, reach_m)
     segments = segments.within(tuple(area.total_bounds))
     crs = zones.estimate_utm_crs()

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 import shapely
-from scipy.sparse.csgraph import connected_components
 
+from geocover.chains import segment_chains
 from geocover.matrices import _positions, _ranges
 from geocover.network import Network
 from geocover.snapping import Snap
@@ -372,14 +372,7 @@ class _Chains:
     """Runs of segments through nodes of degree 2: ``chain`` id per segment, ``size`` per chain."""
 
     def __init__(self, network: Network) -> None:
-        n = network.n_nodes
-        degree = np.bincount(network.u, minlength=n) + np.bincount(network.v, minlength=n)
-        ends = np.concatenate([network.u, network.v])
-        segment = np.tile(np.arange(network.n_edges), 2)
-        through = degree[ends] == 2
-        pairs = segment[through][np.argsort(ends[through], kind="stable")].reshape(-1, 2)
-        links = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(network.n_edges,) * 2)
-        self.count, self.chain = connected_components(links, directed=False)
+        self.count, self.chain = segment_chains(network)
         self.size = np.bincount(self.chain, minlength=self.count)
         self._order = np.argsort(self.chain, kind="stable")
         self._ptr = np.concatenate([[0], np.cumsum(self.size)])

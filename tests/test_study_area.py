@@ -91,10 +91,10 @@ def test_zones_beyond_every_road_name_the_road_file(border_scenario):
 
 def test_study_area_reaches_as_far_as_the_longest_analysis(border_scenario):
     plain = load_config(border_scenario)
-    assert plain.longest_minutes() == 15
+    assert plain.reach_minutes() == {"walk": 15}
     widened = border_scenario.parent / "fca.yaml"
     widened.write_text(border_scenario.read_text(encoding="utf-8") + "fca: {max_minutes: 30}\n", encoding="utf-8")
-    assert load_config(widened).longest_minutes() == 60  # a cell's facilities and their own catchments
+    assert load_config(widened).reach_minutes() == {"walk": 60}  # a cell's facilities and their own catchments
     width = [run_scenario(c, progress=False).study_area.to_crs("EPSG:32631").total_bounds for c in
              (border_scenario, widened)]
     # walking 5 km/h: 15 minutes reach 1,250 m beyond the zone, 60 minutes 5,000 m

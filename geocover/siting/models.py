@@ -17,6 +17,8 @@ always kept: the cells they cover count as covered before any new site.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -156,9 +158,12 @@ class _Covering(SitingModel):
         self.unreached = ~self.covered_before & ~reachable & (self.weights > 0)
         self.unreachable_population = float(self.weights[self.unreached].sum())
 
+    @cached_property
+    def _open_cells(self) -> tuple:
+        return solvers.merge_open_cells(self.matrix, self.residual)
+
     def _exact_entries(self) -> int:
-        open_cells = self.residual > 0
-        return solvers.merge_cells(self.matrix[:, open_cells].tocsr(), self.residual[open_cells])[0].nnz
+        return self._open_cells[1].nnz
 
     @classmethod
     def from_cost_matrix(cls, cost: sp.spmatrix | np.ndarray, weights: np.ndarray, threshold: float, **options):
@@ -199,7 +204,8 @@ class _Covering(SitingModel):
         elif method == "greedy":
             solution = solvers.greedy_cover(self.matrix, self.residual, k, need, self.capacity)
         else:
-            solution = solvers.exact_cover(self.matrix, self.residual, k, need, self.capacity, time_limit_s, mip_gap)
+            solution = solvers.exact_cover(self.matrix, self.residual, k, need, self.capacity, time_limit_s, mip_gap,
+                                           self._open_cells)
         if self.target_share is not None:
             solution.objective = float(len(solution.selected))
         self._store(solution)

@@ -15,11 +15,10 @@ from geocover.compare import side_by_side
 from geocover.compliance import scenario_audit
 from geocover.config import ScenarioConfig, SitingConfig
 from geocover.errors import InputError, Problem
+from geocover.facilities import OUTPUT_COLUMNS
 from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.siting import SitingResult, site
 
-FACILITY_COLUMNS = ["facility_id", "name", "tier", "grade", "ownership", "township_code"]
-"""Input columns of a facility layer; the computed ones are dropped before the after run."""
 _AUDIT_KEYS = ["rule_id", "kind", "measure", "unit_level", "unit_id", "unit_name"]
 _AUDIT_VALUES = ["value", "target", "status", "to_add"]
 
@@ -83,8 +82,9 @@ def siting_options(config: ScenarioConfig, **overrides) -> SitingConfig:
 
 
 def with_sites(facilities: gpd.GeoDataFrame, sites: gpd.GeoDataFrame, tier: str) -> gpd.GeoDataFrame:
-    """The facilities' input columns plus one facility per proposed site (``facility_id`` ``site-<rank>``)."""
-    current = facilities[[c for c in FACILITY_COLUMNS if c in facilities] + ["geometry"]]
+    """The facilities' input columns (computed ones dropped) plus one facility per proposed site
+    (``facility_id`` ``site-<rank>``)."""
+    current = facilities[[c for c in OUTPUT_COLUMNS if c in facilities] + ["geometry"]]
     added = gpd.GeoDataFrame(
         {"facility_id": [f"site-{rank}" for rank in sites["rank"]],
          "name": [f"proposed site {rank}" for rank in sites["rank"]],

@@ -295,6 +295,16 @@ def _no_solution(status: str) -> None:
     raise RuntimeError(f"HiGHS found no feasible solution ({status}): raise time_limit_s or use method='greedy'")
 
 
+def merge_open_cells(coverage: sp.csr_matrix, residual: np.ndarray) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray,
+                                                                              np.ndarray]:
+    """The cells an exact covering model sees: those with people left that some candidate reaches,
+    merged where the same candidates reach them. Returns ``(kept cells, merged matrix, weights, group)``
+    (see :func:`merge_cells`)."""
+    residual = np.asarray(residual, dtype=np.float64)
+    keep = np.flatnonzero((residual > 0) & (np.diff(coverage.tocsc().indptr) > 0))
+    return (keep, *merge_cells(coverage[:, keep].tocsr(), residual[keep]))
+
+
 def exact_cover(
     coverage: sp.csr_matrix,
     residual: np.ndarray,
@@ -303,6 +313,7 @@ def exact_cover(
     capacity: np.ndarray | None = None,
     time_limit_s: float = 60.0,
     mip_gap: float = 0.0,
+    open_cells: tuple | None = None,
 ) -> Solution:
     """Maximal covering (``k``) or fewest sites reaching ``need`` people, as a MIP for HiGHS.
 
@@ -324,6 +335,8 @@ def exact_cover(
         HiGHS time limit, seconds.
     mip_gap : float
         Relative optimality gap at which HiGHS stops (0: proven optimal).
+    open_cells : tuple, optional
+        :func:`merge_open_cells` of ``coverage`` and ``residual``, when already computed.
 
     Returns
     -------
@@ -335,8 +348,8 @@ def exact_cover(
     clock = time.perf_counter()
     n_cand = coverage.shape[0]
     residual = np.asarray(residual, dtype=np.float64)
-    keep = np.flatnonzero((residual > 0) & (np.diff(coverage.tocsc().indptr) > 0))
-    merged, weight, group = merge_cells(coverage[:, keep].tocsr(), residual[keep])
+    keep, merged, weight, group = open_cells if open_cells is not None else merge_open_cells(coverage, residual)
+    merged = merged.copy()
     merged.data = np.ones(merged.nnz)
     m = merged.shape[1]
     greedy = greedy_cover(coverage, residual, k, need, capacity)
