@@ -39,11 +39,9 @@ def road_speed_m_per_min(network: Network) -> float:
 
 def halo_radius_m(config: ScenarioConfig, networks: dict[str, Network]) -> float:
     """The halo radius ``R`` in metres: at most the pipeline's (its speeds are over every road read)."""
-    services = [config.main_service, *config.services]
-    radius = max(road_speed_m_per_min(networks[s.mode]) * max(s.bands_minutes) for s in services)
+    radius = max(road_speed_m_per_min(networks[mode]) * minutes for mode, minutes in config.reach_minutes().items())
     if config.ambulance is not None:
-        radius = max(radius, 1000.0 * max(config.ambulance.rural_km),
-                     road_speed_m_per_min(networks["ambulance"]) * max(config.ambulance.response_minutes, default=0))
+        radius = max(radius, 1000.0 * max(config.ambulance.rural_km))
     return radius
 
 
