@@ -23,10 +23,11 @@ from geocover.accessibility import Accessibility
 from geocover.ambulance import ambulance_sufficiency
 from geocover.areas import catchment_polygons, service_areas
 from geocover.batch_codes import batch_gaps, capped_zone_table
-from geocover.batch_unit import HALO_SERVICE, UnitResult
+from geocover.batch_unit import UnitResult
 from geocover.config import ScenarioConfig
 from geocover.coverage import gap_flags
 from geocover.errors import InputError, Problem
+from geocover.fca import zone_mean
 from geocover.network import Network
 from geocover.pipeline import ScenarioResult
 from geocover.population import PopulationGrid
@@ -55,12 +56,15 @@ class MergedCells:
         Row of the nearest facility in the merged facility table within the largest band, else -1.
     services : dict
         Service name to its batch-coded minutes.
+    scores : dict
+        ``access_2sfca`` (or ``access_e2sfca``) per cell, with ``fca``.
     """
 
     grid: PopulationGrid
     minutes: np.ndarray
     nearest: np.ndarray
     services: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
 
 
 def merge_facilities(units: list[UnitResult]) -> gpd.GeoDataFrame:
@@ -117,6 +121,7 @@ def merge_cells(units: list[UnitResult], numbers: list[int], unit_zones: gpd.Geo
     minutes = np.full(shape, np.nan)
     nearest = np.full(shape, -1, dtype=np.int64)
     services = {name: np.full(shape, np.nan) for name in units[0].cells.services}
+    scores = {name: np.full(shape, np.nan) for name in units[0].cells.scores}
     index = pd.Index(facilities["facility_id"])
     for unit, number, r, c in zip(units, numbers, rows, cols, strict=True):
         keep = labels[r - top, c - left] == number
@@ -129,7 +134,9 @@ def merge_cells(units: list[UnitResult], numbers: list[int], unit_zones: gpd.Geo
         nearest[at] = np.where(cells.nearest[keep] >= 0, index.get_indexer(ids), -1)
         for name, values in cells.services.items():
             services[name][at] = values[keep]
-    return MergedCells(grid, minutes, nearest, services)
+        for name, values in cells.scores.items():
+            scores[name][at] = values[keep]
+    return MergedCells(grid, minutes, nearest, services, scores)
 
 
 def _regroup(columns: list[str], group: list[str]) -> list[str]:
@@ -169,6 +176,13 @@ def _spanning_rows(zones: gpd.GeoDataFrame, cells: MergedCells, config: Scenario
                                         service.target_minutes, limits[service.name])
             values = part.drop(columns=_KEYS + ["population"]).add_prefix(f"{service.name}_")
             table = pd.concat([table, values], axis=1)
+    grid = cells.grid
+    for name, values in cells.scores.items():
+        table[name] = np.nan
+        for level, level_zones in zones.groupby("zone_level", sort=False):
+            labels = grid.labels(level_zones)[grid.valid]
+            table.loc[(zones["zone_level"] == level).to_numpy(), name] = zone_mean(
+                values[grid.valid], grid.population[grid.valid], labels, len(level_zones))
     return table, beyond
 
 
@@ -247,7 +261,7 @@ def merged_result(
 
     services = {}
     for service in config.services:
-        if service.name in cells.services and service.name != HALO_SERVICE:
+        if service.name in cells.services:
             minutes = cells.services[service.name]
             areas = service_areas(grid, minutes, service.bands_minutes)
             areas.insert(0, "service", service.name)

@@ -7,8 +7,9 @@ of each mode times its largest band (and the ambulance radius and response). Wha
 - **Exact.** A trip of at most ``R / v`` minutes from a cell of the unit (``v`` the mode's fastest
   road, or the off-road walk if faster) cannot leave the halo, so minutes up to the largest band
   ``N`` are the whole-area run's, and so are every band column, the ambulance radius and response
-  counts, facility counts and flags. 2SFCA (``fca``) is exact too: batch runs add a halo of twice its
-  catchment (each facility's ratio needs the people within the catchment of the facility).
+  counts, facility counts and flags. 2SFCA (``fca``) is exact too: the halo reaches twice its catchment
+  (:meth:`geocover.config.ScenarioConfig.reach_minutes`; each facility's ratio needs the people within
+  the catchment of the facility).
 - **More than N minutes.** A cell whose minutes exceed ``N`` is "more than N minutes" (coded
   :data:`~geocover.batch_codes.MORE_THAN_MINUTES`): reachable, counted beyond the target, its exact time unknown. A cell
   whose search found no facility in a road component reaching the edge of the halo is coded
@@ -51,7 +52,7 @@ from geocover.batch_codes import (
     halo_radius_m,
     road_speed_m_per_min,
 )
-from geocover.config import ScenarioConfig, ServiceConfig
+from geocover.config import ScenarioConfig
 from geocover.facility_table import facility_table
 from geocover.mapping import coverage_map
 from geocover.offline import render
@@ -59,9 +60,6 @@ from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.population import PopulationGrid
 from geocover.services import offering
 from geocover.snapping import Snap
-
-HALO_SERVICE = "batch_halo"
-"""A service circle with no facility, added to unit runs only to widen the halo (2SFCA)."""
 
 TABLE_LIMIT_MINUTES: float = inspect.signature(facility_table).parameters["limit_minutes"].default
 """The cap of a whole run's neighbour and referral searches (:func:`geocover.facility_table.facility_table`)."""
@@ -74,10 +72,9 @@ _STATS = ("mean_minutes", "median_minutes", "p90_minutes")
 
 
 def unit_config(config: ScenarioConfig) -> tuple[ScenarioConfig, list[str]]:
-    """The config the unit runs use, and notes on what it leaves out or adds.
+    """The config the unit runs use, and notes on what it leaves out.
 
-    Network-Voronoi zone levels (``seats``) and capacity allocation need a global pass and are left
-    out; with ``fca``, a facility-less service of ``2 x fca.max_minutes`` widens the halo.
+    Network-Voronoi zone levels (``seats``) and capacity allocation need a global pass and are left out.
     """
     unit = config.model_copy(deep=True)
     notes = []
@@ -89,11 +86,6 @@ def unit_config(config: ScenarioConfig) -> tuple[ScenarioConfig, list[str]]:
     if unit.capacity is not None:
         unit.capacity = None
         notes.append("capacity allocation needs a global pass: its columns are NaN here, computed by `geocover run`")
-    if unit.fca is not None:
-        reach = 2.0 * unit.fca.max_minutes
-        unit.services = [*unit.services, ServiceConfig(name=HALO_SERVICE, tiers=["(none)"], mode=unit.mode,
-                                                       bands_minutes=[reach], target_minutes=reach)]
-        notes.append(f"2SFCA: halo widened to {reach:g} minutes (twice the catchment)")
     return unit, notes
 
 
@@ -118,6 +110,8 @@ class UnitCells:
         Row of the nearest facility in :attr:`UnitResult.facilities` within the largest band, else -1.
     services : dict
         Service name to its minutes per cell, coded like ``minutes``.
+    scores : dict
+        ``access_2sfca`` (or ``access_e2sfca``) per cell, with ``fca``.
     """
 
     transform: tuple[float, ...]
@@ -128,6 +122,7 @@ class UnitCells:
     minutes: np.ndarray
     nearest: np.ndarray
     services: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
 
 
 @dataclass
@@ -237,10 +232,9 @@ def _fixed_table(result: ScenarioResult, halo: _Halo, coded: dict[str, np.ndarra
                                      limits[""])
     _replace_columns(table, main, _service_pairs("", config.target_minutes))
     for name, service in result.services.items():
-        if name != HALO_SERVICE:
-            part, _ = capped_zone_table(grid, coded[name], zones, service.config.bands_minutes,
-                                        service.config.target_minutes, limits[name])
-            _replace_columns(table, part, _service_pairs(f"{name}_", service.config.target_minutes))
+        part, _ = capped_zone_table(grid, coded[name], zones, service.config.bands_minutes,
+                                    service.config.target_minutes, limits[name])
+        _replace_columns(table, part, _service_pairs(f"{name}_", service.config.target_minutes))
     if config.tier_minutes:
         facilities = result.facilities
         for tier in sorted(facilities["tier"].dropna().unique()):
@@ -260,7 +254,7 @@ def _fixed_table(result: ScenarioResult, halo: _Halo, coded: dict[str, np.ndarra
         seat = table["minutes_to_county_seat"]
         table["minutes_to_county_seat"] = seat.where(seat <= halo.exact_up_to("drive" if "drive" in result.networks
                                                                                else config.mode))
-    return table.drop(columns=[c for c in table.columns if c.startswith(f"{HALO_SERVICE}_")]), beyond
+    return table, beyond
 
 
 def _owned(facilities: gpd.GeoDataFrame, polygon: shapely.Geometry) -> np.ndarray:
@@ -318,8 +312,6 @@ def _unit_map(result: ScenarioResult, own: np.ndarray, coded: dict[str, np.ndarr
     minutes = np.where(own, coded[""], np.nan)
     services = {}
     for name, service in result.services.items():
-        if name == HALO_SERVICE:
-            continue
         areas = service_areas(own_grid, np.where(own, coded[name], np.nan), service.config.bands_minutes)
         areas.insert(0, "service", name)
         services[name] = replace(service, service_areas=areas)
@@ -362,7 +354,7 @@ def run_unit(
     """
     start = time.perf_counter()
     result = run_scenario(config.model_copy(update={"facility_table": False}), progress=False,
-                          facilities=facilities, unit=(level, unit_id))
+                          facilities=facilities, unit=(level, unit_id), polygons=False)
     polygon, own = _own_cells(result, level, unit_id)
     halo = _Halo(result)
     if config.facility_table:
@@ -385,7 +377,8 @@ def run_unit(
         transform=tuple(result.access.grid.transform)[:6], crs=result.access.grid.crs.to_wkt(), rows=rows, cols=cols,
         population=result.access.grid.population[own], minutes=coded[""][own],
         nearest=np.where(coded[""][own] <= limits[""], nearest, -1),
-        services={name: values[own] for name, values in coded.items() if name not in ("", HALO_SERVICE)},
+        services={name: values[own] for name, values in coded.items() if name != ""},
+        scores={name: result.access.grid.to_grid(values)[own] for name, values in result.scores.items()},
     )
     notes = list(result.notes)
     if limits[""] < max(config.bands_minutes):
@@ -395,7 +388,7 @@ def run_unit(
     return UnitResult(
         unit_id=unit_id, unit_name=unit_name, table=table[inside].reset_index(drop=True),
         beyond=beyond[inside].reset_index(drop=True), facilities=facilities, cells=cells,
-        area=result.study_area.iloc[0], limits={k: v for k, v in limits.items() if k != HALO_SERVICE},
+        area=result.study_area.iloc[0], limits=limits,
         halo_m=halo.radius, notes=notes,
         seconds=time.perf_counter() - start, peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         map_html=map_html,

@@ -44,7 +44,8 @@ class ScenarioResult:
         Zone polygons joined to the zone table.
     table : pandas.DataFrame
         The zone table (see :func:`geocover.coverage.zone_table`).
-    service_areas, gaps : geopandas.GeoDataFrame
+    service_areas, gaps : geopandas.GeoDataFrame or None
+        None when not traced (``run_scenario(..., polygons=False)``).
     network : Network
     access : Accessibility
     study_area : geopandas.GeoSeries
@@ -67,14 +68,16 @@ class ScenarioResult:
     catchments : geopandas.GeoDataFrame or None
         Each facility's own area per band (the cells whose nearest it is), see
         :func:`geocover.areas.catchment_polygons`.
+    scores : dict
+        With ``fca``: ``access_2sfca`` (or ``access_e2sfca``) per valid cell, row-major.
     """
 
     config: ScenarioConfig
     facilities: gpd.GeoDataFrame
     zones: gpd.GeoDataFrame
     table: pd.DataFrame
-    service_areas: gpd.GeoDataFrame
-    gaps: gpd.GeoDataFrame
+    service_areas: gpd.GeoDataFrame | None
+    gaps: gpd.GeoDataFrame | None
     network: Network
     access: Accessibility
     study_area: gpd.GeoSeries
@@ -85,6 +88,7 @@ class ScenarioResult:
     audit: pd.DataFrame | None = None
     sites: gpd.GeoDataFrame | None = None
     allocation: pd.DataFrame | None = None
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
     catchments: gpd.GeoDataFrame | None = None
     ambulance: AmbulanceCells | None = None
 
@@ -94,6 +98,7 @@ def run_scenario(
     progress: bool = True,
     facilities: gpd.GeoDataFrame | None = None,
     unit: tuple[str, str] | None = None,
+    polygons: bool = True,
 ) -> ScenarioResult:
     """Run a scenario end to end.
 
@@ -110,6 +115,9 @@ def run_scenario(
         (by their representative point), e.g. one county of a province for a batch task. Roads,
         facilities and people are still taken within the buffer around it, so its figures equal
         those of the whole-area run.
+    polygons : bool
+        Trace the service-area, catchment and gap polygons; without them (a batch unit, which traces
+        its own cells only) ``service_areas``, ``gaps`` and ``catchments`` are None.
 
     Returns
     -------
@@ -208,9 +216,9 @@ def run_scenario(
         table = table.merge(ambulance_columns(config.ambulance, ambulance, grid, zones), on=_KEYS, how="left")
         if statistics is not None and "ambulances" in statistics.columns:
             table = pd.concat([table, ambulance_sufficiency(table, statistics)], axis=1)
-    allocation = None
+    allocation, scores = None, {}
     if config.capacity is not None or config.fca is not None:
-        columns, allocation = supply_columns(network, facilities, access, zones, config.capacity, config.fca,
+        columns, allocation, scores = supply_columns(network, facilities, access, zones, config.capacity, config.fca,
                                              config.offroad_kmh, str(config.source))
         table = table.merge(columns, on=_KEYS, how="left")
     if config.tier_minutes:
@@ -218,10 +226,12 @@ def run_scenario(
                              cell_snaps[config.mode])
         table = table.merge(tiers, on=_KEYS, how="left")
     step("zone table")
-    bands = service_areas(grid, access.minutes, config.bands_minutes)
-    catchments = catchment_polygons(grid, access.minutes, access.facility, config.bands_minutes,
-                                    facilities["facility_id"].astype(str).to_numpy())
-    gaps = gap_polygons(grid, access.minutes, config.target_minutes)
+    bands = catchments = gaps = None
+    if polygons:
+        bands = service_areas(grid, access.minutes, config.bands_minutes)
+        catchments = catchment_polygons(grid, access.minutes, access.facility, config.bands_minutes,
+                                        facilities["facility_id"].astype(str).to_numpy())
+        gaps = gap_polygons(grid, access.minutes, config.target_minutes)
     step("polygons traced")
     zone_layer = gpd.GeoDataFrame(table.assign(geometry=zones.geometry.to_numpy()), crs=zones.crs)
     step("done")
@@ -230,6 +240,7 @@ def run_scenario(
         config=config, facilities=facilities, zones=zone_layer, table=table, service_areas=bands, gaps=gaps,
         network=network, access=access, study_area=area, statistics=statistics, notes=notes,
         services=extra, networks=networks, ambulance=ambulance, allocation=allocation, catchments=catchments,
+        scores=scores,
     )
 
 

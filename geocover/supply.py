@@ -44,8 +44,9 @@ def supply_columns(
     fca: FcaConfig | None,
     offroad_kmh: float,
     where: str,
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Zone columns of the capacity coverage and floating-catchment access, and the capacity table.
+) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, np.ndarray]]:
+    """Zone columns of the capacity coverage and floating-catchment access, the capacity table, and the
+    access per cell.
 
     Returns
     -------
@@ -54,6 +55,8 @@ def supply_columns(
         population-weighted mean ``access_2sfca`` or ``access_e2sfca`` (supply per person).
     allocation : pandas.DataFrame or None
         Per facility in processing order (see :class:`geocover.capacity.CapacityCoverage`).
+    scores : dict
+        ``access_2sfca`` or ``access_e2sfca`` to its value per valid cell (row-major), when ``fca`` is given.
     """
     grid = access.grid
     people = grid.population[grid.valid]
@@ -87,4 +90,5 @@ def supply_columns(
                 columns[name][rows] = covered
                 with np.errstate(invalid="ignore", divide="ignore"):
                     columns["pct_covered_capacity"][rows] = np.where(total > 0, 100.0 * covered / total, np.nan)
-    return pd.concat([out, pd.DataFrame(columns)], axis=1), allocation
+    scores = {name: per_cell for name, per_cell in values.items() if name.startswith("access")}
+    return pd.concat([out, pd.DataFrame(columns)], axis=1), allocation, scores

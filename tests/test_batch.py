@@ -275,11 +275,11 @@ def test_a_failed_unit_is_reported_the_others_kept_and_reruns_resume(province, b
     calls, broken = [], {failing}
     real_run, real_cluster = geocover.batch_unit.run_scenario, dask.distributed.LocalCluster
 
-    def flaky(config, progress=True, facilities=None, unit=None):
+    def flaky(config, progress=True, facilities=None, unit=None, polygons=True):
         calls.append(unit[1])
         if unit[1] in broken:
             raise RuntimeError("disk full while reading the roads")
-        return real_run(config, progress=progress, facilities=facilities, unit=unit)
+        return real_run(config, progress=progress, facilities=facilities, unit=unit, polygons=polygons)
 
     monkeypatch.setattr(geocover.batch_unit, "run_scenario", flaky)
     monkeypatch.setattr(dask.distributed, "LocalCluster", lambda **kw: real_cluster(**{**kw, "processes": False}))
@@ -370,3 +370,24 @@ def test_the_batch_parses_the_pbf_once_and_units_keep_the_whole_runs_figures(tmp
     whole_facilities = _csv(tmp_path / "whole" / "coverage_by_facility.csv")
     totals = [c for c in whole_facilities.columns if c.startswith("catchment_total_")]
     pd.testing.assert_frame_equal(facilities[totals], whole_facilities[totals])
+
+
+def test_batch_2sfca_equals_the_whole_run_because_the_halo_reaches_twice_the_catchment(tmp_path, monkeypatch):
+    """2SFCA needs the people within the catchment of every facility within the catchment of a cell: a
+    halo of twice the catchment (16 minutes here, beyond the 9-minute bands). With the bands' halo only,
+    the units near borders get other figures: the test can fail."""
+    from geocover.config import ScenarioConfig
+
+    config = build_counties(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + "fca: {max_minutes: 8}\n", encoding="utf-8")
+    reference = run_scenario(config, progress=False).table
+    table = {}
+    for name in ("twice", "bands"):
+        if name == "bands":
+            monkeypatch.setattr(ScenarioConfig, "reach_minutes", lambda self: {self.mode: max(self.bands_minutes)})
+        api.batch(config, out=tmp_path / name, workers=2, progress=False, offline=True, processes=False,
+                  report=False)
+        table[name] = _csv(tmp_path / name / "coverage_by_zone.csv")
+    assert reference["access_2sfca"].notna().all() and reference["access_2sfca"].nunique() > 6
+    np.testing.assert_allclose(table["twice"]["access_2sfca"], reference["access_2sfca"], rtol=1e-9)
+    assert not np.allclose(table["bands"]["access_2sfca"], reference["access_2sfca"], rtol=1e-6)
