@@ -207,19 +207,20 @@ def unowned_facilities(facilities: gpd.GeoDataFrame, unit_zones: gpd.GeoDataFram
 
 
 def _compute(jobs: list[tuple[str, str]], config: ScenarioConfig, level: str, lang: str | None, tiles: str | None,
-             facilities: gpd.GeoDataFrame, unowned: list[str], workers: int, scheduler: str | None,
-             processes: bool, progress: bool, done: dict[str, UnitResult], failed: dict[str, str], save) -> None:
-    """Run ``jobs`` (unit id, name) on Dask, ``facilities`` sent once to every worker; fill ``done`` and
-    ``failed`` as they finish."""
+             facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, unowned: list[str], workers: int,
+             scheduler: str | None, processes: bool, progress: bool, done: dict[str, UnitResult],
+             failed: dict[str, str], save) -> None:
+    """Run ``jobs`` (unit id, name) on Dask, ``facilities`` and ``zones`` sent once to every worker; fill
+    ``done`` and ``failed`` as they finish."""
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
                                                   dashboard_address=None, silence_logs=logging.CRITICAL)
     client = Client(scheduler or cluster)
     try:
-        shared = client.scatter(facilities, broadcast=True)
+        shared, shared_zones = client.scatter([facilities, zones], broadcast=True)
         futures = {client.submit(run_unit, config, level, unit_id, name, lang, tiles, facilities=shared,
-                                 unowned=unowned, pure=False): unit_id
+                                 unowned=unowned, zones=shared_zones, pure=False): unit_id
                    for unit_id, name in jobs}
         for future in tqdm(as_completed(futures), total=len(futures), desc="units", disable=not progress):
             unit_id = futures[future]
@@ -346,9 +347,12 @@ def run_batch(
     if jobs:
         task_config = parse_roads_once(task_config, zones, state_dir)
         facilities = load_facilities(task_config)
-        _compute(jobs, task_config, level, lang, tiles, facilities, unowned_facilities(facilities, unit_zones),
-                 workers or config.batch.workers, scheduler or config.batch.scheduler, processes, progress, done,
-                 failed, lambda uid, result: _save_state(state_dir / state_name(uid), stamp, result))
+        task_zones = read_zones(task_config.zones, config.roads.pbf, config.builtup_raster,
+                                config.urban_builtup_percent)
+        _compute(jobs, task_config, level, lang, tiles, facilities, task_zones,
+                 unowned_facilities(facilities, unit_zones), workers or config.batch.workers,
+                 scheduler or config.batch.scheduler, processes, progress, done, failed,
+                 lambda uid, result: _save_state(state_dir / state_name(uid), stamp, result))
     units = pd.DataFrame({
         "unit_id": ids, "unit_name": [names[uid] for uid in ids],
         "status": ["reused" if uid in reused else "failed" if uid in failed else "computed" for uid in ids],

@@ -328,7 +328,7 @@ def _unit_map(result: ScenarioResult, own: np.ndarray, coded: dict[str, np.ndarr
 def run_unit(
     config: ScenarioConfig, level: str, unit_id: str, unit_name: str, lang: str | None = None,
     tiles: str | None = None, with_map: bool = True, facilities: gpd.GeoDataFrame | None = None,
-    unowned: Collection[str] = (),
+    unowned: Collection[str] = (), zones: gpd.GeoDataFrame | None = None,
 ) -> UnitResult:
     """Run one unit with its halo and put its results in batch terms (see the module docstring).
 
@@ -347,6 +347,9 @@ def run_unit(
         read here when omitted.
     unowned : collection of str
         Ids of the facilities that no unit holds: their facility-table row is complete in every unit.
+    zones : geopandas.GeoDataFrame, optional
+        The configured zones, read once for every unit (:func:`geocover.zones.read_zones`); read here when
+        omitted.
 
     Returns
     -------
@@ -354,7 +357,7 @@ def run_unit(
     """
     start = time.perf_counter()
     result = run_scenario(config.model_copy(update={"facility_table": False}), progress=False,
-                          facilities=facilities, unit=(level, unit_id), polygons=False)
+                          facilities=facilities, unit=(level, unit_id), polygons=False, zones=zones)
     polygon, own = _own_cells(result, level, unit_id)
     halo = _Halo(result)
     if config.facility_table:

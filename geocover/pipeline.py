@@ -99,6 +99,7 @@ def run_scenario(
     facilities: gpd.GeoDataFrame | None = None,
     unit: tuple[str, str] | None = None,
     polygons: bool = True,
+    zones: gpd.GeoDataFrame | None = None,
 ) -> ScenarioResult:
     """Run a scenario end to end.
 
@@ -118,6 +119,9 @@ def run_scenario(
     polygons : bool
         Trace the service-area, catchment and gap polygons; without them (a batch unit, which traces
         its own cells only) ``service_areas``, ``gaps`` and ``catchments`` are None.
+    zones : geopandas.GeoDataFrame, optional
+        The configured zones already read (:func:`geocover.zones.read_zones`), e.g. once for every
+        unit of a batch; read here when omitted.
 
     Returns
     -------
@@ -132,7 +136,8 @@ def run_scenario(
         steps.set_postfix_str(label)
         steps.update(1)
 
-    zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
+    if zones is None:
+        zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
     if unit is not None:
         zones = zones_of_unit(zones, *unit)
     facilities = load_facilities(config) if facilities is None else facilities

@@ -275,11 +275,11 @@ def test_a_failed_unit_is_reported_the_others_kept_and_reruns_resume(province, b
     calls, broken = [], {failing}
     real_run, real_cluster = geocover.batch_unit.run_scenario, dask.distributed.LocalCluster
 
-    def flaky(config, progress=True, facilities=None, unit=None, polygons=True):
+    def flaky(config, unit=None, **options):
         calls.append(unit[1])
         if unit[1] in broken:
             raise RuntimeError("disk full while reading the roads")
-        return real_run(config, progress=progress, facilities=facilities, unit=unit, polygons=polygons)
+        return real_run(config, unit=unit, **options)
 
     monkeypatch.setattr(geocover.batch_unit, "run_scenario", flaky)
     monkeypatch.setattr(dask.distributed, "LocalCluster", lambda **kw: real_cluster(**{**kw, "processes": False}))
