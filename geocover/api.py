@@ -100,7 +100,7 @@ def audit(
                                   f"add standards: {{plan: ...}} with one of {', '.join(list_presets())}")])
     result = run_scenario(config, progress=progress)
     result.audit = scenario_audit(result)
-    folder = _folder(result.config, out)
+    folder = result.config.output_folder(out)
     with staged_outputs(folder) as stage:
         write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
     return {name: folder / name for name in ("audit.csv", "audit.xlsx")}, _audit_summary(result.audit)
@@ -120,7 +120,7 @@ def compare(
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
     current, planned, comparison = compare_plan(config, progress=progress)
-    folder = _folder(config, out)
+    folder = config.output_folder(out)
     with staged_outputs(folder) as stage:
         comparison.to_csv(stage / "comparison.csv", index=False, encoding="utf-8-sig")
         comparison.to_excel(stage / "comparison.xlsx", index=False, sheet_name="comparison", engine="openpyxl")
@@ -211,17 +211,12 @@ def site(
     return outputs, "\n".join(summary_lines(run))
 
 
-def _folder(config: ScenarioConfig, out: str | Path | None) -> Path:
-    """The output folder: ``out``, else ``config.output_dir``, else ``maps/<name>``."""
-    return Path(out) if out else (config.output_dir or Path("maps") / config.name)
-
-
 def _write_all(result: ScenarioResult, out: str | Path | None, lang: str | None, offline: bool,
                **options) -> dict[str, Path]:
     """Every output of a run, the map and report in ``lang`` (``map.lang`` when None)."""
     lang = lang or result.config.map.lang
     html = render(coverage_map(result, lang=lang, tiles="none" if offline else None))
-    return write_outputs(result, _folder(result.config, out), map_html=html, lang=lang, **options)
+    return write_outputs(result, result.config.output_folder(out), map_html=html, lang=lang, **options)
 
 
 def _audit_summary(table) -> str:

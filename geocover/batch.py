@@ -329,7 +329,7 @@ def run_batch(
         raise InputError([Problem(where, f"key 'batch.unit_level': no zones of level {level!r}",
                                   f"use one of {list(pd.unique(zones['zone_level']))}")])
     _check_rescale(config, zones, unit_zones, where)
-    folder = Path(out) if out else (config.output_dir or Path("maps") / config.name)
+    folder = config.output_folder(out)
     state_dir = config.batch.state_dir or folder / STATE_FOLDER
     state_dir.mkdir(parents=True, exist_ok=True)
     lang = lang or config.map.lang

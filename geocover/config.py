@@ -346,6 +346,10 @@ class ScenarioConfig(_Strict):
         return ServiceConfig(name="all", mode=self.mode, bands_minutes=self.bands_minutes,
                              target_minutes=self.target_minutes)
 
+    def output_folder(self, out: str | Path | None = None) -> Path:
+        """The output folder: ``out``, else ``output_dir``, else ``maps/<name>``."""
+        return Path(out) if out else (self.output_dir or Path("maps") / self.name)
+
     def reach_minutes(self) -> dict[str, float]:
         """The longest travel time any analysis searches, per travel mode, minutes.
 
