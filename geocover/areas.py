@@ -7,7 +7,8 @@ table cell for cell.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import chain
 
 import geopandas as gpd
 import numpy as np
@@ -20,17 +21,92 @@ from geocover.population import PopulationGrid
 
 
 def trace_polygons(grid: PopulationGrid, labels: np.ndarray) -> gpd.GeoDataFrame:
-    """Dissolved polygons of each positive label of ``labels`` (4-connected cells)."""
+    """Dissolved polygons of each positive label of ``labels`` (4-connected cells).
+
+    Parameters
+    ----------
+    grid : PopulationGrid
+        Grid whose transform and CRS place the cells.
+    labels : numpy.ndarray of int, shape ``grid.shape``
+        Label per cell; cells labelled 0 or less belong to no polygon.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per positive label, sorted by ``label``, in the grid's CRS: the
+        label's (Multi)Polygon, one part per 4-connected group of its cells.
+    """
     shapes = rasterio.features.shapes(
         labels.astype(np.int32), mask=labels > 0, connectivity=4, transform=grid.transform
     )
-    features = [
-        {"type": "Feature", "geometry": geom, "properties": {"label": int(value)}} for geom, value in shapes
-    ]
-    frame = gpd.GeoDataFrame.from_features(features, crs=grid.crs)
-    if frame.empty:
+    values, polygons = _polygons_from_shapes(shapes)
+    if not len(values):
         return gpd.GeoDataFrame({"label": []}, geometry=[], crs=grid.crs)
-    return frame.dissolve(by="label", as_index=False)
+    label, geometry = _dissolve_parts(values, polygons)
+    return gpd.GeoDataFrame({"label": label}, geometry=geometry, crs=grid.crs)
+
+
+def _polygons_from_shapes(shapes: Iterable[tuple[dict, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and shapely Polygons of the GeoJSON-like polygons of ``rasterio.features.shapes``.
+
+    Every ring's coordinates are gathered into one array and the polygons built at once.
+
+    Parameters
+    ----------
+    shapes : iterable of (dict, float)
+        GeoJSON-like polygon and its label value.
+
+    Returns
+    -------
+    values : numpy.ndarray of int64
+    polygons : numpy.ndarray of shapely.Polygon
+    """
+    values = []
+    polygon_rings = []
+    for geometry, value in shapes:
+        values.append(value)
+        polygon_rings.append(geometry["coordinates"])
+    rings = list(chain.from_iterable(polygon_rings))
+    ring_sizes = np.fromiter(map(len, rings), np.int64, len(rings))
+    polygon_sizes = np.fromiter(map(len, polygon_rings), np.int64, len(polygon_rings))
+    coords = np.fromiter(
+        chain.from_iterable(chain.from_iterable(rings)), np.float64, 2 * int(ring_sizes.sum())
+    ).reshape(-1, 2)
+    offsets = (np.concatenate([[0], np.cumsum(ring_sizes)]), np.concatenate([[0], np.cumsum(polygon_sizes)]))
+    polygons = shapely.from_ragged_array(shapely.GeometryType.POLYGON, coords, offsets)
+    return np.asarray(values, dtype=np.int64), polygons
+
+
+def _dissolve_parts(values: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One geometry per label from polygons that never overlap nor share an edge.
+
+    The parts of one label traced with 4-connectivity touch at most at corners
+    (or lie in one another's holes), so their union is the MultiPolygon of the
+    parts, built here without any overlay.
+
+    Parameters
+    ----------
+    values : numpy.ndarray of int
+        Label of each polygon.
+    polygons : numpy.ndarray of shapely.Polygon
+
+    Returns
+    -------
+    labels : numpy.ndarray of int
+        Distinct labels, ascending.
+    geometries : numpy.ndarray of shapely geometry
+        The Polygon of each single-part label, the MultiPolygon of the others.
+    """
+    order = np.argsort(values, kind="stable")
+    values, polygons = values[order], polygons[order]
+    labels, first, counts = np.unique(values, return_index=True, return_counts=True)
+    geometries = polygons[first]
+    several = counts > 1
+    if several.any():
+        parts = np.repeat(several, counts)
+        groups = np.repeat(np.arange(several.sum()), counts[several])
+        geometries[several] = shapely.multipolygons(polygons[parts], indices=groups)
+    return labels, geometries
 
 
 def service_areas(
@@ -55,7 +131,8 @@ def service_areas(
         for band in sorted(bands_minutes):
             inside = grid.valid & (minutes <= band)
             polygons = trace_polygons(grid, inside.astype(np.int32))
-            geometry = shapely.union_all(polygons.geometry.to_numpy()) if len(polygons) else None
+            # One label: its row is already the dissolved area of the band.
+            geometry = polygons.geometry.iloc[0] if len(polygons) else None
             rows.append({
                 "band_minutes": float(band),
                 "population": float(grid.population[inside].sum()),
