@@ -267,16 +267,13 @@ def _with_facility_table(result: ScenarioResult, polygon: shapely.Geometry, unow
     """The unit's facilities with the columns of :func:`geocover.facility_table.facility_table`.
 
     Neighbour and referral searches stop at ``limit_minutes`` (the minutes a batch keeps exact; a whole
-    run's cap if lower). Catchments are searched only for the facilities whose row the merge keeps:
-    those inside the unit, and those inside no unit (ids in ``unowned``); NaN for the others.
+    run's cap if lower). Searches start only from the facilities whose row the merge keeps: those inside
+    the unit, and those inside no unit (ids in ``unowned``); the others' columns are NaN.
     """
-    config, facilities, access = result.config, result.facilities, result.access
+    config, facilities = result.config, result.facilities
     traced = _owned(facilities, polygon) | facilities["facility_id"].astype(str).isin(set(unowned)).to_numpy()
-    snap = access.facility_snap
-    only = Snap(np.where(traced, snap.edge, -1), snap.fraction, np.where(traced, snap.offset_m, np.inf))
-    columns = facility_table(result.network, facilities, replace(access, facility_snap=only), config.bands_minutes,
-                             config.snap_max_m, config.offroad_kmh, min(limit_minutes, TABLE_LIMIT_MINUTES))
-    columns.loc[~traced, [c for c in columns.columns if c.startswith("catchment_total_")]] = np.nan
+    columns = facility_table(result.network, facilities, result.access, config.bands_minutes, config.snap_max_m,
+                             config.offroad_kmh, min(limit_minutes, TABLE_LIMIT_MINUTES), rows=traced)
     return gpd.GeoDataFrame(pd.concat([facilities, columns], axis=1), crs=facilities.crs)
 
 

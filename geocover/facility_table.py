@@ -17,12 +17,12 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from geocover.accessibility import Accessibility, snap_facilities
-from geocover.matrices import OFFSET_MINUTES, facility_node_matrix, facility_point_matrix
+from geocover.matrices import facility_point_pairs, facility_point_totals
 from geocover.network import Network
 from geocover.routing import nearest_facility_nodes, point_minutes
+from geocover.snapping import Snap
 
 #: The next tier up for a referral, and the tiers that count as it.
 REFERRAL = {
@@ -37,13 +37,6 @@ REFERRAL = {
 }
 
 
-def _minutes(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    """The stored minutes of a matrices.py matrix, without its offset (explicit zeros kept)."""
-    out = matrix.copy()
-    out.data = out.data - OFFSET_MINUTES
-    return out
-
-
 def facility_table(
     network: Network,
     facilities: gpd.GeoDataFrame,
@@ -52,6 +45,7 @@ def facility_table(
     snap_max_m: float,
     offroad_kmh: float,
     limit_minutes: float = 120.0,
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Catchments, neighbours and referrals of every facility (see the module docstring).
 
@@ -63,74 +57,120 @@ def facility_table(
     access : Accessibility
         Nearest-facility minutes of the cells for the same facilities and network.
     bands_minutes : list of float
-    snap_max_m, offroad_kmh : float
+        Catchment cut-offs, minutes.
+    snap_max_m : float
+        Snap distance of the facilities, metres.
+    offroad_kmh : float
+        Walking speed on off-road legs, km/h.
     limit_minutes : float
-        Cap of the neighbour and referral searches.
+        Cap of the neighbour and referral searches, minutes.
+    rows : numpy.ndarray, optional
+        The facilities whose rows are wanted, as a boolean mask or positions (default: all). Searches
+        start only from them, though every facility can be their neighbour or referral; the other rows
+        get NaN (None for ``referral_tier``) except in ``catchment_exclusive_<b>``.
 
     Returns
     -------
     pandas.DataFrame
         One row per facility, indexed like ``facilities``.
     """
+    n = len(facilities)
+    wanted = np.ones(n, dtype=bool)
+    if rows is not None:
+        rows = np.asarray(rows)
+        wanted[:] = False
+        wanted[np.flatnonzero(rows) if rows.dtype == bool else rows] = True
     grid = access.grid
     people = grid.population[grid.valid]
     nearest = access.facility[grid.valid]
     minutes = access.minutes[grid.valid]
-    snap = access.facility_snap
-    reach = max(bands_minutes)
-    nodes = facility_node_matrix(network, snap, reach, offroad_kmh=offroad_kmh)
-    to_cells = _minutes(facility_point_matrix(network, nodes, access.cell_snap, snap, reach, offroad_kmh))
+    bands = sorted(bands_minutes)
+    totals = np.full((n, len(bands)), np.nan)
+    totals[wanted] = facility_point_totals(network, _subset(access.facility_snap, np.flatnonzero(wanted)),
+                                           access.cell_snap, people, bands, offroad_kmh)
     out = pd.DataFrame(index=facilities.index)
-    for band in sorted(bands_minutes):
-        within = to_cells.copy()
-        within.data = np.where(within.data <= band, 1.0, 0.0)
+    for j, band in enumerate(bands):
         label = f"{band:g}".replace(".", "_")
-        out[f"catchment_total_{label}"] = within @ people
+        out[f"catchment_total_{label}"] = totals[:, j]
         mine = (nearest >= 0) & (minutes <= band)
-        out[f"catchment_exclusive_{label}"] = np.bincount(nearest[mine], weights=people[mine],
-                                                          minlength=len(facilities))[: len(facilities)]
-    out["nearest_same_tier_minutes"] = _same_tier(network, facilities, snap, snap_max_m, offroad_kmh, limit_minutes)
-    referral_tier, referral_minutes = _referral(network, facilities, snap_max_m, offroad_kmh, limit_minutes)
+        out[f"catchment_exclusive_{label}"] = np.bincount(nearest[mine], weights=people[mine], minlength=n)[:n]
+    tiers = facilities["tier"].to_numpy()
+    snap = snap_facilities(network, facilities, snap_max_m)
+    out["nearest_same_tier_minutes"] = _same_tier(network, tiers, snap, wanted, offroad_kmh, limit_minutes)
+    referral_tier, referral_minutes = _referral(network, facilities["tier"].astype(str).to_numpy(), snap, wanted,
+                                                offroad_kmh, limit_minutes)
     out["referral_tier"] = referral_tier
     out["referral_minutes"] = referral_minutes
     return out
 
 
+def _subset(snap: Snap, index: np.ndarray) -> Snap:
+    """The snapped positions ``index`` of ``snap``."""
+    return Snap(snap.edge[index], snap.fraction[index], snap.offset_m[index])
+
+
+def _doubling(limit: float) -> list[float]:
+    """Search limits in minutes: 1, 2, 4, ... below ``limit``, then ``limit``."""
+    return [2.0**k for k in range(16) if 2.0**k < limit] + [limit]
+
+
 def _same_tier(
-    network: Network, facilities: gpd.GeoDataFrame, snap, snap_max_m: float, offroad_kmh: float, limit: float
+    network: Network, tiers: np.ndarray, snap: Snap, wanted: np.ndarray, offroad_kmh: float, limit: float
 ) -> np.ndarray:
-    """Minutes from each facility to the nearest other facility of its tier, NaN beyond ``limit``."""
-    result = np.full(len(facilities), np.nan)
-    tiers = facilities["tier"].to_numpy()
-    for tier in pd.unique(tiers):
-        rows = np.flatnonzero(tiers == tier)
-        if len(rows) < 2:
-            continue
-        sub = snap_facilities(network, facilities.iloc[rows], snap_max_m)
-        nodes = facility_node_matrix(network, sub, limit, offroad_kmh=offroad_kmh)
-        # Rows: the neighbour reached; columns: the facility travelling to it.
-        pair = _minutes(facility_point_matrix(network, nodes, sub, sub, limit, offroad_kmh)).tocoo()
-        other = pair.row != pair.col
-        best = pd.Series(pair.data[other]).groupby(pair.col[other]).min()
-        result[rows[best.index.to_numpy()]] = best.to_numpy()
+    """Minutes from each wanted facility to the nearest other facility of its tier, NaN beyond ``limit``.
+
+    Searched out of the facility with growing limits (:func:`_doubling`): a facility whose nearest
+    neighbour lies within the current limit is done, since a nearer one would lie within it too; the
+    others are searched again with the next limit.
+    """
+    group = np.full(len(tiers), -1)
+    for k, tier in enumerate(pd.unique(tiers)):
+        members = tiers == tier
+        group[members] = k if members.sum() > 1 else -1
+    result = np.full(len(tiers), np.nan)
+    pending = np.flatnonzero(wanted & snap.snapped & (group >= 0))
+    for reach in _doubling(limit):
+        if not len(pending):
+            break
+        found = _nearest_peer(network, snap, pending, group, offroad_kmh, reach)
+        done = np.isfinite(found)
+        result[pending[done]] = found[done]
+        pending = pending[~done]
     return result
 
 
+def _nearest_peer(
+    network: Network, snap: Snap, sources: np.ndarray, group: np.ndarray, offroad_kmh: float, limit: float
+) -> np.ndarray:
+    """Minutes from facilities ``sources`` to the nearest other facility of their ``group``, inf beyond ``limit``.
+
+    The minutes of :func:`geocover.matrices.facility_point_matrix`, searched out of the sources.
+    """
+    best = np.full(len(sources), np.inf)
+    pairs = facility_point_pairs(network, _subset(snap, sources), snap, limit, offroad_kmh, "from")
+    for chunk, row, point, minutes in pairs:
+        own = sources[chunk[row]]
+        peer = (point != own) & (group[point] == group[own])
+        np.minimum.at(best, chunk[row[peer]], minutes[peer])
+    return best
+
+
 def _referral(
-    network: Network, facilities: gpd.GeoDataFrame, snap_max_m: float, offroad_kmh: float, limit: float
+    network: Network, tiers: np.ndarray, snap: Snap, wanted: np.ndarray, offroad_kmh: float, limit: float
 ) -> tuple[list[str | None], np.ndarray]:
-    """The next tier up and the minutes to its nearest facility, for every facility."""
-    tiers = facilities["tier"].astype(str).to_numpy()
-    up = [REFERRAL.get(t, (None, ()))[0] for t in tiers]
-    minutes = np.full(len(facilities), np.nan)
+    """The next tier up and the minutes to its nearest facility, for every wanted facility.
+
+    One search spreads out from all facilities of the next tier, and is read at the wanted ones.
+    """
+    up = [REFERRAL.get(t, (None, ()))[0] if w else None for t, w in zip(tiers, wanted, strict=True)]
+    minutes = np.full(len(tiers), np.nan)
     for target, members in {v for v in REFERRAL.values()}:
-        sources = np.flatnonzero([REFERRAL.get(t, (None, ()))[0] == target for t in tiers])
+        sources = np.flatnonzero([u == target for u in up])
         targets = np.flatnonzero(np.isin(tiers, members))
         if len(sources) == 0 or len(targets) == 0:
             continue
-        target_snap = snap_facilities(network, facilities.iloc[targets], snap_max_m)
+        target_snap = _subset(snap, targets)
         nodes = nearest_facility_nodes(network, target_snap, "to", offroad_kmh, limit_minutes=limit)
-        source_snap = snap_facilities(network, facilities.iloc[sources], snap_max_m)
-        found, _ = point_minutes(network, nodes, source_snap, target_snap, offroad_kmh)
+        found, _ = point_minutes(network, nodes, _subset(snap, sources), target_snap, offroad_kmh)
         minutes[sources] = np.where(found <= limit, found, np.nan)
     return up, minutes

@@ -12,6 +12,9 @@ facilities of one square tile are searched on the nodes of that tile and of the 
 which gives the same minutes as the whole network within the limit. When the disc covers most of
 the network, the whole network is searched.
 
+:func:`facility_point_totals` sums weights of points (people) within bands of each facility straight
+from each search, without a matrix.
+
 Stored values are ``minutes + OFFSET_MINUTES``, so a pair at exactly 0 minutes (a facility on a
 node) is a stored non-zero entry that no SciPy operation drops. Read minutes as
 ``matrix.data - OFFSET_MINUTES`` and the reach as the stored pattern (``matrix.indices``); a
@@ -20,7 +23,7 @@ missing entry means beyond the limit or unreachable, not 0 minutes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,7 +42,6 @@ BLOCK_BYTES = 2**23
 Small blocks stay in the allocator's heap and in cache: 8 MiB searched 3x faster than 256 MiB here."""
 
 _MAX_TILES_PER_AXIS = 1024
-
 
 
 def facility_node_matrix(
@@ -74,29 +76,13 @@ def facility_node_matrix(
         value = minutes + :data:`OFFSET_MINUTES` for every pair within the limit.
     """
     n = network.n_nodes
-    ok = np.flatnonzero(facilities.snapped)
+    index_dtype = np.int32 if n < 2**31 else np.int64
     pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    if len(ok) and n:
-        graph = _facility_graph(network, facilities, ok, direction, offroad_kmh, None)
-        scratch = np.full(graph.shape[0], -1, dtype=np.int64)
-        index_dtype = np.int32 if n < 2**31 else np.int64
-        for nodes, group in _search_groups(network, facilities, ok, limit_minutes):
-            if nodes is None:
-                sub, n_real, node_ids = graph, n, None
-                sources = n + group
-            else:
-                sub = _induced(graph, np.concatenate([nodes, n + group]), scratch)
-                n_real, node_ids = len(nodes), nodes
-                sources = n_real + np.arange(len(group))
-            step = max(1, min(chunk_size, BLOCK_BYTES // (8 * sub.shape[0])))
-            for start in range(0, len(group), step):
-                dist = dijkstra(sub, directed=True, indices=sources[start:start + step], limit=limit_minutes)
-                dist = dist[:, :n_real]
-                rows, cols = np.nonzero(dist <= limit_minutes)
-                values = dist[rows, cols] + OFFSET_MINUTES
-                cols = (cols if node_ids is None else node_ids[cols]).astype(index_dtype)
-                chunk = ok[group[start:start + step]]
-                pieces.append((chunk, np.bincount(rows, minlength=len(chunk)), cols, values))
+    for chunk, dist, nodes in _search_blocks(network, facilities, limit_minutes, direction, offroad_kmh, chunk_size):
+        rows, cols = np.nonzero(dist <= limit_minutes)
+        values = dist[rows, cols] + OFFSET_MINUTES
+        cols = (cols if nodes is None else nodes[cols]).astype(index_dtype)
+        pieces.append((chunk, np.bincount(rows, minlength=len(chunk)), cols, values))
     return _assemble(pieces, len(facilities), n)
 
 
@@ -172,6 +158,133 @@ def facility_point_matrix(
     return sp.csr_matrix((best + OFFSET_MINUTES, ok[cols], indptr), shape=shape)
 
 
+def facility_point_totals(
+    network: Network,
+    facilities: Snap,
+    points: Snap,
+    weights: np.ndarray,
+    bands_minutes: Sequence[float],
+    offroad_kmh: float = WALK_SPEED_KMH,
+    direction: Direction = "to",
+) -> np.ndarray:
+    """Summed weights of the points within each band of every facility, with no facilities × points matrix.
+
+    The minutes of :func:`facility_point_matrix`, from one search per facility bounded by the widest
+    band, summed straight from each search's dense block in point order, as the product of the
+    thresholded matrix with ``weights`` sums them.
+
+    Parameters
+    ----------
+    network : Network
+    facilities, points : Snap
+        Unsnapped facilities get zeros; unsnapped points (population cells) count for none.
+    weights : numpy.ndarray
+        Per point, e.g. people.
+    bands_minutes : sequence of float
+        Inclusive cut-offs, minutes.
+    offroad_kmh : float
+        Walking speed on off-road legs, km/h.
+    direction : {"to", "from"}
+        ``"to"``: from the point to the facility; ``"from"``: from the facility to the point.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        Shape ``(len(facilities), len(bands_minutes))``.
+    """
+    bands = np.asarray(bands_minutes, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    totals = np.zeros((len(facilities), len(bands)))
+    limit = float(bands.max())
+    for chunk, row, point, minutes in facility_point_pairs(network, facilities, points, limit, offroad_kmh, direction):
+        weight = weights[point]
+        for j, band in enumerate(bands):
+            within = minutes <= band
+            totals[chunk, j] = np.bincount(row[within], weights=weight[within], minlength=len(chunk))
+    return totals
+
+
+def facility_point_pairs(
+    network: Network, facilities: Snap, points: Snap, limit_minutes: float, offroad_kmh: float,
+    direction: Direction,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Every facility-point pair within ``limit_minutes``, one search block at a time, never all at once.
+
+    The minutes of :func:`facility_point_matrix`; only the points with a segment end reached, or on a
+    searched facility's segment, are evaluated.
+
+    Parameters
+    ----------
+    network : Network
+    facilities, points : Snap
+    limit_minutes : float
+        Cut-off in minutes.
+    offroad_kmh : float
+        Walking speed on off-road legs, km/h.
+    direction : {"to", "from"}
+        ``"to"``: from the point to the facility; ``"from"``: from the facility to the point.
+
+    Yields
+    ------
+    chunk : numpy.ndarray of int64
+        The facilities of one search (indices into ``facilities``).
+    row, point : numpy.ndarray of int64
+        Per pair: its facility (index into ``chunk``) and its point (index into ``points``), in point order.
+    minutes : numpy.ndarray of float64
+        Per pair, minutes.
+    """
+    ok = np.flatnonzero(points.snapped)
+    if not len(ok):
+        return
+    sub = Snap(points.edge[ok], points.fraction[ok], points.offset_m[ok])
+    along = _toward_ends(network, sub, leaving=direction == "to")
+    walk = _walk_minutes(sub.offset_m, offroad_kmh)
+    ends = network.u[sub.edge], network.v[sub.edge]
+    # Pairs on one segment, by facility.
+    direct, facility, point = _same_segment_pairs(network, sub, facilities, direction, offroad_kmh, None)
+    near = np.flatnonzero(direct + walk[point] <= limit_minutes)
+    near = near[np.argsort(facility[near], kind="stable")]
+    direct, direct_point = direct[near] + walk[point[near]], point[near]
+    direct_ptr = np.searchsorted(facility[near], np.arange(len(facilities) + 1))
+    reached = np.zeros(network.n_nodes, dtype=bool)
+    column = np.full(network.n_nodes, -1, dtype=np.int64)
+    for chunk, dist, nodes in _search_blocks(network, facilities, limit_minutes, direction, offroad_kmh, merge=True):
+        # Nodes by facilities, each end's minutes one row; a last row of inf for ends not searched (column -1).
+        by_node = np.empty((dist.shape[1] + 1, len(chunk)))
+        by_node[:-1], by_node[-1] = dist.T, np.inf
+        searched = slice(None) if nodes is None else nodes
+        reached[searched] = np.isfinite(dist).any(axis=0)
+        counts = direct_ptr[chunk + 1] - direct_ptr[chunk]
+        at = _ranges(direct_ptr[chunk], counts)
+        wanted = reached[ends[0]] | reached[ends[1]]
+        wanted[direct_point[at]] = True
+        reached[searched] = False
+        candidates = np.flatnonzero(wanted)
+        column[searched] = np.arange(dist.shape[1])
+        local = [column[end[candidates]] for end in ends]
+        column[searched] = -1
+        direct_row = np.repeat(np.arange(len(chunk)), counts)
+        direct_at = np.searchsorted(candidates, direct_point[at])
+        pieces = []
+        step = max(1, BLOCK_BYTES // (8 * len(chunk)))
+        for start in range(0, len(candidates), step):
+            part = slice(start, start + step)
+            block = np.take(by_node, local[0][part], axis=0)
+            block += along[0][candidates[part], None]
+            other = np.take(by_node, local[1][part], axis=0)
+            other += along[1][candidates[part], None]
+            np.minimum(block, other, out=block)
+            block += walk[candidates[part], None]
+            here = (direct_at >= start) & (direct_at < start + step)
+            pair = direct_at[here] - start, direct_row[here]
+            block[pair] = np.minimum(block[pair], direct[at][here])
+            within = block <= limit_minutes
+            cols, rows = np.nonzero(within)
+            pieces.append((rows, ok[candidates[part][cols]], block[within]))
+        if pieces:
+            yield chunk, *(np.concatenate(p) for p in zip(*pieces, strict=True))
+
+
 def _positions(network: Network, snap: Snap) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of snapped positions along their segments, NaN where unsnapped."""
     e = np.where(snap.snapped, snap.edge, 0)
@@ -227,6 +340,60 @@ def _search_groups(
         rows = np.arange(max(ty - ring, 0), min(ty + ring, n_y - 1) + 1)
         starts, stops = tile_ptr[rows * n_x + x_lo], tile_ptr[rows * n_x + x_hi + 1]
         yield np.sort(order[_ranges(starts, stops - starts)]), by_tile[lo:hi]
+
+
+def _search_blocks(
+    network: Network, facilities: Snap, limit_minutes: float, direction: Direction, offroad_kmh: float,
+    chunk_size: int = 256, merge: bool = False,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    """Yield ``(chunk, dist, nodes)`` per ``dijkstra`` call over the snapped facilities, each once.
+
+    ``chunk``: the facilities searched (indices into ``facilities``); ``dist``: their minutes to the
+    searched nodes, ``inf`` beyond the limit (chunk × nodes, within :data:`BLOCK_BYTES` unless one
+    facility alone is more); ``nodes``: the ids of the searched nodes, sorted (None: all nodes).
+    ``merge``: search neighbouring groups together while their block fits (fewer calls on short limits).
+    """
+    n = network.n_nodes
+    ok = np.flatnonzero(facilities.snapped)
+    if not len(ok) or not n:
+        return
+    graph = _facility_graph(network, facilities, ok, direction, offroad_kmh, None)
+    scratch = np.full(graph.shape[0], -1, dtype=np.int64)
+    groups = _search_groups(network, facilities, ok, limit_minutes)
+    for nodes, group in _merged(groups, BLOCK_BYTES // 8, n) if merge else groups:
+        if nodes is None:
+            sub, n_real = graph, n
+            sources = n + group
+        else:
+            sub, n_real = _induced(graph, np.concatenate([nodes, n + group]), scratch), len(nodes)
+            sources = n_real + np.arange(len(group))
+        step = max(1, min(chunk_size, BLOCK_BYTES // (8 * sub.shape[0])))
+        for start in range(0, len(group), step):
+            dist = dijkstra(sub, directed=True, indices=sources[start:start + step], limit=limit_minutes)
+            yield ok[group[start:start + step]], dist[:, :n_real], nodes
+
+
+def _merged(
+    groups: Iterator[tuple[np.ndarray | None, np.ndarray]], budget: int, n_nodes: int
+) -> Iterator[tuple[np.ndarray | None, np.ndarray]]:
+    """Consecutive ``(nodes, group)`` of :func:`_search_groups` united while nodes × facilities <= ``budget``."""
+    mark = np.zeros(n_nodes, dtype=bool)
+    size, united = 0, []
+    for nodes, group in groups:
+        if nodes is None:
+            yield nodes, group
+            continue
+        new = int(np.count_nonzero(~mark[nodes]))
+        if united and (size + new) * (sum(map(len, united)) + len(group)) > budget:
+            union = np.flatnonzero(mark)
+            mark[union] = False
+            yield union, np.concatenate(united)
+            size, united, new = 0, [], len(nodes)
+        mark[nodes] = True
+        size += new
+        united.append(group)
+    if united:
+        yield np.flatnonzero(mark), np.concatenate(united)
 
 
 def _induced(graph: sp.csr_matrix, keep: np.ndarray, scratch: np.ndarray) -> sp.csr_matrix:

@@ -9,6 +9,7 @@ import pyproj
 import pytest
 from shapely.geometry import Point
 
+from geocover.facility_table import facility_table
 from geocover.pipeline import run_scenario
 from tests.test_ambulance import corridor  # noqa: F401  (fixture)
 
@@ -48,3 +49,20 @@ def test_catchments_neighbours_and_referrals(corridor):  # noqa: F811
     assert table.loc["某乡卫生院", "referral_minutes"] == pytest.approx((x_fac[3] - x_fac[2]) / 1000.0, rel=1e-6)
     assert pd.isna(table.loc["县人民医院", "referral_tier"])
     assert np.isnan(table.loc["县人民医院", "referral_minutes"])
+
+
+def test_rows_of_selected_facilities_only(corridor):  # noqa: F811
+    gpd.GeoDataFrame({"name": NAMES}, geometry=[Point(lon, 0.0) for lon in LONS], crs="EPSG:4326").to_file(
+        corridor.parent / "stations.geojson")
+    result = run_scenario(corridor, progress=False)
+    config, facilities = result.config, result.facilities
+    whole = facility_table(result.network, facilities, result.access, config.bands_minutes, config.snap_max_m,
+                           config.offroad_kmh)
+    # Only the first village clinic: its neighbour, the other clinic, is still searched for as a target.
+    first = facility_table(result.network, facilities, result.access, config.bands_minutes, config.snap_max_m,
+                           config.offroad_kmh, rows=np.array([0]))
+    pd.testing.assert_frame_equal(first.iloc[:1], whole.iloc[:1], check_exact=True)
+    assert first.loc[0, "nearest_same_tier_minutes"] > 0 and first.loc[0, "referral_minutes"] > 0
+    assert first.iloc[1:].drop(columns=["catchment_exclusive_15", "referral_tier"]).isna().all().all()
+    assert first["referral_tier"].iloc[1:].isna().all()
+    assert (first["catchment_exclusive_15"] == whole["catchment_exclusive_15"]).all()
