@@ -1,0 +1,151 @@
+"""Snapping equals a brute force over all segments, with ties to the lowest segment index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geocover.network import Network
+from geocover.snapping import _plan, _snap_chunk, snap_points
+
+X0, Y0 = 500_000.0, 4_000_000.0  # UTM-sized coordinates, where rounding errors are the largest
+
+
+def _network(x, y, u, v) -> Network:
+    ones = np.ones(len(u))
+    return Network(x=x, y=y, u=np.asarray(u, dtype=np.int64), v=np.asarray(v, dtype=np.int64),
+                   minutes_uv=ones, minutes_vu=ones, crs="EPSG:32633")
+
+
+def _lattice(n: int, spacing: float, order: np.ndarray | None = None, aspect: float = 1.0) -> Network:
+    """Streets on ``n`` x ``n`` nodes, ``spacing`` apart (``aspect`` times that along y), segments in ``order``."""
+    gx, gy = np.meshgrid(X0 + np.arange(n) * spacing, Y0 + np.arange(n) * spacing * aspect)
+    ids = np.arange(n * n).reshape(n, n)
+    u = np.r_[ids[:, :-1].ravel(), ids[:-1, :].ravel()]
+    v = np.r_[ids[:, 1:].ravel(), ids[1:, :].ravel()]
+    if order is not None:
+        u, v = u[order], v[order]
+    return _network(gx.ravel(), gy.ravel(), u, v)
+
+
+def _distances(network: Network, px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Clipped projection parameters and squared distances of every point (rows) to every segment."""
+    ax, ay = network.x[network.u], network.y[network.u]
+    dx, dy = network.x[network.v] - ax, network.y[network.v] - ay
+    qx, qy = px[:, None], py[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = ((qx - ax) * dx + (qy - ay) * dy) / (dx * dx + dy * dy)
+    t = np.clip(np.nan_to_num(t, nan=0.0), 0.0, 1.0)
+    ex, ey = ax + t * dx - qx, ay + t * dy - qy
+    return t, ex * ex + ey * ey
+
+
+def _brute(network: Network, px: np.ndarray, py: np.ndarray, max_distance_m: float):
+    """Nearest segment over all segments (first index on ties), its fraction and distance."""
+    edge, fraction, offset = [], [], []
+    for start in range(0, len(px), 2000):
+        t, d2 = _distances(network, px[start:start + 2000], py[start:start + 2000])
+        best = np.argmin(d2, axis=1)
+        rows = np.arange(len(best))
+        edge.append(best)
+        fraction.append(t[rows, best])
+        offset.append(np.sqrt(d2[rows, best]))
+    edge, fraction, offset = np.concatenate(edge), np.concatenate(fraction), np.concatenate(offset)
+    far = offset > max_distance_m
+    edge[far], fraction[far], offset[far] = -1, 0.0, np.inf
+    return edge, fraction, offset
+
+
+def _check(network: Network, px: np.ndarray, py: np.ndarray, max_distance_m: float, radius: float) -> np.ndarray:
+    """Assert snap_points and every plan of rounds equal the brute force; return the segments."""
+    edge, fraction, offset = _brute(network, px, py, max_distance_m)
+    snap = snap_points(network, px, py, max_distance_m)
+    assert snap.edge.dtype == np.int64
+    np.testing.assert_array_equal(snap.edge, edge)
+    np.testing.assert_allclose(snap.fraction, fraction, rtol=0.0, atol=1e-12)
+    np.testing.assert_allclose(snap.offset_m, offset, rtol=0.0, atol=1e-9)
+    slack = 1e-9 * (1.0 + max(np.abs(network.x).max(), np.abs(network.y).max(), np.abs(px).max(), np.abs(py).max()))
+    for radii in [(), (0.0,), (radius,), (radius, max_distance_m), (max_distance_m,)]:
+        plan_edge, plan_offset = _snap_chunk(network, px, py, max_distance_m, radii, slack)
+        np.testing.assert_array_equal(plan_edge, edge, err_msg=f"radii {radii}")
+        np.testing.assert_allclose(plan_offset, offset, rtol=0.0, atol=1e-9, err_msg=f"radii {radii}")
+    return snap.edge
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_networks_equal_the_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n_nodes = 60
+    x, y = X0 + rng.uniform(0, 1000, n_nodes), Y0 + rng.uniform(0, 1000, n_nodes)
+    x[1], y[1] = x[0], y[0]  # two nodes at one place: a zero-length segment 0-1
+    u, v = rng.integers(0, n_nodes, 150), rng.integers(0, n_nodes, 150)
+    u[:3], v[:3] = [0, 5, 7], [1, 5, 7]  # zero-length segments, also as loops on one node
+    network = _network(x, y, u, v)
+    px, py = X0 + rng.uniform(-400, 1400, 600), Y0 + rng.uniform(-400, 1400, 600)
+    px[:20], py[:20] = x[:20], y[:20]  # on nodes: ties between the segments meeting there
+    _check(network, px, py, 150.0, 25.0)
+
+
+def test_ties_go_to_the_lowest_index_also_in_a_subset_network():
+    order = np.random.default_rng(1).permutation(2 * 6 * 5)
+    network = _lattice(6, 100.0, order, aspect=0.6)  # blocks 100 m wide, 60 m tall
+    nodes = np.array([7, 8, 14, 21, 27])
+    # On interior nodes (4 segments at distance 0); at block centres, midway between two parallel
+    # streets (2 segments at 30 m).
+    px = np.r_[network.x[nodes], X0 + np.array([150.0, 250.0, 350.0, 50.0, 450.0])]
+    py = np.r_[network.y[nodes], Y0 + np.array([90.0, 150.0, 210.0, 30.0, 270.0])]
+    edge = _check(network, px, py, 500.0, 10.0)
+    d2 = _distances(network, px, py)[1]
+    tied = d2 == d2.min(axis=1, keepdims=True)
+    assert (tied.sum(axis=1) >= 2).all()
+    np.testing.assert_array_equal(edge, np.argmax(tied, axis=1))  # the first of the tied segments
+    keep = np.ones(network.n_edges, dtype=bool)
+    others = np.setdiff1d(np.arange(network.n_edges), edge)
+    keep[others[::2]] = False
+    kept = np.flatnonzero(keep)  # same relative order
+    subset = _network(network.x, network.y, network.u[kept], network.v[kept])
+    sub_edge = _check(subset, px, py, 500.0, 10.0)
+    np.testing.assert_array_equal(kept[sub_edge], edge)
+
+
+def test_a_point_exactly_at_the_snap_distance_snaps_and_one_just_beyond_does_not():
+    network = _network([X0, X0 + 10.0], [Y0, Y0], [0], [1])
+    beyond = np.nextafter(Y0 + 5.0, np.inf)
+    px, py = np.array([X0 + 3.0, X0 + 3.0, X0 + 13.0]), np.array([Y0 + 5.0, beyond, Y0 + 4.0])
+    snap = snap_points(network, px, py, 5.0)
+    np.testing.assert_array_equal(snap.edge, [0, -1, 0])
+    np.testing.assert_array_equal(snap.offset_m, [5.0, np.inf, 5.0])
+    np.testing.assert_array_equal(snap.fraction, [0.3, 0.0, 1.0])
+    _check(network, px, py, 5.0, 1.0)
+
+
+def test_dense_and_sparse_inputs_large_enough_for_the_pilot():
+    dense = _lattice(12, 100.0)
+    gx, gy = np.meshgrid(X0 - 200 + np.arange(130) * 12.0, Y0 - 200 + np.arange(130) * 12.0)
+    px, py = gx.ravel(), gy.ravel()
+    radii = _plan(dense, px, py, 500.0, 1e-3)
+    assert len(radii) >= 1 and radii[0] < 100.0  # a narrow first round: most points are within 50 m
+    _check(dense, px, py, 500.0, radii[0])
+    # Three long roads cut into 50 m segments across 10 km; points every 75 m, most beyond 300 m.
+    s = np.linspace(0.0, 1.0, 201)
+    roads = [((0, 1000), (10_000, 9000)), ((0, 6000), (10_000, 2000)), ((5000, 0), (5500, 10_000))]
+    x = np.concatenate([X0 + a[0] + s * (b[0] - a[0]) for a, b in roads])
+    y = np.concatenate([Y0 + a[1] + s * (b[1] - a[1]) for a, b in roads])
+    u = np.concatenate([k * 201 + np.arange(200) for k in range(3)])
+    sparse = _network(x, y, u, u + 1)
+    gx, gy = np.meshgrid(X0 + np.arange(133) * 75.0, Y0 + np.arange(133) * 75.0)
+    px, py = gx.ravel(), gy.ravel()
+    assert _plan(sparse, px, py, 300.0, 1e-3) == (300.0,)  # one round, no nearest-neighbour query
+    edge = _check(sparse, px, py, 300.0, 50.0)
+    assert 0.05 < (edge >= 0).mean() < 0.5
+
+
+def test_empty_inputs():
+    network = _lattice(3, 100.0)
+    snap = snap_points(network, np.array([]), np.array([]), 100.0)
+    assert len(snap) == 0 and snap.edge.dtype == np.int64
+    no_roads = _network([X0], [Y0], [], [])
+    snap = snap_points(no_roads, np.array([X0, X0 + 1.0]), np.array([Y0, Y0]), 100.0)
+    np.testing.assert_array_equal(snap.edge, [-1, -1])
+    np.testing.assert_array_equal(snap.offset_m, [np.inf, np.inf])
+    np.testing.assert_array_equal(snap.fraction, [0.0, 0.0])
