@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,7 +12,7 @@ import pyogrio
 from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem
 from geocover.facilities import read_facilities
-from geocover.osm import RoadSegments, load_segments, read_road_segments, save_segments
+from geocover.osm import SEGMENTS_LAYOUT, RoadSegments, load_segments, read_road_segments, save_segments
 from geocover.population import (
     PopulationGrid,
     aggregate,
@@ -21,7 +20,7 @@ from geocover.population import (
     read_population,
     rescale_to_totals,
 )
-from geocover.roads import extract_roads, read_road_lines
+from geocover.roads import read_road_lines
 from geocover.statistics import read_statistics
 from geocover.zones import study_area
 
@@ -43,17 +42,20 @@ def load_statistics(config: ScenarioConfig) -> pd.DataFrame | None:
 
 
 def roads_cache_file(config: ScenarioConfig) -> Path | None:
-    """The ``.npz`` under ``roads.cache_dir`` that keeps the parsed PBF, named after the file, its size and
-    modification time; None when the roads are not cached (no ``cache_dir``, a line layer, or ``extract``)."""
+    """The ``.npz`` under ``roads.cache_dir`` that keeps the parsed PBF, named after the file, its size,
+    modification time and the layout of :func:`~geocover.osm.save_segments` (a cache of another layout is
+    never read); None when the roads are not cached (no ``cache_dir``, a line layer, or ``extract``)."""
     roads = config.roads
     if roads.cache_dir is None or roads.pbf is None or roads.extract:
         return None
     stat = Path(roads.pbf).stat()
-    return Path(roads.cache_dir) / f"{Path(roads.pbf).name}.{stat.st_size}.{int(stat.st_mtime)}.segments.npz"
+    name = f"{Path(roads.pbf).name}.{stat.st_size}.{int(stat.st_mtime)}.v{SEGMENTS_LAYOUT}.segments.npz"
+    return Path(roads.cache_dir) / name
 
 
 def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
-    """Road segments from the configured source, streamed out of a large PBF first if asked.
+    """Road segments from the configured source; with ``roads.extract``, only the ways around the zones
+    (see :func:`extract_box`), kept while the PBF is streamed once.
 
     With ``roads.cache_dir``, a parsed PBF is kept there as one ``.npz`` (see :func:`roads_cache_file`)
     and read back in a fraction of the parsing time: a province is parsed once.
@@ -69,11 +71,7 @@ def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
         return segments
     if roads.lines is not None:
         return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer)
-    if not roads.extract:
-        return read_road_segments(roads.pbf)
-    with tempfile.TemporaryDirectory() as folder:
-        extract = extract_roads(roads.pbf, Path(folder) / "roads.osm.pbf", extract_box(config, zones))
-        return read_road_segments(extract)
+    return read_road_segments(roads.pbf, extract_box(config, zones) if roads.extract else None)
 
 
 def extract_box(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> tuple[float, float, float, float]:

@@ -1,9 +1,9 @@
 """Read roads, admin boundaries and health POIs from a local OSM PBF file.
 
-Roads are streamed with pyosmium (node locations kept in memory, ways filtered
-on the ``highway`` key), so a provincial extract is read once without building
-Python objects per node. Boundaries and points are read with GDAL's OSM driver
-through pyogrio.
+Roads are streamed once with pyosmium (node locations kept in memory, ways filtered on the
+``highway`` key, their coordinates taken from C++ in bulk), optionally keeping only the ways that
+reach a box, so a province is cut out of a national file without an intermediate extract.
+Boundaries and points are read with GDAL's OSM driver through pyogrio.
 """
 
 from __future__ import annotations
@@ -11,18 +11,27 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from array import array
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import osmium
+import osmium.geom
 import pandas as pd
 import pyogrio
 
 from geocover.errors import InputError, Problem
 
+SEGMENTS_LAYOUT = 2
+"""Layout of the ``.npz`` written by :func:`save_segments` (2: uncompressed, ``highway`` as codes)."""
+
 _MPH = 1.609344
+_FLUSH_REFS = 1_000_000
+"""Node references buffered before a batch of ways is tested against the box and kept as arrays."""
+_WKB_HEADER = 18
+"""Hex digits before the coordinates of a WKB linestring: byte order (1 byte), type and point count (4 each)."""
 
 
 @dataclass
@@ -108,71 +117,127 @@ def _oneway_flag(tags: osmium.osm.TagList) -> int:
     return 0
 
 
-def read_road_segments(path: str | Path) -> RoadSegments:
-    """Stream every ``highway=*`` way of a PBF file into straight segments.
+class _WayBatches:
+    """``highway`` ways streamed in batches of about :data:`_FLUSH_REFS` node references.
+
+    Each full batch becomes NumPy arrays, its ways without a node in ``bounds`` are dropped, and only
+    the kept ways' points and tags stay in memory, so a national file can be cut to a province.
+
+    Parameters
+    ----------
+    bounds : tuple of float or None
+        ``(west, south, east, north)`` in degrees, edges included; None keeps every way.
+    """
+
+    _COLUMNS = (np.int64, np.int64, object, np.int8, np.float64, bool, bool)
+    """Types of a way's row: id, located nodes, highway, oneway, maxspeed (km/h), foot and motor closed."""
+
+    def __init__(self, bounds: tuple[float, float, float, float] | None) -> None:
+        self.bounds = bounds
+        self.kept_ways = 0
+        self.points: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.tags: list[list[np.ndarray]] = []
+        self._wkb = osmium.geom.WKBFactory()
+        self._start()
+
+    def _start(self) -> None:
+        self.refs = array("q")
+        self.coords: list[str] = []
+        self.ways: list[tuple[int, int, str, int, float, bool, bool]] = []
+
+    def add(self, way: osmium.osm.Way) -> None:
+        """Buffer one way, its located nodes and its tags; flush when the batch is full."""
+        try:
+            # One call into C++ for all the coordinates: after the header, (lon, lat) doubles in native order.
+            self.coords.append(self._wkb.create_linestring(way, use_nodes=osmium.geom.ALL)[_WKB_HEADER:])
+            refs = [node.ref for node in way.nodes]
+        except (osmium.InvalidLocationError, RuntimeError):  # a node missing from the file, or < 2 nodes
+            nodes = [node for node in way.nodes if node.location.valid()]
+            refs = [node.ref for node in nodes]
+            self.coords.append(np.array([(node.lon, node.lat) for node in nodes], dtype=np.float64).tobytes().hex())
+        self.refs.extend(refs)
+        tags = way.tags
+        access = tags.get("access", "")
+        self.ways.append((
+            way.id, len(refs), tags.get("highway"), _oneway_flag(tags), parse_maxspeed(tags.get("maxspeed")),
+            tags.get("foot", access) in ("no", "private"),
+            tags.get("motor_vehicle", tags.get("vehicle", access)) in ("no", "private"),
+        ))
+        if len(self.refs) >= _FLUSH_REFS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Keep the buffered ways with a node inside ``bounds`` (all of them without bounds) as arrays."""
+        rows = list(zip(*self.ways, strict=True)) or [()] * len(self._COLUMNS)
+        columns = [np.asarray(column, dtype=dtype) for column, dtype in zip(rows, self._COLUMNS, strict=True)]
+        counts = columns[1]
+        lonlat = np.frombuffer(bytes.fromhex("".join(self.coords)), dtype=np.float64).reshape(-1, 2)
+        if self.bounds is None:
+            keep = np.ones(len(counts), dtype=bool)
+        else:
+            west, south, east, north = self.bounds
+            lon, lat = lonlat[:, 0], lonlat[:, 1]
+            inside = (lon >= west) & (lon <= east) & (lat >= south) & (lat <= north)
+            located = counts > 0
+            keep = np.zeros(len(counts), dtype=bool)
+            keep[located] = np.logical_or.reduceat(inside, (np.cumsum(counts) - counts)[located])
+        on_kept = np.repeat(keep, counts)
+        kept = int(keep.sum())
+        way_index = np.repeat(np.arange(self.kept_ways, self.kept_ways + kept), counts[keep])
+        self.points.append((np.frombuffer(self.refs, dtype=np.int64)[on_kept], lonlat[on_kept], way_index))
+        self.tags.append([column[keep] for column in columns])
+        self.kept_ways += kept
+        self._start()
+
+    def segments(self) -> RoadSegments:
+        """The kept ways as segments between consecutive located nodes, nodes shared by id."""
+        self.flush()
+        ids, lonlat, way_index = (np.concatenate(parts) for parts in zip(*self.points, strict=True))
+        way_id, _, highway, oneway, maxspeed, foot_no, motor_no = (
+            np.concatenate(parts) for parts in zip(*self.tags, strict=True)
+        )
+        first = np.flatnonzero(way_index[:-1] == way_index[1:])
+        unique_ids, point_of_node, inverse = np.unique(ids, return_index=True, return_inverse=True)
+        u, v = inverse[first], inverse[first + 1]
+        keep = u != v
+        u, v, way = u[keep], v[keep], way_index[first][keep]
+        return RoadSegments(
+            node_id=unique_ids, lon=lonlat[point_of_node, 0], lat=lonlat[point_of_node, 1], u=u, v=v,
+            way_id=way_id[way], highway=highway[way], oneway=oneway[way], maxspeed_kmh=maxspeed[way],
+            foot_forbidden=foot_no[way], motor_forbidden=motor_no[way],
+        )
+
+
+def read_road_segments(path: str | Path, bounds: tuple[float, float, float, float] | None = None) -> RoadSegments:
+    """Stream the ``highway=*`` ways of a PBF file into straight segments, in one pass.
 
     Parameters
     ----------
     path : str or Path
         OSM PBF (or XML) file.
+    bounds : tuple of float, optional
+        ``(west, south, east, north)`` in degrees: keep only the ways with a node inside the box
+        (edges included), each with all its nodes. Memory then holds the kept ways and one batch of
+        :data:`_FLUSH_REFS` node references, so a national file can be cut to a province.
 
     Returns
     -------
     RoadSegments
+        Nodes missing from the file are skipped, their neighbours joined by one segment.
     """
     path = Path(path)
     if not path.is_file():
         raise InputError([Problem(str(path), "road file not found", "check the path in the config")])
-    node_ids: list[int] = []
-    lons: list[float] = []
-    lats: list[float] = []
-    point_way: list[int] = []
-    way_attrs: dict[int, tuple[str, int, float, bool, bool]] = {}
     processor = (
         osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
         .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
         .with_filter(osmium.filter.KeyFilter("highway"))
     )
+    batches = _WayBatches(bounds)
     for way in processor:
-        tags = way.tags
-        access = tags.get("access", "")
-        way_attrs[way.id] = (
-            tags.get("highway"),
-            _oneway_flag(tags),
-            parse_maxspeed(tags.get("maxspeed")),
-            tags.get("foot", access) in ("no", "private"),
-            tags.get("motor_vehicle", tags.get("vehicle", access)) in ("no", "private"),
-        )
-        for node in way.nodes:
-            if node.location.valid():
-                node_ids.append(node.ref)
-                lons.append(node.location.lon)
-                lats.append(node.location.lat)
-                point_way.append(way.id)
-    ids = np.asarray(node_ids, dtype=np.int64)
-    way_of_point = np.asarray(point_way, dtype=np.int64)
-    first = np.flatnonzero(way_of_point[:-1] == way_of_point[1:])
-    unique_ids, point_of_node, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    u, v = inverse[first], inverse[first + 1]
-    keep = u != v
-    u, v, seg_ways = u[keep], v[keep], way_of_point[first][keep]
-    attrs = pd.DataFrame.from_dict(
-        way_attrs, orient="index", columns=["highway", "oneway", "maxspeed", "foot_no", "motor_no"]
-    ).reindex(seg_ways)
-    return RoadSegments(
-        node_id=unique_ids,
-        lon=np.asarray(lons)[point_of_node],
-        lat=np.asarray(lats)[point_of_node],
-        u=u,
-        v=v,
-        way_id=seg_ways,
-        highway=attrs["highway"].to_numpy(dtype=object),
-        oneway=attrs["oneway"].to_numpy(dtype=np.int8),
-        maxspeed_kmh=attrs["maxspeed"].to_numpy(dtype=np.float64),
-        foot_forbidden=attrs["foot_no"].to_numpy(dtype=bool),
-        motor_forbidden=attrs["motor_no"].to_numpy(dtype=bool),
-    )
+        batches.add(way)
+    return batches.segments()
 
 
 def read_admin_boundaries(path: str | Path, admin_level: int) -> gpd.GeoDataFrame:
@@ -211,14 +276,31 @@ def read_admin_boundaries(path: str | Path, admin_level: int) -> gpd.GeoDataFram
 
 
 def save_segments(segments: RoadSegments, path: str | Path) -> Path:
-    """Write parsed road segments to one compressed ``.npz``, through a temporary file."""
+    """Write parsed road segments to one uncompressed ``.npz``, through a temporary file.
+
+    ``highway`` is stored as small integer codes into its distinct values (layout
+    :data:`SEGMENTS_LAYOUT`), so that a province's millions of segments load in a fraction of a second.
+
+    Parameters
+    ----------
+    segments : RoadSegments
+    path : str or Path
+        The ``.npz`` to write; replaced only once complete.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     path = Path(path)
-    arrays = {f.name: getattr(segments, f.name) for f in fields(RoadSegments)}
-    arrays["highway"] = np.asarray(arrays["highway"], dtype=str)
+    arrays = {f.name: getattr(segments, f.name) for f in fields(RoadSegments) if f.name != "highway"}
+    codes, values = pd.factorize(segments.highway)
+    arrays["highway_values"] = np.asarray(values, dtype=str)
+    arrays["highway_codes"] = codes.astype(np.min_scalar_type(max(len(values) - 1, 0)))
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
-            np.savez_compressed(file, **arrays)
+            np.savez(file, **arrays)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -227,8 +309,18 @@ def save_segments(segments: RoadSegments, path: str | Path) -> Path:
 
 
 def load_segments(path: str | Path) -> RoadSegments:
-    """Read road segments written by :func:`save_segments`."""
+    """Read road segments written by :func:`save_segments` (layout :data:`SEGMENTS_LAYOUT`).
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    RoadSegments
+        ``highway`` as an object array of str, as :func:`read_road_segments` gives it.
+    """
     with np.load(path, allow_pickle=False) as data:
-        arrays = {f.name: data[f.name] for f in fields(RoadSegments)}
-    arrays["highway"] = arrays["highway"].astype(object)
+        arrays = {name: data[name] for name in data.files}
+    arrays["highway"] = arrays.pop("highway_values").astype(object)[arrays.pop("highway_codes")]
     return RoadSegments(**arrays)

@@ -1,4 +1,4 @@
-"""Road networks other than OSM: line layers classed by Chinese road grade, and streamed OSM extracts.
+"""Road networks other than OSM: line layers classed by Chinese road grade.
 
 Natural-resources and transport bureaus deliver roads as Shapefiles or GeoPackages
 of lines with a grade column (国道, 省道, 县道, 乡道, 村道, 城市道路) or a route code
@@ -8,13 +8,10 @@ as an OSM extract, so every mode and search works on them unchanged.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import osmium
 import pyogrio
 import shapely
 
@@ -133,48 +130,3 @@ def read_road_lines(
         foot_forbidden=np.zeros(len(u), dtype=bool),
         motor_forbidden=np.zeros(len(u), dtype=bool),
     )
-
-
-def extract_roads(src: str | Path, dst: str | Path, bounds: tuple[float, float, float, float]) -> Path:
-    """Cut the roads of a large OSM file to a box by streaming, without loading the file.
-
-    Every ``highway=*`` way with a node inside ``bounds`` is written with all its nodes
-    (pyosmium's ``BackReferenceWriter``), to a temporary file then renamed.
-
-    Parameters
-    ----------
-    src : str or Path
-        A provincial or national PBF.
-    dst : str or Path
-        The extract (``.osm.pbf``).
-    bounds : tuple of float
-        ``(west, south, east, north)`` in degrees.
-
-    Returns
-    -------
-    Path
-        ``dst``.
-    """
-    west, south, east, north = bounds
-    dst = Path(dst)
-    handle, temporary = tempfile.mkstemp(suffix=".osm.pbf", dir=dst.parent)
-    os.close(handle)
-    try:
-        with osmium.BackReferenceWriter(temporary, ref_src=str(src), overwrite=True) as writer:
-            processor = (
-                osmium.FileProcessor(str(src), osmium.osm.NODE | osmium.osm.WAY)
-                .with_locations()
-                .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-                .with_filter(osmium.filter.KeyFilter("highway"))
-            )
-            for way in processor:
-                if any(
-                    node.location.valid() and west <= node.lon <= east and south <= node.lat <= north
-                    for node in way.nodes
-                ):
-                    writer.add_way(way)
-        os.replace(temporary, dst)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return dst

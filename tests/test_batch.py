@@ -342,21 +342,20 @@ def test_the_batch_parses_the_pbf_once_and_units_keep_the_whole_runs_figures(tmp
     config.write_text(text, encoding="utf-8")
     write_outputs(run_scenario(config, progress=False), tmp_path / "whole")
 
-    parsed, extracted = [], []
-    real_read, real_extract = geocover.inputs.read_road_segments, geocover.inputs.extract_roads
-    monkeypatch.setattr(geocover.inputs, "read_road_segments", lambda path: parsed.append(path) or real_read(path))
-    monkeypatch.setattr(geocover.inputs, "extract_roads",
-                        lambda *args: extracted.append(args) or real_extract(*args))
+    parsed = []
+    real_read = geocover.inputs.read_road_segments
+    monkeypatch.setattr(geocover.inputs, "read_road_segments",
+                        lambda path, bounds=None: parsed.append(bounds) or real_read(path, bounds))
     out = tmp_path / "batch"
     _, summary, failed = api.batch(config, out=out, workers=2, progress=False, offline=True, processes=False,
                                    report=False)
     assert failed == {} and "6 computed" in summary
-    # Streamed and parsed once, in the driver; each of the six units loads the parsed roads.
-    assert len(parsed) == 1 and len(extracted) == 1
+    # Streamed around the zones once, in the driver; each of the six units loads the parsed roads.
+    assert len(parsed) == 1 and parsed[0] is not None
     assert len(list((out / ".batch" / "roads").glob("extract-*/roads.osm.pbf.*.segments.npz"))) == 1
     _, summary, _ = api.batch(config, out=out, workers=2, progress=False, offline=True, processes=False,
                               report=False, force=True)
-    assert "6 computed" in summary and len(parsed) == 1 and len(extracted) == 1
+    assert "6 computed" in summary and len(parsed) == 1
 
     reference, mine = _csv(tmp_path / "whole" / "coverage_by_zone.csv"), _csv(out / "coverage_by_zone.csv")
     assert mine["zone_id"].tolist() == reference["zone_id"].tolist()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 
+import geocover.osm
 from geocover.network import AMBULANCE_FACTOR, BIKE_SPEED_KMH, DRIVE_SPEEDS_KMH, build_network
 from geocover.osm import parse_maxspeed, read_admin_boundaries, read_road_segments
 
@@ -130,3 +133,76 @@ def test_every_mode_and_direction_equals_networkx(osm_file, mode, direction):
     minutes, _ = point_minutes(network, nodes, points, facilities)
     np.testing.assert_allclose(minutes, reference_minutes(network, facilities, points, direction), rtol=1e-9)
     assert np.isfinite(minutes).sum() > 10
+
+
+# Ways around the box (0, 0, 1, 1) degrees; node 99 is referenced but missing from the file.
+_BOX = (0.0, 0.0, 1.0, 1.0)
+_BOX_NODES = {
+    1: (0.5, 0.5), 2: (1.5, 0.5), 3: (2.0, 0.5),  # inside, then east of the box
+    4: (3.0, 3.0), 5: (4.0, 4.0), 6: (2.0, 3.0),  # far outside
+    7: (1.0, 0.2), 8: (2.0, 0.2),  # 7 exactly on the east edge
+    9: (0.2, 0.2), 10: (0.3, 0.3), 11: (0.4, 0.2), 12: (0.8, 0.8),
+}
+_BOX_WAYS = {
+    # way id: (nodes, tags)
+    10: ([1, 2, 3], {"highway": "primary"}),  # crosses the edge: kept with its two outside nodes
+    11: ([4, 5], {"highway": "motorway_link"}),  # wholly outside: dropped
+    12: ([3, 6, 4], {"highway": "track"}),  # shares node 3 with way 10 but has no node inside: dropped
+    13: ([7, 8], {"highway": "residential", "oneway": "yes"}),  # a node on the edge: kept
+    14: ([9, 99, 10], {"highway": "service", "access": "private"}),  # missing node 99 skipped, 9-10 joined
+    15: ([11], {"highway": "footway"}),  # one node: kept, no segment
+    16: ([10, 11, 12, 1], {"highway": "unclassified", "maxspeed": "30 mph"}),
+    17: ([9, 12], {"building": "yes"}),  # not a road
+}
+
+
+@pytest.fixture()
+def box_pbf(tmp_path):
+    import osmium
+    from osmium.osm.mutable import Node, Way
+
+    path = tmp_path / "box.osm.pbf"
+    with osmium.SimpleWriter(str(path)) as writer:
+        for node_id, location in _BOX_NODES.items():
+            writer.add_node(Node(id=node_id, location=location))
+        for way_id, (nodes, tags) in _BOX_WAYS.items():
+            writer.add_way(Way(id=way_id, nodes=nodes, tags=tags))
+    return path
+
+
+def _pairs(segments):
+    return [(int(segments.node_id[a]), int(segments.node_id[b]), int(w))
+            for a, b, w in zip(segments.u, segments.v, segments.way_id, strict=True)]
+
+
+def _assert_same(a, b):
+    for field in fields(a):
+        left, right = getattr(a, field.name), getattr(b, field.name)
+        assert left.dtype == right.dtype, field.name
+        np.testing.assert_array_equal(left, right, err_msg=field.name)
+
+
+def test_bounded_read_keeps_whole_ways_with_a_node_in_the_box(box_pbf):
+    segments = read_road_segments(box_pbf, _BOX)
+    assert _pairs(segments) == [(1, 2, 10), (2, 3, 10), (7, 8, 13), (9, 10, 14),
+                                (10, 11, 16), (11, 12, 16), (12, 1, 16)]
+    # Nodes of the kept ways, the lone node of way 15 included; 4, 5, 6 and the missing 99 are not.
+    assert segments.node_id.tolist() == [1, 2, 3, 7, 8, 9, 10, 11, 12]
+    lonlat = dict(zip(segments.node_id, zip(segments.lon, segments.lat, strict=True), strict=True))
+    assert all(lonlat[node] == _BOX_NODES[node] for node in segments.node_id)
+    tags = {int(w): (h, o, m, f) for w, h, o, m, f in zip(segments.way_id, segments.highway, segments.oneway,
+                                                          segments.maxspeed_kmh, segments.foot_forbidden, strict=True)}
+    assert tags[13][:2] == ("residential", 1) and tags[14][3] and not tags[10][3]
+    assert tags[16][2] == pytest.approx(48.28032) and np.isnan(tags[10][2])
+    # Without a box, the same reader keeps every road: the motorway link and the track too.
+    everything = read_road_segments(box_pbf)
+    assert set(everything.way_id) == {10, 11, 12, 13, 14, 16}
+    _assert_same(read_road_segments(box_pbf, (-10.0, -10.0, 10.0, 10.0)), everything)
+    assert len(read_road_segments(box_pbf, (5.0, 5.0, 6.0, 6.0)).node_id) == 0
+
+
+@pytest.mark.parametrize("flush_refs", [1, 2, 3, 5])
+def test_bounded_read_does_not_depend_on_the_batches(box_pbf, monkeypatch, flush_refs):
+    whole = read_road_segments(box_pbf, _BOX)
+    monkeypatch.setattr(geocover.osm, "_FLUSH_REFS", flush_refs)
+    _assert_same(read_road_segments(box_pbf, _BOX), whole)

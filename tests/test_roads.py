@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import LineString
 
+import geocover.osm
 from geocover.errors import InputError
 from geocover.network import build_network
-from geocover.osm import read_road_segments
-from geocover.roads import GRADE_SPEEDS_KMH, extract_roads, read_road_lines, road_grade
+from geocover.osm import RoadSegments, read_road_segments
+from geocover.roads import GRADE_SPEEDS_KMH, read_road_lines, road_grade
 
 
 def test_road_grade_names_and_codes():
@@ -79,14 +81,32 @@ def test_unknown_grades_are_all_reported(tmp_path):
         read_road_lines(path, "等级")
 
 
-def test_streamed_extract_equals_the_roads_filtered_in_memory(comoros_dir, tmp_path):
+def _by_id(segments: RoadSegments) -> pd.DataFrame:
+    """Segments as rows of node ids, coordinates and way tags, in a fixed order."""
+    frame = pd.DataFrame({
+        "u": segments.node_id[segments.u], "v": segments.node_id[segments.v],
+        "lon_u": segments.lon[segments.u], "lat_u": segments.lat[segments.u],
+        "lon_v": segments.lon[segments.v], "lat_v": segments.lat[segments.v],
+        **{name: getattr(segments, name) for name in
+           ("way_id", "highway", "oneway", "maxspeed_kmh", "foot_forbidden", "motor_forbidden")},
+    })
+    return frame.sort_values(["way_id", "u", "v"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("flush_refs", [None, 1000])
+def test_bounded_read_equals_the_whole_ways_filtered_in_memory(comoros_dir, monkeypatch, flush_refs):
     pbf = comoros_dir / "comores-latest.osm.pbf"
-    bounds = (43.6, -12.45, 43.95, -12.2)  # Mwali
-    extract = read_road_segments(extract_roads(pbf, tmp_path / "mwali.osm.pbf", bounds))
-    whole = read_road_segments(pbf).within(bounds)
-    pairs = {tuple(sorted(p)) for p in zip(extract.node_id[extract.u], extract.node_id[extract.v], strict=True)}
-    expected = {tuple(sorted(p)) for p in zip(whole.node_id[whole.u], whole.node_id[whole.v], strict=True)}
-    # The extract keeps whole ways, so it holds every segment touching the box and a few beyond it.
-    assert expected <= pairs
-    assert len(pairs) < 1.2 * len(expected)
-    assert (tmp_path / "mwali.osm.pbf").stat().st_size < (pbf.stat().st_size / 4)
+    bounds = (43.2, -11.95, 43.5, -11.65)  # the south of Ngazidja, cut across its roads
+    whole = read_road_segments(pbf)
+    if flush_refs is not None:
+        monkeypatch.setattr(geocover.osm, "_FLUSH_REFS", flush_refs)
+    south_ngazidja = read_road_segments(pbf, bounds)
+    west, south, east, north = bounds
+    inside = (whole.lon >= west) & (whole.lon <= east) & (whole.lat >= south) & (whole.lat <= north)
+    ways = np.unique(whole.way_id[inside[whole.u] | inside[whole.v]])
+    expected = _by_id(whole)[lambda frame: frame["way_id"].isin(ways)].reset_index(drop=True)
+    # Every way reaching the box, with all its segments, even those beyond the box.
+    pd.testing.assert_frame_equal(_by_id(south_ngazidja), expected)
+    assert 0 < len(south_ngazidja.u) < len(whole.u) / 2
+    assert not (inside[whole.u] | inside[whole.v])[np.isin(whole.way_id, ways)].all()
+    assert set(south_ngazidja.node_id) <= set(whole.node_id)
