@@ -109,6 +109,25 @@ def _dissolve_parts(values: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarra
     return labels, geometries
 
 
+def repaired(geometry: np.ndarray) -> np.ndarray:
+    """The geometries with the invalid ones made valid, polygons kept polygonal.
+
+    Cell outlines are valid in the grid's CRS, but reprojected (or shifted to GCJ-02) a hole that
+    touches its shell at one corner can cross it by a rounding error, which GEOS then refuses.
+    """
+    geometry = np.asarray(geometry, dtype=object).copy()
+    bad = ~shapely.is_valid(geometry) & ~shapely.is_missing(geometry)
+    if bad.any():
+        geometry[bad] = shapely.make_valid(geometry[bad], method="structure", keep_collapsed=False)
+    return geometry
+
+
+def to_wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` reprojected to EPSG:4326 with its geometries :func:`repaired`."""
+    out = frame.to_crs("EPSG:4326")
+    return out.set_geometry(repaired(out.geometry.to_numpy()), crs="EPSG:4326")
+
+
 def service_areas(
     grid: PopulationGrid, minutes: np.ndarray, bands_minutes: Sequence[float]
 ) -> gpd.GeoDataFrame:
@@ -141,7 +160,7 @@ def service_areas(
             })
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs)
     frame["area_km2"] = _area_km2(frame)
-    return frame.to_crs("EPSG:4326")
+    return to_wgs84(frame)
 
 
 def gap_polygons(grid: PopulationGrid, minutes: np.ndarray, target_minutes: float) -> gpd.GeoDataFrame:
@@ -190,7 +209,7 @@ def gap_polygons(grid: PopulationGrid, minutes: np.ndarray, target_minutes: floa
     frame["area_km2"] = _area_km2(frame)
     frame = frame.sort_values("population", ascending=False, kind="stable").reset_index(drop=True)
     frame.insert(0, "gap_id", np.arange(1, len(frame) + 1))
-    return frame.to_crs("EPSG:4326")
+    return to_wgs84(frame)
 
 
 def _area_km2(frame: gpd.GeoDataFrame) -> np.ndarray:
@@ -239,4 +258,4 @@ def catchment_polygons(
     if not frames:
         return gpd.GeoDataFrame({"facility_id": [], "band_minutes": [], "population": []}, geometry=[],
                                 crs="EPSG:4326")
-    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=grid.crs).to_crs("EPSG:4326")
+    return to_wgs84(gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=grid.crs))

@@ -27,6 +27,7 @@ from PIL import Image
 from rasterio.transform import array_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
+from geocover.areas import repaired
 from geocover.coords import wgs84_to_gcj02
 from geocover.i18n import Lang, label, level_name, mode_name, tier_name
 from geocover.map_layers import ambulance_layers, audit_layer, service_layers, sites_layer
@@ -71,7 +72,7 @@ def _light(frame: gpd.GeoDataFrame, tolerance_deg: float, shift: Shift | None) -
     geometry = out.geometry.to_numpy()
     if shift is not None:
         geometry = shapely.transform(geometry, shift)
-    geometry = shapely.simplify(geometry, tolerance_deg, preserve_topology=True)
+    geometry = repaired(shapely.simplify(geometry, tolerance_deg, preserve_topology=True))
     out = out.set_geometry(shapely.set_precision(geometry, 1e-5), crs="EPSG:4326")
     return out[~out.geometry.is_empty & out.geometry.notna()]
 

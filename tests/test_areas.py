@@ -158,3 +158,17 @@ def test_service_areas_catchments_and_gaps_keep_their_geometry():
             assert list(mine["facility_id"]) == list(ids[reference["label"] - 1])
             assert shapely.equals(mine.geometry.to_numpy(), reference.geometry.to_numpy()).all()
     assert shapely.is_valid(gaps.geometry.to_numpy()).all()
+
+
+def test_repaired_makes_a_hole_crossing_its_shell_valid_and_keeps_polygons():
+    """A reprojected cell outline whose hole touched its shell at a corner can cross it by a rounding
+    error (seen on a province-size service area): such geometries are made valid, polygonal."""
+    from geocover.areas import repaired
+
+    shell = [(0, 0), (4, 0), (4, 4), (0, 4)]
+    crossing = shapely.Polygon(shell, [[(3, 3), (4.000001, 3.5), (3, 3.5)]])
+    fine = shapely.box(10, 10, 11, 11)
+    assert not shapely.is_valid(crossing)
+    out = repaired(np.array([crossing, fine, None], dtype=object))
+    assert shapely.is_valid(out[:2]).all() and out[2] is None and out[1] is fine
+    assert shapely.get_type_id(out[0]) in (3, 6) and abs(out[0].area - 15.75) < 1e-3
