@@ -123,7 +123,7 @@ def compare(
     folder = config.output_folder(out)
     with staged_outputs(folder) as stage:
         comparison.to_csv(stage / "comparison.csv", index=False, encoding="utf-8-sig")
-        comparison.to_excel(stage / "comparison.xlsx", index=False, sheet_name="comparison", engine="openpyxl")
+        comparison.to_excel(stage / "comparison.xlsx", index=False, sheet_name="comparison", engine="xlsxwriter")
     target = f"{config.target_minutes:g}".replace(".", "_")
     lines = [f"plan {config.plan.name}: {len(planned.facilities)} facilities (now {len(current.facilities)})"]
     for level, rows in comparison.groupby("zone_level", sort=False):

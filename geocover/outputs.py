@@ -164,7 +164,7 @@ def write_outputs(
         facility_table = pd.DataFrame(facilities.drop(columns="geometry")).assign(
             lon=facilities.geometry.x.round(7), lat=facilities.geometry.y.round(7))
         facility_table.to_csv(stage / "coverage_by_facility.csv", index=False, encoding="utf-8-sig")
-        with pd.ExcelWriter(stage / "coverage.xlsx", engine="openpyxl") as book:
+        with pd.ExcelWriter(stage / "coverage.xlsx", engine="xlsxwriter") as book:
             result.table.to_excel(book, sheet_name="zones", index=False)
             facility_table.to_excel(book, sheet_name="facilities", index=False)
         gpkg = stage / "results.gpkg"
@@ -205,6 +205,6 @@ def _write_table(table: pd.DataFrame | dict[str, pd.DataFrame], path: Path) -> N
     if path.suffix == ".csv":
         table.to_csv(path, index=False, encoding="utf-8-sig")
         return
-    with pd.ExcelWriter(path, engine="openpyxl") as book:
+    with pd.ExcelWriter(path, engine="xlsxwriter") as book:
         for sheet, frame in table.items():
             frame.to_excel(book, sheet_name=sheet, index=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -178,6 +178,8 @@ def run_scenario(
     step(f"network built: {network.n_nodes:,} nodes")
     facilities = facilities[facilities.within(area.iloc[0])].reset_index(drop=True)
     grid = load_population(config, zones, area, statistics)
+    if unit is not None:
+        grid = _reported_or_peopled(grid, zones)
     weights = load_weights(config, grid, area)
     step(f"population read: {int(grid.valid.sum()):,} cells")
     cell_snaps = {mode: snap_cells(net, grid, config.snap_max_m) for mode, net in networks.items()}
@@ -247,6 +249,13 @@ def run_scenario(
         services=extra, networks=networks, ambulance=ambulance, allocation=allocation, catchments=catchments,
         scores=scores,
     )
+
+
+def _reported_or_peopled(grid: PopulationGrid, zones: gpd.GeoDataFrame) -> PopulationGrid:
+    """The grid with the empty cells outside the reported ``zones`` dropped: beyond them, cells count
+    only through their people (catchments, 2SFCA), so a unit run need not snap nor search them."""
+    keep = grid.valid & ((grid.population > 0) | (grid.labels(zones) > 0))
+    return replace(grid, valid=keep)
 
 
 def walk_off_road(access: Accessibility, offroad: OffroadConfig, metric_crs) -> Accessibility:

@@ -83,6 +83,7 @@ def build_counties(folder):
 
     height, width = round(N_ROWS * COUNTY_H / CELL), round(N_COLS * COUNTY_W / CELL)
     people = rng.integers(1, 20, size=(1, height, width)).astype(np.float32)
+    people[rng.random(people.shape) < 0.3] = 0.0  # empty cells: unit runs drop those of their halo
     with rasterio.open(folder / "people.tif", "w", driver="GTiff", height=height, width=width, count=1,
                        dtype="float32", crs="EPSG:4326", transform=Affine(CELL, 0, WEST, 0, -CELL, north),
                        nodata=-1) as dst:

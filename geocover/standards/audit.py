@@ -179,7 +179,7 @@ def write_audit(table: pd.DataFrame, path_csv: str | Path, path_xlsx: str | Path
     targets = [(Path(path_csv), lambda p: table.to_csv(p, index=False, encoding="utf-8-sig"))]
     if path_xlsx is not None:
         targets.append((Path(path_xlsx), lambda p: table.to_excel(p, index=False, sheet_name="audit",
-                                                                  engine="openpyxl")))
+                                                                  engine="xlsxwriter")))
     written: list[tuple[str, Path]] = []
     try:
         for path, write in targets:
