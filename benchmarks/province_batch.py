@@ -13,14 +13,15 @@ Measured, each in a fresh process: the single whole-area run (:data:`SINGLE`, th
 ``geocover batch --no-report --offline``); the batch by county with 1 and 2 workers; the batch with 2 workers by
 city, county and township, to show how time grows with the number of units. Peak memory is the
 largest resident set of any process of the command (the driver or a worker, ``RUSAGE_CHILDREN``).
-At the default size on 2 cores (shared with other jobs): single run 13.5 s (2.4 GB); by county 48 s on
-1 worker, 35 s on 2 (0.56 GB); by city 17 s; by township (64 units) 139 s.
+At the default size on 2 cores: single run 6.1 s; by county 21.2 s on 1 worker, 14.0 s on 2; by city
+8.3 s; by township (64 units) 30.8 s. Figures of both sizes are in ``benchmarks/README.md``.
 
-Run from the repository root: ``python benchmarks/province_batch.py`` (about 4 minutes on 2 cores).
-The full province of the issue (3x10^6 road nodes, 40,000 facilities, 1,440 townships in 120 counties,
-10^7 cells; building it takes about 20 s), batch by county only (the single run may not fit in memory):
-``python benchmarks/province_batch.py --cells 10000000 --nodes 3000000 --facilities 40000
---counties 10 12 --townships 4 3 --levels county --no-single --no-serial``.
+Run from the repository root: ``python benchmarks/province_batch.py`` (about 2 minutes on 2 cores).
+The full province of the issue (3x10^6 road nodes, 40,000 facilities, 1,440 townships in 120 counties and
+30 cities, 10^7 cells; building it takes about 20 s), without the single run (it would need the whole
+province in one process): ``python benchmarks/province_batch.py --cells 10000000 --nodes 3000000
+--facilities 40000 --counties 10 12 --townships 4 3 --levels county city --no-single`` (about 23 minutes:
+county on 1 worker 692 s, on 2 workers 396 s, city on 2 workers 238 s).
 """
 
 from __future__ import annotations

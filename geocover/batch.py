@@ -25,12 +25,13 @@ error per unit); ``batch_zones.csv`` (per zone: the unit it came from, people mo
 away, and a lower bound of the mean minutes); ``batch_exactness.csv`` (what is exact, per column).
 
 **Inputs read once.** The driver parses a road PBF once before dispatching the units (with
-``roads.extract``, after streaming out the roads around all the zones) into one ``.npz``: in
+``roads.extract``, keeping the roads around all the zones as the file streams by) into one ``.npz``: in
 ``roads.cache_dir``, else (and always with ``extract``) in ``<state>/roads``; each unit loads it and keeps
-the roads of its own study area. The facility layer is read once too and sent to every worker. A unit's
-facility table searches neighbours and referrals no farther than the minutes it keeps, and catchments only
-for its own facilities (see :mod:`geocover.batch_unit`). On a running scheduler, the workers must read the
-state folder at the same path.
+the roads of its own study area. The facility layer and the zones are read once too and sent to every
+worker. A unit's facility table searches only from its own facilities, neighbours and referrals no farther
+than the minutes it keeps (see :mod:`geocover.batch_unit`); the empty cells of its halo are dropped (they
+count only through their people). On a running scheduler, the workers must read the state folder at the
+same path.
 
 **Resumable.** A finished unit is recorded in the state folder (``<out>/.batch/`` or ``batch.state_dir``)
 as one pickle, written to a temporary file and moved into place, with a fingerprint of the config and
