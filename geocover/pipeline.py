@@ -115,7 +115,8 @@ def run_scenario(
         ``(zone_level, zone_id)``: report only this zone and the zones of other levels inside it
         (by their representative point), e.g. one county of a province for a batch task. Roads,
         facilities and people are still taken within the buffer around it, so its figures equal
-        those of the whole-area run.
+        those of the whole-area run (the empty cells outside the reported zones are dropped: they
+        count only through their people).
     polygons : bool
         Trace the service-area, catchment and gap polygons; without them (a batch unit, which traces
         its own cells only) ``service_areas``, ``gaps`` and ``catchments`` are None.
