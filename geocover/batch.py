@@ -26,8 +26,9 @@ away, and a lower bound of the mean minutes); ``batch_exactness.csv`` (what is e
 
 **Inputs read once.** The driver parses a road PBF once before dispatching the units (with
 ``roads.extract``, keeping the roads around all the zones as the file streams by) into one ``.npz``: in
-``roads.cache_dir``, else (and always with ``extract``) in ``<state>/roads``; each unit loads it and keeps
-the roads of its own study area. The facility layer and the zones are read once too and sent to every
+``roads.cache_dir``, else (and always with ``extract``) in ``<state>/roads``; a road line layer is read once
+into ``<state>/roads`` too. Each unit loads the ``.npz`` and keeps the roads of its own study area. The
+facility layer and the zones are read once too and sent to every
 worker. A unit's facility table searches only from its own facilities, neighbours and referrals no farther
 than the minutes it keeps (see :mod:`geocover.batch_unit`); the empty cells of its halo are dropped (they
 count only through their people). On a running scheduler, the workers must read the state folder at the
@@ -76,7 +77,7 @@ from geocover.errors import InputError, Problem
 from geocover.inputs import extract_box, load_facilities, load_roads, load_statistics, roads_cache_file
 from geocover.mapping import coverage_map
 from geocover.offline import render
-from geocover.osm import save_segments
+from geocover.osm import SEGMENTS_LAYOUT, save_segments
 from geocover.outputs import NODATA_MINUTES, UNREACHABLE_MINUTES, staged_outputs, write_outputs
 from geocover.pipeline import ScenarioResult
 from geocover.zones import read_zones
@@ -170,18 +171,30 @@ def _check_rescale(config: ScenarioConfig, zones, unit_zones, where: str) -> Non
                                   "level inside it, or use geocover run")])
 
 
-def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame, state_dir: Path) -> ScenarioConfig:
-    """The unit config reading the roads that this process parsed once, instead of a PBF parsed in every unit.
+def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
+                     state_dir: Path) -> tuple[ScenarioConfig, Path | None]:
+    """The unit config reading the roads that this process parsed once, instead of roads read in every unit.
 
     With ``roads.pbf``, the PBF is parsed here (unless already) into one ``.npz`` (see
     :func:`geocover.inputs.roads_cache_file`): in ``roads.cache_dir``, else in ``<state>/roads``. With
-    ``roads.extract``, the roads around all the zones are streamed out once and parsed into
-    ``<state>/roads/extract-<hash of the box>``. Each unit then loads the ``.npz`` and keeps the roads of
-    its study area, as a whole run keeps those of the whole area. A line layer is left as configured.
+    ``roads.extract``, the roads around all the zones are kept as the PBF streams by, once, in
+    ``<state>/roads/extract-<hash of the box>``. A line layer (``roads.lines``) is read here into
+    ``<state>/roads/lines-<hash of the file and columns>.npz``, returned second (None for a PBF). Each unit
+    then loads the ``.npz`` and keeps the roads of its study area, as a whole run keeps those of the whole area.
     """
     roads = config.roads
+    if roads.lines is not None:
+        stat = Path(roads.lines).stat()
+        key = json.dumps([str(Path(roads.lines).resolve()), stat.st_size, stat.st_mtime_ns, roads.grade_column,
+                          roads.oneway_column, roads.layer])
+        digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+        parsed = state_dir / ROADS_FOLDER / f"lines-{digest}.v{SEGMENTS_LAYOUT}.npz"
+        if not parsed.is_file():
+            parsed.parent.mkdir(parents=True, exist_ok=True)
+            save_segments(load_roads(config, zones), parsed)
+        return config, parsed
     if roads.pbf is None:
-        return config
+        return config, None
     folder = state_dir / ROADS_FOLDER if roads.cache_dir is None else Path(roads.cache_dir)
     if roads.extract:
         box = json.dumps(extract_box(config, zones))
@@ -195,7 +208,7 @@ def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame, state_dir:
             save_segments(load_roads(config, zones), cached)
         else:
             load_roads(unit, zones)
-    return unit
+    return unit, None
 
 
 def unowned_facilities(facilities: gpd.GeoDataFrame, unit_zones: gpd.GeoDataFrame) -> list[str]:
@@ -208,8 +221,8 @@ def unowned_facilities(facilities: gpd.GeoDataFrame, unit_zones: gpd.GeoDataFram
 
 
 def _compute(jobs: list[tuple[str, str]], config: ScenarioConfig, level: str, lang: str | None, tiles: str | None,
-             facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, unowned: list[str], workers: int,
-             scheduler: str | None, processes: bool, progress: bool, done: dict[str, UnitResult],
+             facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, roads_file: Path | None, unowned: list[str],
+             workers: int, scheduler: str | None, processes: bool, progress: bool, done: dict[str, UnitResult],
              failed: dict[str, str], save) -> None:
     """Run ``jobs`` (unit id, name) on Dask, ``facilities`` and ``zones`` sent once to every worker; fill
     ``done`` and ``failed`` as they finish."""
@@ -221,7 +234,7 @@ def _compute(jobs: list[tuple[str, str]], config: ScenarioConfig, level: str, la
     try:
         shared, shared_zones = client.scatter([facilities, zones], broadcast=True)
         futures = {client.submit(run_unit, config, level, unit_id, name, lang, tiles, facilities=shared,
-                                 unowned=unowned, zones=shared_zones, pure=False): unit_id
+                                 unowned=unowned, zones=shared_zones, roads_file=roads_file, pure=False): unit_id
                    for unit_id, name in jobs}
         for future in tqdm(as_completed(futures), total=len(futures), desc="units", disable=not progress):
             unit_id = futures[future]
@@ -346,11 +359,11 @@ def run_batch(
     failed: dict[str, str] = {}
     jobs = [(uid, names[uid]) for uid in ids if uid not in done]
     if jobs:
-        task_config = parse_roads_once(task_config, zones, state_dir)
+        task_config, roads_file = parse_roads_once(task_config, zones, state_dir)
         facilities = load_facilities(task_config)
         task_zones = read_zones(task_config.zones, config.roads.pbf, config.builtup_raster,
                                 config.urban_builtup_percent)
-        _compute(jobs, task_config, level, lang, tiles, facilities, task_zones,
+        _compute(jobs, task_config, level, lang, tiles, facilities, task_zones, roads_file,
                  unowned_facilities(facilities, unit_zones), workers or config.batch.workers,
                  scheduler or config.batch.scheduler, processes, progress, done, failed,
                  lambda uid, result: _save_state(state_dir / state_name(uid), stamp, result))

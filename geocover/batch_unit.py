@@ -35,6 +35,7 @@ import resource
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -56,6 +57,7 @@ from geocover.config import ScenarioConfig
 from geocover.facility_table import facility_table
 from geocover.mapping import coverage_map
 from geocover.offline import render
+from geocover.osm import load_segments
 from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.population import PopulationGrid
 from geocover.services import offering
@@ -325,7 +327,7 @@ def _unit_map(result: ScenarioResult, own: np.ndarray, coded: dict[str, np.ndarr
 def run_unit(
     config: ScenarioConfig, level: str, unit_id: str, unit_name: str, lang: str | None = None,
     tiles: str | None = None, with_map: bool = True, facilities: gpd.GeoDataFrame | None = None,
-    unowned: Collection[str] = (), zones: gpd.GeoDataFrame | None = None,
+    unowned: Collection[str] = (), zones: gpd.GeoDataFrame | None = None, roads_file: Path | None = None,
 ) -> UnitResult:
     """Run one unit with its halo and put its results in batch terms (see the module docstring).
 
@@ -347,14 +349,19 @@ def run_unit(
     zones : geopandas.GeoDataFrame, optional
         The configured zones, read once for every unit (:func:`geocover.zones.read_zones`); read here when
         omitted.
+    roads_file : Path, optional
+        The configured road line layer parsed once for every unit (:func:`geocover.osm.save_segments`);
+        read from the configured layer when omitted.
 
     Returns
     -------
     UnitResult
     """
     start = time.perf_counter()
+    segments = load_segments(roads_file) if roads_file is not None else None
     result = run_scenario(config.model_copy(update={"facility_table": False}), progress=False,
-                          facilities=facilities, unit=(level, unit_id), polygons=False, zones=zones)
+                          facilities=facilities, unit=(level, unit_id), polygons=False, zones=zones,
+                          segments=segments)
     polygon, own = _own_cells(result, level, unit_id)
     halo = _Halo(result)
     if config.facility_table:

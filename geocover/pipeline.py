@@ -20,6 +20,7 @@ from geocover.facility_table import facility_table
 from geocover.friction import cell_graph, sample_raster, walk_on
 from geocover.inputs import load_facilities, load_population, load_roads, load_statistics, load_weights
 from geocover.network import Network, build_network, max_speed_kmh, urban_rural_factors
+from geocover.osm import RoadSegments
 from geocover.population import PopulationGrid
 from geocover.seats import minutes_to_county_seat
 from geocover.services import ServiceResult, offering, run_service, service_columns, tier_columns
@@ -100,6 +101,7 @@ def run_scenario(
     unit: tuple[str, str] | None = None,
     polygons: bool = True,
     zones: gpd.GeoDataFrame | None = None,
+    segments: RoadSegments | None = None,
 ) -> ScenarioResult:
     """Run a scenario end to end.
 
@@ -123,6 +125,9 @@ def run_scenario(
     zones : geopandas.GeoDataFrame, optional
         The configured zones already read (:func:`geocover.zones.read_zones`), e.g. once for every
         unit of a batch; read here when omitted.
+    segments : RoadSegments, optional
+        The configured roads already read (:func:`geocover.inputs.load_roads`), e.g. parsed once for
+        every unit of a batch; read here when omitted.
 
     Returns
     -------
@@ -146,7 +151,7 @@ def run_scenario(
     statistics = load_statistics(config)
     step("zones and facilities read")
     roads = config.roads
-    segments = load_roads(config, zones)
+    segments = load_roads(config, zones) if segments is None else segments
     services = [config.main_service, *config.services]
     reach_m = max(
         max_speed_kmh(segments, mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor) * minutes

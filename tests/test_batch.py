@@ -391,3 +391,17 @@ def test_batch_2sfca_equals_the_whole_run_because_the_halo_reaches_twice_the_cat
     assert reference["access_2sfca"].notna().all() and reference["access_2sfca"].nunique() > 6
     np.testing.assert_allclose(table["twice"]["access_2sfca"], reference["access_2sfca"], rtol=1e-9)
     assert not np.allclose(table["bands"]["access_2sfca"], reference["access_2sfca"], rtol=1e-6)
+
+
+def test_a_road_line_layer_is_read_once_for_all_units(province, batch_out, monkeypatch):
+    import geocover.inputs
+
+    calls = []
+    real_read = geocover.inputs.read_road_lines
+    monkeypatch.setattr(geocover.inputs, "read_road_lines", lambda *args: calls.append(args) or real_read(*args))
+    out = province.parent / "lines_once"
+    _, summary, failed = api.batch(province, out=out, workers=2, progress=False, offline=True, processes=False,
+                                   report=False)
+    assert failed == {} and "6 computed" in summary and len(calls) == 1
+    assert len(list((out / ".batch" / "roads").glob("lines-*.npz"))) == 1
+    pd.testing.assert_frame_equal(_csv(out / "coverage_by_zone.csv"), _csv(batch_out / "coverage_by_zone.csv"))
