@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 import pyproj
 import scipy.sparse as sp
 import shapely
@@ -156,15 +155,14 @@ def _speeds_for_mode(
     speed_factor: float | None = None,
 ) -> np.ndarray:
     """Speed in km/h per segment, NaN where the mode may not use it."""
-    highway = segments.highway
+    which, classes = segments.highway_classes
     overrides = speeds_kmh or {}
     if mode in ("walk", "bike"):
         closed = _NOT_WALKABLE if mode == "walk" else _NOT_CYCLABLE
-        allowed = ~np.isin(highway, list(closed)) & ~segments.foot_forbidden
+        allowed = ~np.append(np.isin(classes, list(closed)), False)[which] & ~segments.foot_forbidden
         default = WALK_SPEED_KMH if mode == "walk" else BIKE_SPEED_KMH
         return np.where(allowed, overrides.get(mode, default) * (speed_factor or 1.0), np.nan)
     table = {**DRIVE_SPEEDS_KMH, **GRADE_SPEEDS_KMH, **overrides}
-    which, classes = pd.factorize(highway)
     speed = np.append([table.get(h, np.nan) for h in classes], np.nan)[which]
     if use_maxspeed:
         tagged = np.isfinite(segments.maxspeed_kmh) & np.isfinite(speed)

@@ -13,6 +13,7 @@ import re
 import tempfile
 from array import array
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
@@ -70,16 +71,26 @@ class RoadSegments:
     foot_forbidden: np.ndarray
     motor_forbidden: np.ndarray
 
+    @cached_property
+    def highway_classes(self) -> tuple[np.ndarray, np.ndarray]:
+        """``highway`` as ``(codes, classes)``, ``classes[codes] == highway`` (code -1 where missing): one
+        lookup per class instead of per segment. Filled from the file by :func:`load_segments`."""
+        codes, classes = pd.factorize(self.highway)
+        return codes, np.asarray(classes, dtype=object)
+
     def within(self, bounds: tuple[float, float, float, float]) -> RoadSegments:
         """Segments with at least one end inside ``(west, south, east, north)`` degrees."""
         west, south, east, north = bounds
         inside = (self.lon >= west) & (self.lon <= east) & (self.lat >= south) & (self.lat <= north)
         keep = inside[self.u] | inside[self.v]
-        return replace(
+        codes, classes = self.highway_classes
+        part = replace(
             self, u=self.u[keep], v=self.v[keep], way_id=self.way_id[keep], highway=self.highway[keep],
             oneway=self.oneway[keep], maxspeed_kmh=self.maxspeed_kmh[keep],
             foot_forbidden=self.foot_forbidden[keep], motor_forbidden=self.motor_forbidden[keep],
         )
+        part.highway_classes = codes[keep], classes
+        return part
 
 
 def parse_maxspeed(value: str | None) -> float:
@@ -322,5 +333,7 @@ def load_segments(path: str | Path) -> RoadSegments:
     """
     with np.load(path, allow_pickle=False) as data:
         arrays = {name: data[name] for name in data.files}
-    arrays["highway"] = arrays.pop("highway_values").astype(object)[arrays.pop("highway_codes")]
-    return RoadSegments(**arrays)
+    classes, codes = arrays.pop("highway_values").astype(object), arrays.pop("highway_codes").astype(np.intp)
+    segments = RoadSegments(highway=classes[codes], **arrays)
+    segments.highway_classes = codes, classes
+    return segments

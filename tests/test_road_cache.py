@@ -91,3 +91,21 @@ def test_extract_keeps_the_ways_reaching_the_zones_box(pbf):
     _assert_same(segments, read_road_segments(pbf, (west, south, east, north)))
     # Way 10 has node 1 in the box; way 11 only nodes beyond it; way 12 is far away.
     assert segments.way_id.tolist() == [10] and segments.node_id.tolist() == [1, 2]
+
+
+def test_highway_classes_from_the_file_and_a_box_match_the_segments(pbf, tmp_path):
+    """Speeds are looked up per class through ``highway_classes`` (read from the cache, kept by ``within``):
+    the classes must give back every segment's ``highway``, and the speeds those of a fresh parse."""
+    from geocover.network import build_network
+
+    parsed = read_road_segments(pbf)
+    loaded = load_segments(save_segments(parsed, tmp_path / "roads.npz"))
+    for segments in (loaded, loaded.within((0.0, 0.0, 1.0, 1.0)), parsed.within((0.0, 0.0, 1.0, 1.0))):
+        codes, classes = segments.highway_classes
+        np.testing.assert_array_equal(classes[codes], segments.highway)
+    assert len(loaded.within((0.0, 0.0, 1.0, 1.0)).highway) == 2
+    for mode in ("drive", "walk"):
+        fresh, cached = build_network(parsed, mode, "EPSG:32738"), build_network(loaded, mode, "EPSG:32738")
+        np.testing.assert_array_equal(fresh.minutes_uv, cached.minutes_uv)
+        np.testing.assert_array_equal(fresh.minutes_vu, cached.minutes_vu)
+    assert np.isinf(build_network(loaded, "walk", "EPSG:32738").minutes_uv).sum() == 0
