@@ -21,7 +21,8 @@ The full province of the issue (3x10^6 road nodes, 40,000 facilities, 1,440 town
 30 cities, 10^7 cells; building it takes about 20 s), without the single run (it would need the whole
 province in one process): ``python benchmarks/province_batch.py --cells 10000000 --nodes 3000000
 --facilities 40000 --counties 10 12 --townships 4 3 --levels county city --no-single`` (about 23 minutes:
-county on 1 worker 692 s, on 2 workers 396 s, city on 2 workers 238 s).
+county on 1 worker 692 s, on 2 workers 396 s, city on 2 workers 238 s; county on 2 workers 348 s after
+later changes).
 """
 
 from __future__ import annotations
