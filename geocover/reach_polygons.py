@@ -129,8 +129,8 @@ class _ReachTiles:
     """A network's passable segments in a quadtree of tiles, with the unions of their buffers built as needed.
 
     Level 0 tiles are ``tile_m`` on a side; a level-``k`` tile holds 2 × 2 tiles of level ``k - 1``.
-    A *run* is the passable segments of one chain (see :class:`_Chains`), merged into one line and
-    buffered once; its *home* is the smallest tile holding its bounding box grown by the buffer
+    A *run* is the passable segments of one chain (see :func:`geocover.chains.segment_chains`), merged
+    into one line and buffered once; its *home* is the smallest tile holding its bounding box grown by the buffer
     distance (and a hair), so two runs whose homes are not nested have disjoint buffers. Per
     segment: ``home`` and ``run``; per tile: ``level``, ``parent`` (the root's is the tile count),
     ``total`` (passable segments homed in it or below) and ``own_total`` (homed in it).
@@ -153,12 +153,12 @@ class _ReachTiles:
         depth = max(0, int(np.ceil(np.log2(extent / tile_m))))
         # A run of segments through nodes of degree 2 (a chain) is homed whole: cut in two, the halves'
         # buffers would meet end to end at the cut, edges all but collinear, which slows the overlays.
-        chains = _Chains(network)
-        chain = chains.chain[segments]
+        n_chains, chain_of = segment_chains(network)
+        chain = chain_of[segments]
         box = []
         for ends, reduce, start in ((np.minimum, np.minimum, np.inf), (np.maximum, np.maximum, -np.inf)):
             for coordinate in (network.x, network.y):
-                per_chain = np.full(chains.count, start)
+                per_chain = np.full(n_chains, start)
                 reduce.at(per_chain, chain, ends(coordinate[network.u[segments]], coordinate[network.v[segments]]))
                 box.append(per_chain[chain])
         x_lo = ((box[0] - grow - x0) // tile_m).astype(np.int64)
@@ -366,25 +366,3 @@ def _overlay(disjoint: list[shapely.Geometry], other: shapely.Geometry | None) -
         return shapely.Polygon() if other is None else other
     combined = parts[0] if len(parts) == 1 else shapely.multipolygons(parts)
     return combined if other is None or other.is_empty else shapely.union(combined, other)
-
-
-class _Chains:
-    """Runs of segments through nodes of degree 2: ``chain`` id per segment, ``size`` per chain."""
-
-    def __init__(self, network: Network) -> None:
-        self.count, self.chain = segment_chains(network)
-        self.size = np.bincount(self.chain, minlength=self.count)
-        self._order = np.argsort(self.chain, kind="stable")
-        self._ptr = np.concatenate([[0], np.cumsum(self.size)])
-
-    def merged(self, lines: np.ndarray, ids: np.ndarray, segments: np.ndarray | None = None) -> np.ndarray:
-        """One merged line per chain in the sorted ``ids``: of all its segments, or only of ``segments``."""
-        if segments is None:
-            segments = self._order[_ranges(self._ptr[ids], self.size[ids])]
-        else:
-            segments = segments[np.argsort(self.chain[segments], kind="stable")]
-        if len(segments) == 0:
-            return np.empty(0, dtype=object)
-        return shapely.line_merge(
-            shapely.multilinestrings(lines[segments], indices=np.searchsorted(ids, self.chain[segments]))
-        )
