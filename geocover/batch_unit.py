@@ -274,7 +274,7 @@ def _with_facility_table(result: ScenarioResult, polygon: shapely.Geometry, unow
     """
     config, facilities = result.config, result.facilities
     traced = _owned(facilities, polygon) | facilities["facility_id"].astype(str).isin(set(unowned)).to_numpy()
-    columns = facility_table(result.network, facilities, result.access, config.bands_minutes, config.snap_max_m,
+    columns = facility_table(result.network, facilities, result.access, config.bands_minutes,
                              config.offroad_kmh, min(limit_minutes, TABLE_LIMIT_MINUTES), rows=traced)
     return gpd.GeoDataFrame(pd.concat([facilities, columns], axis=1), crs=facilities.crs)
 

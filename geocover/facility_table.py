@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geocover.accessibility import Accessibility, snap_facilities
+from geocover.accessibility import Accessibility
 from geocover.matrices import facility_point_pairs, facility_point_totals
 from geocover.network import Network
 from geocover.routing import nearest_facility_nodes, point_minutes
@@ -42,7 +42,6 @@ def facility_table(
     facilities: gpd.GeoDataFrame,
     access: Accessibility,
     bands_minutes: list[float],
-    snap_max_m: float,
     offroad_kmh: float,
     limit_minutes: float = 120.0,
     rows: np.ndarray | None = None,
@@ -58,8 +57,6 @@ def facility_table(
         Nearest-facility minutes of the cells for the same facilities and network.
     bands_minutes : list of float
         Catchment cut-offs, minutes.
-    snap_max_m : float
-        Snap distance of the facilities, metres.
     offroad_kmh : float
         Walking speed on off-road legs, km/h.
     limit_minutes : float
@@ -95,7 +92,7 @@ def facility_table(
         mine = (nearest >= 0) & (minutes <= band)
         out[f"catchment_exclusive_{label}"] = np.bincount(nearest[mine], weights=people[mine], minlength=n)[:n]
     tiers = facilities["tier"].to_numpy()
-    snap = snap_facilities(network, facilities, snap_max_m)
+    snap = access.facility_snap
     out["nearest_same_tier_minutes"] = _same_tier(network, tiers, snap, wanted, offroad_kmh, limit_minutes)
     referral_tier, referral_minutes = _referral(network, facilities["tier"].astype(str).to_numpy(), snap, wanted,
                                                 offroad_kmh, limit_minutes)

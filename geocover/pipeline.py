@@ -200,8 +200,7 @@ def run_scenario(
     step("travel times computed")
     facilities = _facility_columns(facilities, access, config.target_minutes)
     if config.facility_table:
-        extra_columns = facility_table(network, facilities, access, config.bands_minutes, config.snap_max_m,
-                                       config.offroad_kmh)
+        extra_columns = facility_table(network, facilities, access, config.bands_minutes, config.offroad_kmh)
         facilities = gpd.GeoDataFrame(pd.concat([facilities, extra_columns], axis=1), crs=facilities.crs)
     table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities)
     table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=_KEYS, how="left")

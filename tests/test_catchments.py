@@ -217,7 +217,7 @@ def test_table_equals_the_old_table_and_rows_only_fill_the_selected():
                           network.crs)
     access = cell_accessibility(network, facilities, grid, 150.0, OFFROAD_KMH)
     bands, limit = [2.5, 1.0], 3.0
-    table = facility_table(network, facilities, access, bands, 150.0, OFFROAD_KMH, limit)
+    table = facility_table(network, facilities, access, bands, OFFROAD_KMH, limit)
     old = _old_table(network, facilities, access, bands, 150.0, OFFROAD_KMH, limit)
     assert list(table.columns) == list(old.columns) and (table.dtypes == old.dtypes).all()
     same_tier = "nearest_same_tier_minutes"
@@ -226,12 +226,12 @@ def test_table_equals_the_old_table_and_rows_only_fill_the_selected():
     assert table["referral_minutes"].notna().sum() >= 5 and table[same_tier].notna().sum() >= 5
     wanted = np.zeros(len(facilities), dtype=bool)
     wanted[[0, 3, 7, 8, 20, 31]] = True
-    some = facility_table(network, facilities, access, bands, 150.0, OFFROAD_KMH, limit, rows=wanted)
+    some = facility_table(network, facilities, access, bands, OFFROAD_KMH, limit, rows=wanted)
     pd.testing.assert_frame_equal(some[wanted], table[wanted], check_exact=True)
     exclusive = [c for c in table.columns if c.startswith("catchment_exclusive_")]
     pd.testing.assert_frame_equal(some[exclusive], table[exclusive], check_exact=True)
     others = some.loc[~wanted].drop(columns=exclusive + ["referral_tier"])
     assert others.isna().all().all() and some.loc[~wanted, "referral_tier"].isna().all()
-    by_position = facility_table(network, facilities, access, bands, 150.0, OFFROAD_KMH, limit,
+    by_position = facility_table(network, facilities, access, bands, OFFROAD_KMH, limit,
                                  rows=np.flatnonzero(wanted))
     pd.testing.assert_frame_equal(by_position, some, check_exact=True)

@@ -56,10 +56,10 @@ def test_rows_of_selected_facilities_only(corridor):  # noqa: F811
         corridor.parent / "stations.geojson")
     result = run_scenario(corridor, progress=False)
     config, facilities = result.config, result.facilities
-    whole = facility_table(result.network, facilities, result.access, config.bands_minutes, config.snap_max_m,
+    whole = facility_table(result.network, facilities, result.access, config.bands_minutes,
                            config.offroad_kmh)
     # Only the first village clinic: its neighbour, the other clinic, is still searched for as a target.
-    first = facility_table(result.network, facilities, result.access, config.bands_minutes, config.snap_max_m,
+    first = facility_table(result.network, facilities, result.access, config.bands_minutes,
                            config.offroad_kmh, rows=np.array([0]))
     pd.testing.assert_frame_equal(first.iloc[:1], whole.iloc[:1], check_exact=True)
     assert first.loc[0, "nearest_same_tier_minutes"] > 0 and first.loc[0, "referral_minutes"] > 0
