@@ -159,10 +159,11 @@ def _referral(
 
     One search spreads out from all facilities of the next tier, and is read at the wanted ones.
     """
-    up = [REFERRAL.get(t, (None, ()))[0] if w else None for t, w in zip(tiers, wanted, strict=True)]
+    up = pd.Series(tiers).map({tier: target for tier, (target, _) in REFERRAL.items()}).to_numpy(dtype=object)
+    up[~wanted | pd.isna(up)] = None
     minutes = np.full(len(tiers), np.nan)
     for target, members in {v for v in REFERRAL.values()}:
-        sources = np.flatnonzero([u == target for u in up])
+        sources = np.flatnonzero(up == target)
         targets = np.flatnonzero(np.isin(tiers, members))
         if len(sources) == 0 or len(targets) == 0:
             continue
@@ -170,4 +171,4 @@ def _referral(
         nodes = nearest_facility_nodes(network, target_snap, "to", offroad_kmh, limit_minutes=limit)
         found, _ = point_minutes(network, nodes, _subset(snap, sources), target_snap, offroad_kmh)
         minutes[sources] = np.where(found <= limit, found, np.nan)
-    return up, minutes
+    return up.tolist(), minutes
