@@ -304,7 +304,7 @@ def _facility_rows(result: ScenarioResult, own: np.ndarray, polygon: shapely.Geo
 
 
 def _unit_map(result: ScenarioResult, own: np.ndarray, coded: dict[str, np.ndarray], table: pd.DataFrame,
-              inside: np.ndarray, lang: str | None, tiles: str | None) -> str:
+              lang: str | None, tiles: str | None) -> str:
     """The map of the unit's own cells, zones and facilities, drawn by :func:`geocover.mapping.coverage_map`."""
     grid = result.access.grid
     own_grid = PopulationGrid(grid.population, own, grid.transform, grid.crs)
@@ -314,7 +314,7 @@ def _unit_map(result: ScenarioResult, own: np.ndarray, coded: dict[str, np.ndarr
         areas = service_areas(own_grid, np.where(own, coded[name], np.nan), service.config.bands_minutes)
         areas.insert(0, "service", name)
         services[name] = replace(service, service_areas=areas)
-    zones = gpd.GeoDataFrame(table.assign(geometry=result.zones.geometry.to_numpy()[inside]), crs=result.zones.crs)
+    zones = gpd.GeoDataFrame(table.assign(geometry=result.zones.geometry.to_numpy()), crs=result.zones.crs)
     view = replace(
         result, table=table, zones=zones, access=replace(result.access, grid=own_grid, minutes=minutes),
         service_areas=service_areas(own_grid, minutes, result.config.bands_minutes),
@@ -375,8 +375,6 @@ def run_unit(
         coded[name], limits[name] = halo.coded(service.access.minutes, service.config.mode, service.access.cell_snap,
                                                service.config.bands_minutes)
     table, beyond = _fixed_table(result, halo, coded, limits)
-    shapes = result.zones.to_crs("EPSG:4326").geometry.to_numpy()
-    inside = shapely.area(shapely.difference(shapes, polygon)) <= 1e-9 * np.maximum(shapely.area(shapes), 1e-30)
     facilities = _facility_rows(result, own, polygon, limits[""])
     nearest = result.access.facility[own]
     rows, cols = np.nonzero(own)
@@ -390,11 +388,9 @@ def run_unit(
     notes = list(result.notes)
     if limits[""] < max(config.bands_minutes):
         notes.append(f"unit {unit_id}: minutes exact up to {limits[''] :g} only (off-road walking faster than roads)")
-    map_html = _unit_map(result, own, coded, table[inside].reset_index(drop=True), inside, lang, tiles) \
-        if with_map else None
+    map_html = _unit_map(result, own, coded, table, lang, tiles) if with_map else None
     return UnitResult(
-        unit_id=unit_id, unit_name=unit_name, table=table[inside].reset_index(drop=True),
-        beyond=beyond[inside].reset_index(drop=True), facilities=facilities, cells=cells,
+        unit_id=unit_id, unit_name=unit_name, table=table, beyond=beyond, facilities=facilities, cells=cells,
         area=result.study_area.iloc[0], limits=limits,
         halo_m=halo.radius, notes=notes,
         seconds=time.perf_counter() - start, peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,

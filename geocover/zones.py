@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from geocover.config import ZoneLayerConfig
 from geocover.coverage import CODE_DIGITS
@@ -193,7 +195,12 @@ def _read_zone_file(layer: ZoneLayerConfig) -> tuple[gpd.GeoDataFrame | None, li
 
 
 def zones_of_unit(zones: gpd.GeoDataFrame, level: str, zone_id: str) -> gpd.GeoDataFrame:
-    """The zone ``(level, zone_id)`` and the zones of other levels whose representative point lies in it.
+    """The zone ``(level, zone_id)`` and the zones of other levels lying inside it.
+
+    A zone lies inside when its area outside the unit is below 1e-9 of its area (shared borders
+    digitised alike differ by rounding only). A zone of a higher level holding the unit (its city) is
+    left out, even when its representative point falls in the unit: a batch computes such zones from
+    the merged units, and taking them in would widen the unit's study area to the whole of them.
 
     Raises
     ------
@@ -204,7 +211,12 @@ def zones_of_unit(zones: gpd.GeoDataFrame, level: str, zone_id: str) -> gpd.GeoD
     if chosen.empty:
         raise InputError([Problem(f"unit {level}:{zone_id}", "no such zone", "use a zone_level and zone_id")])
     boundary = chosen.geometry.iloc[0]
-    inside = zones.geometry.representative_point().within(boundary) & (zones["zone_level"] != level)
+    shapes = zones.geometry.to_numpy()
+    candidate = shapely.within(shapely.point_on_surface(shapes), boundary) & (zones["zone_level"] != level).to_numpy()
+    inside = np.zeros(len(zones), dtype=bool)
+    parts = shapes[candidate]
+    inside[candidate] = shapely.area(shapely.difference(parts, boundary)) <= 1e-9 * np.maximum(shapely.area(parts),
+                                                                                                1e-30)
     return zones[inside | zones.index.isin(chosen.index)].reset_index(drop=True)
 
 

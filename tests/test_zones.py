@@ -208,3 +208,20 @@ def test_minutes_to_the_county_seat(counties):
     assert np.isnan(table.loc["130103001000", "minutes_to_county_seat"])
     assert np.isnan(table.loc["130102000000", "minutes_to_county_seat"])
 
+
+
+def test_zones_of_unit_keeps_the_zones_inside_and_leaves_out_the_city_holding_it():
+    from geocover.zones import zones_of_unit
+
+    # The city (0..4 x 0..1) holds counties A (0..2.5) and B (2.5..4), and its representative point falls in A.
+    shapes = {
+        ("city", "C"): box(0, 0, 4, 1), ("county", "A"): box(0, 0, 2.5, 1), ("county", "B"): box(2.5, 0, 4, 1),
+        ("township", "a1"): box(0, 0, 1, 1), ("township", "a2"): box(1, 0, 2.5, 1),
+        ("township", "straddling"): box(2, 0.5, 3, 1),
+    }
+    zones = gpd.GeoDataFrame({"zone_level": [k[0] for k in shapes], "zone_id": [k[1] for k in shapes]},
+                             geometry=list(shapes.values()), crs="EPSG:4326")
+    assert shapes[("city", "C")].representative_point().within(shapes[("county", "A")])
+    kept = zones_of_unit(zones, "county", "A")
+    assert list(zip(kept["zone_level"], kept["zone_id"], strict=True)) == [
+        ("county", "A"), ("township", "a1"), ("township", "a2")]
