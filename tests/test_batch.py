@@ -5,6 +5,8 @@ The reference is always the whole-area run (``geocover run`` on the same config)
 
 from __future__ import annotations
 
+import os
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -405,3 +407,16 @@ def test_a_road_line_layer_is_read_once_for_all_units(province, batch_out, monke
     assert failed == {} and "6 computed" in summary and len(calls) == 1
     assert len(list((out / ".batch" / "roads").glob("lines-*.npz"))) == 1
     pd.testing.assert_frame_equal(_csv(out / "coverage_by_zone.csv"), _csv(batch_out / "coverage_by_zone.csv"))
+
+
+def test_local_workers_run_without_the_glibc_trim_setting_that_slows_unit_runs():
+    import dask
+    from dask.distributed import Client
+
+    from geocover.batch import local_cluster
+
+    assert dask.config.get("distributed.nanny.pre-spawn-environ")["MALLOC_TRIM_THRESHOLD_"] is not None
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        environ = next(iter(client.run(lambda: dict(os.environ)).values()))
+    assert "MALLOC_TRIM_THRESHOLD_" not in environ
+    assert environ["OMP_NUM_THREADS"] == "1"
