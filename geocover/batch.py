@@ -24,16 +24,19 @@ Besides: ``map_<level>_<unit>.html`` per unit; ``batch_units.csv`` (status, seco
 error per unit); ``batch_zones.csv`` (per zone: the unit it came from, people more than N minutes
 away, and a lower bound of the mean minutes); ``batch_exactness.csv`` (what is exact, per column).
 
-**Inputs read once.** The driver parses a road PBF once before dispatching the units (with
-``roads.extract``, keeping the roads around all the zones as the file streams by) into one ``.npz``: in
-``roads.cache_dir``, else (and always with ``extract``) in ``<state>/roads``; a road line layer is read once
-into ``<state>/roads`` too. Each unit loads the ``.npz`` and keeps the roads of its own study area. The
-facility layer and the zones are read once too and sent to every
-worker. A unit's facility table searches only from its own facilities, neighbours and referrals no farther
-than the minutes it keeps (see :mod:`geocover.batch_unit`); the empty cells of its halo are dropped (they
-count only through their people). On a running scheduler, the workers must read the state folder at the
-same path; the local workers run without Dask's ``MALLOC_TRIM_THRESHOLD_`` (see :func:`local_cluster`), and
-workers started by hand run faster without it too (``distributed.nanny.pre-spawn-environ``).
+**Inputs read once.** The driver parses a road PBF once before dispatching the units (with ``roads.extract``,
+keeping the roads around all the zones as the file streams by) into one ``.npz``: in ``roads.cache_dir``, else
+(and always with ``extract``) in ``<state>/roads``; a road line layer is read once into ``<state>/roads`` too.
+Each unit loads the ``.npz`` and keeps the roads of its own study area. The facility layer and the zones are
+read once too and sent to every worker. Before the units, the cells of the population raster around them are
+snapped to the roads once, by bands of rows on the workers, into ``<state>/snaps`` (see
+:mod:`geocover.batch_snaps`): a unit takes its cells' snaps from there instead of snapping its halo (about
+three quarters of its cells) again. A unit's facility table searches only from its own facilities, neighbours
+and referrals no farther than the minutes it keeps (see :mod:`geocover.batch_unit`); the empty cells of its
+halo are dropped (they count only through their people). On a running scheduler, the workers must read the
+state folder at the same path; the local workers run without Dask's ``MALLOC_TRIM_THRESHOLD_`` (see
+:func:`local_cluster`), and workers started by hand run faster without it too
+(``distributed.nanny.pre-spawn-environ``).
 
 **Resumable.** A finished unit is recorded in the state folder (``<out>/.batch/`` or ``batch.state_dir``)
 as one pickle, written to a temporary file and moved into place, with a fingerprint of the config and
@@ -55,6 +58,7 @@ import os
 import pickle
 import re
 import resource
+import shutil
 import tempfile
 import time
 import traceback
@@ -71,6 +75,7 @@ from tqdm.auto import tqdm
 import geocover
 from geocover.batch_codes import MORE_THAN_MINUTES
 from geocover.batch_merge import exactness, merge_cells, merge_facilities, merge_tables, merged_result
+from geocover.batch_snaps import SNAPS_FOLDER, CellSnaps, mark_complete, plan_cell_snaps, snap_rows
 from geocover.batch_unit import UnitResult, run_unit, unit_config
 from geocover.compliance import scenario_audit
 from geocover.config import ScenarioConfig
@@ -78,7 +83,7 @@ from geocover.errors import InputError, Problem
 from geocover.inputs import extract_box, load_facilities, load_roads, load_statistics, roads_cache_file
 from geocover.mapping import coverage_map
 from geocover.offline import render
-from geocover.osm import SEGMENTS_LAYOUT, save_segments
+from geocover.osm import SEGMENTS_LAYOUT, load_segments, save_segments
 from geocover.outputs import NODATA_MINUTES, UNREACHABLE_MINUTES, staged_outputs, write_outputs
 from geocover.pipeline import ScenarioResult
 from geocover.zones import read_zones
@@ -237,20 +242,47 @@ def local_cluster(workers: int, processes: bool = True):
                             silence_logs=logging.CRITICAL)
 
 
+def _snap_task(snaps: CellSnaps, rows: tuple[int, int], config: ScenarioConfig, zones: gpd.GeoDataFrame,
+               roads_file: Path | None) -> int:
+    """:func:`geocover.batch_snaps.snap_rows` on the roads a unit reads."""
+    return snap_rows(snaps, rows, config, load_segments(roads_file) if roads_file else load_roads(config, zones))
+
+
+def _snap_cells(client, plans: list[tuple[CellSnaps, list[tuple[int, int]]]], config: ScenarioConfig, zones,
+                roads_file: Path | None, progress: bool) -> list[CellSnaps]:
+    """Snap the planned bands on the workers; the regions completed (a failed band leaves its units to snap
+    their cells themselves)."""
+    from dask.distributed import as_completed
+
+    futures = {client.submit(_snap_task, snaps, rows, config, zones, roads_file, pure=False): k
+               for k, (snaps, bands) in enumerate(plans) for rows in bands}
+    failed = set()
+    for future in tqdm(as_completed(futures), total=len(futures), desc="snapping cells", disable=not progress):
+        if future.status != "finished":
+            failed.add(futures[future])
+        future.release()
+    for k, (snaps, bands) in enumerate(plans):
+        if bands and k not in failed:
+            mark_complete(snaps)
+    return [snaps for snaps, _ in plans if snaps.complete]
+
+
 def _compute(jobs: list[tuple[str, str]], config: ScenarioConfig, level: str, lang: str | None, tiles: str | None,
              facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, roads_file: Path | None, unowned: list[str],
-             workers: int, scheduler: str | None, processes: bool, progress: bool, done: dict[str, UnitResult],
-             failed: dict[str, str], save) -> None:
-    """Run ``jobs`` (unit id, name) on Dask, ``facilities`` and ``zones`` sent once to every worker; fill
-    ``done`` and ``failed`` as they finish."""
+             plans: list[tuple[CellSnaps, list[tuple[int, int]]]], workers: int, scheduler: str | None,
+             processes: bool, progress: bool, done: dict[str, UnitResult], failed: dict[str, str], save) -> None:
+    """Snap the cells of ``plans``, then run ``jobs`` (unit id, name) on Dask, ``facilities`` and ``zones``
+    sent once to every worker; fill ``done`` and ``failed`` as they finish."""
     from dask.distributed import Client, as_completed
 
     cluster = None if scheduler else local_cluster(workers, processes)
     client = Client(scheduler or cluster)
     try:
         shared, shared_zones = client.scatter([facilities, zones], broadcast=True)
+        snaps = _snap_cells(client, plans, config, shared_zones, roads_file, progress)
         futures = {client.submit(run_unit, config, level, unit_id, name, lang, tiles, facilities=shared,
-                                 unowned=unowned, zones=shared_zones, roads_file=roads_file, pure=False): unit_id
+                                 unowned=unowned, zones=shared_zones, roads_file=roads_file, snaps=snaps,
+                                 pure=False): unit_id
                    for unit_id, name in jobs}
         for future in tqdm(as_completed(futures), total=len(futures), desc="units", disable=not progress):
             unit_id = futures[future]
@@ -379,8 +411,15 @@ def run_batch(
         facilities = load_facilities(task_config)
         task_zones = read_zones(task_config.zones, config.roads.pbf, config.builtup_raster,
                                 config.urban_builtup_percent)
+        workers = workers or config.batch.workers
+        for stale in (state_dir / SNAPS_FOLDER).glob("*"):
+            if stale.name != stamp[:16]:
+                shutil.rmtree(stale)
+        plans = plan_cell_snaps(task_config, unit_zones,
+                                load_segments(roads_file) if roads_file else load_roads(task_config, zones),
+                                state_dir / SNAPS_FOLDER / stamp[:16], workers)
         _compute(jobs, task_config, level, lang, tiles, facilities, task_zones, roads_file,
-                 unowned_facilities(facilities, unit_zones), workers or config.batch.workers,
+                 unowned_facilities(facilities, unit_zones), plans, workers,
                  scheduler or config.batch.scheduler, processes, progress, done, failed,
                  lambda uid, result: _save_state(state_dir / state_name(uid), stamp, result))
     units = pd.DataFrame({

@@ -25,6 +25,9 @@ of each mode times its largest band (and the ambulance radius and response). Wha
   seat and per-facility neighbour and referral minutes are kept up to ``R / v`` and NaN beyond (the
   searches stop there). Facility catchments (``catchment_total_<b>``) are searched in the unit holding the
   facility only (and in every unit for a facility inside none): NaN in the other units' rows.
+- Cells are snapped once per batch to the whole network (:mod:`geocover.batch_snaps`): a halo cell whose
+  nearest road lies beyond the unit's roads is more than ``R`` on the roads from the unit and is left
+  unsnapped there; it could not count in any band of the unit's facilities.
 - Capacity allocation needs a global pass: it is left out of batch runs (``geocover run`` computes it).
 """
 
@@ -33,8 +36,9 @@ from __future__ import annotations
 import inspect
 import resource
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -53,6 +57,7 @@ from geocover.batch_codes import (
     halo_radius_m,
     road_speed_m_per_min,
 )
+from geocover.batch_snaps import CellSnaps, first_snaps
 from geocover.config import ScenarioConfig
 from geocover.facility_table import facility_table
 from geocover.mapping import coverage_map
@@ -328,6 +333,7 @@ def run_unit(
     config: ScenarioConfig, level: str, unit_id: str, unit_name: str, lang: str | None = None,
     tiles: str | None = None, with_map: bool = True, facilities: gpd.GeoDataFrame | None = None,
     unowned: Collection[str] = (), zones: gpd.GeoDataFrame | None = None, roads_file: Path | None = None,
+    snaps: Sequence[CellSnaps] = (),
 ) -> UnitResult:
     """Run one unit with its halo and put its results in batch terms (see the module docstring).
 
@@ -352,6 +358,9 @@ def run_unit(
     roads_file : Path, optional
         The configured road line layer parsed once for every unit (:func:`geocover.osm.save_segments`);
         read from the configured layer when omitted.
+    snaps : sequence of CellSnaps
+        The cells snapped once for every unit (:mod:`geocover.batch_snaps`); the unit snaps those they
+        cannot give.
 
     Returns
     -------
@@ -361,7 +370,7 @@ def run_unit(
     segments = load_segments(roads_file) if roads_file is not None else None
     result = run_scenario(config.model_copy(update={"facility_table": False}), progress=False,
                           facilities=facilities, unit=(level, unit_id), polygons=False, zones=zones,
-                          segments=segments)
+                          segments=segments, cell_snaps_of=partial(first_snaps, snaps) if snaps else None)
     polygon, own = _own_cells(result, level, unit_id)
     halo = _Halo(result)
     if config.facility_table:

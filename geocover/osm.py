@@ -82,7 +82,18 @@ class RoadSegments:
         """Segments with at least one end inside ``(west, south, east, north)`` degrees."""
         west, south, east, north = bounds
         inside = (self.lon >= west) & (self.lon <= east) & (self.lat >= south) & (self.lat <= north)
-        keep = inside[self.u] | inside[self.v]
+        return self._subset(inside[self.u] | inside[self.v])
+
+    def near(self, bounds: tuple[float, float, float, float]) -> RoadSegments:
+        """Segments whose bounding box (of their ends) meets ``(west, south, east, north)`` degrees: with
+        :meth:`within`'s, the long ones passing across the box."""
+        west, south, east, north = bounds
+        lon_u, lon_v, lat_u, lat_v = self.lon[self.u], self.lon[self.v], self.lat[self.u], self.lat[self.v]
+        return self._subset((np.minimum(lon_u, lon_v) <= east) & (np.maximum(lon_u, lon_v) >= west)
+                            & (np.minimum(lat_u, lat_v) <= north) & (np.maximum(lat_u, lat_v) >= south))
+
+    def _subset(self, keep: np.ndarray) -> RoadSegments:
+        """The segments where ``keep``, in their order, on the same nodes."""
         codes, classes = self.highway_classes
         part = replace(
             self, u=self.u[keep], v=self.v[keep], way_id=self.way_id[keep], highway=self.highway[keep],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from geocover.osm import RoadSegments
 from geocover.population import PopulationGrid
 from geocover.seats import minutes_to_county_seat
 from geocover.services import ServiceResult, offering, run_service, service_columns, tier_columns
+from geocover.snapping import Snap
 from geocover.supply import supply_columns
 from geocover.urban_rural import builtup_at
 from geocover.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
@@ -102,6 +104,7 @@ def run_scenario(
     polygons: bool = True,
     zones: gpd.GeoDataFrame | None = None,
     segments: RoadSegments | None = None,
+    cell_snaps_of: Callable[[Network, PopulationGrid], Snap | None] | None = None,
 ) -> ScenarioResult:
     """Run a scenario end to end.
 
@@ -115,7 +118,7 @@ def run_scenario(
         Facilities to use instead of the configured layer (a plan's set: see :mod:`geocover.compare`).
     unit : tuple of str, optional
         ``(zone_level, zone_id)``: report only this zone and the zones of other levels inside it
-        (by their representative point), e.g. one county of a province for a batch task. Roads,
+        (see :func:`geocover.zones.zones_of_unit`), e.g. one county of a province for a batch task. Roads,
         facilities and people are still taken within the buffer around it, so its figures equal
         those of the whole-area run (the empty cells outside the reported zones are dropped: they
         count only through their people).
@@ -128,6 +131,9 @@ def run_scenario(
     segments : RoadSegments, optional
         The configured roads already read (:func:`geocover.inputs.load_roads`), e.g. parsed once for
         every unit of a batch; read here when omitted.
+    cell_snaps_of : callable, optional
+        ``cell_snaps_of(network, grid)``: the valid cells of ``grid`` already snapped to ``network`` (a batch
+        snaps every cell once: :meth:`geocover.batch_snaps.CellSnaps.for_grid`), or None to snap them here.
 
     Returns
     -------
@@ -152,16 +158,7 @@ def run_scenario(
     step("zones and facilities read")
     roads = config.roads
     segments = load_roads(config, zones) if segments is None else segments
-    services = [config.main_service, *config.services]
-    reach_m = max(
-        max_speed_kmh(segments, mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor) * minutes
-        for mode, minutes in config.reach_minutes().items()
-    ) * 1000.0 / 60.0
-    modes = [s.mode for s in services]
-    if config.ambulance is not None:
-        modes += ["drive", "ambulance"]
-        reach_m = max(reach_m, 1000.0 * max(config.ambulance.rural_km))
-    area = study_area(zones, reach_m)
+    area = study_area(zones, study_reach_m(config, segments))
     segments = segments.within(tuple(area.total_bounds))
     crs = zones.estimate_utm_crs()
     factors = None
@@ -172,7 +169,7 @@ def run_scenario(
         factors = urban_rural_factors(segments, urban, roads.urban_factor, roads.rural_factor)
     networks = {
         mode: build_network(segments, mode, crs, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor, factors)
-        for mode in dict.fromkeys(modes)
+        for mode in network_modes(config)
     }
     empty = [mode for mode, net in networks.items() if net.n_nodes == 0]
     if empty:
@@ -188,7 +185,10 @@ def run_scenario(
         grid = _reported_or_peopled(grid, zones)
     weights = load_weights(config, grid, area)
     step(f"population read: {int(grid.valid.sum()):,} cells")
-    cell_snaps = {mode: snap_cells(net, grid, config.snap_max_m) for mode, net in networks.items()}
+    cell_snaps = {}
+    for mode, net in networks.items():
+        given = cell_snaps_of(net, grid) if cell_snaps_of is not None else None
+        cell_snaps[mode] = given if given is not None else snap_cells(net, grid, config.snap_max_m)
     for layer in (z for z in config.zones if z.seats is not None):
         derived = seat_zones(layer, zones, network, grid, config.snap_max_m, config.offroad_kmh,
                              cell_snaps[config.mode], config.builtup_raster, config.urban_builtup_percent)
@@ -254,6 +254,28 @@ def run_scenario(
         services=extra, networks=networks, ambulance=ambulance, allocation=allocation, catchments=catchments,
         scores=scores,
     )
+
+
+def network_modes(config: ScenarioConfig) -> list[str]:
+    """The travel modes whose networks a run builds: every service's, and drive and ambulance with ``ambulance``."""
+    modes = [config.main_service.mode, *(service.mode for service in config.services)]
+    if config.ambulance is not None:
+        modes += ["drive", "ambulance"]
+    return list(dict.fromkeys(modes))
+
+
+def study_reach_m(config: ScenarioConfig, segments: RoadSegments) -> float:
+    """Metres around the zones within which a run takes roads, facilities and people: the fastest road of
+    each mode times the longest time searched in it (:meth:`~geocover.config.ScenarioConfig.reach_minutes`),
+    or the largest ambulance radius."""
+    roads = config.roads
+    reach_m = max(
+        max_speed_kmh(segments, mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor) * minutes
+        for mode, minutes in config.reach_minutes().items()
+    ) * 1000.0 / 60.0
+    if config.ambulance is not None:
+        reach_m = max(reach_m, 1000.0 * max(config.ambulance.rural_km))
+    return reach_m
 
 
 def _reported_or_peopled(grid: PopulationGrid, zones: gpd.GeoDataFrame) -> PopulationGrid:

@@ -19,7 +19,8 @@ _PILOT_MIN_POINTS = 16_384
 """Smaller inputs skip the pilot and go straight to the nearest-neighbour query."""
 
 # Estimated costs, in units of one candidate pair of a ``dwithin`` round (about 0.3 us with
-# GEOS 3.14): measured on lattice and sparse synthetic networks (benchmarks/snapping.py).
+# GEOS 3.14): measured on lattice and sparse synthetic networks (benchmarks/snapping.py) with one
+# ``dwithin`` query per point; the binned rounds cost less per point, the plan's choice still holds.
 _ROUND_COST = 1.5
 """Cost of one point in one ``dwithin`` round, its pairs aside."""
 
@@ -28,6 +29,15 @@ _FALLBACK_COST = 27.0
 
 _EMPTY_COST = 1.5
 """Cost of the nearest-neighbour query for a point that snaps nowhere."""
+
+_BIN_POINTS = 8
+"""Points per bin aimed at by the binned rounds (:func:`_binned_pairs`)."""
+
+_BIN_MAX_RADII = 4.0
+"""Largest bin side, in round radii: wider bins would gather many segments for each point."""
+
+_BIN_CHUNK = 100_000
+"""Points per binned query, which bounds its candidate pairs."""
 
 _SLACK = 1e-9
 """Widening of GEOS queries, relative to the largest coordinate, far above the rounding error of any distance."""
@@ -71,8 +81,10 @@ def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: 
     point to the same segment whenever that segment is in both.
 
     GEOS only proposes candidates, through queries widened by a slack far above rounding errors,
-    so that no segment at the minimum distance is left out. ``dwithin`` rounds take the segments
-    within a radius and settle the points whose nearest one lies within it; the points left after
+    so that no segment at the minimum distance is left out. Rounds take the segments within a radius
+    (a superset of them: those whose envelope meets the box of a small bin of points widened by the
+    radius, one query per bin, see :func:`_binned_pairs`) and settle the points whose nearest one
+    lies within it; the points left after
     the last round take a nearest-neighbour query limited to ``max_distance_m``, then a ``dwithin``
     query at the distance found, to see every segment tied with it. The radii come from a pilot
     sample of the points (see :func:`_plan`): one round about as wide as the distance from most
@@ -134,34 +146,63 @@ def _nearest(
 
 
 def _settle(
-    network: Network, x: np.ndarray, y: np.ndarray, points: np.ndarray, rest: np.ndarray,
-    query_distance: float | np.ndarray, limit: float, edge: np.ndarray, offset: np.ndarray,
+    network: Network, x: np.ndarray, y: np.ndarray, rest: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
+    limit: float, edge: np.ndarray, offset: np.ndarray,
 ) -> np.ndarray:
-    """Snap the points ``rest`` whose nearest segment ``dwithin`` ``query_distance`` lies within ``limit``.
+    """Snap the points ``rest`` whose nearest candidate segment lies within ``limit``.
 
-    Writes their segment and distance into ``edge`` and ``offset``; returns the points left over.
+    ``pairs``: (position into ``rest``, segment) candidate pairs holding every segment within ``limit``
+    of each point. Writes the points' segment and distance into ``edge`` and ``offset``; returns the
+    points left over.
     """
-    pair_point, pair_seg = network.tree.query(points[rest], predicate="dwithin", distance=query_distance)
-    near, distance = _nearest(network, x[rest], y[rest], pair_point, pair_seg)
+    near, distance = _nearest(network, x[rest], y[rest], *pairs)
     found = distance <= limit
     edge[rest[found]], offset[rest[found]] = near[found], distance[found]
     return rest[~found]
 
 
+def _binned_pairs(
+    network: Network, x: np.ndarray, y: np.ndarray, distance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(point, segment) pairs holding every segment within ``distance`` of each point, from one envelope
+    query per square bin of points (the bin's points' box widened by ``distance``) instead of one
+    ``dwithin`` query per point: population cells come about :data:`_BIN_POINTS` to a bin."""
+    n = len(x)
+    x0, y0 = x.min(), y.min()
+    extent = max(x.max() - x0, y.max() - y0, 1e-9)
+    side = min(max(extent * np.sqrt(_BIN_POINTS / n), distance), _BIN_MAX_RADII * distance, 2.0 * extent)
+    n_x = int(extent // side) + 2
+    key = ((y - y0) // side).astype(np.int64) * n_x + ((x - x0) // side).astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
+    counts = np.diff(np.r_[starts, n])
+    bx, by = x[order], y[order]
+    boxes = shapely.box(np.minimum.reduceat(bx, starts) - distance, np.minimum.reduceat(by, starts) - distance,
+                        np.maximum.reduceat(bx, starts) + distance, np.maximum.reduceat(by, starts) + distance)
+    pair_bin, pair_seg = network.tree.query(boxes)
+    size = counts[pair_bin]
+    at = np.repeat(starts[pair_bin] - (np.cumsum(size) - size), size) + np.arange(int(size.sum()))
+    return order[at], np.repeat(pair_seg, size)
+
+
 def _snap_chunk(
     network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: float, radii: tuple[float, ...], slack: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest segment and distance of each point: ``dwithin`` rounds at ``radii``, then the fallback."""
-    points = shapely.points(x, y)
+    """Nearest segment and distance of each point: rounds at ``radii``, then the fallback."""
     edge, offset = np.full(len(x), -1, dtype=np.int64), np.full(len(x), np.inf)
     rest = np.arange(len(x))
     for radius in radii:
-        rest = _settle(network, x, y, points, rest, radius + slack, radius, edge, offset)
+        for start in range(0, len(rest), _BIN_CHUNK):
+            part = rest[start:start + _BIN_CHUNK]
+            _settle(network, x, y, part, _binned_pairs(network, x[part], y[part], radius + slack), radius, edge, offset)
+        rest = rest[edge[rest] < 0]
     if not radii or radii[-1] < max_distance_m:
+        points = shapely.points(x[rest], y[rest])
         (hit, _), reach = network.tree.query_nearest(
-            points[rest], max_distance=max_distance_m + slack, return_distance=True, all_matches=False
+            points, max_distance=max_distance_m + slack, return_distance=True, all_matches=False
         )
-        _settle(network, x, y, points, rest[hit], reach + 2.0 * slack, max_distance_m, edge, offset)
+        pairs = network.tree.query(points[hit], predicate="dwithin", distance=reach + 2.0 * slack)
+        _settle(network, x, y, rest[hit], pairs, max_distance_m, edge, offset)
     return edge, offset
 
 

@@ -420,3 +420,25 @@ def test_local_workers_run_without_the_glibc_trim_setting_that_slows_unit_runs()
         environ = next(iter(client.run(lambda: dict(os.environ)).values()))
     assert "MALLOC_TRIM_THRESHOLD_" not in environ
     assert environ["OMP_NUM_THREADS"] == "1"
+
+
+def test_units_take_their_cells_snapped_once_and_give_the_tables_of_units_snapping_them(province, batch_out,
+                                                                                      monkeypatch):
+    import geocover.batch
+    import geocover.pipeline
+
+    calls = []
+    real_snap = geocover.pipeline.snap_cells
+    monkeypatch.setattr(geocover.pipeline, "snap_cells", lambda *a, **k: calls.append(1) or real_snap(*a, **k))
+    out = province.parent / "snapped_once"
+    _, _, failed = api.batch(province, out=out, workers=2, progress=False, offline=True, processes=False,
+                             report=False)
+    assert failed == {} and calls == []
+    assert len(list((out / ".batch" / "snaps").glob("*/crs0/complete.json"))) == 1
+    monkeypatch.setattr(geocover.batch, "plan_cell_snaps", lambda *a, **k: [])
+    alone = province.parent / "snapped_in_units"
+    _, _, failed = api.batch(province, out=alone, workers=2, progress=False, offline=True, processes=False,
+                             report=False)
+    assert failed == {} and len(calls) == 6
+    for name in ("coverage_by_zone.csv", "coverage_by_facility.csv"):
+        pd.testing.assert_frame_equal(_csv(out / name), _csv(alone / name))
