@@ -18,6 +18,7 @@ import shapely
 from scipy import ndimage
 
 from geocover.population import PopulationGrid
+from geocover.utm import utm_crs
 
 
 def trace_polygons(grid: PopulationGrid, labels: np.ndarray) -> gpd.GeoDataFrame:
@@ -215,7 +216,7 @@ def gap_polygons(grid: PopulationGrid, minutes: np.ndarray, target_minutes: floa
 def _area_km2(frame: gpd.GeoDataFrame) -> np.ndarray:
     if frame.empty or frame.geometry.isna().all():
         return np.zeros(len(frame))
-    metric = frame.to_crs(frame.estimate_utm_crs())
+    metric = frame.to_crs(utm_crs(frame))
     return metric.geometry.area.fillna(0.0).to_numpy() / 1e6
 
 

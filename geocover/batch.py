@@ -35,7 +35,7 @@ three quarters of its cells) again. A unit's facility table searches only from i
 and referrals no farther than the minutes it keeps (see :mod:`geocover.batch_unit`); the empty cells of its
 halo are dropped (they count only through their people). On a running scheduler, the workers must read the
 state folder at the same path; the local workers run without Dask's ``MALLOC_TRIM_THRESHOLD_`` (see
-:func:`local_cluster`), and workers started by hand run faster without it too
+:func:`geocover.batch_tasks.local_cluster`), and workers started by hand run faster without it too
 (``distributed.nanny.pre-spawn-environ``).
 
 **Resumable.** A finished unit is recorded in the state folder (``<out>/.batch/`` or ``batch.state_dir``)
@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import pickle
 import re
@@ -61,7 +60,7 @@ import resource
 import shutil
 import tempfile
 import time
-import traceback
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,13 +69,13 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
-from tqdm.auto import tqdm
 
 import geocover
 from geocover.batch_codes import MORE_THAN_MINUTES
 from geocover.batch_merge import exactness, merge_cells, merge_facilities, merge_tables, merged_result
-from geocover.batch_snaps import SNAPS_FOLDER, CellSnaps, mark_complete, plan_cell_snaps, snap_rows
-from geocover.batch_unit import UnitResult, run_unit, unit_config
+from geocover.batch_snaps import SNAPS_FOLDER, plan_cell_snaps
+from geocover.batch_tasks import Workers, compute_units
+from geocover.batch_unit import UnitResult, unit_config
 from geocover.compliance import scenario_audit
 from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem
@@ -84,7 +83,14 @@ from geocover.inputs import extract_box, load_facilities, load_roads, load_stati
 from geocover.mapping import coverage_map
 from geocover.offline import render
 from geocover.osm import SEGMENTS_LAYOUT, load_segments, save_segments
-from geocover.outputs import NODATA_MINUTES, UNREACHABLE_MINUTES, staged_outputs, write_outputs
+from geocover.outputs import (
+    NODATA_MINUTES,
+    UNREACHABLE_MINUTES,
+    staged_outputs,
+    workbook_sheets,
+    write_outputs,
+    write_workbook,
+)
 from geocover.pipeline import ScenarioResult
 from geocover.zones import read_zones
 
@@ -177,6 +183,12 @@ def _check_rescale(config: ScenarioConfig, zones, unit_zones, where: str) -> Non
                                   "level inside it, or use geocover run")])
 
 
+def _fresh_folder(folder: Path) -> None:
+    """``folder`` emptied (the roads parsed from earlier inputs are never read again) and created."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+
+
 def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
                      state_dir: Path) -> tuple[ScenarioConfig, Path | None]:
     """The unit config reading the roads that this process parsed once, instead of roads read in every unit.
@@ -187,6 +199,7 @@ def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
     ``<state>/roads/extract-<hash of the box>``. A line layer (``roads.lines``) is read here into
     ``<state>/roads/lines-<hash of the file and columns>.npz``, returned second (None for a PBF). Each unit
     then loads the ``.npz`` and keeps the roads of its study area, as a whole run keeps those of the whole area.
+    Roads parsed from earlier inputs are removed from ``<state>/roads`` when these are parsed.
     """
     roads = config.roads
     if roads.lines is not None:
@@ -196,7 +209,7 @@ def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
         digest = hashlib.sha1(key.encode()).hexdigest()[:12]
         parsed = state_dir / ROADS_FOLDER / f"lines-{digest}.v{SEGMENTS_LAYOUT}.npz"
         if not parsed.is_file():
-            parsed.parent.mkdir(parents=True, exist_ok=True)
+            _fresh_folder(parsed.parent)
             save_segments(load_roads(config, zones), parsed)
         return config, parsed
     if roads.pbf is None:
@@ -209,6 +222,8 @@ def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
                                                                        "cache_dir": folder.resolve()})})
     cached = roads_cache_file(unit)
     if not cached.is_file():
+        if roads.cache_dir is None:
+            _fresh_folder(state_dir / ROADS_FOLDER)
         if roads.extract:
             cached.parent.mkdir(parents=True, exist_ok=True)
             save_segments(load_roads(config, zones), cached)
@@ -224,81 +239,6 @@ def unowned_facilities(facilities: gpd.GeoDataFrame, unit_zones: gpd.GeoDataFram
     inside = np.zeros(len(facilities), dtype=bool)
     inside[tree.query(points, predicate="within")[0]] = True
     return facilities["facility_id"].astype(str)[~inside].tolist()
-
-
-def local_cluster(workers: int, processes: bool = True):
-    """A Dask ``LocalCluster`` of ``workers`` single-threaded workers, without the glibc trim setting.
-
-    Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers to hand memory back to the system
-    sooner; setting it also freezes glibc's mmap threshold at 128 kB, so that every array of a unit run
-    is mapped afresh and its pages faulted in again (measured: one county unit 4.6 s -> 5.7 s, five times
-    the page faults). Units free their memory when they end, so the workers here run without it.
-    """
-    import dask
-    from dask.distributed import LocalCluster
-
-    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=None,
-                            silence_logs=logging.CRITICAL)
-
-
-def _snap_task(snaps: CellSnaps, rows: tuple[int, int], config: ScenarioConfig, zones: gpd.GeoDataFrame,
-               roads_file: Path | None) -> int:
-    """:func:`geocover.batch_snaps.snap_rows` on the roads a unit reads."""
-    return snap_rows(snaps, rows, config, load_segments(roads_file) if roads_file else load_roads(config, zones))
-
-
-def _snap_cells(client, plans: list[tuple[CellSnaps, list[tuple[int, int]]]], config: ScenarioConfig, zones,
-                roads_file: Path | None, progress: bool) -> list[CellSnaps]:
-    """Snap the planned bands on the workers; the regions completed (a failed band leaves its units to snap
-    their cells themselves)."""
-    from dask.distributed import as_completed
-
-    futures = {client.submit(_snap_task, snaps, rows, config, zones, roads_file, pure=False): k
-               for k, (snaps, bands) in enumerate(plans) for rows in bands}
-    failed = set()
-    for future in tqdm(as_completed(futures), total=len(futures), desc="snapping cells", disable=not progress):
-        if future.status != "finished":
-            failed.add(futures[future])
-        future.release()
-    for k, (snaps, bands) in enumerate(plans):
-        if bands and k not in failed:
-            mark_complete(snaps)
-    return [snaps for snaps, _ in plans if snaps.complete]
-
-
-def _compute(jobs: list[tuple[str, str]], config: ScenarioConfig, level: str, lang: str | None, tiles: str | None,
-             facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, roads_file: Path | None, unowned: list[str],
-             plans: list[tuple[CellSnaps, list[tuple[int, int]]]], workers: int, scheduler: str | None,
-             processes: bool, progress: bool, done: dict[str, UnitResult], failed: dict[str, str], save) -> None:
-    """Snap the cells of ``plans``, then run ``jobs`` (unit id, name) on Dask, ``facilities`` and ``zones``
-    sent once to every worker; fill ``done`` and ``failed`` as they finish."""
-    from dask.distributed import Client, as_completed
-
-    cluster = None if scheduler else local_cluster(workers, processes)
-    client = Client(scheduler or cluster)
-    try:
-        shared, shared_zones = client.scatter([facilities, zones], broadcast=True)
-        snaps = _snap_cells(client, plans, config, shared_zones, roads_file, progress)
-        futures = {client.submit(run_unit, config, level, unit_id, name, lang, tiles, facilities=shared,
-                                 unowned=unowned, zones=shared_zones, roads_file=roads_file, snaps=snaps,
-                                 pure=False): unit_id
-                   for unit_id, name in jobs}
-        for future in tqdm(as_completed(futures), total=len(futures), desc="units", disable=not progress):
-            unit_id = futures[future]
-            try:
-                result = future.result()
-            except Exception as error:  # noqa: BLE001 - a unit's failure of any kind is reported, the others go on
-                failed[unit_id] = "".join(traceback.format_exception_only(error)).strip()
-                failed[unit_id] += "\n" + "".join(traceback.format_exception(error))
-            else:
-                save(unit_id, result)
-                done[unit_id] = result
-            future.release()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _write_travel_time(result: ScenarioResult, path: Path, limit: float) -> None:
@@ -335,6 +275,51 @@ def _summary(config: ScenarioConfig, level: str, units: pd.DataFrame, table: pd.
     for row in units[units["status"] == "failed"].itertuples():
         lines.append(f"FAILED {row.unit_id} ({row.unit_name}): {row.error.splitlines()[0]}")
     return "\n".join(lines)
+
+
+def _write_merged(folder: Path, config: ScenarioConfig, level: str, finished: list[UnitResult], ids: list[str],
+                  names: dict[str, str], unit_zones: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, units: pd.DataFrame,
+                  failed: dict[str, str], notes: list[str], lang: str | None, tiles: str | None, report: bool,
+                  executor) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Path]]:
+    """Merge the finished units and write the outputs of one run into ``folder``, all or none; the merged zone
+    table, the per-zone batch information and the output paths. ``executor`` (a local Dask client) writes
+    ``coverage.xlsx`` meanwhile."""
+    table = info = None
+    outputs: dict[str, Path] = {}
+    with staged_outputs(folder) as stage:
+        if finished:
+            numbers = [ids.index(unit.unit_id) + 1 for unit in finished]
+            facilities = merge_facilities(finished)
+            cells = merge_cells(finished, numbers, unit_zones, facilities)
+            statistics = load_statistics(config)
+            table, info = merge_tables(finished, zones, level, None if failed else cells, config, facilities,
+                                       statistics)
+            workbook = None if executor is None else executor.submit(
+                write_workbook, workbook_sheets(table, facilities), stage / "coverage.xlsx", pure=False)
+            result = merged_result(config, finished, table, zones, cells, facilities, statistics, notes)
+            result.audit = scenario_audit(result)
+            html = render(coverage_map(result, lang=lang, tiles=tiles))
+            outputs = {name: folder / name for name in write_outputs(result, stage, map_html=html,
+                                                                          lang=lang if report else None,
+                                                                          workbook=workbook)}
+            limit = finished[0].limits[""]
+            _write_travel_time(result, stage / "travel_time.tif", limit)
+            for unit in (u for u in finished if u.map_html is not None):
+                name = f"map_{level}_{state_name(unit.unit_id).removesuffix('.pkl')}.html"
+                (stage / name).write_text(unit.map_html, encoding="utf-8")
+                outputs[name] = folder / name
+            info.to_csv(stage / "batch_zones.csv", index=False, encoding="utf-8-sig")
+            exactness(table, result.facilities, config, limit, max(u.halo_m for u in finished), notes).to_csv(
+                stage / "batch_exactness.csv", index=False, encoding="utf-8-sig")
+            outputs |= {name: folder / name for name in ("batch_zones.csv", "batch_exactness.csv")}
+        units.to_csv(stage / "batch_units.csv", index=False, encoding="utf-8-sig")
+        outputs["batch_units.csv"] = folder / "batch_units.csv"
+        if failed:
+            text = "INCOMPLETE: these units failed; the outputs hold the other units only (no zones spanning units)\n"
+            text += "\n\n".join(f"{uid} ({names[uid]}):\n{error}" for uid, error in failed.items())
+            (stage / "INCOMPLETE.txt").write_text(text, encoding="utf-8")
+            outputs["INCOMPLETE.txt"] = folder / "INCOMPLETE.txt"
+    return table, info, outputs
 
 
 def run_batch(
@@ -406,64 +391,37 @@ def run_batch(
     reused = set(done)
     failed: dict[str, str] = {}
     jobs = [(uid, names[uid]) for uid in ids if uid not in done]
-    if jobs:
-        task_config, roads_file = parse_roads_once(task_config, zones, state_dir)
-        facilities = load_facilities(task_config)
-        task_zones = read_zones(task_config.zones, config.roads.pbf, config.builtup_raster,
-                                config.urban_builtup_percent)
-        workers = workers or config.batch.workers
-        for stale in (state_dir / SNAPS_FOLDER).glob("*"):
-            if stale.name != stamp[:16]:
-                shutil.rmtree(stale)
-        plans = plan_cell_snaps(task_config, unit_zones,
-                                load_segments(roads_file) if roads_file else load_roads(task_config, zones),
-                                state_dir / SNAPS_FOLDER / stamp[:16], workers)
-        _compute(jobs, task_config, level, lang, tiles, facilities, task_zones, roads_file,
-                 unowned_facilities(facilities, unit_zones), plans, workers,
-                 scheduler or config.batch.scheduler, processes, progress, done, failed,
-                 lambda uid, result: _save_state(state_dir / state_name(uid), stamp, result))
-    units = pd.DataFrame({
-        "unit_id": ids, "unit_name": [names[uid] for uid in ids],
-        "status": ["reused" if uid in reused else "failed" if uid in failed else "computed" for uid in ids],
-        "seconds": [done[uid].seconds if uid in done else np.nan for uid in ids],
-        "worker_peak_mb": [done[uid].peak_mb if uid in done else np.nan for uid in ids],
-        "zones": [len(done[uid].table) if uid in done else 0 for uid in ids],
-        "error": [failed.get(uid, "").split("\n")[0] for uid in ids],
-    })
-    finished = [done[uid] for uid in ids if uid in done]
-    notes = list(dict.fromkeys([*notes, *(n for unit in finished for n in unit.notes)]))
-    table = info = None
-    outputs: dict[str, Path] = {}
-    with staged_outputs(folder) as stage:
-        if finished:
-            numbers = [ids.index(unit.unit_id) + 1 for unit in finished]
-            facilities = merge_facilities(finished)
-            cells = merge_cells(finished, numbers, unit_zones, facilities)
-            statistics = load_statistics(config)
-            table, info = merge_tables(finished, zones, level, None if failed else cells, config, facilities,
-                                       statistics)
-            result = merged_result(config, finished, table, zones, cells, facilities, statistics, notes)
-            result.audit = scenario_audit(result)
-            html = render(coverage_map(result, lang=lang, tiles=tiles))
-            outputs = {name: folder / name for name in write_outputs(result, stage, map_html=html,
-                                                                          lang=lang if report else None)}
-            limit = finished[0].limits[""]
-            _write_travel_time(result, stage / "travel_time.tif", limit)
-            for unit in (u for u in finished if u.map_html is not None):
-                name = f"map_{level}_{state_name(unit.unit_id).removesuffix('.pkl')}.html"
-                (stage / name).write_text(unit.map_html, encoding="utf-8")
-                outputs[name] = folder / name
-            info.to_csv(stage / "batch_zones.csv", index=False, encoding="utf-8-sig")
-            exactness(table, result.facilities, config, limit, max(u.halo_m for u in finished), notes).to_csv(
-                stage / "batch_exactness.csv", index=False, encoding="utf-8-sig")
-            outputs |= {name: folder / name for name in ("batch_zones.csv", "batch_exactness.csv")}
-        units.to_csv(stage / "batch_units.csv", index=False, encoding="utf-8-sig")
-        outputs["batch_units.csv"] = folder / "batch_units.csv"
-        if failed:
-            text = "INCOMPLETE: these units failed; the outputs hold the other units only (no zones spanning units)\n"
-            text += "\n\n".join(f"{uid} ({names[uid]}):\n{error}" for uid, error in failed.items())
-            (stage / "INCOMPLETE.txt").write_text(text, encoding="utf-8")
-            outputs["INCOMPLETE.txt"] = folder / "INCOMPLETE.txt"
+    with ExitStack() as stack:
+        cluster = None
+        if jobs:
+            cluster = Workers(workers or config.batch.workers, scheduler or config.batch.scheduler, processes)
+            stack.callback(cluster.close)
+            task_config, roads_file = parse_roads_once(task_config, zones, state_dir)
+            facilities = load_facilities(task_config)
+            task_zones = read_zones(task_config.zones, config.roads.pbf, config.builtup_raster,
+                                    config.urban_builtup_percent)
+            for stale in (state_dir / SNAPS_FOLDER).glob("*"):
+                if stale.name != stamp[:16]:
+                    shutil.rmtree(stale)
+            plans = plan_cell_snaps(task_config, unit_zones,
+                                    load_segments(roads_file) if roads_file else load_roads(task_config, zones),
+                                    state_dir / SNAPS_FOLDER / stamp[:16], workers or config.batch.workers)
+            compute_units(cluster.client, jobs, task_config, level, lang, tiles, facilities, task_zones, roads_file,
+                          unowned_facilities(facilities, unit_zones), plans, progress, done, failed,
+                     lambda uid, result: _save_state(state_dir / state_name(uid), stamp, result))
+        units = pd.DataFrame({
+            "unit_id": ids, "unit_name": [names[uid] for uid in ids],
+            "status": ["reused" if uid in reused else "failed" if uid in failed else "computed" for uid in ids],
+            "seconds": [done[uid].seconds if uid in done else np.nan for uid in ids],
+            "worker_peak_mb": [done[uid].peak_mb if uid in done else np.nan for uid in ids],
+            "zones": [len(done[uid].table) if uid in done else 0 for uid in ids],
+            "error": [failed.get(uid, "").split("\n")[0] for uid in ids],
+        })
+        finished = [done[uid] for uid in ids if uid in done]
+        notes = list(dict.fromkeys([*notes, *(n for unit in finished for n in unit.notes)]))
+        executor = cluster.client if cluster is not None and cluster.local else None
+        table, info, outputs = _write_merged(folder, config, level, finished, ids, names, unit_zones, zones, units,
+                                             failed, notes, lang, tiles, report, executor)
     if not failed:
         (folder / "INCOMPLETE.txt").unlink(missing_ok=True)
     seconds = time.perf_counter() - start

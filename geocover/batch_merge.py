@@ -35,6 +35,7 @@ from geocover.routing import NodeTimes
 from geocover.services import ServiceResult, offering
 from geocover.snapping import Snap
 from geocover.tables import SOURCE_ROW
+from geocover.utm import utm_crs
 from geocover.zones import ZONE_COLUMNS
 
 _KEYS = ["zone_level", "zone_id", "zone_name"]
@@ -268,7 +269,7 @@ def merged_result(
             services[service.name] = ServiceResult(service, offering(facilities, service.tiers),
                                                    access(minutes, np.full(grid.shape, -1)), areas)
     ids = facilities["facility_id"].astype(str).to_numpy()
-    crs = pyproj.CRS.from_user_input(zones.estimate_utm_crs())
+    crs = utm_crs(zones)
     network = Network(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0), crs,
                       mode=config.mode)
     area = gpd.GeoSeries([shapely.union_all([unit.area for unit in units])], crs="EPSG:4326")

@@ -42,6 +42,7 @@ from geocover.osm import RoadSegments
 from geocover.pipeline import network_modes, study_reach_m
 from geocover.population import PopulationGrid
 from geocover.snapping import Snap
+from geocover.utm import utm_crs_at
 
 SNAPS_FOLDER = "snaps"
 """Folder of the batch state keeping the snapped cells."""
@@ -151,7 +152,7 @@ def plan_cell_snaps(config: ScenarioConfig, unit_zones: gpd.GeoDataFrame, segmen
     reach_m = study_reach_m(config, segments) + config.snap_max_m
     units = unit_zones.to_crs("EPSG:4326")
     bounds = units.geometry.bounds.to_numpy()
-    crs_of = [_utm_crs((west + east) / 2, (south + north) / 2) for west, south, east, north in bounds]
+    crs_of = [utm_crs_at((west + east) / 2, (south + north) / 2) for west, south, east, north in bounds]
     modes = tuple(network_modes(config))
     plans = []
     with rasterio.open(raster) as src:
@@ -182,13 +183,6 @@ def plan_cell_snaps(config: ScenarioConfig, unit_zones: gpd.GeoDataFrame, segmen
         bands.append([] if snaps.complete else [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)
                                                 if b > a])
     return list(zip(plans, bands, strict=True))
-
-
-def _utm_crs(lon: float, lat: float) -> pyproj.CRS:
-    """The WGS 84 UTM zone holding ``(lon, lat)``, as :meth:`geopandas.GeoSeries.estimate_utm_crs` picks it from
-    a geometry's centre (that lookup takes 70 ms; a unit given another zone snaps its cells itself)."""
-    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
-    return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
 def _create(snaps: CellSnaps) -> None:

@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -115,6 +116,21 @@ def output_crs(result: ScenarioResult) -> pyproj.CRS | None:
     return pyproj.CRS.from_user_input(chosen)
 
 
+def workbook_sheets(table: pd.DataFrame, facilities: gpd.GeoDataFrame) -> dict[str, pd.DataFrame]:
+    """The sheets of ``coverage.xlsx``: the zone table, and the facility table with ``lon``/``lat`` (WGS84)."""
+    wgs84 = facilities.to_crs("EPSG:4326")
+    return {"zones": table, "facilities": pd.DataFrame(wgs84.drop(columns="geometry")).assign(
+        lon=wgs84.geometry.x.round(7), lat=wgs84.geometry.y.round(7))}
+
+
+def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Write ``sheets`` (name to table) into the Excel workbook ``path``."""
+    with pd.ExcelWriter(path, engine="xlsxwriter") as book:
+        for name, table in sheets.items():
+            table.to_excel(book, sheet_name=name, index=False)
+    return path
+
+
 def write_outputs(
     result: ScenarioResult,
     out_dir: str | Path,
@@ -122,6 +138,7 @@ def write_outputs(
     map_html: str | None = None,
     lang: str | None = None,
     tables: dict[str, pd.DataFrame | dict[str, pd.DataFrame]] | None = None,
+    workbook: Future | None = None,
 ) -> dict[str, Path]:
     """Write the table, GeoPackage, travel-time raster and map of a scenario.
 
@@ -140,6 +157,10 @@ def write_outputs(
     tables : dict, optional
         More tables written in the same step: ``name.csv`` to a DataFrame (UTF-8 with BOM), ``name.xlsx`` to
         a dict of sheet name to DataFrame.
+    workbook : future, optional
+        ``coverage.xlsx`` already being written into ``out_dir`` by another process (:func:`write_workbook` of
+        :func:`workbook_sheets`, pure Python and the slowest output of a province; a batch starts it on a
+        worker while merging): waited for instead of written here.
 
     Returns
     -------
@@ -160,13 +181,11 @@ def write_outputs(
     names += list(tables or {})
     with staged_outputs(out_dir) as stage:
         result.table.to_csv(stage / "coverage_by_zone.csv", index=False, encoding="utf-8-sig")
+        sheets = workbook_sheets(result.table, result.facilities)
+        sheets["facilities"].to_csv(stage / "coverage_by_facility.csv", index=False, encoding="utf-8-sig")
+        if workbook is None:
+            write_workbook(sheets, stage / "coverage.xlsx")
         facilities = result.facilities.to_crs("EPSG:4326")
-        facility_table = pd.DataFrame(facilities.drop(columns="geometry")).assign(
-            lon=facilities.geometry.x.round(7), lat=facilities.geometry.y.round(7))
-        facility_table.to_csv(stage / "coverage_by_facility.csv", index=False, encoding="utf-8-sig")
-        with pd.ExcelWriter(stage / "coverage.xlsx", engine="xlsxwriter") as book:
-            result.table.to_excel(book, sheet_name="zones", index=False)
-            facility_table.to_excel(book, sheet_name="facilities", index=False)
         gpkg = stage / "results.gpkg"
         layers = {
             "facilities": facilities,
@@ -198,6 +217,8 @@ def write_outputs(
             write_report(result, stage, lang, map_file="map.html" if map_html is not None else None)
         for name, table in (tables or {}).items():
             _write_table(table, stage / name)
+        if workbook is not None:
+            os.replace(workbook.result(), stage / "coverage.xlsx")
     return {name: out_dir / name for name in names}
 
 
@@ -205,6 +226,4 @@ def _write_table(table: pd.DataFrame | dict[str, pd.DataFrame], path: Path) -> N
     if path.suffix == ".csv":
         table.to_csv(path, index=False, encoding="utf-8-sig")
         return
-    with pd.ExcelWriter(path, engine="xlsxwriter") as book:
-        for sheet, frame in table.items():
-            frame.to_excel(book, sheet_name=sheet, index=False)
+    write_workbook(table, path)

@@ -28,6 +28,7 @@ from geocover.services import ServiceResult, offering, run_service, service_colu
 from geocover.snapping import Snap
 from geocover.supply import supply_columns
 from geocover.urban_rural import builtup_at
+from geocover.utm import utm_crs
 from geocover.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
 
 _KEYS = ["zone_level", "zone_id", "zone_name"]
@@ -160,7 +161,7 @@ def run_scenario(
     segments = load_roads(config, zones) if segments is None else segments
     area = study_area(zones, study_reach_m(config, segments))
     segments = segments.within(tuple(area.total_bounds))
-    crs = zones.estimate_utm_crs()
+    crs = utm_crs(zones)
     factors = None
     if (roads.urban_factor, roads.rural_factor) != (1.0, 1.0):
         first = zones[zones["zone_level"] == zones["zone_level"].iloc[0]]

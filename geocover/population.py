@@ -15,6 +15,7 @@ from affine import Affine
 from rasterio.warp import transform_bounds
 
 from geocover.errors import InputError, Problem
+from geocover.utm import utm_crs
 
 
 @dataclass
@@ -143,7 +144,7 @@ def population_from_points(
     -------
     PopulationGrid
     """
-    crs = study_area.estimate_utm_crs()
+    crs = utm_crs(study_area)
     area = study_area.to_crs(crs)
     west, south, east, north = area.total_bounds
     west, south = np.floor(west / cell_m) * cell_m, np.floor(south / cell_m) * cell_m

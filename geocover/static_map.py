@@ -31,6 +31,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from geocover.i18n import Lang, label, level_name, mode_name, tier_name
 from geocover.pipeline import ScenarioResult
+from geocover.utm import utm_crs
 
 PERCENT_RAMP = ("#d73027", "#fee08b", "#1a9850")
 """Colours of 0 %, 50 % and 100 % of people within the target."""
@@ -191,7 +192,7 @@ def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, 
     config = result.config
     target = float(config.target_minutes)
     pct_column = f"pct_within_{config.target_minutes:g}".replace(".", "_")
-    crs = result.zones.estimate_utm_crs()
+    crs = utm_crs(result.zones)
     zones = result.zones.to_crs(crs)
     levels = list(dict.fromkeys(zones["zone_level"]))
     figure = Figure(figsize=(11.69, 8.27))

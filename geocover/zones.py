@@ -18,6 +18,7 @@ from geocover.osm import read_admin_boundaries
 from geocover.population import PopulationGrid
 from geocover.snapping import Snap
 from geocover.urban_rural import builtup_percent, classify_urban_rural
+from geocover.utm import utm_crs
 from geocover.voronoi import network_voronoi
 
 ZONE_COLUMNS = ["zone_level", "zone_id", "zone_name", "parent_id", "urban_rural", "urban_rural_source",
@@ -226,6 +227,6 @@ def study_area(zones: gpd.GeoDataFrame, buffer_m: float) -> gpd.GeoSeries:
     Roads, facilities and population are taken within it, so a zone at the edge
     is served by a facility across its border.
     """
-    metric = zones.to_crs(zones.estimate_utm_crs())
+    metric = zones.to_crs(utm_crs(zones))
     area = metric.geometry.union_all().buffer(buffer_m)
     return gpd.GeoSeries([area], crs=metric.crs).to_crs("EPSG:4326")

@@ -413,7 +413,7 @@ def test_local_workers_run_without_the_glibc_trim_setting_that_slows_unit_runs()
     import dask
     from dask.distributed import Client
 
-    from geocover.batch import local_cluster
+    from geocover.batch_tasks import local_cluster
 
     assert dask.config.get("distributed.nanny.pre-spawn-environ")["MALLOC_TRIM_THRESHOLD_"] is not None
     with local_cluster(1) as cluster, Client(cluster) as client:
@@ -442,3 +442,38 @@ def test_units_take_their_cells_snapped_once_and_give_the_tables_of_units_snappi
     assert failed == {} and len(calls) == 6
     for name in ("coverage_by_zone.csv", "coverage_by_facility.csv"):
         pd.testing.assert_frame_equal(_csv(out / name), _csv(alone / name))
+
+
+def test_the_workbook_written_by_another_process_is_the_one_written_here(whole, tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from geocover.outputs import workbook_sheets, write_outputs, write_workbook
+
+    result, here = whole
+    (tmp_path / "there").mkdir()
+    with ProcessPoolExecutor(1) as pool:
+        workbook = pool.submit(write_workbook, workbook_sheets(result.table, result.facilities), tmp_path / "w.xlsx")
+        written = write_outputs(result, tmp_path / "there", workbook=workbook)
+    assert not (tmp_path / "w.xlsx").exists()
+    assert "coverage.xlsx" in written
+    for sheet in ("zones", "facilities"):
+        pd.testing.assert_frame_equal(pd.read_excel(tmp_path / "there" / "coverage.xlsx", sheet_name=sheet),
+                                      pd.read_excel(here / "coverage.xlsx", sheet_name=sheet))
+
+
+def test_roads_parsed_from_earlier_inputs_are_dropped_from_the_state_folder(province, tmp_path):
+    from geocover.batch import parse_roads_once
+    from geocover.config import load_config
+    from geocover.zones import read_zones
+
+    config = load_config(province)
+    zones = read_zones(config.zones, None)
+    _, first = parse_roads_once(config, zones, tmp_path)
+    stat = os.stat(config.roads.lines)
+    os.utime(config.roads.lines, ns=(1_000_000_000, 1_000_000_000))
+    try:
+        _, second = parse_roads_once(config, zones, tmp_path)
+    finally:
+        os.utime(config.roads.lines, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert first != second and first.parent == second.parent
+    assert sorted(p.name for p in second.parent.iterdir()) == [second.name]
