@@ -18,11 +18,12 @@ each unit's UTM zone; a unit in another zone than the whole area differs from th
 projections' scale (below 0.1 %).
 
 **Outputs.** Those of ``geocover run`` (the same zone-table columns and row order, one GeoPackage,
-``map.html``, the report), drawn from the units' own cells: polygons and ``travel_time.tif`` cover the
-zones only (``-2``: more than N minutes), and facility catchments count the people of the zones only.
-Besides: ``map_<level>_<unit>.html`` per unit; ``batch_units.csv`` (status, seconds, worker memory,
-error per unit); ``batch_zones.csv`` (per zone: the unit it came from, people more than N minutes
-away, and a lower bound of the mean minutes); ``batch_exactness.csv`` (what is exact, per column).
+``map.html``, the report), drawn from the units' own cells: polygons and ``travel_time.tif`` cover the zones
+only (``-2``: more than N minutes), and facility catchments count the people of the zones only. Besides:
+``map_<level>_<unit>.html`` per unit (its cells and zones, its facilities and those nearest to its cells);
+``batch_units.csv`` (status, seconds, worker memory, error per unit); ``batch_zones.csv`` (per zone: the unit
+it came from, people more than N minutes away, and a lower bound of the mean minutes); ``batch_exactness.csv``
+(what is exact, per column).
 
 **Inputs read once.** The driver parses a road PBF once before dispatching the units (with ``roads.extract``,
 keeping the roads around all the zones as the file streams by) into one ``.npz``: in ``roads.cache_dir``, else

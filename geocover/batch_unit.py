@@ -309,9 +309,13 @@ def _facility_rows(result: ScenarioResult, own: np.ndarray, polygon: shapely.Geo
 
 
 def _unit_map(result: ScenarioResult, own: np.ndarray, coded: dict[str, np.ndarray], table: pd.DataFrame,
-              lang: str | None, tiles: str | None) -> str:
-    """The map of the unit's own cells, zones and facilities, drawn by :func:`geocover.mapping.coverage_map`."""
+              polygon: shapely.Geometry, lang: str | None, tiles: str | None) -> str:
+    """The map of the unit's own cells and zones, its facilities and those nearest to one of its cells,
+    drawn by :func:`geocover.mapping.coverage_map`."""
     grid = result.access.grid
+    shown = _owned(result.facilities, polygon).copy()
+    nearest = result.access.facility[own]
+    shown[nearest[nearest >= 0]] = True
     own_grid = PopulationGrid(grid.population, own, grid.transform, grid.crs)
     minutes = np.where(own, coded[""], np.nan)
     services = {}
@@ -324,7 +328,7 @@ def _unit_map(result: ScenarioResult, own: np.ndarray, coded: dict[str, np.ndarr
         result, table=table, zones=zones, access=replace(result.access, grid=own_grid, minutes=minutes),
         service_areas=service_areas(own_grid, minutes, result.config.bands_minutes),
         gaps=batch_gaps(own_grid, minutes, result.config.target_minutes), services=services,
-        ambulance=None, catchments=None, audit=None, sites=None,
+        ambulance=None, catchments=None, audit=None, sites=None, facilities=result.facilities[shown],
     )
     return render(coverage_map(view, lang=lang, tiles=tiles))
 
@@ -397,7 +401,7 @@ def run_unit(
     notes = list(result.notes)
     if limits[""] < max(config.bands_minutes):
         notes.append(f"unit {unit_id}: minutes exact up to {limits[''] :g} only (off-road walking faster than roads)")
-    map_html = _unit_map(result, own, coded, table, lang, tiles) if with_map else None
+    map_html = _unit_map(result, own, coded, table, polygon, lang, tiles) if with_map else None
     return UnitResult(
         unit_id=unit_id, unit_name=unit_name, table=table, beyond=beyond, facilities=facilities, cells=cells,
         area=result.study_area.iloc[0], limits=limits,

@@ -5,6 +5,7 @@ The reference is always the whole-area run (``geocover run`` on the same config)
 
 from __future__ import annotations
 
+import json
 import os
 
 import geopandas as gpd
@@ -477,3 +478,18 @@ def test_roads_parsed_from_earlier_inputs_are_dropped_from_the_state_folder(prov
         os.utime(config.roads.lines, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert first != second and first.parent == second.parent
     assert sorted(p.name for p in second.parent.iterdir()) == [second.name]
+
+
+def test_a_unit_map_shows_its_facilities_and_those_nearest_to_its_cells_only(whole, batch_out):
+    result, _ = whole
+    grid = result.access.grid
+    counties = result.zones[result.zones["zone_level"] == "county"].reset_index(drop=True)
+    labels = grid.labels(counties)
+    inside = gpd.sjoin(result.facilities.to_crs(counties.crs), counties[["zone_id", "geometry"]], predicate="within")
+    names = result.facilities["name"].to_numpy()
+    for number, county in enumerate(counties["zone_id"], start=1):
+        nearest = result.access.facility[(labels == number) & grid.valid]
+        expected = set(names[nearest[nearest >= 0]]) | set(inside.loc[inside["zone_id"] == county, "name"])
+        text = next(batch_out.glob(f"map_county_{county}-*.html")).read_text(encoding="utf-8")
+        shown = {name for name in names if json.dumps(name) in text}
+        assert shown == expected and len(shown) < len(names)
