@@ -93,7 +93,7 @@ from geocover.outputs import (
     write_workbook,
 )
 from geocover.pipeline import ScenarioResult
-from geocover.zones import read_zones
+from geocover.zones import lie_within, read_zones
 
 STATE_FOLDER = ".batch"
 ROADS_FOLDER = "roads"
@@ -176,8 +176,7 @@ def _check_rescale(config: ScenarioConfig, zones, unit_zones, where: str) -> Non
     rescaled = zones[zones["zone_level"] == level].geometry.to_numpy()
     units = unit_zones.geometry.to_numpy()
     tree = shapely.STRtree(units)
-    inside = [any(shapely.area(shapely.difference(shape, units[k])) <= 1e-9 * shapely.area(shape)
-                  for k in tree.query(shape)) for shape in rescaled]
+    inside = [any(lie_within(np.array([shape]), units[k])[0] for k in tree.query(shape)) for shape in rescaled]
     if not all(inside):
         raise InputError([Problem(where, f"key 'population.rescale_level': zones of level {level!r} straddle the "
                                   f"units of level {config.batch.unit_level!r}", "rescale by the unit level or a "

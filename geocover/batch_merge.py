@@ -36,7 +36,7 @@ from geocover.services import ServiceResult, offering
 from geocover.snapping import Snap
 from geocover.tables import SOURCE_ROW
 from geocover.utm import utm_crs
-from geocover.zones import ZONE_COLUMNS
+from geocover.zones import ZONE_COLUMNS, lie_within
 
 _KEYS = ["zone_level", "zone_id", "zone_name"]
 _SUMMED = ("population_nearest", "population_within_target")
@@ -212,7 +212,7 @@ def merge_tables(
         units_area = shapely.union_all(zones.geometry[zones["zone_level"] == unit_level].to_numpy())
         spanning = zones[~have]
         shapes = spanning.geometry.to_numpy()
-        covered = shapely.area(shapely.difference(shapes, units_area)) <= 1e-9 * shapely.area(shapes)
+        covered = lie_within(shapes, units_area)
         spanning = spanning[covered].reset_index(drop=True)
         if len(spanning):
             table, beyond = _spanning_rows(spanning, cells, config, units[0].limits, facilities, statistics)

@@ -74,16 +74,15 @@ def facility_table(
     n = len(facilities)
     wanted = np.ones(n, dtype=bool)
     if rows is not None:
-        rows = np.asarray(rows)
         wanted[:] = False
-        wanted[np.flatnonzero(rows) if rows.dtype == bool else rows] = True
+        wanted[rows] = True
     grid = access.grid
     people = grid.population[grid.valid]
     nearest = access.facility[grid.valid]
     minutes = access.minutes[grid.valid]
     bands = sorted(bands_minutes)
     totals = np.full((n, len(bands)), np.nan)
-    totals[wanted] = facility_point_totals(network, _subset(access.facility_snap, np.flatnonzero(wanted)),
+    totals[wanted] = facility_point_totals(network, access.facility_snap.take(np.flatnonzero(wanted)),
                                            access.cell_snap, people, bands, offroad_kmh)
     out = pd.DataFrame(index=facilities.index)
     for j, band in enumerate(bands):
@@ -99,11 +98,6 @@ def facility_table(
     out["referral_tier"] = referral_tier
     out["referral_minutes"] = referral_minutes
     return out
-
-
-def _subset(snap: Snap, index: np.ndarray) -> Snap:
-    """The snapped positions ``index`` of ``snap``."""
-    return Snap(snap.edge[index], snap.fraction[index], snap.offset_m[index])
 
 
 def _doubling(limit: float) -> list[float]:
@@ -144,7 +138,7 @@ def _nearest_peer(
     The minutes of :func:`geocover.matrices.facility_point_matrix`, searched out of the sources.
     """
     best = np.full(len(sources), np.inf)
-    pairs = facility_point_pairs(network, _subset(snap, sources), snap, limit, offroad_kmh, "from")
+    pairs = facility_point_pairs(network, snap.take(sources), snap, limit, offroad_kmh, "from")
     for chunk, row, point, minutes in pairs:
         own = sources[chunk[row]]
         peer = (point != own) & (group[point] == group[own])
@@ -167,8 +161,8 @@ def _referral(
         targets = np.flatnonzero(np.isin(tiers, members))
         if len(sources) == 0 or len(targets) == 0:
             continue
-        target_snap = _subset(snap, targets)
+        target_snap = snap.take(targets)
         nodes = nearest_facility_nodes(network, target_snap, "to", offroad_kmh, limit_minutes=limit)
-        found, _ = point_minutes(network, nodes, _subset(snap, sources), target_snap, offroad_kmh)
+        found, _ = point_minutes(network, nodes, snap.take(sources), target_snap, offroad_kmh)
         minutes[sources] = np.where(found <= limit, found, np.nan)
     return up.tolist(), minutes

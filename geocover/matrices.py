@@ -29,7 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from geocover.network import WALK_SPEED_KMH, Network
+from geocover.network import WALK_SPEED_KMH, Network, ranges
 from geocover.routing import Direction, _facility_graph, _same_segment_pairs, _toward_ends, _walk_minutes
 from geocover.snapping import Snap
 
@@ -124,14 +124,14 @@ def facility_point_matrix(
         minutes + :data:`OFFSET_MINUTES` for every pair within the limit.
     """
     ok = np.flatnonzero(points.snapped)
-    sub = Snap(points.edge[ok], points.fraction[ok], points.offset_m[ok])
+    sub = points.take(ok)
     along_u, along_v = _toward_ends(network, sub, leaving=direction == "to")
     walk = _walk_minutes(sub.offset_m, offroad_kmh)
     by_node = sp.csc_matrix(node_matrix)
     fac_parts, point_parts, minute_parts = [], [], []
     for ends, along in ((network.u[sub.edge], along_u), (network.v[sub.edge], along_v)):
         counts = np.diff(by_node.indptr)[ends]
-        at = _ranges(by_node.indptr[ends], counts)
+        at = ranges(by_node.indptr[ends], counts)
         point = np.repeat(np.arange(len(ok)), counts)
         fac_parts.append(by_node.indices[at])
         point_parts.append(point)
@@ -236,7 +236,7 @@ def facility_point_pairs(
     ok = np.flatnonzero(points.snapped)
     if not len(ok):
         return
-    sub = Snap(points.edge[ok], points.fraction[ok], points.offset_m[ok])
+    sub = points.take(ok)
     along = _toward_ends(network, sub, leaving=direction == "to")
     walk = _walk_minutes(sub.offset_m, offroad_kmh)
     ends = network.u[sub.edge], network.v[sub.edge]
@@ -255,7 +255,7 @@ def facility_point_pairs(
         searched = slice(None) if nodes is None else nodes
         reached[searched] = np.isfinite(dist).any(axis=0)
         counts = direct_ptr[chunk + 1] - direct_ptr[chunk]
-        at = _ranges(direct_ptr[chunk], counts)
+        at = ranges(direct_ptr[chunk], counts)
         wanted = reached[ends[0]] | reached[ends[1]]
         wanted[direct_point[at]] = True
         reached[searched] = False
@@ -265,6 +265,7 @@ def facility_point_pairs(
         column[searched] = -1
         direct_row = np.repeat(np.arange(len(chunk)), counts)
         direct_at = np.searchsorted(candidates, direct_point[at])
+        direct_minutes = direct[at]
         pieces = []
         step = max(1, BLOCK_BYTES // (8 * len(chunk)))
         for start in range(0, len(candidates), step):
@@ -277,7 +278,7 @@ def facility_point_pairs(
             block += walk[candidates[part], None]
             here = (direct_at >= start) & (direct_at < start + step)
             pair = direct_at[here] - start, direct_row[here]
-            block[pair] = np.minimum(block[pair], direct[at][here])
+            block[pair] = np.minimum(block[pair], direct_minutes[here])
             within = block <= limit_minutes
             cols, rows = np.nonzero(within)
             pieces.append((rows, ok[candidates[part][cols]], block[within]))
@@ -328,7 +329,7 @@ def _search_groups(
     node_tile = ((network.y - y0) // size).astype(np.int64) * n_x + ((network.x - x0) // size).astype(np.int64)
     order = np.argsort(node_tile, kind="stable")
     tile_ptr = np.searchsorted(node_tile[order], np.arange(n_x * n_y + 1))
-    px, py = _positions(network, Snap(facilities.edge[ok], facilities.fraction[ok], facilities.offset_m[ok]))
+    px, py = _positions(network, facilities.take(ok))
     fx = np.clip((px - x0) // size, 0, n_x - 1).astype(np.int64)
     fy = np.clip((py - y0) // size, 0, n_y - 1).astype(np.int64)
     by_tile = np.argsort(fy * n_x + fx, kind="stable")
@@ -339,7 +340,7 @@ def _search_groups(
         x_lo, x_hi = max(tx - ring, 0), min(tx + ring, n_x - 1)
         rows = np.arange(max(ty - ring, 0), min(ty + ring, n_y - 1) + 1)
         starts, stops = tile_ptr[rows * n_x + x_lo], tile_ptr[rows * n_x + x_hi + 1]
-        yield np.sort(order[_ranges(starts, stops - starts)]), by_tile[lo:hi]
+        yield np.sort(order[ranges(starts, stops - starts)]), by_tile[lo:hi]
 
 
 def _search_blocks(
@@ -403,20 +404,13 @@ def _induced(graph: sp.csr_matrix, keep: np.ndarray, scratch: np.ndarray) -> sp.
     """
     scratch[keep] = np.arange(len(keep))
     counts = graph.indptr[keep + 1] - graph.indptr[keep]
-    at = _ranges(graph.indptr[keep], counts)
+    at = ranges(graph.indptr[keep], counts)
     cols = scratch[graph.indices[at]]
     scratch[keep] = -1
     inside = cols >= 0
     rows = np.repeat(np.arange(len(keep)), counts)[inside]
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(keep)))])
     return sp.csr_matrix((graph.data[at][inside], cols[inside], indptr), shape=(len(keep), len(keep)))
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(start, start + count)`` for each start and count."""
-    counts = np.asarray(counts, dtype=np.int64)
-    offsets = np.cumsum(counts) - counts
-    return np.repeat(np.asarray(starts, dtype=np.int64) - offsets, counts) + np.arange(int(counts.sum()))
 
 
 def _assemble(
@@ -432,7 +426,7 @@ def _assemble(
     data = np.empty(int(indptr[-1]))
     while pieces:
         rows, row_counts, cols, values = pieces.pop()
-        at = _ranges(indptr[rows], row_counts)
+        at = ranges(indptr[rows], row_counts)
         indices[at] = cols
         data[at] = values
     return sp.csr_matrix((data, indices, indptr.astype(index_dtype)), shape=(n_rows, n_cols))

@@ -273,3 +273,10 @@ def urban_rural_factors(
     lat = (segments.lat[segments.u] + segments.lat[segments.v]) / 2.0
     urban = shapely.contains_xy(urban_areas, lon, lat) if urban_areas is not None else np.zeros(len(lon), bool)
     return np.where(urban, urban_factor, rural_factor)
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(start, start + count)`` for each start and count."""
+    counts = np.asarray(counts, dtype=np.int64)
+    offsets = np.cumsum(counts) - counts
+    return np.repeat(np.asarray(starts, dtype=np.int64) - offsets, counts) + np.arange(int(counts.sum()))

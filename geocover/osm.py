@@ -300,7 +300,7 @@ def read_admin_boundaries(path: str | Path, admin_level: int) -> gpd.GeoDataFram
 def save_segments(segments: RoadSegments, path: str | Path) -> Path:
     """Write parsed road segments to one uncompressed ``.npz``, through a temporary file.
 
-    ``highway`` is stored as small integer codes into its distinct values (layout
+    ``highway`` is stored as small signed integer codes into its distinct values, -1 where missing (layout
     :data:`SEGMENTS_LAYOUT`), so that a province's millions of segments load in a fraction of a second.
 
     Parameters
@@ -316,9 +316,9 @@ def save_segments(segments: RoadSegments, path: str | Path) -> Path:
     """
     path = Path(path)
     arrays = {f.name: getattr(segments, f.name) for f in fields(RoadSegments) if f.name != "highway"}
-    codes, values = pd.factorize(segments.highway)
+    codes, values = segments.highway_classes
     arrays["highway_values"] = np.asarray(values, dtype=str)
-    arrays["highway_codes"] = codes.astype(np.min_scalar_type(max(len(values) - 1, 0)))
+    arrays["highway_codes"] = codes.astype(np.promote_types(np.int8, np.min_scalar_type(len(values))))
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
@@ -345,6 +345,6 @@ def load_segments(path: str | Path) -> RoadSegments:
     with np.load(path, allow_pickle=False) as data:
         arrays = {name: data[name] for name in data.files}
     classes, codes = arrays.pop("highway_values").astype(object), arrays.pop("highway_codes").astype(np.intp)
-    segments = RoadSegments(highway=classes[codes], **arrays)
+    segments = RoadSegments(highway=np.where(codes >= 0, classes[codes] if len(classes) else None, None), **arrays)
     segments.highway_classes = codes, classes
     return segments

@@ -118,7 +118,7 @@ def output_crs(result: ScenarioResult) -> pyproj.CRS | None:
 
 def workbook_sheets(table: pd.DataFrame, facilities: gpd.GeoDataFrame) -> dict[str, pd.DataFrame]:
     """The sheets of ``coverage.xlsx``: the zone table, and the facility table with ``lon``/``lat`` (WGS84)."""
-    wgs84 = facilities.to_crs("EPSG:4326")
+    wgs84 = facilities if facilities.crs == "EPSG:4326" else facilities.to_crs("EPSG:4326")
     return {"zones": table, "facilities": pd.DataFrame(wgs84.drop(columns="geometry")).assign(
         lon=wgs84.geometry.x.round(7), lat=wgs84.geometry.y.round(7))}
 
@@ -181,11 +181,11 @@ def write_outputs(
     names += list(tables or {})
     with staged_outputs(out_dir) as stage:
         result.table.to_csv(stage / "coverage_by_zone.csv", index=False, encoding="utf-8-sig")
-        sheets = workbook_sheets(result.table, result.facilities)
+        facilities = result.facilities.to_crs("EPSG:4326")
+        sheets = workbook_sheets(result.table, facilities)
         sheets["facilities"].to_csv(stage / "coverage_by_facility.csv", index=False, encoding="utf-8-sig")
         if workbook is None:
             write_workbook(sheets, stage / "coverage.xlsx")
-        facilities = result.facilities.to_crs("EPSG:4326")
         gpkg = stage / "results.gpkg"
         layers = {
             "facilities": facilities,

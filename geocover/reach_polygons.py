@@ -14,8 +14,8 @@ import scipy.sparse as sp
 import shapely
 
 from geocover.chains import segment_chains
-from geocover.matrices import _positions, _ranges
-from geocover.network import Network
+from geocover.matrices import _positions
+from geocover.network import Network, ranges
 from geocover.snapping import Snap
 
 _DISJOINT_SUBSET_UNION = (
@@ -103,7 +103,7 @@ def reach_polygons(
             reached = scratch.reached = np.zeros(n, dtype=bool)
         nodes = node_matrix.indices[node_matrix.indptr[row]:node_matrix.indptr[row + 1]]
         reached[nodes] = True
-        edges = by_u[_ranges(u_ptr[nodes], u_ptr[nodes + 1] - u_ptr[nodes])]
+        edges = by_u[ranges(u_ptr[nodes], u_ptr[nodes + 1] - u_ptr[nodes])]
         edges = edges[reached[network.v[edges]] & tiles.passable[edges]]
         own = facilities.edge[row]
         ends = np.array([network.u[own], network.v[own]]) if own >= 0 else np.empty(0, dtype=np.int64)
@@ -279,7 +279,7 @@ class _ReachTiles:
         """The runs homed in ``tiles``, sorted."""
         tiles = np.asarray(tiles, dtype=np.int64)
         starts = self.tile_runs_ptr[tiles]
-        return np.sort(self.tile_runs[_ranges(starts, self.tile_runs_ptr[tiles + 1] - starts)])
+        return np.sort(self.tile_runs[ranges(starts, self.tile_runs_ptr[tiles + 1] - starts)])
 
     def _build_own(self, tile: int) -> shapely.Geometry:
         # A smallest tile's runs mostly meet (union_all); a larger tile's, along its two middle lines, mostly not.
@@ -333,7 +333,7 @@ class _ReachTiles:
     def _merged(self, ids: np.ndarray, segments: np.ndarray | None = None) -> np.ndarray:
         """One merged line per run in the sorted ``ids``: of all its segments, or only of ``segments``."""
         if segments is None:
-            segments = self.run_segments[_ranges(self.run_ptr[ids], self.run_size[ids])]
+            segments = self.run_segments[ranges(self.run_ptr[ids], self.run_size[ids])]
         else:
             segments = segments[np.argsort(self.run[segments], kind="stable")]
         if len(segments) == 0:

@@ -273,7 +273,7 @@ def point_minutes(
     ok = np.flatnonzero(points.snapped)
     if len(ok) == 0:
         return minutes, facility
-    sub = Snap(points.edge[ok], points.fraction[ok], points.offset_m[ok])
+    sub = points.take(ok)
     along_u, along_v = _toward_ends(network, sub, leaving=nodes.direction == "to")
     node_u, node_v = network.u[sub.edge], network.v[sub.edge]
     via_u = along_u + nodes.minutes[node_u]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from geocover.network import Network
 from geocover.routing import nearest_facility_nodes, point_minutes
-from geocover.snapping import Snap, snap_points
+from geocover.snapping import snap_points
 
 
 def minutes_to_county_seat(
@@ -43,10 +43,10 @@ def minutes_to_county_seat(
         if len(seat) == 0:
             continue
         k = positions[seat[:1]].to_numpy()
-        seat_snap = Snap(snap.edge[k], snap.fraction[k], snap.offset_m[k])
+        seat_snap = snap.take(k)
         nodes = nearest_facility_nodes(network, seat_snap, "to", offroad_kmh)
         rows = positions[children.index].to_numpy()
-        child_snap = Snap(snap.edge[rows], snap.fraction[rows], snap.offset_m[rows])
+        child_snap = snap.take(rows)
         minutes, _ = point_minutes(network, nodes, child_snap, seat_snap, offroad_kmh)
         out[children.index] = minutes
     return out

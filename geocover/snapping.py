@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from geocover.network import Network
+from geocover.network import Network, ranges
 
 _CHUNK = 500_000
 """Points per chunk, which bounds the candidate pairs held in memory."""
@@ -68,6 +68,10 @@ class Snap:
 
     def __len__(self) -> int:
         return len(self.edge)
+
+    def take(self, index: np.ndarray) -> Snap:
+        """The snaps of the points at ``index`` (positions or a boolean mask)."""
+        return Snap(self.edge[index], self.fraction[index], self.offset_m[index])
 
 
 def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> Snap:
@@ -181,8 +185,7 @@ def _binned_pairs(
                         np.maximum.reduceat(bx, starts) + distance, np.maximum.reduceat(by, starts) + distance)
     pair_bin, pair_seg = network.tree.query(boxes)
     size = counts[pair_bin]
-    at = np.repeat(starts[pair_bin] - (np.cumsum(size) - size), size) + np.arange(int(size.sum()))
-    return order[at], np.repeat(pair_seg, size)
+    return order[ranges(starts[pair_bin], size)], np.repeat(pair_seg, size)
 
 
 def _snap_chunk(

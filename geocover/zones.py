@@ -195,13 +195,19 @@ def _read_zone_file(layer: ZoneLayerConfig) -> tuple[gpd.GeoDataFrame | None, li
     return gpd.GeoDataFrame(zones, geometry=frame.geometry.to_numpy(), crs=frame.crs), []
 
 
+def lie_within(shapes: np.ndarray, container: shapely.Geometry) -> np.ndarray:
+    """Per shape: True when its area outside ``container`` is below 1e-9 of its area (shared borders
+    digitised alike differ by rounding only)."""
+    return shapely.area(shapely.difference(shapes, container)) <= 1e-9 * np.maximum(shapely.area(shapes), 1e-30)
+
+
 def zones_of_unit(zones: gpd.GeoDataFrame, level: str, zone_id: str) -> gpd.GeoDataFrame:
     """The zone ``(level, zone_id)`` and the zones of other levels lying inside it.
 
-    A zone lies inside when its area outside the unit is below 1e-9 of its area (shared borders
-    digitised alike differ by rounding only). A zone of a higher level holding the unit (its city) is
-    left out, even when its representative point falls in the unit: a batch computes such zones from
-    the merged units, and taking them in would widen the unit's study area to the whole of them.
+    A zone lies inside when its area outside the unit is below 1e-9 of its area (:func:`lie_within`). A zone
+    of a higher level holding the unit (its city) is left out, even when its representative point falls in the
+    unit: a batch computes such zones from the merged units, and taking them in would widen the unit's study
+    area to the whole of them.
 
     Raises
     ------
@@ -215,9 +221,7 @@ def zones_of_unit(zones: gpd.GeoDataFrame, level: str, zone_id: str) -> gpd.GeoD
     shapes = zones.geometry.to_numpy()
     candidate = shapely.within(shapely.point_on_surface(shapes), boundary) & (zones["zone_level"] != level).to_numpy()
     inside = np.zeros(len(zones), dtype=bool)
-    parts = shapes[candidate]
-    inside[candidate] = shapely.area(shapely.difference(parts, boundary)) <= 1e-9 * np.maximum(shapely.area(parts),
-                                                                                                1e-30)
+    inside[candidate] = lie_within(shapes[candidate], boundary)
     return zones[inside | zones.index.isin(chosen.index)].reset_index(drop=True)
 
 

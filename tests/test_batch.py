@@ -453,9 +453,11 @@ def test_the_workbook_written_by_another_process_is_the_one_written_here(whole, 
     result, here = whole
     (tmp_path / "there").mkdir()
     with ProcessPoolExecutor(1) as pool:
-        workbook = pool.submit(write_workbook, workbook_sheets(result.table, result.facilities), tmp_path / "w.xlsx")
+        sheets = workbook_sheets(result.table, result.facilities) | {"written there": pd.DataFrame({"x": [1]})}
+        workbook = pool.submit(write_workbook, sheets, tmp_path / "w.xlsx")
         written = write_outputs(result, tmp_path / "there", workbook=workbook)
     assert not (tmp_path / "w.xlsx").exists()
+    assert "written there" in pd.ExcelFile(tmp_path / "there" / "coverage.xlsx").sheet_names
     assert "coverage.xlsx" in written
     for sheet in ("zones", "facilities"):
         pd.testing.assert_frame_equal(pd.read_excel(tmp_path / "there" / "coverage.xlsx", sheet_name=sheet),

@@ -16,6 +16,7 @@ from geocover.matrices import OFFSET_MINUTES, facility_node_matrix, facility_poi
 from geocover.population import PopulationGrid
 from geocover.routing import nearest_facility_nodes, point_minutes
 from geocover.snapping import Snap, snap_points
+from tests.reference import reference_minutes
 from tests.test_matrices import _dense_reference, _facilities, _grid_network, _one_way_block
 
 OFFROAD_KMH = 5.0
@@ -224,6 +225,24 @@ def test_table_equals_the_old_table_and_rows_only_fill_the_selected():
     pd.testing.assert_frame_equal(table.drop(columns=same_tier), old.drop(columns=same_tier), check_exact=True)
     np.testing.assert_allclose(table[same_tier], old[same_tier], rtol=1e-12, atol=1e-12)
     assert table["referral_minutes"].notna().sum() >= 5 and table[same_tier].notna().sum() >= 5
+    # Independently: exclusive catchments by a loop over the cells, referrals by NetworkX.
+    for band in bands:
+        expected = np.zeros(len(facilities))
+        for k, f, m in zip(grid.population[grid.valid], access.facility[grid.valid], access.minutes[grid.valid],
+                           strict=True):
+            if f >= 0 and m <= band:
+                expected[f] += k
+        np.testing.assert_allclose(table[f"catchment_exclusive_{band:g}".replace(".", "_")], expected, rtol=1e-12)
+    tiers = facilities["tier"].astype(str).to_numpy()
+    up = {"village_clinic": ("township_health_centre", "central_township_health_centre"),
+          "township_health_centre": ("hospital",), "clinic": ("hospital",)}
+    referral = np.full(len(facilities), np.nan)
+    for members in set(up.values()):
+        sources = np.flatnonzero([up.get(t) == members for t in tiers])
+        found = reference_minutes(network, snap_facilities(network, facilities[np.isin(tiers, members)], 150.0),
+                                  snap_facilities(network, facilities.iloc[sources], 150.0), "to", OFFROAD_KMH)
+        referral[sources] = np.where(found <= limit, found, np.nan)
+    np.testing.assert_allclose(table["referral_minutes"], referral, rtol=1e-9)
     wanted = np.zeros(len(facilities), dtype=bool)
     wanted[[0, 3, 7, 8, 20, 31]] = True
     some = facility_table(network, facilities, access, bands, OFFROAD_KMH, limit, rows=wanted)

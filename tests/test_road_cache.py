@@ -72,7 +72,9 @@ def test_the_cache_is_written_once_and_a_cache_of_the_old_layout_is_ignored(pbf,
     old.parent.mkdir()
     np.savez_compressed(old, highway=np.array(["primary"]))
     segments = load_roads(config, zones=None)
-    _assert_same(segments, read_road_segments(pbf))
+    assert segments.way_id.tolist() == [10, 11, 12, 12]  # not the old cache's one "primary" segment
+    assert segments.highway.tolist() == ["motorway_link", "residential", "motorway_link", "motorway_link"]
+    _assert_same(load_segments(cached), segments)
     assert cached.is_file() and old.is_file()
 
     def parse_again(*args, **kwargs):
@@ -86,7 +88,10 @@ def test_extract_keeps_the_ways_reaching_the_zones_box(pbf):
     config = _config(pbf, extract=True)
     zones = gpd.GeoDataFrame({"zone_id": ["a"]}, geometry=[box(0.45, 0.45, 0.55, 0.55)], crs="EPSG:4326")
     west, south, east, north = extract_box(config, zones)
-    assert west < 0.45 and east < 0.6  # the 0.1 minute margin is a few hundred metres
+    # The margin: 150 km/h x 0.1 minute = 250 m, in degrees at the equator (longitude at 0.5°N).
+    lon_m, lat_m = 111_320.0 * np.cos(np.radians(0.5)), 110_574.0
+    np.testing.assert_allclose([west, south, east, north], [0.45 - 250 / lon_m, 0.45 - 250 / lat_m,
+                                                            0.55 + 250 / lon_m, 0.55 + 250 / lat_m], atol=1e-5)
     segments = load_roads(config, zones)
     _assert_same(segments, read_road_segments(pbf, (west, south, east, north)))
     # Way 10 has node 1 in the box; way 11 only nodes beyond it; way 12 is far away.
@@ -109,3 +114,14 @@ def test_highway_classes_from_the_file_and_a_box_match_the_segments(pbf, tmp_pat
         np.testing.assert_array_equal(fresh.minutes_uv, cached.minutes_uv)
         np.testing.assert_array_equal(fresh.minutes_vu, cached.minutes_vu)
     assert np.isinf(build_network(loaded, "walk", "EPSG:32738").minutes_uv).sum() == 0
+
+
+def test_a_segment_without_highway_class_stays_without_one_in_the_cache(pbf, tmp_path):
+    from dataclasses import replace
+
+    parsed = read_road_segments(pbf)
+    missing = replace(parsed, highway=np.array(["residential", None, "residential", "track"], dtype=object))
+    loaded = load_segments(save_segments(missing, tmp_path / "roads.npz"))
+    assert loaded.highway.tolist() == ["residential", None, "residential", "track"]
+    codes, classes = loaded.highway_classes
+    assert codes.tolist() == [0, -1, 0, 1] and classes.tolist() == ["residential", "track"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pyproj
 from shapely.geometry import box
 
 from geocover.utm import utm_crs, utm_crs_at
@@ -18,8 +19,10 @@ def test_the_zone_by_longitude_is_geopandas_estimate_everywhere_even_on_zone_edg
         assert utm_crs_at(lon, lat) == point.estimate_utm_crs(), (lon, lat)
 
 
-def test_a_frame_gets_the_zone_of_its_centre_in_any_crs():
-    frame = gpd.GeoDataFrame(geometry=[box(110.2, 35.1, 111.0, 36.0), box(113.5, 36.5, 114.4, 37.0)], crs="EPSG:4326")
-    assert utm_crs(frame) == frame.estimate_utm_crs()
-    projected = frame.to_crs("EPSG:32650")
-    assert utm_crs(projected) == projected.estimate_utm_crs()
+def test_a_frame_gets_the_zone_of_the_centre_of_its_bounds_in_any_crs():
+    # The first box lies in zone 49 (108-114°E); the centre of both boxes' bounds, 115.25°E, in zone 50.
+    frame = gpd.GeoDataFrame(geometry=[box(110.5, 35.1, 111.0, 36.0), box(119.0, 36.5, 120.0, 37.0)], crs="EPSG:4326")
+    assert utm_crs(frame) == pyproj.CRS.from_epsg(32650)
+    assert utm_crs(frame.to_crs("EPSG:3857")) == pyproj.CRS.from_epsg(32650)
+    south = gpd.GeoSeries([box(43.2, -12.5, 44.6, -11.3)], crs="EPSG:4326")  # Comoros
+    assert utm_crs(south) == pyproj.CRS.from_epsg(32738)

@@ -217,11 +217,12 @@ def test_zones_of_unit_keeps_the_zones_inside_and_leaves_out_the_city_holding_it
     shapes = {
         ("city", "C"): box(0, 0, 4, 1), ("county", "A"): box(0, 0, 2.5, 1), ("county", "B"): box(2.5, 0, 4, 1),
         ("township", "a1"): box(0, 0, 1, 1), ("township", "a2"): box(1, 0, 2.5, 1),
-        ("township", "straddling"): box(2, 0.5, 3, 1),
+        ("township", "straddling"): box(1.8, 0.5, 2.6, 1),  # its representative point lies in A, a part in B
     }
     zones = gpd.GeoDataFrame({"zone_level": [k[0] for k in shapes], "zone_id": [k[1] for k in shapes]},
                              geometry=list(shapes.values()), crs="EPSG:4326")
-    assert shapes[("city", "C")].representative_point().within(shapes[("county", "A")])
+    for name in ("city", "C"), ("township", "straddling"):
+        assert shapes[name].representative_point().within(shapes[("county", "A")])
     kept = zones_of_unit(zones, "county", "A")
     assert list(zip(kept["zone_level"], kept["zone_id"], strict=True)) == [
         ("county", "A"), ("township", "a1"), ("township", "a2")]
