@@ -123,10 +123,10 @@ def repaired(geometry: np.ndarray) -> np.ndarray:
     return geometry
 
 
-def to_wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """``frame`` reprojected to EPSG:4326 with its geometries :func:`repaired`."""
-    out = frame.to_crs("EPSG:4326")
-    return out.set_geometry(repaired(out.geometry.to_numpy()), crs="EPSG:4326")
+def reprojected(frame: gpd.GeoDataFrame, crs: object = "EPSG:4326") -> gpd.GeoDataFrame:
+    """Traced polygons ``frame`` reprojected to ``crs`` with their geometries :func:`repaired`."""
+    out = frame.to_crs(crs)
+    return out.set_geometry(repaired(out.geometry.to_numpy()), crs=out.crs)
 
 
 def service_areas(
@@ -161,7 +161,7 @@ def service_areas(
             })
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=grid.crs)
     frame["area_km2"] = _area_km2(frame)
-    return to_wgs84(frame)
+    return reprojected(frame)
 
 
 def gap_polygons(grid: PopulationGrid, minutes: np.ndarray, target_minutes: float) -> gpd.GeoDataFrame:
@@ -210,7 +210,7 @@ def gap_polygons(grid: PopulationGrid, minutes: np.ndarray, target_minutes: floa
     frame["area_km2"] = _area_km2(frame)
     frame = frame.sort_values("population", ascending=False, kind="stable").reset_index(drop=True)
     frame.insert(0, "gap_id", np.arange(1, len(frame) + 1))
-    return to_wgs84(frame)
+    return reprojected(frame)
 
 
 def _area_km2(frame: gpd.GeoDataFrame) -> np.ndarray:
@@ -259,4 +259,4 @@ def catchment_polygons(
     if not frames:
         return gpd.GeoDataFrame({"facility_id": [], "band_minutes": [], "population": []}, geometry=[],
                                 crs="EPSG:4326")
-    return to_wgs84(gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=grid.crs))
+    return reprojected(gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=grid.crs))

@@ -15,7 +15,7 @@ import pyproj
 from scipy.spatial import cKDTree
 
 from geocover.accessibility import cell_accessibility
-from geocover.areas import trace_polygons
+from geocover.areas import reprojected, trace_polygons
 from geocover.network import Network
 from geocover.population import PopulationGrid
 from geocover.snapping import Snap
@@ -71,7 +71,7 @@ def network_voronoi(
         owner[cells] = mine[nearest]
     labels = np.zeros(grid.shape, dtype=np.int64)
     labels[grid.valid] = owner + 1
-    traced = trace_polygons(grid, labels).set_index("label").to_crs(parents.crs)
+    traced = reprojected(trace_polygons(grid, labels), parents.crs).set_index("label")
     rows = []
     for label, polygon in traced.geometry.items():
         seat = seats.iloc[int(label) - 1]

@@ -157,7 +157,21 @@ def test_service_areas_catchments_and_gaps_keep_their_geometry():
             mine = catchments[catchments["band_minutes"] == band]
             assert list(mine["facility_id"]) == list(ids[reference["label"] - 1])
             assert shapely.equals(mine.geometry.to_numpy(), reference.geometry.to_numpy()).all()
+            for facility, people in zip(mine["facility_id"], mine["population"], strict=True):
+                k = int(facility[1:])
+                assert people == pytest.approx(sum(grid.population[inside & (nearest == k)]))
     assert shapely.is_valid(gaps.geometry.to_numpy()).all()
+    # Each gap: one 4-connected group of populated cells beyond 18 minutes, its outline and its people.
+    with np.errstate(invalid="ignore"):
+        beyond = grid.valid & (grid.population > 0) & ~(minutes <= 18)
+    groups, count = ndimage.label(beyond)
+    assert len(gaps) == count and list(gaps["population"]) == sorted(gaps["population"], reverse=True)
+    for k in range(1, count + 1):
+        outline = _reference_trace_polygons(grid, (groups == k).astype(int)).to_crs("EPSG:4326").geometry.iloc[0]
+        row = gaps[shapely.equals(gaps.geometry.to_numpy(), outline)]
+        assert len(row) == 1
+        assert row["population"].iloc[0] == pytest.approx(grid.population[groups == k].sum())
+        assert row["cells"].iloc[0] == (groups == k).sum()
 
 
 def test_repaired_makes_a_hole_crossing_its_shell_valid_and_keeps_polygons():
