@@ -17,10 +17,10 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from geocover.accessibility import snap_facilities
-from geocover.network import Network, build_network
-from geocover.osm import read_road_segments
-from geocover.snapping import Snap
+from geocover.io.osm import read_road_segments
+from geocover.network.graph import Network, build_network
+from geocover.network.snapping import Snap
+from geocover.travel.cells import snap_facilities
 
 ROOT = Path(__file__).resolve().parents[1]
 COMOROS = ROOT.parent / "shared" / "data" / "comoros"

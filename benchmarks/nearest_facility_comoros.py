@@ -1,11 +1,11 @@
 """Nearest-facility minutes on the Comoros drive network: geocover vs NetworkX vs a bare SciPy call.
 
-Measures :func:`geocover.routing.nearest_facility_nodes`: every node's minutes to (and from) its
+Measures :func:`geocover.travel.nearest.nearest_facility_nodes`: every node's minutes to (and from) its
 nearest hospital, clinic or doctor, and which one. The peers search the same arcs (the network plus
 one virtual node per facility with arcs to the two ends of its segment: the off-road leg and the part
 of the segment travelled): NetworkX ``multi_source_dijkstra_path_length`` on a ``DiGraph`` of those
 arcs, and one bare ``scipy.sparse.csgraph.dijkstra(min_only=True)`` call on the prebuilt CSR arrays.
-geocover searches the junction graph (runs of shape points contracted, :mod:`geocover.chains`, built once
+geocover searches the junction graph (runs of shape points contracted, :mod:`geocover.network.chains`, built once
 per network and direction and cached like the CSR) and fills in the shape points. The minutes are
 checked equal to 1e-9 minutes (the largest absolute difference is printed) before the ratios; the
 script exits with status 1 when they differ.
@@ -23,10 +23,10 @@ import numpy as np
 from _common import Timed, comoros_drive, fail, median_seconds, networkx_graph, table
 from scipy.sparse.csgraph import dijkstra
 
-from geocover.chains import chains
-from geocover.network import Network
-from geocover.routing import Direction, _facility_graph, nearest_facility_nodes
-from geocover.snapping import Snap
+from geocover.network.chains import chains
+from geocover.network.graph import Network
+from geocover.network.snapping import Snap
+from geocover.travel.nearest import Direction, _facility_graph, nearest_facility_nodes
 
 OFFROAD_KMH = 5.0
 

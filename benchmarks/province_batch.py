@@ -129,8 +129,8 @@ def build_province(folder: Path, cells: int, nodes: int, facilities: int, counti
     return config
 
 
-SINGLE = ("import sys; from geocover.mapping import coverage_map; from geocover.offline import render; "
-          "from geocover.outputs import write_outputs; from geocover.pipeline import run_scenario; "
+SINGLE = ("import sys; from geocover.render.folium_map import coverage_map; from geocover.render.assets import render; "
+          "from geocover.render.writers import write_outputs; from geocover.pipeline import run_scenario; "
           "r = run_scenario(sys.argv[1], progress=False); "
           "write_outputs(r, sys.argv[2], map_html=render(coverage_map(r, tiles='none')))")
 """The single run with the outputs of ``geocover batch --no-report --offline``: tables, GeoPackage, raster, map."""

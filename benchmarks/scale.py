@@ -1,11 +1,11 @@
 """Scale: time and peak memory of the engine on synthetic road grids of 10^4 to 3x10^6 nodes.
 
 A square lattice of streets 150 m apart in UTM zone 50N, each street a random OSM class (a drive speed
-of 25 to 60 km/h) and 3 % of them one-way, goes through :func:`geocover.network.build_network`,
-:func:`geocover.storage.save_network` and ``load_network``; then, for 10 to 40,000 facilities at random
-positions along random segments up to 100 m off the road, :func:`geocover.routing.nearest_facility_nodes`
+of 25 to 60 km/h) and 3 % of them one-way, goes through :func:`geocover.network.graph.build_network`,
+:func:`geocover.network.storage.save_network` and ``load_network``; then, for 10 to 40,000 facilities at random
+positions along random segments up to 100 m off the road, :func:`geocover.travel.nearest.nearest_facility_nodes`
 (one multi-source search) and the per-facility sparse matrix within 15 minutes,
-:func:`geocover.matrices.facility_node_matrix`. There is no peer: the goal is 3x10^6 nodes and 10,000
+:func:`geocover.travel.matrices.facility_node_matrix`. There is no peer: the goal is 3x10^6 nodes and 10,000
 facilities' nearest-facility minutes in under 10 s and 4 GB. Each matrix is checked against the
 nearest-facility minutes (its column minima) and, for a few facilities, against an unpruned SciPy search
 of the whole network; the script exits with status 1 when they differ.
@@ -38,12 +38,12 @@ import scipy.sparse as sp
 from _common import fail, peak_mib, reset_peak, rss_mib, table
 from scipy.sparse.csgraph import dijkstra
 
-from geocover.matrices import OFFSET_MINUTES, _search_groups, facility_node_matrix
-from geocover.network import WALK_SPEED_KMH, Network, build_network
-from geocover.osm import RoadSegments
-from geocover.routing import NodeTimes, _facility_graph, nearest_facility_nodes
-from geocover.snapping import Snap
-from geocover.storage import load_network, save_network
+from geocover.io.osm import RoadSegments
+from geocover.network.graph import WALK_SPEED_KMH, Network, build_network
+from geocover.network.snapping import Snap
+from geocover.network.storage import load_network, save_network
+from geocover.travel.matrices import OFFSET_MINUTES, _search_groups, facility_node_matrix
+from geocover.travel.nearest import NodeTimes, _facility_graph, nearest_facility_nodes
 
 CRS = "EPSG:32650"
 SPACING_M = 150.0

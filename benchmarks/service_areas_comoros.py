@@ -2,8 +2,8 @@
 
 For every hospital, clinic and doctor: the nodes that reach it within 15 minutes and a polygon of
 the reached network (every edge with both ends reached, buffered 25 m, unioned). geocover builds the sparse
-facility × node matrix (:func:`geocover.matrices.facility_node_matrix`) and the polygons from it
-(:func:`geocover.reach_polygons.reach_polygons`, 16 segments per quarter circle as GeoPandas, on 2 threads,
+facility × node matrix (:func:`geocover.travel.matrices.facility_node_matrix`) and the polygons from it
+(:func:`geocover.travel.isochrones.reach_polygons`, 16 segments per quarter circle as GeoPandas, on 2 threads,
 its tiles built afresh in every call); the peer is the OSMnx isochrone recipe, ``nx.ego_graph`` per
 facility on a NetworkX ``MultiDiGraph`` with the same arcs, then the edges of the ego graph buffered
 with GeoPandas and unioned. Also timed: ``reach_polygons`` on one thread, with 8 segments per quarter
@@ -29,10 +29,10 @@ from _common import comoros_drive, fail, median_seconds, networkx_graph, table
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, Point
 
-from geocover.matrices import OFFSET_MINUTES, _positions, _search_groups, facility_node_matrix
-from geocover.network import WALK_SPEED_KMH
-from geocover.reach_polygons import reach_polygons
-from geocover.routing import _facility_graph
+from geocover.network.graph import WALK_SPEED_KMH
+from geocover.travel.isochrones import reach_polygons
+from geocover.travel.matrices import OFFSET_MINUTES, _positions, _search_groups, facility_node_matrix
+from geocover.travel.nearest import _facility_graph
 
 LIMIT_MINUTES = 15.0
 BUFFER_M = 25.0

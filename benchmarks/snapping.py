@@ -1,4 +1,4 @@
-"""Snapping: :func:`geocover.snapping.snap_points` against one GEOS nearest-neighbour query per point.
+"""Snapping: :func:`geocover.network.snapping.snap_points` against one GEOS nearest-neighbour query per point.
 
 The peer is what ``snap_points`` did before: ``STRtree.query_nearest(points, max_distance,
 all_matches=False)`` and the projection of each point on the segment found. Three synthetic networks
@@ -27,8 +27,8 @@ import pyproj
 import shapely
 from _common import fail, median_seconds, table
 
-from geocover.network import Network
-from geocover.snapping import Snap, snap_points
+from geocover.network.graph import Network
+from geocover.network.snapping import Snap, snap_points
 
 CRS = pyproj.CRS("EPSG:32633")
 

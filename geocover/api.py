@@ -9,19 +9,19 @@ import pandas as pd
 import pyogrio
 
 import geocover
-from geocover.compare import compare as compare_plan
-from geocover.compliance import scenario_audit
+from geocover.analysis.compare import compare as compare_plan
 from geocover.config import ScenarioConfig, load_config
 from geocover.errors import InputError, Problem
-from geocover.inputs import load_facilities
-from geocover.mapping import coverage_map
-from geocover.offline import render
-from geocover.outputs import staged_outputs, write_outputs
+from geocover.io.population import read_population
+from geocover.io.zones import read_zones
 from geocover.pipeline import ScenarioResult, run_scenario
-from geocover.population import read_population
+from geocover.prepare import load_facilities
+from geocover.render.assets import render
+from geocover.render.folium_map import coverage_map
+from geocover.render.writers import staged_outputs, write_outputs
 from geocover.siting.scenario import site_scenario, summary_lines
 from geocover.standards import FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, list_presets, write_audit
-from geocover.zones import read_zones
+from geocover.standards.scenario_audit import scenario_audit
 
 
 def project_file(relative: str) -> Path:
@@ -148,7 +148,7 @@ def batch(
 ) -> tuple[dict[str, Path], str, dict[str, str]]:
     """Run the scenario unit by unit on Dask (``batch:`` section) and write the merged outputs.
 
-    See :func:`geocover.batch.run_batch` for the parameters and what is exact.
+    See :func:`geocover.batch.driver.run_batch` for the parameters and what is exact.
 
     Returns
     -------
@@ -158,7 +158,7 @@ def batch(
     failed : dict
         Unit id to its error; empty when every unit finished.
     """
-    from geocover.batch import run_batch
+    from geocover.batch.driver import run_batch
 
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)

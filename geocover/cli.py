@@ -14,7 +14,7 @@ from typing import get_args
 from geocover import __version__
 from geocover.config import SitingConfig
 from geocover.errors import InputError
-from geocover.i18n import LANGS
+from geocover.render.i18n import LANGS
 
 MODELS = get_args(SitingConfig.model_fields["model"].annotation)
 CANDIDATE_RULES = get_args(SitingConfig.model_fields["candidate_rule"].annotation)

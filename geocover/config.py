@@ -204,7 +204,7 @@ class PlanChangesConfig(_Strict):
 
 
 class CapacityConfig(_Strict):
-    """Capacity-aware coverage as AccessMod's geographic coverage analysis (rules in geocover.capacity)."""
+    """Capacity-aware coverage as AccessMod's geographic coverage analysis (rules in geocover.analysis.capacity)."""
 
     column: str = Field(description="facility column of the people each can serve")
     limit_minutes: float = Field(gt=0)

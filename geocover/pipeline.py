@@ -11,25 +11,25 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from geocover.accessibility import Accessibility, cell_accessibility, snap_cells
-from geocover.ambulance import AmbulanceCells, ambulance_cells, ambulance_columns, ambulance_sufficiency
-from geocover.areas import catchment_polygons, gap_polygons, service_areas
+from geocover.analysis.ambulance import AmbulanceCells, ambulance_cells, ambulance_columns, ambulance_sufficiency
+from geocover.analysis.facility_table import facility_table
+from geocover.analysis.polygons import catchment_polygons, gap_polygons, service_areas
+from geocover.analysis.seats import minutes_to_county_seat
+from geocover.analysis.services import ServiceResult, offering, run_service, service_columns, tier_columns
+from geocover.analysis.supply import supply_columns
+from geocover.analysis.urban_rural import builtup_at
+from geocover.analysis.zone_table import gap_flags, zone_table
 from geocover.config import OffroadConfig, ScenarioConfig, load_config
-from geocover.coverage import gap_flags, zone_table
 from geocover.errors import InputError, Problem, raise_if_any
-from geocover.facility_table import facility_table
-from geocover.friction import cell_graph, sample_raster, walk_on
-from geocover.inputs import load_facilities, load_population, load_roads, load_statistics, load_weights
-from geocover.network import Network, build_network, max_speed_kmh, urban_rural_factors
-from geocover.osm import RoadSegments
-from geocover.population import PopulationGrid
-from geocover.seats import minutes_to_county_seat
-from geocover.services import ServiceResult, offering, run_service, service_columns, tier_columns
-from geocover.snapping import Snap
-from geocover.supply import supply_columns
-from geocover.urban_rural import builtup_at
-from geocover.utm import utm_crs
-from geocover.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
+from geocover.io.osm import RoadSegments
+from geocover.io.population import PopulationGrid
+from geocover.io.utm import utm_crs
+from geocover.io.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
+from geocover.network.graph import Network, build_network, max_speed_kmh, urban_rural_factors
+from geocover.network.snapping import Snap
+from geocover.prepare import load_facilities, load_population, load_roads, load_statistics, load_weights
+from geocover.travel.cells import Accessibility, cell_accessibility, snap_cells
+from geocover.travel.offroad import cell_graph, sample_raster, walk_on
 
 _KEYS = ["zone_level", "zone_id", "zone_name"]
 
@@ -47,31 +47,31 @@ class ScenarioResult:
     zones : geopandas.GeoDataFrame
         Zone polygons joined to the zone table.
     table : pandas.DataFrame
-        The zone table (see :func:`geocover.coverage.zone_table`).
+        The zone table (see :func:`geocover.analysis.zone_table.zone_table`).
     service_areas, gaps : geopandas.GeoDataFrame or None
         None when not traced (``run_scenario(..., polygons=False)``).
     network : Network
     access : Accessibility
     study_area : geopandas.GeoSeries
     statistics : pandas.DataFrame or None
-        The statistics table keyed by code (see :func:`geocover.statistics.read_statistics`).
+        The statistics table keyed by code (see :func:`geocover.io.statistics.read_statistics`).
     notes : list of str
         Inputs repaired, skipped or dropped.
     services : dict
-        Name to :class:`~geocover.services.ServiceResult` of each configured service circle.
+        Name to :class:`~geocover.analysis.services.ServiceResult` of each configured service circle.
     networks : dict
-        Mode to :class:`~geocover.network.Network`, one per mode used.
+        Mode to :class:`~geocover.network.graph.Network`, one per mode used.
     ambulance : AmbulanceCells or None
         Per-cell ambulance radius and response measures when ``ambulance`` is configured.
     audit : pandas.DataFrame or None
-        The standards audit, once :func:`geocover.compliance.scenario_audit` has run.
+        The standards audit, once :func:`geocover.standards.scenario_audit.scenario_audit` has run.
     sites : geopandas.GeoDataFrame or None
         Proposed sites (``rank``, ``population_added``), once siting has run.
     allocation : pandas.DataFrame or None
         With ``capacity``, each facility's covered people in processing order.
     catchments : geopandas.GeoDataFrame or None
         Each facility's own area per band (the cells whose nearest it is), see
-        :func:`geocover.areas.catchment_polygons`.
+        :func:`geocover.analysis.polygons.catchment_polygons`.
     scores : dict
         With ``fca``: ``access_2sfca`` (or ``access_e2sfca``) per valid cell, row-major.
     """
@@ -116,10 +116,10 @@ def run_scenario(
     progress : bool
         Show a progress bar of the steps.
     facilities : geopandas.GeoDataFrame, optional
-        Facilities to use instead of the configured layer (a plan's set: see :mod:`geocover.compare`).
+        Facilities to use instead of the configured layer (a plan's set: see :mod:`geocover.analysis.compare`).
     unit : tuple of str, optional
         ``(zone_level, zone_id)``: report only this zone and the zones of other levels inside it
-        (see :func:`geocover.zones.zones_of_unit`), e.g. one county of a province for a batch task. Roads,
+        (see :func:`geocover.io.zones.zones_of_unit`), e.g. one county of a province for a batch task. Roads,
         facilities and people are still taken within the buffer around it, so its figures equal
         those of the whole-area run (the empty cells outside the reported zones are dropped: they
         count only through their people).
@@ -127,14 +127,14 @@ def run_scenario(
         Trace the service-area, catchment and gap polygons; without them (a batch unit, which traces
         its own cells only) ``service_areas``, ``gaps`` and ``catchments`` are None.
     zones : geopandas.GeoDataFrame, optional
-        The configured zones already read (:func:`geocover.zones.read_zones`), e.g. once for every
+        The configured zones already read (:func:`geocover.io.zones.read_zones`), e.g. once for every
         unit of a batch; read here when omitted.
     segments : RoadSegments, optional
-        The configured roads already read (:func:`geocover.inputs.load_roads`), e.g. parsed once for
+        The configured roads already read (:func:`geocover.prepare.load_roads`), e.g. parsed once for
         every unit of a batch; read here when omitted.
     cell_snaps_of : callable, optional
         ``cell_snaps_of(network, grid)``: the valid cells of ``grid`` already snapped to ``network`` (a batch
-        snaps every cell once: :meth:`geocover.batch_snaps.CellSnaps.for_grid`), or None to snap them here.
+        snaps every cell once: :meth:`geocover.batch.cell_snaps.CellSnaps.for_grid`), or None to snap them here.
 
     Returns
     -------
@@ -287,7 +287,7 @@ def _reported_or_peopled(grid: PopulationGrid, zones: gpd.GeoDataFrame) -> Popul
 
 
 def walk_off_road(access: Accessibility, offroad: OffroadConfig, metric_crs) -> Accessibility:
-    """The access with every cell's minutes improved by walking on across the terrain (see geocover.friction)."""
+    """The access with every cell's minutes improved by walking on across the terrain (see geocover.travel.offroad)."""
     grid = access.grid
     elevation = sample_raster(offroad.dem, grid)
     factor = sample_raster(offroad.landcover_factor, grid) if offroad.landcover_factor is not None else None

@@ -7,8 +7,8 @@ from collections import defaultdict
 import networkx as nx
 import numpy as np
 
-from geocover.network import Network
-from geocover.snapping import Snap
+from geocover.network.graph import Network
+from geocover.network.snapping import Snap
 
 
 def reference_minutes(

@@ -12,8 +12,8 @@ import shapely
 from affine import Affine
 from scipy import ndimage
 
-from geocover.areas import catchment_polygons, gap_polygons, service_areas, trace_polygons
-from geocover.population import PopulationGrid
+from geocover.analysis.polygons import catchment_polygons, gap_polygons, service_areas, trace_polygons
+from geocover.io.population import PopulationGrid
 
 CRS = pyproj.CRS("EPSG:32633")
 
@@ -177,7 +177,7 @@ def test_service_areas_catchments_and_gaps_keep_their_geometry():
 def test_repaired_makes_a_hole_crossing_its_shell_valid_and_keeps_polygons():
     """A reprojected cell outline whose hole touched its shell at a corner can cross it by a rounding
     error (seen on a province-size service area): such geometries are made valid, polygonal."""
-    from geocover.areas import repaired
+    from geocover.analysis.polygons import repaired
 
     shell = [(0, 0), (4, 0), (4, 4), (0, 4)]
     crossing = shapely.Polygon(shell, [[(3, 3), (4.000001, 3.5), (3, 3.5)]])

@@ -114,7 +114,7 @@ def province(tmp_path_factory):
 @pytest.fixture(scope="module")
 def whole(province):
     """The reference: the whole-area run, and the folder of its outputs."""
-    from geocover.outputs import write_outputs
+    from geocover.render.writers import write_outputs
 
     result = run_scenario(province, progress=False)
     write_outputs(result, province.parent / "whole")
@@ -254,7 +254,7 @@ def test_exactness_is_stated_for_every_column(batch_out):
 def test_fingerprint_changes_with_an_input_file(province):
     import os
 
-    from geocover.batch import fingerprint
+    from geocover.batch.driver import fingerprint
     from geocover.config import load_config
 
     config = load_config(province)
@@ -272,12 +272,12 @@ def test_fingerprint_changes_with_an_input_file(province):
 def test_a_failed_unit_is_reported_the_others_kept_and_reruns_resume(province, batch_out, monkeypatch, capsys):
     import dask.distributed
 
-    import geocover.batch_unit
+    import geocover.batch.unit
 
     out = province.parent / "resumed"
     failing = "420103000000"
     calls, broken = [], {failing}
-    real_run, real_cluster = geocover.batch_unit.run_scenario, dask.distributed.LocalCluster
+    real_run, real_cluster = geocover.batch.unit.run_scenario, dask.distributed.LocalCluster
 
     def flaky(config, unit=None, **options):
         calls.append(unit[1])
@@ -285,7 +285,7 @@ def test_a_failed_unit_is_reported_the_others_kept_and_reruns_resume(province, b
             raise RuntimeError("disk full while reading the roads")
         return real_run(config, unit=unit, **options)
 
-    monkeypatch.setattr(geocover.batch_unit, "run_scenario", flaky)
+    monkeypatch.setattr(geocover.batch.unit, "run_scenario", flaky)
     monkeypatch.setattr(dask.distributed, "LocalCluster", lambda **kw: real_cluster(**{**kw, "processes": False}))
     assert main(["batch", str(province), "--out", str(out), "--quiet", "--offline", "--no-report"]) == 1
     assert f"1 unit(s) failed: {failing}" in capsys.readouterr().err
@@ -335,8 +335,8 @@ def _write_pbf(lines: gpd.GeoDataFrame, path) -> None:
 
 
 def test_the_batch_parses_the_pbf_once_and_units_keep_the_whole_runs_figures(tmp_path, monkeypatch):
-    import geocover.inputs
-    from geocover.outputs import write_outputs
+    import geocover.prepare
+    from geocover.render.writers import write_outputs
 
     config = build_counties(tmp_path)
     _write_pbf(gpd.read_file(tmp_path / "roads.gpkg"), tmp_path / "roads.osm.pbf")
@@ -347,8 +347,8 @@ def test_the_batch_parses_the_pbf_once_and_units_keep_the_whole_runs_figures(tmp
     write_outputs(run_scenario(config, progress=False), tmp_path / "whole")
 
     parsed = []
-    real_read = geocover.inputs.read_road_segments
-    monkeypatch.setattr(geocover.inputs, "read_road_segments",
+    real_read = geocover.prepare.read_road_segments
+    monkeypatch.setattr(geocover.prepare, "read_road_segments",
                         lambda path, bounds=None: parsed.append(bounds) or real_read(path, bounds))
     out = tmp_path / "batch"
     _, summary, failed = api.batch(config, out=out, workers=2, progress=False, offline=True, processes=False,
@@ -397,11 +397,11 @@ def test_batch_2sfca_equals_the_whole_run_because_the_halo_reaches_twice_the_cat
 
 
 def test_a_road_line_layer_is_read_once_for_all_units(province, batch_out, monkeypatch):
-    import geocover.inputs
+    import geocover.prepare
 
     calls = []
-    real_read = geocover.inputs.read_road_lines
-    monkeypatch.setattr(geocover.inputs, "read_road_lines", lambda *args: calls.append(args) or real_read(*args))
+    real_read = geocover.prepare.read_road_lines
+    monkeypatch.setattr(geocover.prepare, "read_road_lines", lambda *args: calls.append(args) or real_read(*args))
     out = province.parent / "lines_once"
     _, summary, failed = api.batch(province, out=out, workers=2, progress=False, offline=True, processes=False,
                                    report=False)
@@ -414,7 +414,7 @@ def test_local_workers_run_without_the_glibc_trim_setting_that_slows_unit_runs()
     import dask
     from dask.distributed import Client
 
-    from geocover.batch_tasks import local_cluster
+    from geocover.batch.tasks import local_cluster
 
     assert dask.config.get("distributed.nanny.pre-spawn-environ")["MALLOC_TRIM_THRESHOLD_"] is not None
     with local_cluster(1) as cluster, Client(cluster) as client:
@@ -425,7 +425,7 @@ def test_local_workers_run_without_the_glibc_trim_setting_that_slows_unit_runs()
 
 def test_units_take_their_cells_snapped_once_and_give_the_tables_of_units_snapping_them(province, batch_out,
                                                                                       monkeypatch):
-    import geocover.batch
+    import geocover.batch.driver
     import geocover.pipeline
 
     calls = []
@@ -436,7 +436,7 @@ def test_units_take_their_cells_snapped_once_and_give_the_tables_of_units_snappi
                              report=False)
     assert failed == {} and calls == []
     assert len(list((out / ".batch" / "snaps").glob("*/crs0/complete.json"))) == 1
-    monkeypatch.setattr(geocover.batch, "plan_cell_snaps", lambda *a, **k: [])
+    monkeypatch.setattr(geocover.batch.driver, "plan_cell_snaps", lambda *a, **k: [])
     alone = province.parent / "snapped_in_units"
     _, _, failed = api.batch(province, out=alone, workers=2, progress=False, offline=True, processes=False,
                              report=False)
@@ -448,7 +448,7 @@ def test_units_take_their_cells_snapped_once_and_give_the_tables_of_units_snappi
 def test_the_workbook_written_by_another_process_is_the_one_written_here(whole, tmp_path):
     from concurrent.futures import ProcessPoolExecutor
 
-    from geocover.outputs import workbook_sheets, write_outputs, write_workbook
+    from geocover.render.writers import workbook_sheets, write_outputs, write_workbook
 
     result, here = whole
     (tmp_path / "there").mkdir()
@@ -465,9 +465,9 @@ def test_the_workbook_written_by_another_process_is_the_one_written_here(whole, 
 
 
 def test_roads_parsed_from_earlier_inputs_are_dropped_from_the_state_folder(province, tmp_path):
-    from geocover.batch import parse_roads_once
+    from geocover.batch.driver import parse_roads_once
     from geocover.config import load_config
-    from geocover.zones import read_zones
+    from geocover.io.zones import read_zones
 
     config = load_config(province)
     zones = read_zones(config.zones, None)

@@ -1,18 +1,18 @@
-"""Cells snapped once per batch (geocover.batch_snaps) give each unit what its own snapping gives."""
+"""Cells snapped once per batch (geocover.batch.cell_snaps) give each unit what its own snapping gives."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from geocover.accessibility import snap_cells
-from geocover.batch_snaps import first_snaps, mark_complete, plan_cell_snaps, snap_rows
+from geocover.batch.cell_snaps import first_snaps, mark_complete, plan_cell_snaps, snap_rows
 from geocover.config import load_config
-from geocover.inputs import load_roads
-from geocover.network import build_network
+from geocover.io.population import read_population
+from geocover.io.zones import read_zones, study_area, zones_of_unit
+from geocover.network.graph import build_network
 from geocover.pipeline import study_reach_m
-from geocover.population import read_population
-from geocover.zones import read_zones, study_area, zones_of_unit
+from geocover.prepare import load_roads
+from geocover.travel.cells import snap_cells
 from tests.test_batch import build_counties
 
 

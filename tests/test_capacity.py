@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geocover.capacity import capacity_coverage
+from geocover.analysis.capacity import capacity_coverage
 
 # Cumulative population by time zone 0..4 in AccessMod's table; capacity 10, time limit 4.
 CUMULATIVE = {

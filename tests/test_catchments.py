@@ -9,13 +9,13 @@ import pytest
 import shapely
 from affine import Affine
 
-from geocover import matrices
-from geocover.accessibility import cell_accessibility, snap_facilities
-from geocover.facility_table import _same_tier, facility_table
-from geocover.matrices import OFFSET_MINUTES, facility_node_matrix, facility_point_matrix, facility_point_totals
-from geocover.population import PopulationGrid
-from geocover.routing import nearest_facility_nodes, point_minutes
-from geocover.snapping import Snap, snap_points
+from geocover.analysis.facility_table import _same_tier, facility_table
+from geocover.io.population import PopulationGrid
+from geocover.network.snapping import Snap, snap_points
+from geocover.travel import matrices
+from geocover.travel.cells import cell_accessibility, snap_facilities
+from geocover.travel.matrices import OFFSET_MINUTES, facility_node_matrix, facility_point_matrix, facility_point_totals
+from geocover.travel.nearest import nearest_facility_nodes, point_minutes
 from tests.reference import reference_minutes
 from tests.test_matrices import _dense_reference, _facilities, _grid_network, _one_way_block
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geocover.chains import chains
-from geocover.network import Network
-from geocover.routing import nearest_facility_nodes
-from geocover.snapping import Snap
+from geocover.network.chains import chains
+from geocover.network.graph import Network
+from geocover.network.snapping import Snap
+from geocover.travel.nearest import nearest_facility_nodes
 
 
 def _chain_network(seed: int) -> Network:

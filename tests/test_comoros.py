@@ -12,9 +12,9 @@ import rasterio
 import shapely
 
 from geocover.cli import main
+from geocover.io.population import cell_centres
+from geocover.network.snapping import Snap, snap_points
 from geocover.pipeline import run_scenario
-from geocover.population import cell_centres
-from geocover.snapping import Snap, snap_points
 from tests.conftest import ROOT
 from tests.reference import reference_minutes
 
@@ -253,7 +253,7 @@ def test_facility_catchment_polygons_partition_each_band(result):
 def test_parsed_roads_are_cached_and_give_the_same_table(result, tmp_path, monkeypatch):
     import time
 
-    import geocover.inputs
+    import geocover.prepare
 
     config = tmp_path / "cached.yaml"
     text = CONFIG.read_text(encoding="utf-8").replace("../../shared", str(ROOT.parent / "shared"))
@@ -262,12 +262,12 @@ def test_parsed_roads_are_cached_and_give_the_same_table(result, tmp_path, monke
     run_scenario(config, progress=False)
     (cached,) = (tmp_path / "cache").glob("*.segments.npz")
     started = time.perf_counter()
-    geocover.inputs.load_segments(cached)
+    geocover.prepare.load_segments(cached)
     print(f"segments loaded in {time.perf_counter() - started:.2f} s")
 
     def parse_again(path):
         raise AssertionError("the PBF was parsed again")
 
-    monkeypatch.setattr(geocover.inputs, "read_road_segments", parse_again)
+    monkeypatch.setattr(geocover.prepare, "read_road_segments", parse_again)
     again = run_scenario(config, progress=False)
     pd.testing.assert_frame_equal(again.table, result.table)

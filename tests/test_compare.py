@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from geocover.analysis.compare import compare
 from geocover.cli import main
-from geocover.compare import compare
 from geocover.config import load_config
 from geocover.errors import InputError
 from geocover.pipeline import run_scenario

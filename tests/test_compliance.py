@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from geocover.cli import main
-from geocover.compliance import scenario_audit
 from geocover.config import load_config
 from geocover.pipeline import run_scenario
 from geocover.standards import list_presets
+from geocover.standards.scenario_audit import scenario_audit
 from tests.conftest import ROOT
 from tests.test_zones import counties  # noqa: F401  (fixture)
 
@@ -106,8 +106,8 @@ def test_central_township_health_centre_candidates_ranked_by_minutes_to_the_coun
     assert set(p3.index) == {"130102001000", "130102003000"}  # 城关镇 is the seat: not a candidate
     assert p3.loc["130102003000", "rank"] == 1 and p3.loc["130102001000", "rank"] == 2
     # On the map: the zones judged, with the rules they fail.
-    from geocover.mapping import coverage_map
-    from geocover.offline import render
+    from geocover.render.assets import render
+    from geocover.render.folium_map import coverage_map
     from tests.test_map_layers import _layers
 
     result.audit = audit

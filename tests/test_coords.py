@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-from geocover.coords import (
+from geocover.io.coordinates import (
     bd09_to_gcj02,
     bd09_to_wgs84,
     gcj02_to_bd09,

@@ -9,9 +9,9 @@ import pytest
 from affine import Affine
 from shapely.geometry import box
 
-from geocover.areas import gap_polygons, service_areas
-from geocover.coverage import weighted_quantile, zone_table
-from geocover.population import PopulationGrid
+from geocover.analysis.polygons import gap_polygons, service_areas
+from geocover.analysis.zone_table import weighted_quantile, zone_table
+from geocover.io.population import PopulationGrid
 
 CRS = pyproj.CRS("EPSG:32633")
 
@@ -108,7 +108,7 @@ def test_gap_polygons_are_the_populated_cells_beyond_the_target():
 def test_gap_flags_by_hand():
     import pandas as pd
 
-    from geocover.coverage import gap_flags
+    from geocover.analysis.zone_table import gap_flags
 
     table = pd.DataFrame({
         "zone_name": ["东城街道", "西城街道", "李家镇", "王家乡", "Fomboni"],

@@ -13,10 +13,10 @@ from openpyxl import Workbook
 from pyproj import Transformer
 from shapely.geometry import Point, box
 
-from geocover.coords import wgs84_to_bd09, wgs84_to_gcj02
 from geocover.errors import InputError, Problem
-from geocover.facilities import OUTPUT_COLUMNS, classify_ownership, classify_tier, normalize_grade, read_facilities
-from geocover.tables import dbf_encoding
+from geocover.io.coordinates import wgs84_to_bd09, wgs84_to_gcj02
+from geocover.io.facilities import OUTPUT_COLUMNS, classify_ownership, classify_tier, normalize_grade, read_facilities
+from geocover.io.spreadsheets import dbf_encoding
 from tests.conftest import need_shared
 
 HEADER = ["机构名称", "机构类别代码", "医院等级", "主办单位", "乡镇代码", "地址", "经度", "纬度"]

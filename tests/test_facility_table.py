@@ -9,7 +9,7 @@ import pyproj
 import pytest
 from shapely.geometry import Point
 
-from geocover.facility_table import facility_table
+from geocover.analysis.facility_table import facility_table
 from geocover.pipeline import run_scenario
 from tests.test_ambulance import corridor  # noqa: F401  (fixture)
 

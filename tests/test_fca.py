@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geocover.fca import band_weights, floating_catchment, zone_mean
+from geocover.analysis.fca import band_weights, floating_catchment, zone_mean
 
 access = pytest.importorskip("access", reason="the access package is a test dependency: pip install access")
 

@@ -8,9 +8,9 @@ import pyproj
 import pytest
 from affine import Affine
 
-from geocover.friction import cell_graph, tobler_kmh, walk_on
+from geocover.io.population import PopulationGrid
 from geocover.pipeline import run_scenario
-from geocover.population import PopulationGrid
+from geocover.travel.offroad import cell_graph, tobler_kmh, walk_on
 from tests.conftest import ROOT
 
 UTM = pyproj.CRS("EPSG:32633")

@@ -22,10 +22,10 @@ import pytest
 from PIL import Image
 
 from geocover.cli import main
-from geocover.mapping import coverage_map
-from geocover.offline import render
 from geocover.pipeline import run_scenario
-from geocover.static_map import class_colours
+from geocover.render.assets import render
+from geocover.render.folium_map import coverage_map
+from geocover.render.print_map import class_colours
 from tests.conftest import ROOT
 from tests.test_map_size import comoros_result, synthetic_result
 

@@ -8,9 +8,9 @@ import re
 import geopandas as gpd
 from shapely.geometry import Point
 
-from geocover.mapping import coverage_map
-from geocover.offline import render
 from geocover.pipeline import run_scenario
+from geocover.render.assets import render
+from geocover.render.folium_map import coverage_map
 from tests.test_ambulance import _stations, corridor  # noqa: F401  (fixture)
 
 

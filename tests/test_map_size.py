@@ -22,11 +22,11 @@ import shapely
 from affine import Affine
 from shapely.geometry import MultiPoint, box
 
-from geocover.coords import wgs84_to_gcj02
-from geocover.labels import TIERS
-from geocover.mapping import coverage_map
-from geocover.offline import render
+from geocover.io.coordinates import wgs84_to_gcj02
+from geocover.io.facility_labels import TIERS
 from geocover.pipeline import ScenarioResult, run_scenario
+from geocover.render.assets import render
+from geocover.render.folium_map import coverage_map
 from tests.conftest import ROOT, need_shared
 
 MB = 1_000_000

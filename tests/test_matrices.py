@@ -7,16 +7,16 @@ import pytest
 import scipy.sparse as sp
 import shapely
 
-from geocover import matrices
-from geocover.matrices import (
+from geocover.network.graph import Network
+from geocover.network.snapping import Snap, snap_points
+from geocover.travel import matrices
+from geocover.travel.isochrones import reach_polygons
+from geocover.travel.matrices import (
     OFFSET_MINUTES,
     facility_node_matrix,
     facility_point_matrix,
 )
-from geocover.network import Network
-from geocover.reach_polygons import reach_polygons
-from geocover.routing import nearest_facility_nodes, point_minutes
-from geocover.snapping import Snap, snap_points
+from geocover.travel.nearest import nearest_facility_nodes, point_minutes
 from tests.reference import reference_minutes
 
 

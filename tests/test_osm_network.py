@@ -7,9 +7,9 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-import geocover.osm
-from geocover.network import AMBULANCE_FACTOR, BIKE_SPEED_KMH, DRIVE_SPEEDS_KMH, build_network
-from geocover.osm import parse_maxspeed, read_admin_boundaries, read_road_segments
+import geocover.io.osm
+from geocover.io.osm import parse_maxspeed, read_admin_boundaries, read_road_segments
+from geocover.network.graph import AMBULANCE_FACTOR, BIKE_SPEED_KMH, DRIVE_SPEEDS_KMH, build_network
 
 # Nodes on the equator every 0.001 degree of longitude (about 111.3 m apart).
 OSM_XML = """<?xml version='1.0' encoding='UTF-8'?>
@@ -119,8 +119,8 @@ def test_bike_and_ambulance_modes(osm_file):
 @pytest.mark.parametrize("mode", ["walk", "bike", "drive", "ambulance"])
 @pytest.mark.parametrize("direction", ["to", "from"])
 def test_every_mode_and_direction_equals_networkx(osm_file, mode, direction):
-    from geocover.routing import nearest_facility_nodes, point_minutes
-    from geocover.snapping import snap_points
+    from geocover.network.snapping import snap_points
+    from geocover.travel.nearest import nearest_facility_nodes, point_minutes
     from tests.reference import reference_minutes
 
     network = build_network(read_road_segments(osm_file), mode, "EPSG:32631")
@@ -204,5 +204,5 @@ def test_bounded_read_keeps_whole_ways_with_a_node_in_the_box(box_pbf):
 @pytest.mark.parametrize("flush_refs", [1, 2, 3, 5])
 def test_bounded_read_does_not_depend_on_the_batches(box_pbf, monkeypatch, flush_refs):
     whole = read_road_segments(box_pbf, _BOX)
-    monkeypatch.setattr(geocover.osm, "_FLUSH_REFS", flush_refs)
+    monkeypatch.setattr(geocover.io.osm, "_FLUSH_REFS", flush_refs)
     _assert_same(read_road_segments(box_pbf, _BOX), whole)

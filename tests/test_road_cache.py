@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-import geocover.inputs
+import geocover.prepare
 from geocover.config import ScenarioConfig
-from geocover.inputs import extract_box, load_roads, roads_cache_file
-from geocover.osm import SEGMENTS_LAYOUT, RoadSegments, load_segments, read_road_segments, save_segments
+from geocover.io.osm import SEGMENTS_LAYOUT, RoadSegments, load_segments, read_road_segments, save_segments
+from geocover.prepare import extract_box, load_roads, roads_cache_file
 
 
 def _assert_same(a: RoadSegments, b: RoadSegments) -> None:
@@ -80,7 +80,7 @@ def test_the_cache_is_written_once_and_a_cache_of_the_old_layout_is_ignored(pbf,
     def parse_again(*args, **kwargs):
         raise AssertionError("the PBF was parsed again")
 
-    monkeypatch.setattr(geocover.inputs, "read_road_segments", parse_again)
+    monkeypatch.setattr(geocover.prepare, "read_road_segments", parse_again)
     _assert_same(load_roads(config, zones=None), segments)
 
 
@@ -101,7 +101,7 @@ def test_extract_keeps_the_ways_reaching_the_zones_box(pbf):
 def test_highway_classes_from_the_file_and_a_box_match_the_segments(pbf, tmp_path):
     """Speeds are looked up per class through ``highway_classes`` (read from the cache, kept by ``within``):
     the classes must give back every segment's ``highway``, and the speeds those of a fresh parse."""
-    from geocover.network import build_network
+    from geocover.network.graph import build_network
 
     parsed = read_road_segments(pbf)
     loaded = load_segments(save_segments(parsed, tmp_path / "roads.npz"))

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 from shapely.geometry import LineString
 
-import geocover.osm
+import geocover.io.osm
 from geocover.errors import InputError
-from geocover.network import build_network
-from geocover.osm import RoadSegments, read_road_segments
-from geocover.roads import GRADE_SPEEDS_KMH, read_road_lines, road_grade
+from geocover.io.osm import RoadSegments, read_road_segments
+from geocover.io.road_lines import GRADE_SPEEDS_KMH, read_road_lines, road_grade
+from geocover.network.graph import build_network
 
 
 def test_road_grade_names_and_codes():
@@ -99,7 +99,7 @@ def test_bounded_read_equals_the_whole_ways_filtered_in_memory(comoros_dir, monk
     bounds = (43.2, -11.95, 43.5, -11.65)  # the south of Ngazidja, cut across its roads
     whole = read_road_segments(pbf)
     if flush_refs is not None:
-        monkeypatch.setattr(geocover.osm, "_FLUSH_REFS", flush_refs)
+        monkeypatch.setattr(geocover.io.osm, "_FLUSH_REFS", flush_refs)
     south_ngazidja = read_road_segments(pbf, bounds)
     west, south, east, north = bounds
     inside = (whole.lon >= west) & (whole.lon <= east) & (whole.lat >= south) & (whole.lat <= north)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geocover.network import Network
-from geocover.routing import nearest_facility_nodes, point_minutes
-from geocover.snapping import Snap, snap_points
+from geocover.network.graph import Network
+from geocover.network.snapping import Snap, snap_points
+from geocover.travel.nearest import nearest_facility_nodes, point_minutes
 from tests.reference import reference_minutes
 
 WALK_M_PER_MIN = 5000.0 / 60.0

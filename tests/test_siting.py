@@ -15,8 +15,8 @@ import shapely
 from affine import Affine
 from scipy.optimize import linprog
 
-from geocover.network import Network
-from geocover.population import PopulationGrid
+from geocover.io.population import PopulationGrid
+from geocover.network.graph import Network
 from geocover.siting import candidates as cands
 from geocover.siting import proposed_sites
 from geocover.siting.candidates import radius_matrix
@@ -315,8 +315,8 @@ def comoros(comoros_dir):
 
 
 def test_comoros_matrix_rows_equal_single_site_searches(comoros):
-    from geocover.routing import nearest_facility_nodes, point_minutes
-    from geocover.snapping import Snap, snap_points
+    from geocover.network.snapping import Snap, snap_points
+    from geocover.travel.nearest import nearest_facility_nodes, point_minutes
 
     result, out = comoros
     network, config = result.network, result.config

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geocover.network import Network
-from geocover.snapping import _plan, _snap_chunk, snap_points
+from geocover.network.graph import Network
+from geocover.network.snapping import _plan, _snap_chunk, snap_points
 
 X0, Y0 = 500_000.0, 4_000_000.0  # UTM-sized coordinates, where rounding errors are the largest
 

@@ -15,8 +15,8 @@ import shapely
 from PIL import Image
 
 from geocover.pipeline import run_scenario
-from geocover.report import class_population, write_report
-from geocover.static_map import nice_length, write_static_map
+from geocover.render.print_map import nice_length, write_static_map
+from geocover.render.report import class_population, write_report
 from tests.conftest import ROOT
 
 HOSTILE = '<script>window.__pwned=1</script> "Dr. O\'Brien"'
@@ -183,7 +183,7 @@ def test_audit_hook_counts_and_lists_failures_first(demo, tmp_path):
     audit = pd.DataFrame({"rule_id": ["T1", "T2", "E5", "P3"], "measure": ["15-min reach"] * 4,
                           "unit_name": ["A", "B", "C", "D"], "status": ["pass", "fail", "not evaluable", "fail"]})
     result = dataclasses.replace(demo)
-    result.audit = audit  # what geocover.compliance puts there
+    result.audit = audit  # what geocover.standards.scenario_audit puts there
     parser, _ = _report(result, tmp_path)
     assert "1 checks met, 2 not met, 1 not evaluable or not set by the plan." in parser.texts
     rows = parser.tables["audit"]

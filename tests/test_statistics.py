@@ -9,8 +9,8 @@ import rasterio
 from shapely.geometry import Point
 
 from geocover.errors import InputError
+from geocover.io.statistics import read_statistics
 from geocover.pipeline import run_scenario
-from geocover.statistics import read_statistics
 from tests.test_zones import counties  # noqa: F401  (fixture)
 
 STATS = (

@@ -6,10 +6,10 @@ import numpy as np
 import pyproj
 import pytest
 
-from geocover.network import Network
-from geocover.routing import nearest_facility_nodes
-from geocover.snapping import Snap
-from geocover.storage import load_network, save_network
+from geocover.network.graph import Network
+from geocover.network.snapping import Snap
+from geocover.network.storage import load_network, save_network
+from geocover.travel.nearest import nearest_facility_nodes
 
 
 def _network() -> Network:

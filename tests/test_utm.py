@@ -7,7 +7,7 @@ import numpy as np
 import pyproj
 from shapely.geometry import box
 
-from geocover.utm import utm_crs, utm_crs_at
+from geocover.io.utm import utm_crs, utm_crs_at
 
 
 def test_the_zone_by_longitude_is_geopandas_estimate_everywhere_even_on_zone_edges():

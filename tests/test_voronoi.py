@@ -9,8 +9,8 @@ import rasterio
 from affine import Affine
 from shapely.geometry import Point, box
 
+from geocover.network.snapping import Snap, snap_points
 from geocover.pipeline import run_scenario
-from geocover.snapping import Snap, snap_points
 from tests.reference import reference_minutes
 
 ROAD = """<?xml version='1.0' encoding='UTF-8'?>

@@ -10,8 +10,8 @@ import rasterio
 from affine import Affine
 from shapely.geometry import Point, Polygon, box
 
+from geocover.analysis.urban_rural import classify_urban_rural
 from geocover.pipeline import run_scenario
-from geocover.urban_rural import classify_urban_rural
 
 ROAD_XML = """<?xml version='1.0' encoding='UTF-8'?>
 <osm version="0.6" generator="hand">
@@ -148,7 +148,7 @@ def test_invalid_zone_polygon_is_repaired_and_reported(counties, capsys):
 
 def test_gauss_kruger_zone_of_the_zones_centre(counties):
     from geocover.errors import InputError
-    from geocover.outputs import output_crs
+    from geocover.render.writers import output_crs
 
     result = run_scenario(counties, progress=False)
     result.config.output_crs = "gk3"
@@ -211,7 +211,7 @@ def test_minutes_to_the_county_seat(counties):
 
 
 def test_zones_of_unit_keeps_the_zones_inside_and_leaves_out_the_city_holding_it():
-    from geocover.zones import zones_of_unit
+    from geocover.io.zones import zones_of_unit
 
     # The city (0..4 x 0..1) holds counties A (0..2.5) and B (2.5..4), and its representative point falls in A.
     shapes = {

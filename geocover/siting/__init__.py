@@ -2,7 +2,7 @@
 
 :func:`site` takes a scenario result, builds candidate sites, the candidate × cell
 matrix of minutes within the threshold (bounded searches with
-:mod:`geocover.matrices`), solves a model of :mod:`geocover.siting.models` and
+:mod:`geocover.travel.matrices`), solves a model of :mod:`geocover.siting.models` and
 returns the proposed sites with before/after coverage. The pieces work alone on
 your own matrices and GeoDataFrames.
 """
@@ -18,13 +18,13 @@ import pandas as pd
 import pyproj
 import scipy.sparse as sp
 
-from geocover import matrices
-from geocover.network import Network
+from geocover.network.graph import Network
+from geocover.network.snapping import snap_points
 from geocover.pipeline import ScenarioResult
 from geocover.siting import candidates as cands
 from geocover.siting.candidates import radius_matrix
 from geocover.siting.models import AmbulanceStations, MaximalCovering, PMedian, SetCovering, SitingModel
-from geocover.snapping import snap_points
+from geocover.travel import matrices
 
 __all__ = [
     "AmbulanceStations", "MaximalCovering", "PMedian", "SetCovering", "SitingModel", "SitingResult",

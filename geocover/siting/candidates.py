@@ -22,8 +22,8 @@ import scipy.sparse as sp
 import shapely
 from scipy.spatial import cKDTree
 
-from geocover.network import Network
-from geocover.population import PopulationGrid
+from geocover.io.population import PopulationGrid
+from geocover.network.graph import Network
 
 COLUMNS = ["candidate_id", "rule", "source_id"]
 

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import geopandas as gpd
 import pandas as pd
 
-from geocover.compare import side_by_side
-from geocover.compliance import scenario_audit
+from geocover.analysis.compare import side_by_side
 from geocover.config import ScenarioConfig, SitingConfig
 from geocover.errors import InputError, Problem
-from geocover.facilities import OUTPUT_COLUMNS
+from geocover.io.facilities import OUTPUT_COLUMNS
 from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.siting import SitingResult, site
+from geocover.standards.scenario_audit import scenario_audit
 
 _AUDIT_KEYS = ["rule_id", "kind", "measure", "unit_level", "unit_id", "unit_name"]
 _AUDIT_VALUES = ["value", "target", "status", "to_add"]

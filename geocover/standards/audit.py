@@ -2,7 +2,7 @@
 
 Inputs
 ------
-Zone table (one row per zone, as :func:`geocover.coverage.zone_table` and the rest of
+Zone table (one row per zone, as :func:`geocover.analysis.zone_table.zone_table` and the rest of
 geocover produce it; any absent column makes the rules that need it "not evaluable"):
 
 - ``zone_level`` (province, city, county, township, street, village, community),

@@ -1,0 +1,1 @@
+"""Analyses on the per-cell minutes: zone table, polygons, services, facilities, ambulance, supply."""

@@ -1,0 +1,432 @@
+"""Batch runs: every unit of a scenario (each county of a province, or each zone of any level) as one
+Dask task, merged into the outputs of one run. Exact at unit borders, resumable, deterministic.
+
+The config's ``batch:`` section names the unit level (``batch: {unit_level: county, workers: 2}``);
+``geocover batch CONFIG.yaml`` runs it on a local Dask cluster, or on a running scheduler
+(``--scheduler tcp://host:8786``: its workers must read the input files at the same paths).
+
+**What is exact.** Each unit runs with the halo of :func:`geocover.pipeline.run_scenario`: roads,
+facilities and people within ``R`` = fastest speed x largest band (or the largest ambulance radius
+and response) around it. Every figure up to the largest band ``N`` is then that of the whole-area
+run: band counts and shares, facility counts, flags, ambulance radius and response counts, 2SFCA
+(with a halo of twice its catchment). A cell more than N minutes from every facility is reported
+as "more than N minutes": counted beyond the target, its minutes unknown; a zone's mean minutes are
+then NaN, its median and p90 too unless those people cannot move them. Capacity allocation and
+network-Voronoi zones need a global pass: computed by ``geocover run`` only. ``batch_exactness.csv``
+says it column by column (see :mod:`geocover.batch.unit` for the reasons). Minutes are computed in
+each unit's UTM zone; a unit in another zone than the whole area differs from the single run by the
+projections' scale (below 0.1 %).
+
+**Outputs.** Those of ``geocover run`` (the same zone-table columns and row order, one GeoPackage,
+``map.html``, the report), drawn from the units' own cells: polygons and ``travel_time.tif`` cover the zones
+only (``-2``: more than N minutes), and facility catchments count the people of the zones only. Besides:
+``map_<level>_<unit>.html`` per unit (its cells and zones, its facilities and those nearest to its cells);
+``batch_units.csv`` (status, seconds, worker memory, error per unit); ``batch_zones.csv`` (per zone: the unit
+it came from, people more than N minutes away, and a lower bound of the mean minutes); ``batch_exactness.csv``
+(what is exact, per column).
+
+**Inputs read once.** The driver parses a road PBF once before dispatching the units (with ``roads.extract``,
+keeping the roads around all the zones as the file streams by) into one ``.npz``: in ``roads.cache_dir``, else
+(and always with ``extract``) in ``<state>/roads``; a road line layer is read once into ``<state>/roads`` too.
+Each unit loads the ``.npz`` and keeps the roads of its own study area. The facility layer and the zones are
+read once too and sent to every worker. Before the units, the cells of the population raster around them are
+snapped to the roads once, by bands of rows on the workers, into ``<state>/snaps`` (see
+:mod:`geocover.batch.cell_snaps`): a unit takes its cells' snaps from there instead of snapping its halo (about
+three quarters of its cells) again. A unit's facility table searches only from its own facilities, neighbours
+and referrals no farther than the minutes it keeps (see :mod:`geocover.batch.unit`); the empty cells of its
+halo are dropped (they count only through their people). On a running scheduler, the workers must read the
+state folder at the same path; the local workers run without Dask's ``MALLOC_TRIM_THRESHOLD_`` (see
+:func:`geocover.batch.tasks.local_cluster`), and workers started by hand run faster without it too
+(``distributed.nanny.pre-spawn-environ``).
+
+**Resumable.** A finished unit is recorded in the state folder (``<out>/.batch/`` or ``batch.state_dir``)
+as one pickle, written to a temporary file and moved into place, with a fingerprint of the config and
+of the input files (size, modification time). A rerun skips the recorded units unless ``force``; a
+failed unit is reported with its error while the others go on. The merged outputs of the finished
+units are still written, marked incomplete (``INCOMPLETE.txt``; no rows for the failed units' zones
+nor for zones spanning units), and the run ends with the list of failed units.
+
+**Deterministic.** Units are merged in the zone file's order and every table follows it, whatever
+the number of workers or the order they finish in; GeoPackage timestamps are fixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import re
+import resource
+import shutil
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+
+import geocover
+from geocover.batch.cell_snaps import SNAPS_FOLDER, plan_cell_snaps
+from geocover.batch.codes import MORE_THAN_MINUTES
+from geocover.batch.merge import exactness, merge_cells, merge_facilities, merge_tables, merged_result
+from geocover.batch.tasks import Workers, compute_units
+from geocover.batch.unit import UnitResult, unit_config
+from geocover.config import ScenarioConfig
+from geocover.errors import InputError, Problem
+from geocover.io.osm import SEGMENTS_LAYOUT, load_segments, save_segments
+from geocover.io.zones import lie_within, read_zones
+from geocover.pipeline import ScenarioResult
+from geocover.prepare import extract_box, load_facilities, load_roads, load_statistics, roads_cache_file
+from geocover.render.assets import render
+from geocover.render.folium_map import coverage_map
+from geocover.render.writers import (
+    NODATA_MINUTES,
+    UNREACHABLE_MINUTES,
+    staged_outputs,
+    workbook_sheets,
+    write_outputs,
+    write_workbook,
+)
+from geocover.standards.scenario_audit import scenario_audit
+
+STATE_FOLDER = ".batch"
+ROADS_FOLDER = "roads"
+"""Folder of the state folder keeping the parsed roads, unless ``roads.cache_dir`` is set (and no ``extract``)."""
+MORE_THAN_CODE = -2.0
+"""``travel_time.tif`` value of cells more than N minutes from every facility in a batch run."""
+
+
+@dataclass
+class BatchReport:
+    """The outcome of :func:`run_batch`.
+
+    Attributes
+    ----------
+    outputs : dict
+        Output name to path.
+    summary : str
+    failed : dict
+        Unit id to its error, for the units that failed.
+    units : pandas.DataFrame
+        Per unit: ``unit_id, unit_name, status`` (computed, reused, failed), ``seconds``,
+        ``worker_peak_mb``, ``error``.
+    seconds : float
+        Wall time of the whole batch, s.
+    driver_peak_mb : float
+        Peak resident memory of the calling process, MB.
+    """
+
+    outputs: dict[str, Path]
+    summary: str
+    failed: dict[str, str]
+    units: pd.DataFrame
+    seconds: float
+    driver_peak_mb: float
+
+
+def state_name(unit_id: str) -> str:
+    """File name of a unit's record: its id made safe for a file name, and a short hash of it."""
+    safe = re.sub(r"[^0-9A-Za-z_.-]", "_", unit_id)[:80]
+    return f"{safe}-{hashlib.sha1(unit_id.encode()).hexdigest()[:8]}.pkl"
+
+
+def fingerprint(config: ScenarioConfig, lang: str | None, tiles: str | None) -> str:
+    """A hash of what a unit's result depends on: the config, the input files' size and time, the map options."""
+    paths = [config.roads.path, config.facilities.path, config.population.path, config.builtup_raster,
+             *(z.path for z in config.zones), *(z.seats for z in config.zones), *config.population.weights.values(),
+             config.statistics.path if config.statistics else None]
+    stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in map(Path, filter(None, paths)) if p.exists()]
+    text = json.dumps([config.model_dump_json(exclude={"batch", "output_dir"}), stamps, lang, tiles,
+                       geocover.__version__])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _load_state(path: Path, stamp: str) -> UnitResult | None:
+    """The recorded result at ``path`` when its fingerprint is ``stamp``, else None."""
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as file:
+            record = pickle.load(file)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        return None
+    return record["result"] if record.get("fingerprint") == stamp else None
+
+
+def _save_state(path: Path, stamp: str, result: UnitResult) -> None:
+    """Record a finished unit: written to a temporary file, then moved into place."""
+    handle, temporary = tempfile.mkstemp(prefix=".unit-", dir=path.parent)
+    with os.fdopen(handle, "wb") as file:
+        pickle.dump({"fingerprint": stamp, "result": result}, file, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, path)
+
+
+def _check_rescale(config: ScenarioConfig, zones, unit_zones, where: str) -> None:
+    """Refuse a ``population.rescale_level`` whose zones do not each lie inside one unit: a unit run
+    rescales only the zones inside it."""
+    level = config.population.rescale_level
+    if level is None:
+        return
+    rescaled = zones[zones["zone_level"] == level].geometry.to_numpy()
+    units = unit_zones.geometry.to_numpy()
+    tree = shapely.STRtree(units)
+    inside = [any(lie_within(np.array([shape]), units[k])[0] for k in tree.query(shape)) for shape in rescaled]
+    if not all(inside):
+        raise InputError([Problem(where, f"key 'population.rescale_level': zones of level {level!r} straddle the "
+                                  f"units of level {config.batch.unit_level!r}", "rescale by the unit level or a "
+                                  "level inside it, or use geocover run")])
+
+
+def _fresh_folder(folder: Path) -> None:
+    """``folder`` emptied (the roads parsed from earlier inputs are never read again) and created."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+
+
+def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
+                     state_dir: Path) -> tuple[ScenarioConfig, Path | None]:
+    """The unit config reading the roads that this process parsed once, instead of roads read in every unit.
+
+    With ``roads.pbf``, the PBF is parsed here (unless already) into one ``.npz`` (see
+    :func:`geocover.prepare.roads_cache_file`): in ``roads.cache_dir``, else in ``<state>/roads``. With
+    ``roads.extract``, the roads around all the zones are kept as the PBF streams by, once, in
+    ``<state>/roads/extract-<hash of the box>``. A line layer (``roads.lines``) is read here into
+    ``<state>/roads/lines-<hash of the file and columns>.npz``, returned second (None for a PBF). Each unit
+    then loads the ``.npz`` and keeps the roads of its study area, as a whole run keeps those of the whole area.
+    Roads parsed from earlier inputs are removed from ``<state>/roads`` when these are parsed.
+    """
+    roads = config.roads
+    if roads.lines is not None:
+        stat = Path(roads.lines).stat()
+        key = json.dumps([str(Path(roads.lines).resolve()), stat.st_size, stat.st_mtime_ns, roads.grade_column,
+                          roads.oneway_column, roads.layer])
+        digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+        parsed = state_dir / ROADS_FOLDER / f"lines-{digest}.v{SEGMENTS_LAYOUT}.npz"
+        if not parsed.is_file():
+            _fresh_folder(parsed.parent)
+            save_segments(load_roads(config, zones), parsed)
+        return config, parsed
+    if roads.pbf is None:
+        return config, None
+    folder = state_dir / ROADS_FOLDER if roads.cache_dir is None else Path(roads.cache_dir)
+    if roads.extract:
+        box = json.dumps(extract_box(config, zones))
+        folder = state_dir / ROADS_FOLDER / f"extract-{hashlib.sha1(box.encode()).hexdigest()[:12]}"
+    unit = config.model_copy(update={"roads": roads.model_copy(update={"extract": False,
+                                                                       "cache_dir": folder.resolve()})})
+    cached = roads_cache_file(unit)
+    if not cached.is_file():
+        if roads.cache_dir is None:
+            _fresh_folder(state_dir / ROADS_FOLDER)
+        if roads.extract:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            save_segments(load_roads(config, zones), cached)
+        else:
+            load_roads(unit, zones)
+    return unit, None
+
+
+def unowned_facilities(facilities: gpd.GeoDataFrame, unit_zones: gpd.GeoDataFrame) -> list[str]:
+    """Ids of the facilities that lie inside no unit (their row comes from the first unit that has them)."""
+    tree = shapely.STRtree(unit_zones.geometry.to_numpy())
+    points = facilities.geometry.to_crs("EPSG:4326").to_numpy()
+    inside = np.zeros(len(facilities), dtype=bool)
+    inside[tree.query(points, predicate="within")[0]] = True
+    return facilities["facility_id"].astype(str)[~inside].tolist()
+
+
+def _write_travel_time(result: ScenarioResult, path: Path, limit: float) -> None:
+    """``travel_time.tif`` of the merged cells: minutes, -1 unreachable, -2 more than ``limit``, nodata -9999."""
+    grid = result.access.grid
+    minutes = result.access.minutes
+    minutes = np.where(np.isfinite(minutes) & (minutes >= MORE_THAN_MINUTES), MORE_THAN_CODE, minutes)
+    minutes = np.where(np.isfinite(minutes), minutes, UNREACHABLE_MINUTES)
+    minutes = np.where(grid.valid, minutes, NODATA_MINUTES).astype(np.float32)
+    profile = {"driver": "GTiff", "height": grid.shape[0], "width": grid.shape[1], "count": 1, "dtype": "float32",
+               "crs": grid.crs.to_wkt(), "transform": grid.transform, "nodata": NODATA_MINUTES, "compress": "deflate"}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(minutes, 1)
+        dst.set_band_description(1, f"minutes to nearest facility (-1: none reachable; -2: more than {limit:g})")
+        dst.update_tags(mode=result.config.mode, unreachable=str(UNREACHABLE_MINUTES), more_than=str(MORE_THAN_CODE))
+
+
+def _summary(config: ScenarioConfig, level: str, units: pd.DataFrame, table: pd.DataFrame | None,
+             info: pd.DataFrame | None, notes: list[str], seconds: float) -> str:
+    counts = units["status"].value_counts()
+    lines = [f"batch {config.name}: {len(units)} units of level {level} ({counts.get('computed', 0)} computed, "
+             f"{counts.get('reused', 0)} reused, {counts.get('failed', 0)} failed) in {seconds:.1f} s"]
+    if table is not None:
+        more = info.columns[-2]
+        people = info.loc[info["zone_level"] == level, more].sum()
+        lines.append(f"people {more.removeprefix('pop_').replace('_', ' ')}: {people:,.0f} (batch_zones.csv)")
+        target = f"pop_within_{config.target_minutes:g}".replace(".", "_")
+        for zone_level, rows in table.groupby("zone_level", sort=False):
+            total = rows["population"].sum()
+            share = 100 * rows[target].sum() / total if total else np.nan
+            lines.append(f"{zone_level}: {len(rows)} zones, {total:,.0f} people, {share:.1f}% within "
+                         f"{config.target_minutes:g} min")
+    lines += [f"note: {note}" for note in notes]
+    for row in units[units["status"] == "failed"].itertuples():
+        lines.append(f"FAILED {row.unit_id} ({row.unit_name}): {row.error.splitlines()[0]}")
+    return "\n".join(lines)
+
+
+def _write_merged(folder: Path, config: ScenarioConfig, level: str, finished: list[UnitResult], ids: list[str],
+                  names: dict[str, str], unit_zones: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, units: pd.DataFrame,
+                  failed: dict[str, str], notes: list[str], lang: str | None, tiles: str | None, report: bool,
+                  executor) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Path]]:
+    """Merge the finished units and write the outputs of one run into ``folder``, all or none; the merged zone
+    table, the per-zone batch information and the output paths. ``executor`` (a local Dask client) writes
+    ``coverage.xlsx`` meanwhile."""
+    table = info = None
+    outputs: dict[str, Path] = {}
+    with staged_outputs(folder) as stage:
+        if finished:
+            numbers = [ids.index(unit.unit_id) + 1 for unit in finished]
+            facilities = merge_facilities(finished)
+            cells = merge_cells(finished, numbers, unit_zones, facilities)
+            statistics = load_statistics(config)
+            table, info = merge_tables(finished, zones, level, None if failed else cells, config, facilities,
+                                       statistics)
+            workbook = None if executor is None else executor.submit(
+                write_workbook, workbook_sheets(table, facilities), stage / "coverage.xlsx", pure=False)
+            result = merged_result(config, finished, table, zones, cells, facilities, statistics, notes)
+            result.audit = scenario_audit(result)
+            html = render(coverage_map(result, lang=lang, tiles=tiles))
+            outputs = {name: folder / name for name in write_outputs(result, stage, map_html=html,
+                                                                          lang=lang if report else None,
+                                                                          workbook=workbook)}
+            limit = finished[0].limits[""]
+            _write_travel_time(result, stage / "travel_time.tif", limit)
+            for unit in (u for u in finished if u.map_html is not None):
+                name = f"map_{level}_{state_name(unit.unit_id).removesuffix('.pkl')}.html"
+                (stage / name).write_text(unit.map_html, encoding="utf-8")
+                outputs[name] = folder / name
+            info.to_csv(stage / "batch_zones.csv", index=False, encoding="utf-8-sig")
+            exactness(table, result.facilities, config, limit, max(u.halo_m for u in finished), notes).to_csv(
+                stage / "batch_exactness.csv", index=False, encoding="utf-8-sig")
+            outputs |= {name: folder / name for name in ("batch_zones.csv", "batch_exactness.csv")}
+        units.to_csv(stage / "batch_units.csv", index=False, encoding="utf-8-sig")
+        outputs["batch_units.csv"] = folder / "batch_units.csv"
+        if failed:
+            text = "INCOMPLETE: these units failed; the outputs hold the other units only (no zones spanning units)\n"
+            text += "\n\n".join(f"{uid} ({names[uid]}):\n{error}" for uid, error in failed.items())
+            (stage / "INCOMPLETE.txt").write_text(text, encoding="utf-8")
+            outputs["INCOMPLETE.txt"] = folder / "INCOMPLETE.txt"
+    return table, info, outputs
+
+
+def run_batch(
+    config: ScenarioConfig,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+    lang: str | None = None,
+    offline: bool = False,
+    processes: bool = True,
+    report: bool = True,
+) -> BatchReport:
+    """Run every unit of ``config.batch.unit_level`` on Dask and write the merged outputs.
+
+    Parameters
+    ----------
+    config : ScenarioConfig
+        With a ``batch:`` section.
+    out : path, optional
+        Output folder; ``config.output_dir`` or ``maps/<name>`` when omitted.
+    workers : int, optional
+        Workers of the local cluster; ``batch.workers`` when omitted.
+    scheduler : str, optional
+        Address of a running Dask scheduler; ``batch.scheduler``, else a local cluster.
+    force : bool
+        Rerun the units already recorded.
+    progress : bool
+    lang : {"en", "zh"}, optional
+        Language of the maps and report; ``map.lang`` when omitted.
+    offline : bool
+        Maps without base-map tiles.
+    processes : bool
+        Local workers as processes (threads of this process when False, for tests).
+    report : bool
+        Write the print map and the report (``map.png``/``.pdf``, ``report.html``/``.pdf``).
+
+    Returns
+    -------
+    BatchReport
+    """
+    start = time.perf_counter()
+    where = str(config.source or config.name)
+    if config.batch is None:
+        raise InputError([Problem(where, "key 'batch': no batch section", "add batch: {unit_level: county}")])
+    if config.population.aggregate > 1:
+        raise InputError([Problem(where, "key 'population.aggregate': each unit would sum other blocks of cells",
+                                  "aggregate the raster beforehand (gdalwarp -r sum) or use geocover run")])
+    level = config.batch.unit_level
+    zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
+    unit_zones = zones[zones["zone_level"] == level].reset_index(drop=True)
+    if unit_zones.empty:
+        raise InputError([Problem(where, f"key 'batch.unit_level': no zones of level {level!r}",
+                                  f"use one of {list(pd.unique(zones['zone_level']))}")])
+    _check_rescale(config, zones, unit_zones, where)
+    folder = config.output_folder(out)
+    state_dir = config.batch.state_dir or folder / STATE_FOLDER
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lang = lang or config.map.lang
+    tiles = "none" if offline else None
+    task_config, notes = unit_config(config)
+    stamp = fingerprint(config, lang, tiles)
+    ids = unit_zones["zone_id"].astype(str).tolist()
+    names = dict(zip(ids, unit_zones["zone_name"].astype(str), strict=True))
+    done: dict[str, UnitResult] = {}
+    if not force:
+        done = {uid: r for uid in ids if (r := _load_state(state_dir / state_name(uid), stamp)) is not None}
+    reused = set(done)
+    failed: dict[str, str] = {}
+    jobs = [(uid, names[uid]) for uid in ids if uid not in done]
+    with ExitStack() as stack:
+        cluster = None
+        if jobs:
+            cluster = Workers(workers or config.batch.workers, scheduler or config.batch.scheduler, processes)
+            stack.callback(cluster.close)
+            task_config, roads_file = parse_roads_once(task_config, zones, state_dir)
+            facilities = load_facilities(task_config)
+            task_zones = read_zones(task_config.zones, config.roads.pbf, config.builtup_raster,
+                                    config.urban_builtup_percent)
+            for stale in (state_dir / SNAPS_FOLDER).glob("*"):
+                if stale.name != stamp[:16]:
+                    shutil.rmtree(stale)
+            plans = plan_cell_snaps(task_config, unit_zones,
+                                    load_segments(roads_file) if roads_file else load_roads(task_config, zones),
+                                    state_dir / SNAPS_FOLDER / stamp[:16], workers or config.batch.workers)
+            compute_units(cluster.client, jobs, task_config, level, lang, tiles, facilities, task_zones, roads_file,
+                          unowned_facilities(facilities, unit_zones), plans, progress, done, failed,
+                     lambda uid, result: _save_state(state_dir / state_name(uid), stamp, result))
+        units = pd.DataFrame({
+            "unit_id": ids, "unit_name": [names[uid] for uid in ids],
+            "status": ["reused" if uid in reused else "failed" if uid in failed else "computed" for uid in ids],
+            "seconds": [done[uid].seconds if uid in done else np.nan for uid in ids],
+            "worker_peak_mb": [done[uid].peak_mb if uid in done else np.nan for uid in ids],
+            "zones": [len(done[uid].table) if uid in done else 0 for uid in ids],
+            "error": [failed.get(uid, "").split("\n")[0] for uid in ids],
+        })
+        finished = [done[uid] for uid in ids if uid in done]
+        notes = list(dict.fromkeys([*notes, *(n for unit in finished for n in unit.notes)]))
+        executor = cluster.client if cluster is not None and cluster.local else None
+        table, info, outputs = _write_merged(folder, config, level, finished, ids, names, unit_zones, zones, units,
+                                             failed, notes, lang, tiles, report, executor)
+    if not failed:
+        (folder / "INCOMPLETE.txt").unlink(missing_ok=True)
+    seconds = time.perf_counter() - start
+    return BatchReport(
+        outputs=outputs, summary=_summary(config, level, units, table, info, notes, seconds),
+        failed={uid: failed[uid] for uid in ids if uid in failed}, units=units, seconds=seconds,
+        driver_peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    )

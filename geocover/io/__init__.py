@@ -1,0 +1,1 @@
+"""Config-free readers: OSM, road lines, facilities, spreadsheets, population, statistics, zones, coordinates."""

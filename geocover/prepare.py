@@ -1,0 +1,130 @@
+"""Load a scenario's inputs as configured: roads, facilities, population and statistics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from geocover.config import ScenarioConfig
+from geocover.errors import InputError, Problem
+from geocover.io.facilities import read_facilities
+from geocover.io.osm import SEGMENTS_LAYOUT, RoadSegments, load_segments, read_road_segments, save_segments
+from geocover.io.population import (
+    PopulationGrid,
+    aggregate,
+    population_from_points,
+    read_population,
+    rescale_to_totals,
+)
+from geocover.io.road_lines import read_road_lines
+from geocover.io.statistics import read_statistics
+from geocover.io.zones import study_area
+
+EXTRACT_MARGIN_KMH = 150.0
+"""With ``roads.extract``, roads are kept within the zones plus this speed times the largest band."""
+
+
+def load_facilities(config: ScenarioConfig) -> gpd.GeoDataFrame:
+    """Read the scenario's facility layer as configured."""
+    options = config.facilities.model_dump(exclude={"path"})
+    return read_facilities(config.facilities.path, **options)
+
+
+def load_statistics(config: ScenarioConfig) -> pd.DataFrame | None:
+    """The statistics table keyed by code, or None when the scenario has none."""
+    if config.statistics is None:
+        return None
+    return read_statistics(config.statistics.path, config.statistics.sheet, config.statistics.year)
+
+
+def roads_cache_file(config: ScenarioConfig) -> Path | None:
+    """The ``.npz`` under ``roads.cache_dir`` that keeps the parsed PBF, named after the file, its size,
+    modification time and the layout of :func:`~geocover.io.osm.save_segments` (a cache of another layout is
+    never read); None when the roads are not cached (no ``cache_dir``, a line layer, or ``extract``)."""
+    roads = config.roads
+    if roads.cache_dir is None or roads.pbf is None or roads.extract:
+        return None
+    stat = Path(roads.pbf).stat()
+    name = f"{Path(roads.pbf).name}.{stat.st_size}.{int(stat.st_mtime)}.v{SEGMENTS_LAYOUT}.segments.npz"
+    return Path(roads.cache_dir) / name
+
+
+def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
+    """Road segments from the configured source; with ``roads.extract``, only the ways around the zones
+    (see :func:`extract_box`), kept while the PBF is streamed once.
+
+    With ``roads.cache_dir``, a parsed PBF is kept there as one ``.npz`` (see :func:`roads_cache_file`)
+    and read back in a fraction of the parsing time: a province is parsed once.
+    """
+    roads = config.roads
+    cached = roads_cache_file(config)
+    if cached is not None:
+        if cached.is_file():
+            return load_segments(cached)
+        segments = read_road_segments(roads.pbf)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        save_segments(segments, cached)
+        return segments
+    if roads.lines is not None:
+        return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer)
+    return read_road_segments(roads.pbf, extract_box(config, zones) if roads.extract else None)
+
+
+def extract_box(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> tuple[float, float, float, float]:
+    """The box ``roads.extract`` streams out of the PBF, ``(west, south, east, north)`` degrees: the zones
+    plus :data:`EXTRACT_MARGIN_KMH` times the longest minutes (or the largest ambulance radius)."""
+    margin_m = EXTRACT_MARGIN_KMH * 1000.0 / 60.0 * max(config.reach_minutes().values())
+    if config.ambulance is not None:
+        margin_m = max(margin_m, 1000.0 * max(config.ambulance.rural_km))
+    return tuple(float(b) for b in study_area(zones, margin_m).total_bounds)
+
+
+def load_population(
+    config: ScenarioConfig, zones: gpd.GeoDataFrame, area: gpd.GeoSeries, statistics: pd.DataFrame | None
+) -> PopulationGrid:
+    """The population grid over the study area, rescaled to official totals when configured.
+
+    With neither a raster nor points, the official count of each zone of ``rescale_level``
+    is spread evenly over the zone's cells of a ``cell_m`` grid.
+    """
+    population = config.population
+    if population.raster is not None:
+        grid = aggregate(read_population(population.raster, area), population.aggregate)
+    elif population.points is None:
+        grid = population_from_points(gpd.GeoDataFrame({"people": []}, geometry=[], crs="EPSG:4326"), "people",
+                                      area, population.cell_m)
+    else:
+        points = pyogrio.read_dataframe(population.points)
+        if population.count_column not in points.columns:
+            raise InputError([Problem(str(population.points), "column not found", f"use one of {list(points.columns)}",
+                                      column=population.count_column)])
+        grid = population_from_points(points, population.count_column, area, population.cell_m)
+    if population.rescale_level is not None:
+        level = zones[zones["zone_level"] == population.rescale_level]
+        if "population" not in statistics.columns:
+            raise InputError([Problem(str(config.statistics.path), "no population column (常住人口)",
+                                      "add one to rescale the grid")])
+        totals = statistics["population"].reindex(level["zone_id"]).to_numpy(dtype=np.float64)
+        rescale_to_totals(grid, level, totals)
+    return grid
+
+
+def load_weights(config: ScenarioConfig, grid: PopulationGrid, area: gpd.GeoSeries) -> dict[str, PopulationGrid]:
+    """Extra weight grids (age groups…) on the same cells as the population grid."""
+    weights = {}
+    problems = []
+    for name, path in config.population.weights.items():
+        weight = read_population(path, area)
+        if weight.shape != grid.shape or not weight.transform.almost_equals(grid.transform):
+            problems.append(Problem(str(path), f"weight '{name}' is not on the population raster's grid",
+                                    "use rasters of the same extent, cell size and CRS (e.g. WorldPop age groups)"))
+            continue
+        weight.valid = grid.valid
+        weights[name] = weight
+    if problems:
+        raise InputError(problems)
+    return weights

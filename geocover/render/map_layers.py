@@ -1,0 +1,124 @@
+"""Map layers of the optional analyses: service circles per tier, ambulance radius and response,
+standards audit per zone, and proposed sites. Each appears only when its analysis ran.
+
+All polygons are traced from the same population cells as the tables, so map and tables agree.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geocover.analysis.polygons import trace_polygons
+from geocover.pipeline import ScenarioResult
+from geocover.render.i18n import Lang, label, mode_name
+
+Light = Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]
+
+_AMBULANCE_COLOURS = {"straight": "#2166ac", "road": "#762a83", "response": "#b2182b"}
+
+
+def _cells_polygon(result: ScenarioResult, mask: np.ndarray) -> gpd.GeoDataFrame:
+    """One (multi)polygon of the valid cells where ``mask`` (in ``grid.valid`` order) holds, EPSG:4326."""
+    grid = result.access.grid
+    labels = np.zeros(grid.shape, dtype=np.int32)
+    labels[grid.valid] = mask.astype(np.int32)
+    traced = trace_polygons(grid, labels)
+    people = float(grid.population[grid.valid][mask].sum())
+    return gpd.GeoDataFrame({"population": [f"{people:,.0f}"]}, geometry=traced.geometry.to_numpy()[:1],
+                            crs=grid.crs).to_crs("EPSG:4326")
+
+
+def _area_layer(fmap: folium.Map, data: gpd.GeoDataFrame, name: str, colour: str, alias: str) -> None:
+    if data.empty:
+        return
+    folium.GeoJson(
+        data, name=html.escape(name), show=False,
+        style_function=lambda _, c=colour: {"fillColor": c, "color": c, "weight": 1, "fillOpacity": 0.25},
+        tooltip=folium.GeoJsonTooltip(["population"], aliases=[html.escape(alias)]),
+    ).add_to(fmap)
+
+
+def service_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Light) -> None:
+    """The target band of each service circle (per-tier mode and minutes)."""
+    for name, service in result.services.items():
+        config = service.config
+        areas = service.service_areas
+        band = light(areas[areas["band_minutes"] == config.target_minutes])
+        data = band.assign(population=[f"{p:,.0f}" for p in band["population"]])[["population", "geometry"]]
+        title = label("layer_service", lang, service=name, minutes=config.target_minutes,
+                      mode=mode_name(config.mode, lang))
+        _area_layer(fmap, data, title, "#1b7837", label("pop_within", lang, minutes=config.target_minutes))
+
+
+def ambulance_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Light) -> None:
+    """Cells within the ambulance radius of their class (straight line, by road) and within each response time."""
+    cells = result.ambulance
+    if cells is None:
+        return
+    config = result.config.ambulance
+    urban_km, rural_km = config.urban_km, max(config.rural_km)
+    radius = np.where(cells.urban, urban_km, rural_km)
+    for measure, km in (("straight", cells.straight_km), ("road", cells.road_km)):
+        title = label(f"layer_ambulance_{measure}", lang, urban=urban_km, rural=rural_km)
+        _area_layer(fmap, light(_cells_polygon(result, km <= radius)), title, _AMBULANCE_COLOURS[measure],
+                    label("population", lang))
+    for minutes in sorted(config.response_minutes):
+        title = label("layer_ambulance_response", lang, minutes=minutes)
+        _area_layer(fmap, light(_cells_polygon(result, cells.response_minutes <= minutes)), title,
+                    _AMBULANCE_COLOURS["response"], label("population", lang))
+
+
+def audit_layer(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Light) -> None:
+    """Zones coloured by the number of standards they fail, with the failing rules as tooltip."""
+    audit = result.audit
+    if audit is None or audit.empty:
+        return
+    judged = audit[audit["status"].isin(["pass", "fail"]) & audit["unit_id"].notna()]
+    if judged.empty:
+        return
+    per_unit = judged.groupby("unit_id").agg(
+        failed=("status", lambda s: int((s == "fail").sum())), judged=("status", "size"),
+        rules=("rule_id", lambda r: ", ".join(sorted(set(r[judged.loc[r.index, "status"] == "fail"])))),
+    )
+    zones = result.zones.drop_duplicates("zone_id").set_index("zone_id")
+    zones = zones[zones.index.isin(per_unit.index)]
+    if zones.empty:
+        return
+    shown = light(gpd.GeoDataFrame(zones[["zone_name"]], geometry=zones.geometry, crs=zones.crs))
+    rows = per_unit.loc[shown.index]
+    data = gpd.GeoDataFrame({
+        "zone_name": [html.escape(str(n)) for n in shown["zone_name"]],
+        "failed": [f"{f} / {j}" for f, j in zip(rows["failed"], rows["judged"], strict=True)],
+        "rules": [html.escape(r) for r in rows["rules"]],
+        "share": (rows["failed"] / rows["judged"]).to_numpy(),
+    }, geometry=shown.geometry.to_numpy(), crs="EPSG:4326")
+    folium.GeoJson(
+        data, name=html.escape(label("layer_audit", lang)), show=False,
+        style_function=lambda feature: {"fillColor": "#d73027" if feature["properties"]["share"] > 0 else "#1a9850",
+                                        "color": "#333333", "weight": 1, "fillOpacity": 0.5},
+        tooltip=folium.GeoJsonTooltip(["zone_name", "failed", "rules"], aliases=[
+            html.escape(label(k, lang)) for k in ("zone_name", "audit_failed", "audit_rules")]),
+    ).add_to(fmap)
+
+
+def sites_layer(fmap: folium.Map, sites: pd.DataFrame | None, lang: Lang, light: Light) -> None:
+    """Proposed sites with their rank and the population each adds (popup and tooltip)."""
+    if sites is None or len(sites) == 0:
+        return
+    points = light(gpd.GeoDataFrame(sites, crs=getattr(sites, "crs", "EPSG:4326")))
+    text = [html.escape(label("site_popup", lang, rank=int(rank), people=f"{float(people):,.0f}"))
+            for rank, people in zip(points["rank"], points["population_added"], strict=True)]
+    data = gpd.GeoDataFrame({"site": text}, geometry=points.geometry.to_numpy(), crs=points.crs)
+    folium.GeoJson(
+        data, name=html.escape(label("layer_sites", lang)),
+        marker=folium.CircleMarker(radius=8, color="#000000", weight=2, fill=True, fill_color="#ffffff",
+                                   fill_opacity=1.0),
+        popup=folium.GeoJsonPopup(["site"], labels=False),
+        tooltip=folium.GeoJsonTooltip(["site"], labels=False),
+    ).add_to(fmap)

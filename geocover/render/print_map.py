@@ -1,0 +1,293 @@
+"""A static map for print (PNG and PDF) drawn with Matplotlib, no tiles needed.
+
+Also the colours and symbols every map of geocover shares: the travel-time classes, the
+percent ramp of the choropleths and one symbol per facility tier, so the interactive
+map, this map and the report's charts agree.
+
+Chinese text is set in Noto Sans CJK SC from the ``noto-cjk-sans-otc`` package (PyPI,
+SIL Open Font License 1.1); without it, Matplotlib's font manager looks for an installed
+CJK font (Debian ``fonts-noto-cjk``, or Source Han Sans, WenQuanYi, Microsoft YaHei).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import matplotlib.colors
+import matplotlib.font_manager as font_manager
+import numpy as np
+import pyproj
+from affine import Affine
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+
+from geocover.io.utm import utm_crs
+from geocover.pipeline import ScenarioResult
+from geocover.render.i18n import Lang, label, level_name, mode_name, tier_name
+
+PERCENT_RAMP = ("#d73027", "#fee08b", "#1a9850")
+"""Colours of 0 %, 50 % and 100 % of people within the target."""
+BAND_RAMP = ("#1a9850", "#fee08b", "#d73027")
+"""Colours from the first travel-time band to beyond the last."""
+NO_PEOPLE_COLOUR = "#bdbdbd"
+UNREACHABLE_COLOUR = "#762a83"
+NO_CLASS = 255
+"""Travel-time class of cells outside the data (sea, outside the study area)."""
+
+#: Symbol (shape) and colour of each facility tier; tiers not listed draw as ``other``.
+TIER_SYMBOLS: dict[str, tuple[str, str]] = {  # colours kept off the red-yellow-green ramps of the fills
+    "hospital": ("square", "#253494"),
+    "central_township_health_centre": ("pentagon", "#6a51a3"),
+    "township_health_centre": ("diamond", "#2c7fb8"),
+    "community_health_centre": ("hexagon", "#c51b7d"),
+    "community_health_station": ("triangle_down", "#de77ae"),
+    "village_clinic": ("circle", "#ffffff"),
+    "emergency_centre": ("star", "#8c510a"),
+    "emergency_station": ("plus", "#bf812d"),
+    "clinic": ("triangle", "#41b6c4"),
+    "doctors": ("circle", "#111111"),
+    "other": ("cross", "#636363"),
+}
+MPL_MARKERS = {"square": "s", "pentagon": "p", "diamond": "D", "hexagon": "h", "triangle_down": "v",
+               "circle": "o", "star": "*", "plus": "P", "triangle": "^", "cross": "X"}
+
+_CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
+                 "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC")
+
+
+def tier_symbol(tier: str) -> tuple[str, str]:
+    """Shape name and colour of a tier (``other`` for tiers of a user's own ``tier_map``)."""
+    return TIER_SYMBOLS.get(tier, TIER_SYMBOLS["other"])
+
+
+def ramp_colour(stops: Sequence[str], fraction: float) -> str:
+    """Colour at ``fraction`` (0–1) along the evenly spaced colours ``stops``, as ``#rrggbb``."""
+    rgb = np.array([matplotlib.colors.to_rgb(stop) for stop in stops])
+    position = np.clip(fraction, 0.0, 1.0) * (len(stops) - 1)
+    low = min(int(position), len(stops) - 2)
+    mixed = rgb[low] + (rgb[low + 1] - rgb[low]) * (position - low)
+    return matplotlib.colors.to_hex(mixed)
+
+
+def percent_colour(pct: float | None) -> str:
+    """Choropleth colour of a percent of people within the target (grey when no one lives there)."""
+    if pct is None or not np.isfinite(pct):
+        return NO_PEOPLE_COLOUR
+    return ramp_colour(PERCENT_RAMP, pct / 100.0)
+
+
+def class_colours(bands_minutes: Sequence[float]) -> list[str]:
+    """Colours of the travel-time classes: each band, beyond the last band, unreachable."""
+    n = len(bands_minutes)
+    return [ramp_colour(BAND_RAMP, i / n) for i in range(n + 1)] + [UNREACHABLE_COLOUR]
+
+
+def class_labels(bands_minutes: Sequence[float], lang: Lang) -> list[str]:
+    """Legend labels of the classes of :func:`class_colours`, in minutes."""
+    bands = sorted(bands_minutes)
+    labels = [label("band_upto", lang, minutes=float(bands[0]))]
+    labels += [label("band_between", lang, low=f"{a:g}", high=f"{b:g}") for a, b in itertools.pairwise(bands)]
+    return labels + [label("band_beyond", lang, minutes=float(bands[-1])), label("unreachable", lang)]
+
+
+def travel_time_classes(minutes: np.ndarray, bands_minutes: Sequence[float]) -> np.ndarray:
+    """Class of every cell: ``i`` within band ``i``, ``len(bands)`` beyond the last band.
+
+    Parameters
+    ----------
+    minutes : numpy.ndarray
+        Minutes to the nearest facility; ``inf`` unreachable, NaN outside the data.
+    bands_minutes : sequence of float
+
+    Returns
+    -------
+    numpy.ndarray of uint8
+        ``len(bands) + 1`` where unreachable, :data:`NO_CLASS` where NaN.
+    """
+    bands = np.sort(np.asarray(bands_minutes, dtype=float))
+    classes = np.searchsorted(bands, np.nan_to_num(minutes, nan=0.0, posinf=0.0), side="left")
+    classes = np.where(np.isposinf(minutes), len(bands) + 1, classes)
+    return np.where(np.isnan(minutes), NO_CLASS, classes).astype(np.uint8)
+
+
+@functools.cache
+def cjk_family() -> str | None:
+    """Name of the CJK font family Matplotlib sets Chinese in, registering the package's font first.
+
+    Returns
+    -------
+    str or None
+        ``"Noto Sans CJK SC"`` when ``noto-cjk-sans-otc`` (or Debian ``fonts-noto-cjk``) is
+        installed; another installed CJK family otherwise; ``None`` with a warning when there
+        is none (Chinese text then shows as boxes).
+    """
+    try:
+        import noto_cjk_sans_otc
+    except ImportError:
+        noto_cjk_sans_otc = None
+    if noto_cjk_sans_otc is not None:
+        font_manager.fontManager.addfont(str(noto_cjk_sans_otc.FONT_PATH))
+    installed = {entry.name for entry in font_manager.fontManager.ttflist}
+    family = next((name for name in _CJK_FAMILIES if name in installed), None)
+    if family is None:
+        warnings.warn("no CJK font found: pip install noto-cjk-sans-otc (or apt-get install fonts-noto-cjk)",
+                      stacklevel=2)
+    return family
+
+
+def cjk_rc() -> dict[str, object]:
+    """Matplotlib settings that set text in :func:`cjk_family`, falling back per glyph to DejaVu Sans
+    (Latin, Arabic…); SVG text as paths, so the SVG needs no font."""
+    family = cjk_family()
+    return {"font.family": [family, "DejaVu Sans"] if family else ["DejaVu Sans"],
+            "svg.fonttype": "path", "svg.hashsalt": "geocover"}
+
+
+def nice_length(span_m: float) -> float:
+    """A round scale-bar length (1, 2 or 5 × 10^k metres) of about a fifth of ``span_m``."""
+    target = span_m / 5.0
+    power = 10.0 ** np.floor(np.log10(target))
+    return float(max(step * power for step in (1.0, 2.0, 5.0) if step * power <= target))
+
+
+def _scale_bar(ax, lang: Lang) -> None:
+    """A two-segment scale bar in the lower left of ``ax`` (whose units are metres)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = nice_length(x1 - x0)
+    left, bottom, height = x0 + 0.03 * (x1 - x0), y0 + 0.04 * (y1 - y0), 0.008 * (y1 - y0)
+    for i, colour in enumerate(("#000000", "#ffffff")):
+        ax.add_patch(Rectangle((left + i * length / 2, bottom), length / 2, height, facecolor=colour,
+                               edgecolor="#000000", linewidth=0.6, zorder=6))
+    text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.text(left + length / 2, bottom + 2.2 * height, text, ha="center", va="bottom", fontsize=8, zorder=6)
+    ax.annotate(label("north", lang), xy=(x1 - 0.04 * (x1 - x0), y1 - 0.05 * (y1 - y0)),
+                xytext=(x1 - 0.04 * (x1 - x0), y1 - 0.13 * (y1 - y0)), ha="center", va="center", fontsize=10,
+                arrowprops={"arrowstyle": "-|>", "color": "#000000", "linewidth": 1.2}, zorder=6)
+
+
+def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, pyproj.CRS]:
+    """The print map of ``result`` as a Matplotlib figure (A4 landscape) in the zones' UTM zone.
+
+    Call it, and save the figure, inside ``matplotlib.rc_context(cjk_rc())``.
+
+    Zones are filled by the percent of people within the target, level after level in the
+    config's order (coarse to fine), so a finer zone covers its parent; gaps are hatched;
+    facilities carry their tier's symbol.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    crs : pyproj.CRS
+        The projected CRS of the map axes (metres).
+    """
+    config = result.config
+    target = float(config.target_minutes)
+    pct_column = f"pct_within_{config.target_minutes:g}".replace(".", "_")
+    crs = utm_crs(result.zones)
+    zones = result.zones.to_crs(crs)
+    levels = list(dict.fromkeys(zones["zone_level"]))
+    figure = Figure(figsize=(11.69, 8.27))
+    FigureCanvasAgg(figure)
+    ax = figure.add_axes((0.02, 0.07, 0.70, 0.83))
+    ax.set_axis_off()
+    widths = np.linspace(1.6, 0.4, len(levels)) if len(levels) > 1 else [0.5]
+    for level, width in zip(levels, widths, strict=True):
+        layer = zones[zones["zone_level"] == level]
+        layer.plot(ax=ax, color=[percent_colour(p) for p in layer[pct_column]], edgecolor="#333333",
+                   linewidth=width)
+    if len(result.gaps):
+        result.gaps.to_crs(crs).plot(ax=ax, facecolor="none", edgecolor="#00000080", hatch="///", linewidth=0.3)
+    facilities = result.facilities.to_crs(crs)
+    size = 7.0 if len(facilities) <= 200 else 4.0
+    handles: list = []
+    for tier, group in facilities.groupby("tier", sort=True):
+        shape, colour = tier_symbol(str(tier))
+        ax.plot(group.geometry.x, group.geometry.y, linestyle="none", marker=MPL_MARKERS[shape], markersize=size,
+                markerfacecolor=colour, markeredgecolor="#000000", markeredgewidth=0.5, zorder=5)
+        handles.append(Line2D([], [], linestyle="none", marker=MPL_MARKERS[shape], markersize=7,
+                              markerfacecolor=colour, markeredgecolor="#000000", markeredgewidth=0.5,
+                              label=f"{tier_name(str(tier), lang)} ({len(group)})"))
+    west, south, east, north = zones.total_bounds
+    pad = 0.03 * max(east - west, north - south)
+    ax.set_xlim(west - pad, east + pad)
+    ax.set_ylim(south - pad, north + pad)
+    ax.set_aspect("equal", adjustable="box")
+    _scale_bar(ax, lang)
+
+    handles += [Patch(facecolor="none", edgecolor="#000000", hatch="///", label=label("legend_gaps", lang,
+                                                                                      minutes=target)),
+                Patch(facecolor=NO_PEOPLE_COLOUR, edgecolor="#555555", label=label("legend_no_people", lang))]
+    legend_ax = figure.add_axes((0.74, 0.30, 0.25, 0.60))
+    legend_ax.set_axis_off()
+    legend_ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=8,
+                     title=label("legend_facilities", lang), title_fontsize=9, alignment="left")
+    bar_ax = figure.add_axes((0.75, 0.22, 0.22, 0.025))
+    ramp = matplotlib.colors.LinearSegmentedColormap.from_list("percent", PERCENT_RAMP)
+    figure.colorbar(matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, 100), ramp), cax=bar_ax,
+                    orientation="horizontal", ticks=[0, 25, 50, 75, 100])
+    bar_ax.set_title(label("legend_percent", lang, minutes=target), fontsize=8, loc="left")
+    bar_ax.tick_params(labelsize=7)
+    title = config.map.title or config.name
+    figure.text(0.02, 0.95, title, fontsize=14, weight="bold", va="bottom")
+    levels_text = ", ".join(level_name(level, lang) for level in levels)
+    subtitle = f"{label('legend_percent', lang, minutes=target)} · {levels_text} · {mode_name(config.mode, lang)}"
+    figure.text(0.02, 0.925, subtitle, fontsize=9, va="bottom", color="#333333")
+    figure.text(0.02, 0.02, config.map.attribution, fontsize=7, color="#333333", va="bottom")
+    return figure, crs
+
+
+@dataclass
+class StaticMap:
+    """Where :func:`write_static_map` wrote the map, and where a place lands in the PNG.
+
+    Attributes
+    ----------
+    png, pdf : Path
+    crs : pyproj.CRS
+        The projected CRS of the map (metres).
+    to_pixel : affine.Affine
+        From ``crs`` coordinates to PNG (column, row) pixel coordinates, origin top left.
+    """
+
+    png: Path
+    pdf: Path
+    crs: pyproj.CRS
+    to_pixel: Affine
+
+
+def write_static_map(result: ScenarioResult, path_png: str | Path, lang: Lang = "en", dpi: int = 200) -> StaticMap:
+    """Write the print map as PNG and, beside it, PDF (same name, ``.pdf``).
+
+    Parameters
+    ----------
+    result : ScenarioResult
+    path_png : str or Path
+    lang : {"en", "zh"}
+    dpi : int
+        Dots per inch of the PNG (the page is 11.69 × 8.27 in, A4 landscape).
+
+    Returns
+    -------
+    StaticMap
+    """
+    path_png = Path(path_png)
+    pdf = path_png.with_suffix(".pdf")
+    with matplotlib.rc_context(cjk_rc()):
+        figure, crs = draw_static_map(result, lang)
+        figure.set_dpi(dpi)
+        figure.canvas.draw()
+        (c0, r0), (c1, r1) = figure.axes[0].transData.transform([(0.0, 0.0), (1.0, 1.0)])
+        to_pixel = Affine(c1 - c0, 0.0, c0, 0.0, -(r1 - r0), figure.bbox.height - r0)
+        figure.savefig(path_png, dpi=dpi, metadata={"Software": None})
+        figure.savefig(pdf, metadata={"Creator": None, "Producer": None, "CreationDate": None})
+    return StaticMap(png=path_png, pdf=pdf, crs=crs, to_pixel=to_pixel)
+

@@ -1,0 +1,229 @@
+"""Write a scenario's outputs: all into a temporary folder first, then moved into place.
+
+A run that fails leaves the output folder as it was: no half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import rasterio
+
+from geocover.errors import InputError, Problem
+from geocover.io.coordinates import gk3_zone_epsg
+from geocover.pipeline import ScenarioResult
+from geocover.render.print_map import write_static_map
+from geocover.render.report import write_report
+from geocover.standards import write_audit
+
+FIXED_GPKG_DATE = "2000-01-01T00:00:00Z"
+"""GeoPackage timestamps are set to this, so the same run writes the same file."""
+
+UNREACHABLE_MINUTES = -1.0
+NODATA_MINUTES = -9999.0
+
+
+@contextmanager
+def staged_outputs(out_dir: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out_dir``; on success move its files into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        yield stage
+        out_dir.mkdir(exist_ok=True)
+        for item in stage.iterdir():
+            os.replace(item, out_dir / item.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def write_travel_time(result: ScenarioResult, path: Path) -> None:
+    """GeoTIFF of minutes to the nearest facility per population cell (float32).
+
+    Cells with no facility reachable hold -1; cells outside the data or the study
+    area hold the nodata value -9999.
+    """
+    grid = result.access.grid
+    minutes = np.where(np.isfinite(result.access.minutes), result.access.minutes, UNREACHABLE_MINUTES)
+    minutes = np.where(grid.valid, minutes, NODATA_MINUTES).astype(np.float32)
+    profile = {
+        "driver": "GTiff", "height": grid.shape[0], "width": grid.shape[1], "count": 1,
+        "dtype": "float32", "crs": grid.crs.to_wkt(), "transform": grid.transform,
+        "nodata": NODATA_MINUTES, "compress": "deflate",
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(minutes, 1)
+        dst.set_band_description(1, "minutes to nearest facility (-1: none reachable)")
+        dst.update_tags(mode=result.config.mode, unreachable=str(UNREACHABLE_MINUTES))
+
+
+def network_layers(result: ScenarioResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The network as ``network_nodes`` and ``network_edges`` layers, EPSG:4326.
+
+    Nodes: ``node_id`` (OSM), ``minutes`` to the nearest facility, ``facility_id``.
+    Edges: one row per open direction, ``u``, ``v`` (OSM node ids), ``length_m``, ``minutes``.
+    """
+    network = result.network
+    nodes = result.access.nodes
+    facility_ids = result.facilities["facility_id"].to_numpy()
+    node_layer = gpd.GeoDataFrame(
+        {
+            "node_id": network.node_id,
+            "minutes": np.where(np.isfinite(nodes.minutes), nodes.minutes, np.nan),
+            "facility_id": np.where(nodes.facility >= 0, facility_ids[np.maximum(nodes.facility, 0)], None),
+        },
+        geometry=gpd.points_from_xy(network.x, network.y),
+        crs=network.crs,
+    ).to_crs("EPSG:4326")
+    tail, head, minutes = network.arcs()
+    open_uv = np.isfinite(network.minutes_uv)
+    length = np.concatenate([network.length_m[open_uv], network.length_m[np.isfinite(network.minutes_vu)]])
+    segments = network.segments
+    geometry = np.concatenate([segments[open_uv], segments[np.isfinite(network.minutes_vu)]])
+    edge_layer = gpd.GeoDataFrame(
+        {"u": network.node_id[tail], "v": network.node_id[head], "length_m": length, "minutes": minutes},
+        geometry=geometry,
+        crs=network.crs,
+    ).to_crs("EPSG:4326")
+    return node_layer, edge_layer
+
+
+def output_crs(result: ScenarioResult) -> pyproj.CRS | None:
+    """The extra CRS of the GeoPackage copy: ``output_crs`` of the config, ``gk3`` for the CGCS2000
+    3-degree Gauss-Krüger zone (zone number in the easting) of the zones' centre."""
+    chosen = result.config.output_crs
+    if chosen is None:
+        return None
+    if chosen.lower() == "gk3":
+        lon = result.zones.to_crs("EPSG:4326").union_all().centroid.x
+        try:
+            return pyproj.CRS.from_user_input(gk3_zone_epsg(int(round(lon / 3.0))))
+        except ValueError:
+            raise InputError([Problem(str(result.config.source), f"key 'output_crs': gk3 zones cover 75-135°E, "
+                                      f"the zones lie at {lon:.2f}°E", "give an EPSG code instead")]) from None
+    return pyproj.CRS.from_user_input(chosen)
+
+
+def workbook_sheets(table: pd.DataFrame, facilities: gpd.GeoDataFrame) -> dict[str, pd.DataFrame]:
+    """The sheets of ``coverage.xlsx``: the zone table, and the facility table with ``lon``/``lat`` (WGS84)."""
+    wgs84 = facilities if facilities.crs == "EPSG:4326" else facilities.to_crs("EPSG:4326")
+    return {"zones": table, "facilities": pd.DataFrame(wgs84.drop(columns="geometry")).assign(
+        lon=wgs84.geometry.x.round(7), lat=wgs84.geometry.y.round(7))}
+
+
+def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
+    """Write ``sheets`` (name to table) into the Excel workbook ``path``."""
+    with pd.ExcelWriter(path, engine="xlsxwriter") as book:
+        for name, table in sheets.items():
+            table.to_excel(book, sheet_name=name, index=False)
+    return path
+
+
+def write_outputs(
+    result: ScenarioResult,
+    out_dir: str | Path,
+    export_network: bool = False,
+    map_html: str | None = None,
+    lang: str | None = None,
+    tables: dict[str, pd.DataFrame | dict[str, pd.DataFrame]] | None = None,
+    workbook: Future | None = None,
+) -> dict[str, Path]:
+    """Write the table, GeoPackage, travel-time raster and map of a scenario.
+
+    Parameters
+    ----------
+    result : ScenarioResult
+    out_dir : str or Path
+        Created if needed; files of the same names are replaced only when all are written.
+    export_network : bool
+        Add the ``network_nodes`` and ``network_edges`` layers to the GeoPackage.
+    map_html : str, optional
+        The rendered map; ``map.html`` is skipped when omitted.
+    lang : {"en", "zh"}, optional
+        Language of the print map (``map.png``/``map.pdf``) and report (``report.html``/``report.pdf``);
+        those are skipped when omitted.
+    tables : dict, optional
+        More tables written in the same step: ``name.csv`` to a DataFrame (UTF-8 with BOM), ``name.xlsx`` to
+        a dict of sheet name to DataFrame.
+    workbook : future, optional
+        ``coverage.xlsx`` already being written into ``out_dir`` by another process (:func:`write_workbook` of
+        :func:`workbook_sheets`, pure Python and the slowest output of a province; a batch starts it on a
+        worker while merging): waited for instead of written here.
+
+    Returns
+    -------
+    dict
+        Output name to final path.
+    """
+    out_dir = Path(out_dir)
+    names = ["coverage_by_zone.csv", "coverage_by_facility.csv", "coverage.xlsx", "results.gpkg", "travel_time.tif"]
+    extra_crs = output_crs(result)
+    if extra_crs is not None:
+        names.append(f"results_{extra_crs.to_epsg()}.gpkg")
+    if map_html is not None:
+        names.append("map.html")
+    if result.audit is not None:
+        names += ["audit.csv", "audit.xlsx"]
+    if lang is not None:
+        names += ["map.png", "map.pdf", "report.html", "report.pdf"]
+    names += list(tables or {})
+    with staged_outputs(out_dir) as stage:
+        result.table.to_csv(stage / "coverage_by_zone.csv", index=False, encoding="utf-8-sig")
+        facilities = result.facilities.to_crs("EPSG:4326")
+        sheets = workbook_sheets(result.table, facilities)
+        sheets["facilities"].to_csv(stage / "coverage_by_facility.csv", index=False, encoding="utf-8-sig")
+        if workbook is None:
+            write_workbook(sheets, stage / "coverage.xlsx")
+        gpkg = stage / "results.gpkg"
+        layers = {
+            "facilities": facilities,
+            "zones": result.zones,
+            "service_areas": result.service_areas,
+            "gaps": result.gaps,
+        }
+        if result.catchments is not None:
+            layers["catchments"] = result.catchments
+        if result.sites is not None:
+            layers["proposed_sites"] = result.sites
+        for name, service in result.services.items():
+            layers[f"service_areas_{name}"] = service.service_areas
+        if export_network:
+            layers["network_nodes"], layers["network_edges"] = network_layers(result)
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
+        for layer, frame in layers.items():
+            frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
+            if extra_crs is not None:
+                frame.to_crs(extra_crs).to_file(stage / f"results_{extra_crs.to_epsg()}.gpkg", layer=layer,
+                                                driver="GPKG", engine="pyogrio")
+        write_travel_time(result, stage / "travel_time.tif")
+        if map_html is not None:
+            (stage / "map.html").write_text(map_html, encoding="utf-8")
+        if result.audit is not None:
+            write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
+        if lang is not None:
+            write_static_map(result, stage / "map.png", lang)
+            write_report(result, stage, lang, map_file="map.html" if map_html is not None else None)
+        for name, table in (tables or {}).items():
+            _write_table(table, stage / name)
+        if workbook is not None:
+            os.replace(workbook.result(), stage / "coverage.xlsx")
+    return {name: out_dir / name for name in names}
+
+
+def _write_table(table: pd.DataFrame | dict[str, pd.DataFrame], path: Path) -> None:
+    if path.suffix == ".csv":
+        table.to_csv(path, index=False, encoding="utf-8-sig")
+        return
+    write_workbook(table, path)

@@ -1,0 +1,1 @@
+"""Travel times: nearest facility, per-facility matrices, per-cell access, off-road legs, isochrones."""
