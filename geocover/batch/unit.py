@@ -69,7 +69,8 @@ from geocover.render.folium_map import coverage_map
 from geocover.travel.cells import cell_accessibility
 
 TABLE_LIMIT_MINUTES: float = inspect.signature(facility_table).parameters["limit_minutes"].default
-"""The cap of a whole run's neighbour and referral searches (:func:`geocover.analysis.facility_table.facility_table`)."""
+"""The cap of a whole run's neighbour and referral searches
+(:func:`geocover.analysis.facility_table.facility_table`)."""
 
 TOBLER_MAX_KMH = 6.0
 """The fastest off-road walk of :mod:`geocover.travel.offroad` (Tobler's function, slightly downhill), km/h."""

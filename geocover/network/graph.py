@@ -197,7 +197,8 @@ def build_network(
         Metric CRS for node coordinates and lengths.
     speeds_kmh : dict, optional
         Overrides of :data:`DRIVE_SPEEDS_KMH` per highway class (or of
-        :data:`geocover.io.road_lines.GRADE_SPEEDS_KMH` per Chinese road grade), or ``{"walk": kmh}``, ``{"bike": kmh}``.
+        :data:`geocover.io.road_lines.GRADE_SPEEDS_KMH` per Chinese road grade), or ``{"walk": kmh}``,
+        ``{"bike": kmh}``.
     use_maxspeed : bool
         Use OSM ``maxspeed`` tags where present (drive and ambulance).
     speed_factor : float, optional
