@@ -15,25 +15,7 @@ from geocover.siting.models import MaximalCovering
 from geocover.travel.cells import snap_facilities
 from geocover.travel.od_matrix import travel_time_matrix
 from tests.reference import reference_minutes
-
-CRS = "EPSG:32633"
-
-
-def _streets(seed: int = 4, n_side: int = 7, spacing: float = 300.0) -> Network:
-    """A jittered street grid with gaps, three speeds and one-way streets both ways round."""
-    rng = np.random.default_rng(seed)
-    ix, iy = np.meshgrid(np.arange(n_side), np.arange(n_side))
-    x = ix.ravel() * spacing + rng.uniform(-0.15, 0.15, ix.size) * spacing
-    y = iy.ravel() * spacing + rng.uniform(-0.15, 0.15, ix.size) * spacing
-    node = np.arange(ix.size).reshape(n_side, n_side)
-    u = np.concatenate([node[:, :-1].ravel(), node[:-1, :].ravel()])
-    v = np.concatenate([node[:, 1:].ravel(), node[1:, :].ravel()])
-    keep = rng.random(len(u)) > 0.1
-    u, v = u[keep], v[keep]
-    minutes = np.hypot(x[v] - x[u], y[v] - y[u]) / (rng.choice([15.0, 30.0, 50.0], len(u)) * 1000 / 60)
-    oneway = rng.random(len(u))
-    return Network(x=x, y=y, u=u, v=v, minutes_uv=np.where(oneway < 0.2, np.inf, minutes),
-                   minutes_vu=np.where(oneway > 0.8, np.inf, minutes), crs=CRS, mode="drive")
+from tests.synthetic import CRS, street_grid
 
 
 def _points(rng: np.random.Generator, count: int, labels: str) -> gpd.GeoDataFrame:
@@ -57,7 +39,7 @@ def _reference(network: Network, origins: gpd.GeoDataFrame, destinations: gpd.Ge
 
 @pytest.mark.parametrize(("n_origins", "n_destinations"), [(4, 30), (30, 4)])
 def test_matrix_equals_networkx_from_either_side(n_origins, n_destinations):
-    network = _streets()
+    network = street_grid()
     rng = np.random.default_rng(n_origins)
     origins, destinations = _points(rng, n_origins, "o"), _points(rng, n_destinations, "d")
     # Origin 2 and destination 1 on the same road node, no off-road leg: 0 minutes, stored.
@@ -84,7 +66,7 @@ def test_matrix_equals_networkx_from_either_side(n_origins, n_destinations):
 
 
 def test_matrix_feeds_the_siting_models():
-    network = _streets(seed=6)
+    network = street_grid(seed=6)
     rng = np.random.default_rng(6)
     cells, candidates = _points(rng, 40, "c"), _points(rng, 6, "s")
     people = rng.integers(1, 100, len(cells)).astype(float)
@@ -99,7 +81,7 @@ def test_matrix_feeds_the_siting_models():
 
 
 def test_bad_inputs_are_named():
-    network = _streets()
+    network = street_grid()
     points = _points(np.random.default_rng(1), 3, "p")
     with pytest.raises(ValueError, match="origins must be points"):
         travel_time_matrix(network, points.set_geometry(points.buffer(5.0)), points, 5.0)
