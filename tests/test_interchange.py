@@ -5,6 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import osmnx
 import pytest
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
@@ -12,8 +13,6 @@ from shapely.geometry import LineString
 from geocover.network.graph import Network, build_network
 from geocover.network.segments import RoadSegments
 from geocover.network.storage import load_network
-
-osmnx = pytest.importorskip("osmnx")
 
 # A 3 x 3 block of streets near the equator (about 110 m spacing): a one-way street (way 3), a bent
 # residential street drawn through four shape nodes (way 5, simplified by OSMnx into one curved edge),
