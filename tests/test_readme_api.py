@@ -12,6 +12,9 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 import geocover as gc
+from geocover.api import batch
+from geocover.config import BatchConfig
+from geocover.errors import InputError
 from geocover.render.writers import write_outputs
 from tests.conftest import ROOT
 
@@ -101,3 +104,12 @@ def test_config_isochrones_layer(tmp_path):
     layer = gpd.read_file(tmp_path / "results.gpkg", layer="isochrones")
     assert len(layer) == len(direct) and layer.crs.to_epsg() == 4326
     assert layer["minutes"].tolist() == direct["minutes"].tolist()
+
+
+def test_batch_refuses_isochrones_up_front(tmp_path):
+    config = gc.load_config(gc.demo_config())
+    config = config.model_copy(update={"isochrones": True, "batch": BatchConfig(unit_level="grid_500m")})
+    with pytest.raises(InputError) as error:
+        batch(config, out=tmp_path, progress=False)
+    assert "isochrones" in str(error.value) and "geocover run" in str(error.value)
+    assert not any(tmp_path.iterdir())
