@@ -113,6 +113,8 @@ def test_from_gdfs_equals_from_networkx_and_round_trips(osmnx_graph, tmp_path):
     np.testing.assert_allclose(out_edges["travel_time"], out_edges["minutes"] * 60.0)
     exported = network.to_networkx()
     np.testing.assert_allclose(_networkx_minutes(exported, ids), expected, rtol=1e-9)
+    rebuilt = osmnx.graph_from_gdfs(out_nodes, out_edges)  # OSMnx reads the tables as its own
+    np.testing.assert_allclose(_networkx_minutes(rebuilt, ids), expected, rtol=1e-9)
     again = Network.from_gdfs(out_nodes, out_edges)
     np.testing.assert_allclose(_geocover_minutes(again, ids), expected, rtol=1e-9)
 
