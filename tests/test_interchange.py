@@ -132,6 +132,8 @@ def test_undirected_graph_and_one_speed():
     graph.add_edge(1, 2, geometry=LineString([(300, 400), (300, 0), (0, 0)]))  # drawn from 2 to 1, 700 m
     graph.add_edge(2, 3)
     network = Network.from_networkx(graph, speed_kmh=6.0)  # 100 m a minute
+    relabelled = Network.from_networkx(nx.relabel_nodes(graph, {3: -1}), speed_kmh=6.0)
+    assert sorted(relabelled.node_id) == [-2, -1, 1, 2]  # the shape vertex does not take the given id -1
     minutes = _geocover_minutes(network, [1, 2, 3])
     # 1 -> 2 along its drawn 700 m (7 min); its shape vertex lies on node 3 but is not joined to it.
     np.testing.assert_allclose(minutes, [[0, 7, 11], [7, 0, 4], [11, 4, 0]])

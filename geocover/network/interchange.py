@@ -4,8 +4,9 @@ A :class:`~geocover.network.graph.Network` is made of straight segments. An edge
 curved ``geometry`` (as OSMnx keeps after simplification) is cut at its vertices into straight
 pieces, its minutes and length shared out by the pieces' lengths, so the minutes between the
 graph's nodes are unchanged and points snap to the road as drawn. The vertices become nodes with
-negative ids (-1, -2, …), shared by the edges joining the same two nodes (both directions of a
-two-way street). NetworkX is only imported here, to convert; every search runs on CSR matrices.
+negative ids (-1, -2, …, below any negative id given), shared by the edges joining the same two
+nodes (both directions of a two-way street). NetworkX is only imported here, to convert; every
+search runs on CSR matrices.
 """
 
 from __future__ import annotations
@@ -140,7 +141,8 @@ def _from_lines(x: np.ndarray, y: np.ndarray, node_id: np.ndarray, tail: np.ndar
     vertex[inner] = n_nodes + codes
     x = np.concatenate([x, unique.get_level_values(2).to_numpy(float)])
     y = np.concatenate([y, unique.get_level_values(3).to_numpy(float)])
-    node_id = np.concatenate([node_id, -np.arange(1, len(unique) + 1)]).astype(np.int64)
+    below = min(0, int(node_id.min())) if len(node_id) else 0  # new ids clash with no given (negative) id
+    node_id = np.concatenate([node_id, below - np.arange(1, len(unique) + 1)]).astype(np.int64)
     piece = np.flatnonzero(edge_of[:-1] == edge_of[1:])
     piece_m = np.hypot(*(coords[piece + 1] - coords[piece]).T)
     edge = edge_of[piece]
