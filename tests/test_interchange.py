@@ -167,3 +167,18 @@ def test_by_distance_counts_kilometres(osmnx_graph):
     np.testing.assert_allclose(got, np.array(list(expected.values())) / 1000.0, rtol=1e-9)
     with pytest.raises(ValueError, match="cost_unit"):
         Network(x=[0.0], y=[0.0], u=[], v=[], minutes_uv=[], minutes_vu=[], crs="EPSG:32631", cost_unit="s")
+
+
+def test_bad_tables_say_what_is_wrong():
+    nodes = gpd.GeoDataFrame(index=[1, 2], geometry=gpd.points_from_xy([0.0, 100.0], [0.0, 0.0]), crs="EPSG:32631")
+    edges = gpd.GeoDataFrame({"u": [1], "v": [3], "length": [100.0], "travel_time": [60.0]})
+    with pytest.raises(ValueError, match=r"missing from the node table, e\.g\. \[\[1, 3\]\]"):
+        Network.from_gdfs(nodes, edges)
+    with pytest.raises(ValueError, match="travel_time .s. or speed_kph"):
+        Network.from_gdfs(nodes, edges.assign(v=2).drop(columns="travel_time"))
+    with pytest.raises(ValueError, match="node ids must be integers"):
+        Network.from_gdfs(nodes.set_axis(["a", "b"]), edges)
+    with pytest.raises(ValueError, match="no CRS"):
+        Network.from_gdfs(nodes.set_crs(None, allow_override=True), edges)
+    one = Network.from_gdfs(nodes, edges.assign(v=2))
+    assert one.minutes_uv.tolist() == [1.0] and np.isinf(one.minutes_vu).all()  # one row: one direction
