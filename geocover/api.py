@@ -1,4 +1,9 @@
-"""The Python API behind the command line: the same three verbs, GeoDataFrames in and out."""
+"""The commands as Python functions: :func:`run`, :func:`audit`, :func:`compare`, :func:`batch`, :func:`site`
+and :func:`validate` each run a scenario config and write its outputs, as ``geocover <command>`` does.
+
+For notebooks, ``import geocover as gc`` gives the building blocks, GeoDataFrames in and out
+(see :mod:`geocover`).
+"""
 
 from __future__ import annotations
 

@@ -297,6 +297,9 @@ class ScenarioConfig(_Strict):
     facility_table: bool = Field(
         default=True, description="catchments per band, nearest same-tier neighbour, referral time per facility"
     )
+    isochrones: bool = Field(
+        default=False, description="per-facility network isochrones at bands_minutes: layer isochrones of results.gpkg"
+    )
     statistics: StatisticsConfig | None = None
     standards: StandardsConfig | None = None
     ambulance: AmbulanceConfig | None = None

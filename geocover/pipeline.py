@@ -29,6 +29,7 @@ from geocover.network.graph import Network, build_network, max_speed_kmh, urban_
 from geocover.network.snapping import Snap
 from geocover.prepare import load_facilities, load_population, load_roads, load_statistics, load_weights
 from geocover.travel.cells import Accessibility, cell_accessibility, snap_cells
+from geocover.travel.isochrones import isochrones
 from geocover.travel.offroad import cell_graph, sample_raster, walk_on
 
 _KEYS = ["zone_level", "zone_id", "zone_name"]
@@ -72,6 +73,9 @@ class ScenarioResult:
     catchments : geopandas.GeoDataFrame or None
         Each facility's own area per band (the cells whose nearest it is), see
         :func:`geocover.analysis.polygons.catchment_polygons`.
+    isochrones : geopandas.GeoDataFrame or None
+        With ``isochrones: true``: each facility's reached roads per band, see
+        :func:`geocover.travel.isochrones.isochrones`.
     scores : dict
         With ``fca``: ``access_2sfca`` (or ``access_e2sfca``) per valid cell, row-major.
     """
@@ -95,6 +99,7 @@ class ScenarioResult:
     scores: dict[str, np.ndarray] = field(default_factory=dict)
     catchments: gpd.GeoDataFrame | None = None
     ambulance: AmbulanceCells | None = None
+    isochrones: gpd.GeoDataFrame | None = None
 
 
 def run_scenario(
@@ -245,6 +250,8 @@ def run_scenario(
         catchments = catchment_polygons(grid, access.minutes, access.facility, config.bands_minutes,
                                         facilities["facility_id"].astype(str).to_numpy())
         gaps = gap_polygons(grid, access.minutes, config.target_minutes)
+    reach = isochrones(network, facilities.set_index("facility_id"), config.bands_minutes, config.snap_max_m,
+                       offroad_kmh=config.offroad_kmh) if polygons and config.isochrones else None
     step("polygons traced")
     zone_layer = gpd.GeoDataFrame(table.assign(geometry=zones.geometry.to_numpy()), crs=zones.crs)
     step("done")
@@ -253,7 +260,7 @@ def run_scenario(
         config=config, facilities=facilities, zones=zone_layer, table=table, service_areas=bands, gaps=gaps,
         network=network, access=access, study_area=area, statistics=statistics, notes=notes,
         services=extra, networks=networks, ambulance=ambulance, allocation=allocation, catchments=catchments,
-        scores=scores,
+        scores=scores, isochrones=reach,
     )
 
 

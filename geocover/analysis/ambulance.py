@@ -55,20 +55,6 @@ class AmbulanceCells:
     response_minutes: np.ndarray
 
 
-def distance_network(network: Network) -> Network:
-    """The same network with its costs in km instead of minutes, closed directions kept closed.
-
-    Searched with ``offroad_kmh=60`` (one km per cost unit of a minute), the off-road legs count in km too.
-    """
-    km = network.length_m / 1000.0
-    return Network(
-        x=network.x, y=network.y, u=network.u, v=network.v,
-        minutes_uv=np.where(np.isfinite(network.minutes_uv), km, np.inf),
-        minutes_vu=np.where(np.isfinite(network.minutes_vu), km, np.inf),
-        crs=network.crs, length_m=network.length_m, node_id=network.node_id, mode=network.mode,
-    )
-
-
 def radius_labels(config: AmbulanceConfig) -> dict[str, tuple[bool, float]]:
     """Label (``urban_5km``) to (urban?, km) for every radius of the config."""
     labels = {f"urban_{config.urban_km:g}km": (True, config.urban_km)}
@@ -123,7 +109,7 @@ def ambulance_cells(
         within = {label: np.zeros(n_cells, dtype=int) for label in radius_labels(config)}
     if cell_snap is None:
         cell_snap = snap_cells(drive, grid, snap_max_m)
-    road = cell_accessibility(distance_network(drive), stations, grid, snap_max_m, offroad_kmh=60.0,
+    road = cell_accessibility(drive.by_distance(), stations, grid, snap_max_m, offroad_kmh=60.0,
                               direction="from", cell_snap=cell_snap)
     response = cell_accessibility(ambulance, stations, grid, snap_max_m, offroad_kmh, direction="from",
                                   cell_snap=cell_snap, delay_minutes=_delays(config, stations))

@@ -369,6 +369,9 @@ def run_batch(
     if config.population.aggregate > 1:
         raise InputError([Problem(where, "key 'population.aggregate': each unit would sum other blocks of cells",
                                   "aggregate the raster beforehand (gdalwarp -r sum) or use geocover run")])
+    if config.isochrones:
+        raise InputError([Problem(where, "key 'isochrones': batch units do not draw per-facility isochrones",
+                                  "remove isochrones: true, or use geocover run")])
     level = config.batch.unit_level
     zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
     unit_zones = zones[zones["zone_level"] == level].reset_index(drop=True)

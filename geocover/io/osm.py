@@ -12,18 +12,17 @@ import os
 import re
 import tempfile
 from array import array
-from dataclasses import dataclass, fields, replace
-from functools import cached_property
+from dataclasses import fields
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import osmium
 import osmium.geom
-import pandas as pd
 import pyogrio
 
 from geocover.errors import InputError, Problem
+from geocover.network.segments import RoadSegments
 
 SEGMENTS_LAYOUT = 2
 """Layout of the ``.npz`` written by :func:`save_segments` (2: uncompressed, ``highway`` as codes)."""
@@ -33,75 +32,6 @@ _FLUSH_REFS = 1_000_000
 """Node references buffered before a batch of ways is tested against the box and kept as arrays."""
 _WKB_HEADER = 18
 """Hex digits before the coordinates of a WKB linestring: byte order (1 byte), type and point count (4 each)."""
-
-
-@dataclass
-class RoadSegments:
-    """Straight road segments between consecutive OSM way nodes.
-
-    Attributes
-    ----------
-    node_id : numpy.ndarray of int64
-        OSM id of every node used by a segment, one entry per node index.
-    lon, lat : numpy.ndarray of float64
-        Node coordinates in degrees (EPSG:4326).
-    u, v : numpy.ndarray of int64
-        Node indices of each segment, in the way's drawing direction.
-    way_id : numpy.ndarray of int64
-        OSM id of the way each segment belongs to.
-    highway : numpy.ndarray of object
-        OSM ``highway`` value of the way.
-    oneway : numpy.ndarray of int8
-        1 one-way along u->v, -1 one-way along v->u, 0 both ways (for driving).
-    maxspeed_kmh : numpy.ndarray of float64
-        Parsed OSM ``maxspeed`` in km/h, NaN where untagged or unparsable.
-    foot_forbidden, motor_forbidden : numpy.ndarray of bool
-        Access tags that close the way to walkers or to motor vehicles.
-    """
-
-    node_id: np.ndarray
-    lon: np.ndarray
-    lat: np.ndarray
-    u: np.ndarray
-    v: np.ndarray
-    way_id: np.ndarray
-    highway: np.ndarray
-    oneway: np.ndarray
-    maxspeed_kmh: np.ndarray
-    foot_forbidden: np.ndarray
-    motor_forbidden: np.ndarray
-
-    @cached_property
-    def highway_classes(self) -> tuple[np.ndarray, np.ndarray]:
-        """``highway`` as ``(codes, classes)``, ``classes[codes] == highway`` (code -1 where missing): one
-        lookup per class instead of per segment. Filled from the file by :func:`load_segments`."""
-        codes, classes = pd.factorize(self.highway)
-        return codes, np.asarray(classes, dtype=object)
-
-    def within(self, bounds: tuple[float, float, float, float]) -> RoadSegments:
-        """Segments with at least one end inside ``(west, south, east, north)`` degrees."""
-        west, south, east, north = bounds
-        inside = (self.lon >= west) & (self.lon <= east) & (self.lat >= south) & (self.lat <= north)
-        return self._subset(inside[self.u] | inside[self.v])
-
-    def near(self, bounds: tuple[float, float, float, float]) -> RoadSegments:
-        """Segments whose bounding box (of their ends) meets ``(west, south, east, north)`` degrees: with
-        :meth:`within`'s, the long ones passing across the box."""
-        west, south, east, north = bounds
-        lon_u, lon_v, lat_u, lat_v = self.lon[self.u], self.lon[self.v], self.lat[self.u], self.lat[self.v]
-        return self._subset((np.minimum(lon_u, lon_v) <= east) & (np.maximum(lon_u, lon_v) >= west)
-                            & (np.minimum(lat_u, lat_v) <= north) & (np.maximum(lat_u, lat_v) >= south))
-
-    def _subset(self, keep: np.ndarray) -> RoadSegments:
-        """The segments where ``keep``, in their order, on the same nodes."""
-        codes, classes = self.highway_classes
-        part = replace(
-            self, u=self.u[keep], v=self.v[keep], way_id=self.way_id[keep], highway=self.highway[keep],
-            oneway=self.oneway[keep], maxspeed_kmh=self.maxspeed_kmh[keep],
-            foot_forbidden=self.foot_forbidden[keep], motor_forbidden=self.motor_forbidden[keep],
-        )
-        part.highway_classes = codes[keep], classes
-        return part
 
 
 def parse_maxspeed(value: str | None) -> float:

@@ -13,10 +13,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pyogrio
-import shapely
 
 from geocover.errors import InputError, Problem
-from geocover.io.osm import RoadSegments
+from geocover.network.segments import RoadSegments, oneway_flags, segments_from_lines
 
 #: Driving speed per road grade in km/h (names as in GB/T 917 and common Chinese road data).
 GRADE_SPEEDS_KMH: dict[str, float] = {
@@ -35,8 +34,6 @@ _GRADE_WORDS = (
     ("乡道", "township"), ("村道", "village"), ("城市", "urban"), ("街", "urban"), ("专用", "special"),
 )
 _CODE_LETTERS = {"G": "national", "S": "provincial", "X": "county", "Y": "township", "C": "village", "Z": "special"}
-_ONEWAY_YES = {"1", "yes", "true", "y", "是", "单向", "正向"}
-_ONEWAY_BACK = {"-1", "reverse", "逆向", "反向"}
 
 
 def road_grade(value: object) -> str | None:
@@ -102,31 +99,6 @@ def read_road_lines(
     ]
     if problems:
         raise InputError(problems)
-    lines = gpd.GeoSeries(frame.geometry, crs=frame.crs).to_crs("EPSG:4326").explode(index_parts=False)
-    rows = lines.index.to_numpy()
-    coords, line_of_vertex = shapely.get_coordinates(lines.to_numpy(), return_index=True)
-    first = np.flatnonzero(line_of_vertex[:-1] == line_of_vertex[1:])
-    keys = np.round(coords, 9)
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.ravel()
-    u, v = inverse[first], inverse[first + 1]
-    source = rows[line_of_vertex[first]]
-    keep = u != v
-    u, v, source = u[keep], v[keep], source[keep]
-    oneway = np.zeros(len(u), dtype=np.int8)
-    if oneway_column:
-        flags = frame[oneway_column].astype(str).str.strip().str.lower().to_numpy()[source]
-        oneway = np.where(np.isin(flags, list(_ONEWAY_YES)), 1, np.where(np.isin(flags, list(_ONEWAY_BACK)), -1, 0))
-    return RoadSegments(
-        node_id=np.arange(1, len(unique) + 1, dtype=np.int64),
-        lon=unique[:, 0],
-        lat=unique[:, 1],
-        u=u,
-        v=v,
-        way_id=source.astype(np.int64) + 1,
-        highway=grades.to_numpy(dtype=object)[source],
-        oneway=oneway.astype(np.int8),
-        maxspeed_kmh=np.full(len(u), np.nan),
-        foot_forbidden=np.zeros(len(u), dtype=bool),
-        motor_forbidden=np.zeros(len(u), dtype=bool),
-    )
+    oneway = oneway_flags(frame[oneway_column].to_numpy(dtype=object)) if oneway_column else None
+    return segments_from_lines(gpd.GeoSeries(frame.geometry, crs=frame.crs), grades.to_numpy(dtype=object),
+                               oneway=oneway)

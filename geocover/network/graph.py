@@ -3,22 +3,30 @@
 A :class:`Network` is what every search runs on. Each undirected segment ``e``
 joins nodes ``u[e]`` and ``v[e]`` and carries the travel time in minutes from
 ``u`` to ``v`` and from ``v`` to ``u`` (``inf`` where the direction is closed,
-as on a one-way street). Routing builds SciPy CSR matrices from these arrays;
-NetworkX is only used to load or compare.
+as on a one-way street). Routing builds SciPy CSR matrices from these arrays
+(:meth:`Network.csr`) and searches them with ``scipy.sparse.csgraph``. Networks come
+from road segments (:func:`build_network`), from GeoDataFrames or NetworkX / OSMnx graphs
+(:mod:`geocover.network.interchange`) or from a saved file (:mod:`geocover.network.storage`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyproj
 import scipy.sparse as sp
 import shapely
 
-from geocover.io.osm import RoadSegments
 from geocover.io.road_lines import GRADE_SPEEDS_KMH
+from geocover.network.segments import RoadSegments
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import networkx as nx
 
 WALK_SPEED_KMH = 5.0
 BIKE_SPEED_KMH = 15.0
@@ -52,6 +60,7 @@ _NOT_WALKABLE = {
 _NOT_CYCLABLE = _NOT_WALKABLE | {"steps"}
 
 MODES = ("walk", "bike", "drive", "ambulance")
+COST_UNITS = ("minutes", "km")
 
 
 @dataclass
@@ -65,7 +74,8 @@ class Network:
     u, v : numpy.ndarray of int64
         End nodes of each segment.
     minutes_uv, minutes_vu : numpy.ndarray of float64
-        Travel time along the segment in each direction, minutes; ``inf`` when closed.
+        Cost of the segment in each direction, in ``cost_unit`` (travel minutes for every network
+        geocover builds); ``inf`` when closed.
     crs : pyproj.CRS
         A metric CRS.
     length_m : numpy.ndarray of float64, optional
@@ -73,7 +83,11 @@ class Network:
     node_id : numpy.ndarray of int64, optional
         External (OSM) node ids; ``0 .. n-1`` when omitted.
     mode : str
-        ``"walk"`` or ``"drive"``, for reports.
+        The travel mode it was built for (one of :data:`MODES`), or a label such as ``"custom"`` for
+        a network from GeoDataFrames or a graph; it names the network in reports and in saved files.
+    cost_unit : {"minutes", "km"}
+        Unit of ``minutes_uv`` and ``minutes_vu``: ``"km"`` only for :meth:`by_distance`, whose searches
+        give road kilometres; every travel-time function expects ``"minutes"``.
     """
 
     x: np.ndarray
@@ -86,6 +100,7 @@ class Network:
     length_m: np.ndarray | None = None
     node_id: np.ndarray | None = None
     mode: str = "walk"
+    cost_unit: str = "minutes"
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +113,55 @@ class Network:
             self.length_m = np.hypot(self.x[self.v] - self.x[self.u], self.y[self.v] - self.y[self.u])
         if self.node_id is None:
             self.node_id = np.arange(len(self.x), dtype=np.int64)
+        if self.cost_unit not in COST_UNITS:
+            raise ValueError(f"cost_unit must be one of {COST_UNITS}, got {self.cost_unit!r}")
+
+    @classmethod
+    def from_gdfs(cls, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: pyproj.CRS | str | None = None,
+                  speed_kmh: float | None = None, mode: str = "custom") -> Network:
+        """A network from OSMnx-style node and edge GeoDataFrames: see
+        :func:`geocover.network.interchange.network_from_gdfs`."""
+        from geocover.network.interchange import network_from_gdfs
+
+        return network_from_gdfs(nodes, edges, crs=crs, speed_kmh=speed_kmh, mode=mode)
+
+    @classmethod
+    def from_networkx(cls, graph: nx.Graph, crs: pyproj.CRS | str | None = None, speed_kmh: float | None = None,
+                      mode: str = "custom") -> Network:
+        """A network from a NetworkX / OSMnx graph: see :func:`geocover.network.interchange.network_from_networkx`."""
+        from geocover.network.interchange import network_from_networkx
+
+        return network_from_networkx(graph, crs=crs, speed_kmh=speed_kmh, mode=mode)
+
+    def to_gdfs(self) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+        """``(nodes, edges)`` GeoDataFrames in OSMnx's layout: see
+        :func:`geocover.network.interchange.network_to_gdfs`."""
+        from geocover.network.interchange import network_to_gdfs
+
+        return network_to_gdfs(self)
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """A NetworkX MultiDiGraph in OSMnx's layout: see :func:`geocover.network.interchange.network_to_networkx`."""
+        from geocover.network.interchange import network_to_networkx
+
+        return network_to_networkx(self)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the network to one ``.npz`` file, read back by :func:`geocover.network.storage.load_network`."""
+        from geocover.network.storage import save_network
+
+        return save_network(self, path)
+
+    def by_distance(self) -> Network:
+        """The same roads costed in road kilometres (``cost_unit="km"``), closed directions kept closed.
+
+        Searched with ``offroad_kmh=60`` (one km per cost unit of a minute), off-road legs count in km too.
+        """
+        km = self.length_m / 1000.0
+        return Network(x=self.x, y=self.y, u=self.u, v=self.v,
+                       minutes_uv=np.where(np.isfinite(self.minutes_uv), km, np.inf),
+                       minutes_vu=np.where(np.isfinite(self.minutes_vu), km, np.inf),
+                       crs=self.crs, length_m=self.length_m, node_id=self.node_id, mode=self.mode, cost_unit="km")
 
     @property
     def n_nodes(self) -> int:
@@ -227,14 +291,14 @@ def build_network(
     minutes = length_m / (speed * 1000.0 / 60.0)
     minutes_uv = np.where(oneway >= 0, minutes, np.inf)
     minutes_vu = np.where(oneway <= 0, minutes, np.inf)
-    u, v, minutes_uv, minutes_vu, length_m = _merge_parallel(u, v, minutes_uv, minutes_vu, length_m)
+    u, v, minutes_uv, minutes_vu, length_m = merge_parallel(u, v, minutes_uv, minutes_vu, length_m)
     return Network(
         x=x, y=y, u=u, v=v, minutes_uv=minutes_uv, minutes_vu=minutes_vu, crs=crs,
         length_m=length_m, node_id=segments.node_id[used], mode=mode,
     )
 
 
-def _merge_parallel(
+def merge_parallel(
     u: np.ndarray, v: np.ndarray, minutes_uv: np.ndarray, minutes_vu: np.ndarray, length_m: np.ndarray
 ) -> tuple[np.ndarray, ...]:
     """Keep one segment per node pair, with the fastest time in each direction."""

@@ -1,8 +1,9 @@
 """Save a network to disk and load it back in seconds, so a province is parsed from OSM once.
 
-One compressed NumPy ``.npz`` file holds the node and segment arrays, the CRS as WKT and the
-mode. It is written to a temporary file beside the target and moved into place with
-``os.replace``, so a reader never sees a half-written file.
+One compressed NumPy ``.npz`` file holds the node and segment arrays, the CRS as WKT, the
+mode and the cost unit. Write with :meth:`Network.save <geocover.network.graph.Network.save>`, read
+with :func:`load_network` (``gc.load_network``). It is written to a temporary file beside the
+target and moved into place with ``os.replace``, so a reader never sees a half-written file.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def save_network(network: Network, path: str | Path) -> Path:
         with os.fdopen(handle, "wb") as file:
             np.savez_compressed(
                 file, **arrays, crs_wkt=np.array(network.crs.to_wkt()), mode=np.array(network.mode),
+                cost_unit=np.array(network.cost_unit),
                 format_version=np.array(FORMAT_VERSION),
             )
         os.replace(temporary, path)
@@ -78,4 +80,5 @@ def load_network(path: str | Path) -> Network:
         if version != FORMAT_VERSION:
             raise ValueError(f"{path} has network format version {version}; this geocover reads {FORMAT_VERSION}")
         arrays = {name: data[name] for name in _ARRAYS}
-        return Network(**arrays, crs=str(data["crs_wkt"]), mode=str(data["mode"]))
+        cost_unit = str(data["cost_unit"]) if "cost_unit" in data.files else "minutes"
+        return Network(**arrays, crs=str(data["crs_wkt"]), mode=str(data["mode"]), cost_unit=cost_unit)

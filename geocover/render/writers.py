@@ -197,6 +197,8 @@ def write_outputs(
             layers["catchments"] = result.catchments
         if result.sites is not None:
             layers["proposed_sites"] = result.sites
+        if result.isochrones is not None:
+            layers["isochrones"] = result.isochrones.to_crs("EPSG:4326")
         for name, service in result.services.items():
             layers[f"service_areas_{name}"] = service.service_areas
         if export_network:

@@ -199,15 +199,6 @@ def _read(source: gpd.GeoDataFrame | str | Path) -> gpd.GeoDataFrame:
     return source if isinstance(source, gpd.GeoDataFrame) else gpd.read_file(source)
 
 
-def _km_network(network: Network) -> Network:
-    """The same roads with kilometres in place of minutes (closed directions stay closed)."""
-    km = network.length_m / 1000.0
-    return Network(x=network.x, y=network.y, u=network.u, v=network.v,
-                   minutes_uv=np.where(np.isfinite(network.minutes_uv), km, np.inf),
-                   minutes_vu=np.where(np.isfinite(network.minutes_vu), km, np.inf),
-                   crs=network.crs, length_m=network.length_m, node_id=network.node_id, mode=network.mode)
-
-
 def _matrix(result: ScenarioResult, snap, limit: float, direction: str, network: Network | None = None,
             offroad_kmh: float | None = None) -> sp.csr_matrix:
     """Source × valid-cell matrix of minutes (or km on a km network) within ``limit``, explicit zeros kept."""
@@ -337,7 +328,7 @@ def _ambulance(result: ScenarioResult, found: gpd.GeoDataFrame, snap, weights: n
     if metric not in ("road", "minutes"):
         raise ValueError(f"ambulance_metric must be 'straight', 'road' or 'minutes', got {metric!r}")
     limit = max(urban_limit, rural_limit)
-    on = _km_network(network) if metric == "road" else network
+    on = network.by_distance() if metric == "road" else network
     offroad = 60.0 if metric == "road" else None
     matrix = _matrix(result, snap, limit, "from", on, offroad)
     existing = _matrix(result, result.access.facility_snap, limit, "from", on, offroad)

@@ -1,27 +1,87 @@
 """Service-area polygons of the OSMnx isochrone recipe: the reached segments buffered and unioned, fast.
 
-The reach comes from a facility × node matrix of :mod:`geocover.travel.matrices`; the unions of the buffers
-are shared between facilities through a quadtree of tiles (see :func:`reach_polygons`).
+:func:`isochrones` gives them per facility and per cut-off as a GeoDataFrame (``gc.isochrones``, and the
+``isochrones`` layer of ``results.gpkg`` with ``isochrones: true`` in a config). The reach comes from a
+facility × node matrix of :mod:`geocover.travel.matrices`; the unions of the buffers are shared between
+facilities through a quadtree of tiles (see :func:`reach_polygons`).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import shapely
 
 from geocover.network.chains import segment_chains
-from geocover.network.graph import Network, ranges
-from geocover.network.snapping import Snap
-from geocover.travel.matrices import _positions
+from geocover.network.graph import WALK_SPEED_KMH, Network, ranges
+from geocover.network.snapping import Snap, snap_points
+from geocover.travel.matrices import OFFSET_MINUTES, _positions, facility_node_matrix
+from geocover.travel.nearest import Direction
 
 _DISJOINT_SUBSET_UNION = (
     getattr(shapely, "disjoint_subset_union_all", None) if shapely.geos_version >= (3, 12, 0) else None
 )
 """Shapely >= 2.1 with GEOS >= 3.12: unions groups of pieces that do not meet one by one."""
+
+
+def isochrones(
+    network: Network,
+    facilities: gpd.GeoDataFrame,
+    minutes: Sequence[float],
+    snap_max_m: float = 500.0,
+    buffer_m: float = 25.0,
+    direction: Direction = "to",
+    offroad_kmh: float = WALK_SPEED_KMH,
+    workers: int = 1,
+) -> gpd.GeoDataFrame:
+    """Network isochrones of every facility: the roads it reaches within each cut-off, buffered.
+
+    Parameters
+    ----------
+    network : Network
+    facilities : geopandas.GeoDataFrame
+        Points, any CRS.
+    minutes : sequence of float
+        Cut-offs, minutes (e.g. ``[5, 10, 15]``).
+    snap_max_m : float
+        Facilities farther from every road, metres, get empty polygons.
+    buffer_m : float
+        Half-width of the reached roads, metres (see :func:`reach_polygons`).
+    direction : {"to", "from"}
+        ``"to"``: the roads from which the facility is reached (residents travelling to care);
+        ``"from"``: the roads reached from it (an ambulance driving out).
+    offroad_kmh : float
+        Walking speed on the facility's off-road leg, km/h.
+    workers : int
+        Threads building the polygons.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per facility and cut-off, ordered by facility then cut-off: ``facility`` (the label of
+        its row in ``facilities``), ``minutes`` and the (Multi)Polygon, empty when nothing is reached,
+        in ``network.crs``.
+    """
+    bands = sorted(float(m) for m in minutes)
+    points = facilities.geometry.to_crs(network.crs)
+    snap = snap_points(network, points.x.to_numpy(), points.y.to_numpy(), snap_max_m)
+    reach = facility_node_matrix(network, snap, bands[-1], direction=direction, offroad_kmh=offroad_kmh)
+    polygons = np.empty((len(facilities), len(bands)), dtype=object)
+    for j, band in enumerate(bands):
+        within = reach.copy()
+        within.data[within.data - OFFSET_MINUTES > band] = 0.0  # stored values are never 0: drop these
+        within.eliminate_zeros()
+        polygons[:, j] = reach_polygons(network, within, snap, buffer_m, workers=workers, cache=True)
+    return gpd.GeoDataFrame(
+        {"facility": np.repeat(np.asarray(facilities.index), len(bands)), "minutes": np.tile(bands, len(facilities))},
+        geometry=polygons.ravel(), crs=network.crs, index=pd.RangeIndex(polygons.size),
+    )
 
 
 def reach_polygons(
