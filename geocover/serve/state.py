@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from geocover.analysis.zone_table import gap_flags, zone_table
-from geocover.config import ScenarioConfig, load_config
+from geocover.config import ScenarioConfig, SitingConfig, load_config
 from geocover.io.zones import ZONE_COLUMNS
 from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.prepare import load_facilities
@@ -248,8 +248,9 @@ class Workspace:
 
 
 def _configured_tiers(config: ScenarioConfig) -> list[str]:
-    """Tiers the config names (services, ambulance), which a planner may add even where none exists yet."""
-    tiers = [tier for service in config.services for tier in service.tiers]
+    """Tiers the config names (services, ambulance, the siting model's new sites), which a planner may add even
+    where none exists yet."""
+    tiers = [tier for service in config.services for tier in service.tiers] + [(config.siting or SitingConfig()).tier]
     if config.ambulance is not None:
         tiers += list(config.ambulance.tiers)
     return tiers

@@ -1,0 +1,178 @@
+"""The planning workspace's JSON API (FastAPI TestClient) on the embedded Helsinki demo."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from geocover.api import demo_config
+from geocover.config import load_config
+from geocover.pipeline import run_scenario
+from geocover.serve.app import create_app
+from geocover.serve.state import Workspace
+
+BASE = "http://127.0.0.1:8765"
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory):
+    loaded = load_config(demo_config())
+    loaded.output_dir = tmp_path_factory.mktemp("demo_out")
+    return loaded
+
+
+@pytest.fixture()
+def client(config, tmp_path):
+    workspace = Workspace(config, tmp_path / "workspace")
+    with TestClient(create_app(workspace), base_url=BASE) as test_client:
+        test_client.workspace = workspace
+        yield test_client
+
+
+def post(client, url, body):
+    return client.post(url, json=body, headers={"Origin": BASE})
+
+
+def gap_point(workspace: Workspace) -> tuple[float, float]:
+    """The centre of the valid cell farthest (in minutes) from every facility, in degrees."""
+    access = workspace.get("baseline").access
+    minutes = np.where(np.isfinite(access.minutes), access.minutes, -1)
+    row, col = np.unravel_index(np.nanargmax(minutes), minutes.shape)
+    x, y = access.grid.transform * (col + 0.5, row + 0.5)
+    point = gpd.GeoSeries([shapely.Point(x, y)], crs=access.grid.crs).to_crs(4326).iloc[0]
+    return point.x, point.y
+
+
+def full_run(config, facilities: gpd.GeoDataFrame) -> pd.DataFrame:
+    return run_scenario(config, progress=False, facilities=facilities, polygons=False).table
+
+
+def test_adding_a_clinic_in_a_gap_matches_a_full_run(client, config):
+    workspace = client.workspace
+    lon, lat = gap_point(workspace)
+    answer = post(client, "/api/scenarios/baseline/edits", {"op": "add", "lon": lon, "lat": lat, "tier": "clinic"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    added = gpd.GeoDataFrame({"facility_id": ["x"], "name": ["x"], "tier": ["clinic"]},
+                             geometry=[shapely.Point(lon, lat)], crs="EPSG:4326")
+    base = workspace._fresh("reference").facilities
+    expected = full_run(config, gpd.GeoDataFrame(pd.concat([base, added], ignore_index=True), crs="EPSG:4326"))
+    before = full_run(config, base)
+    assert expected["pop_within_15"].sum() > before["pop_within_15"].sum()  # the gap was a gap
+    zones = pd.DataFrame(body["zones"]).set_index("zone_id")
+    for column in ("population", "pop_within_5", "pop_within_10", "pop_within_15", "pop_beyond_15", "pop_unreachable",
+                   "facilities"):
+        np.testing.assert_allclose(zones.loc[expected["zone_id"], column].astype(float), expected[column], rtol=1e-9)
+    figure = body["key_figures"][0]
+    assert figure["pop_within_target"] == pytest.approx(expected["pop_within_15"].sum())
+    assert figure["pop_unreachable"] == pytest.approx(expected["pop_unreachable"].sum())
+
+
+def test_close_move_retier_undo_and_restart(client, config, tmp_path):
+    workspace = client.workspace
+    first = workspace.get("baseline").facilities["facility_id"].astype(str).iloc[0]
+    lon, lat = gap_point(workspace)
+    assert post(client, "/api/scenarios", {"name": "plan B", "copy_of": "baseline"}).status_code == 200
+    assert post(client, "/api/scenarios/plan B/edits", {"op": "remove", "facility_id": first}).status_code == 200
+    second = workspace.get("plan B").facilities["facility_id"].astype(str).iloc[0]
+    moved = post(client, "/api/scenarios/plan B/edits", {"op": "move", "facility_id": second, "lon": lon, "lat": lat})
+    assert moved.status_code == 200
+    retier = post(client, "/api/scenarios/plan B/edits", {"op": "retier", "facility_id": second, "tier": "doctors"})
+    assert retier.json()["facilities"][0]["tier"] == "doctors"
+    edited = workspace.get("plan B").facilities
+    expected = full_run(config, edited)
+    zones = pd.DataFrame(retier.json()["zones"])
+    np.testing.assert_allclose(zones["pop_within_10"], expected["pop_within_10"], rtol=1e-9)
+    undone = post(client, "/api/scenarios/plan B/undo", {}).json()
+    assert [e["op"] for e in undone["edits"]] == ["remove", "move"]
+    comparison = client.get("/api/compare", params={"before": "baseline", "after": "plan B"}).json()["rows"]
+    assert {"pop_within_15_current", "pop_within_15_plan B", "pop_within_15_change"} <= set(comparison[0])
+    # A server restart replays the saved edits: the same zone table.
+    again = Workspace(config, workspace.state_dir)
+    assert list(again.scenarios) == ["baseline", "plan B"]
+    replayed = again.zone_rows("plan B")["pop_within_10"]
+    np.testing.assert_allclose(replayed, pd.DataFrame(undone["zones"])["pop_within_10"])
+    np.testing.assert_allclose(again.get("plan B").access.minutes, workspace.get("plan B").access.minutes)
+
+
+@pytest.mark.parametrize("edit, words", [
+    ({"op": "add", "lon": 0.0, "lat": 0.0, "tier": "clinic"}, "outside the study area"),
+    ({"op": "add", "lon": 24.94, "lat": 60.17, "tier": "castle"}, "unknown tier 'castle'"),
+    ({"op": "add", "lon": "east", "lat": 60.17, "tier": "castle"}, "not numbers"),
+    ({"op": "remove", "facility_id": "nope"}, "no facility 'nope'"),
+    ({"op": "teleport"}, "'teleport' is not one of"),
+    ({"op": "move", "facility_id": "nope"}, "key 'lon': missing"),
+])
+def test_bad_edits_are_refused_with_every_problem_and_change_nothing(client, edit, words):
+    before = client.get("/api/scenarios/baseline").json()
+    answer = post(client, "/api/scenarios/baseline/edits", edit)
+    assert answer.status_code == 400
+    assert any(words in problem for problem in answer.json()["problems"]), answer.json()
+    assert client.get("/api/scenarios/baseline").json() == before
+    both = post(client, "/api/scenarios/baseline/edits", {"op": "add", "lon": 0.0, "lat": 0.0, "tier": "castle"})
+    assert len(both.json()["problems"]) == 2
+
+
+def test_malformed_and_cross_origin_requests_are_refused(client):
+    url = "/api/scenarios/baseline/edits"
+    edit = {"op": "add", "lon": 24.94, "lat": 60.17, "tier": "clinic"}
+    assert client.post(url, content=b"{not json", headers={"Content-Type": "application/json"}).status_code == 400
+    assert client.post(url, json=[1, 2]).status_code == 400
+    assert client.post(url, data={"op": "add"}).status_code == 415  # a cross-site form post
+    assert client.post(url, json=edit, headers={"Origin": "http://evil.example"}).status_code == 403
+    assert client.get("/api/workspace", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/api/scenarios/baseline").json()["edits"] == []
+    assert client.get("/api/scenarios/nowhere").status_code == 400
+    assert post(client, "/api/scenarios", {"name": "../../etc"}).status_code == 400
+    assert post(client, "/api/scenarios/baseline/suggest", {"k": "many"}).status_code == 400
+
+
+def test_downloads_stay_inside_the_export(client):
+    for tail in ("../../scenarios.json", "%2e%2e/x", "/etc/passwd", "%2e%2e%2f%2e%2e%2fscenarios.json"):
+        path = f"/api/scenarios/baseline/export/{tail}"
+        answer = client.get(path)
+        assert answer.status_code in (400, 404) and "problems" in answer.json()
+
+
+def test_export_reruns_to_the_same_table(client, config):
+    workspace = client.workspace
+    lon, lat = gap_point(workspace)
+    edit = {"op": "add", "lon": lon, "lat": lat, "tier": "clinic", "name": "新诊所"}
+    assert post(client, "/api/scenarios/baseline/edits", edit).status_code == 200
+    files = post(client, "/api/scenarios/baseline/export", {"run": False}).json()["files"]
+    assert files == ["config.yaml", "facilities.gpkg", "facilities.xlsx"]
+    layer = client.get("/api/scenarios/baseline/export/facilities.xlsx")
+    assert layer.status_code == 200
+    exported = Path(workspace.state_dir) / "export" / "baseline"
+    sheet = pd.read_excel(exported / "facilities.xlsx")
+    assert {"osm_id", "amenity", "name", "lon", "lat"} <= set(sheet.columns)  # the input's own columns
+    assert "新诊所" in set(sheet["name"])
+    rerun = run_scenario(exported / "config.yaml", progress=False, polygons=False).table
+    live = pd.DataFrame(client.get("/api/scenarios/baseline").json()["zones"])
+    np.testing.assert_allclose(rerun["pop_within_15"], live["pop_within_15"], rtol=1e-9)
+
+
+def test_suggestions_come_from_the_edited_state(client):
+    sites = post(client, "/api/scenarios/baseline/suggest", {"k": 2}).json()
+    assert [s["rank"] for s in sites["sites"]] == [1, 2]
+    best = sites["sites"][0]
+    accepted = post(client, "/api/scenarios/baseline/edits",
+                    {"op": "add", "lon": best["lon"], "lat": best["lat"], "tier": sites["tier"]})
+    assert accepted.status_code == 200
+    again = post(client, "/api/scenarios/baseline/suggest", {"k": 1}).json()["sites"][0]
+    assert (again["lon"], again["lat"]) != (best["lon"], best["lat"])
+
+
+def test_page_is_offline_and_bilingual(client):
+    page = client.get("/?lang=zh").text
+    assert "规划工作台" in page and "L.map" in page
+    assert re.search(r"(src|href|url)\s*[=(]\s*[\"']?(https?:)?//", page) is None  # nothing loaded from elsewhere
+    assert "<link" not in page
+    assert "Planning workspace" in client.get("/").text
