@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from geocover.api import demo_config
 from geocover.config import load_config
 from geocover.pipeline import run_scenario
+from geocover.render.assets import _leaflet_file
 from geocover.serve.app import create_app
 from geocover.serve.state import Workspace
 
@@ -172,6 +173,9 @@ def test_suggestions_come_from_the_edited_state(client):
 
 def test_page_is_offline_and_bilingual(client):
     page = client.get("/?lang=zh").text
+    leaflet = _leaflet_file("leaflet.js").read_text(encoding="utf-8")
+    assert leaflet in page
+    page = page.replace(leaflet, "")  # its attribution link is text, not a load
     assert "规划工作台" in page and "L.map" in page
     assert re.search(r"(src|href|url)\s*[=(]\s*[\"']?(https?:)?//", page) is None  # nothing loaded from elsewhere
     assert "<link" not in page
