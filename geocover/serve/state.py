@@ -67,7 +67,7 @@ class Workspace:
         loaded = load_facilities(self.config)
         self.result: ScenarioResult = run_scenario(self.config, progress=False, facilities=loaded, polygons=False)
         self.input_columns = [c for c in loaded.columns if c != "geometry"]
-        self.state_dir = Path(state_dir) if state_dir else self.config.out_dir() / "workspace"
+        self.state_dir = Path(state_dir) if state_dir else self.config.output_folder() / "workspace"
         self.tiers = sorted(set(self.result.facilities["tier"].dropna().astype(str)) | set(_configured_tiers(
             self.config)))
         self.area = self.result.study_area.iloc[0]
