@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import shapely
 from fastapi.testclient import TestClient
 
 from geocover.api import demo_config
+from geocover.cli import main
 from geocover.config import load_config
+from geocover.errors import InputError
 from geocover.pipeline import run_scenario
 from geocover.render.assets import _leaflet_file
 from geocover.serve.app import create_app
@@ -180,3 +183,39 @@ def test_page_is_offline_and_bilingual(client):
     assert re.search(r"(src|href|url)\s*[=(]\s*[\"']?(https?:)?//", page) is None  # nothing loaded from elsewhere
     assert "<link" not in page
     assert "Planning workspace" in client.get("/").text
+
+
+def test_a_saved_state_that_no_longer_fits_is_a_clear_input_error(config, tmp_path):
+    folder = tmp_path / "workspace"
+    folder.mkdir()
+    (folder / "scenarios.json").write_text(json.dumps({"scenarios": {"baseline": [
+        {"op": "remove", "facility_id": "gone"}, {"op": "add", "lon": 0, "lat": 0, "tier": "clinic"}]}}),
+        encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        Workspace(config, folder)
+    text = str(error.value)
+    assert "scenarios.json" in text and "edit 1" in text and "edit 2" in text and "outside the study area" in text
+    (folder / "scenarios.json").write_text("{broken", encoding="utf-8")
+    with pytest.raises(InputError, match="not a saved workspace"):
+        Workspace(config, folder)
+
+
+def test_cli_serve_reports_a_bad_config_with_exit_code_2(tmp_path, capsys):
+    assert main(["serve", str(tmp_path / "missing.yaml"), "--no-browser"]) == 2
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_comoros_clinic_in_a_gap_matches_a_full_run(comoros_workspace):
+    workspace = comoros_workspace
+    workspace.create("comoros gap")
+    lon, lat = gap_point(workspace)
+    with TestClient(create_app(workspace), base_url=BASE) as client:
+        answer = post(client, "/api/scenarios/comoros gap/edits", {"op": "add", "lon": lon, "lat": lat,
+                                                                   "tier": "clinic"})
+    assert answer.status_code == 200, answer.text
+    facilities = workspace.get("comoros gap").facilities
+    expected = run_scenario(workspace.config, progress=False, facilities=facilities, polygons=False).table
+    zones = pd.DataFrame(answer.json()["zones"])
+    for column in ("pop_within_15", "pop_within_30", "pop_beyond_15", "pop_unreachable", "facilities_clinic"):
+        np.testing.assert_allclose(zones[column].astype(float), expected[column], rtol=1e-9, err_msg=column)
+    assert answer.json()["audit"]["judged"] > 0

@@ -21,6 +21,7 @@ import shapely
 
 from geocover.analysis.zone_table import gap_flags, zone_table
 from geocover.config import ScenarioConfig, SitingConfig, load_config
+from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.zones import ZONE_COLUMNS
 from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.prepare import load_facilities
@@ -75,10 +76,17 @@ class Workspace:
         self._next_id = 1
         self.scenarios: dict[str, Scenario] = {}
         saved = self._read_state()
+        problems = []
         for name, edits in (saved or {BASELINE: []}).items():
             self.scenarios[name] = self._fresh(name)
-            for edit in edits:
-                self.apply(name, edit, save=False)
+            for number, edit in enumerate(edits, start=1):
+                try:
+                    self.apply(name, edit, save=False)
+                except EditError as error:
+                    problems += [Problem(str(self.state_dir / STATE_FILE), f"scenario {name!r}, edit {number}: {text}",
+                                         "the inputs changed since it was saved: fix the edit or move the file away")
+                                 for text in error.problems]
+        raise_if_any(problems)
         if BASELINE not in self.scenarios:
             self.scenarios = {BASELINE: self._fresh(BASELINE), **self.scenarios}
 
@@ -244,7 +252,15 @@ class Workspace:
         path = self.state_dir / STATE_FILE
         if not path.is_file():
             return None
-        return json.loads(path.read_text(encoding="utf-8"))["scenarios"]
+        try:
+            scenarios = json.loads(path.read_text(encoding="utf-8"))["scenarios"]
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+            raise InputError([Problem(str(path), f"not a saved workspace: {error}",
+                                      "move the file away to start afresh")]) from None
+        if not isinstance(scenarios, dict) or not all(isinstance(edits, list) for edits in scenarios.values()):
+            raise InputError([Problem(str(path), "key 'scenarios': must map names to lists of edits",
+                                      "move the file away to start afresh")])
+        return scenarios
 
 
 def _configured_tiers(config: ScenarioConfig) -> list[str]:
