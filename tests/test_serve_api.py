@@ -19,7 +19,7 @@ from geocover.config import load_config
 from geocover.errors import InputError
 from geocover.pipeline import run_scenario
 from geocover.render.assets import _leaflet_file
-from geocover.serve.app import create_app
+from geocover.serve.app import app_from_env, create_app
 from geocover.serve.state import Workspace
 
 BASE = "http://127.0.0.1:8765"
@@ -219,3 +219,22 @@ def test_comoros_clinic_in_a_gap_matches_a_full_run(comoros_workspace):
     for column in ("pop_within_15", "pop_within_30", "pop_beyond_15", "pop_unreachable", "facilities_clinic"):
         np.testing.assert_allclose(zones[column].astype(float), expected[column], rtol=1e-9, err_msg=column)
     assert answer.json()["audit"]["judged"] > 0
+
+
+def test_app_from_env_serves_the_named_config_to_the_named_hosts(config, tmp_path, monkeypatch):
+    monkeypatch.delenv("GEOCOVER_CONFIG", raising=False)
+    with pytest.raises(InputError, match="GEOCOVER_CONFIG"):
+        app_from_env()
+    monkeypatch.setenv("GEOCOVER_CONFIG", str(demo_config()))
+    monkeypatch.setenv("GEOCOVER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("GEOCOVER_HOSTS", "plan.example.cn")
+    with TestClient(app_from_env(), base_url="http://plan.example.cn") as client:
+        assert client.get("/api/workspace").json()["name"] == "demo"
+        assert post_from(client, "http://plan.example.cn").status_code == 200
+        assert client.get("/api/workspace", headers={"Host": "other.example"}).status_code == 400
+    assert (tmp_path / "state" / "scenarios.json").is_file()
+
+
+def post_from(client, origin):
+    edit = {"op": "retier", "facility_id": "4716514959", "tier": "doctors"}
+    return client.post("/api/scenarios/baseline/edits", json=edit, headers={"Origin": origin})

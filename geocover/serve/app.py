@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from geocover.errors import InputError
+from geocover.errors import InputError, Problem
 from geocover.render.i18n import LANGS
 from geocover.serve import outputs
 from geocover.serve.page import page_html
@@ -144,6 +145,22 @@ def serve(config: str | Path, port: int = 8765, browser: bool = True, host: str 
     print(f"geocover: planning workspace of {workspace.config.name} at {url} (state in {workspace.state_dir})")
     uvicorn.run(create_app(workspace, hosts=(host, "localhost", "127.0.0.1")), host=host, port=port,
                 log_level="warning")
+
+
+def app_from_env() -> FastAPI:
+    """The app for a production ASGI server (``uvicorn --factory geocover.serve.app:app_from_env``).
+
+    Reads ``GEOCOVER_CONFIG`` (the scenario YAML), optional ``GEOCOVER_STATE_DIR`` (default
+    ``<output folder>/workspace``) and ``GEOCOVER_HOSTS`` (comma-separated host names besides
+    127.0.0.1 and localhost, e.g. the reverse proxy's public name).
+    """
+    config = os.environ.get("GEOCOVER_CONFIG")
+    if not config:
+        raise InputError([Problem("GEOCOVER_CONFIG", "environment variable not set",
+                                  "set it to the scenario YAML file the workspace serves")])
+    hosts = [h.strip() for h in os.environ.get("GEOCOVER_HOSTS", "").split(",") if h.strip()]
+    workspace = Workspace(config, os.environ.get("GEOCOVER_STATE_DIR") or None)
+    return create_app(workspace, hosts=("127.0.0.1", "localhost", *hosts))
 
 
 def _export_dir(workspace: Workspace, name: str) -> Path:
