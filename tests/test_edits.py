@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from geocover.io.population import PopulationGrid
 from geocover.network.graph import Network
 from geocover.travel.cells import Accessibility, cell_accessibility
-from geocover.travel.edits import add_facility, move_facility, remove_facility
+from geocover.travel.edits import add_facility, move_facility, remove_facility, retier_facility
 
 CRS = "EPSG:32633"
 SNAP_M = 400.0
@@ -88,6 +88,46 @@ def run_edits(seed: int, n_edits: int, direction: str) -> None:
 @given(seed=st.integers(0, 2**32 - 1), direction=st.sampled_from(["to", "from"]))
 def test_random_edit_sequences_equal_a_full_recomputation(seed, direction):
     run_edits(seed, n_edits=8, direction=direction)
+
+
+def run_service_edits(seed: int, n_edits: int) -> None:
+    """Edits of a table of tiers "a" and "b", on the travel times of the service of tier "a"."""
+    rng = np.random.default_rng(seed)
+    network, grid = random_network(rng, int(rng.integers(8, 50))), random_grid(rng)
+    rows = [(tuple(rng.uniform(0, 5000, 2)), str(rng.choice(["a", "b"]))) for _ in range(int(rng.integers(1, 5)))]
+    access = cell_accessibility(network, points([xy for xy, _ in rows]), grid, SNAP_M)
+    closed = [k for k, (_, tier) in enumerate(rows) if tier != "a"]
+    for k in closed:
+        access = retier_facility(access, network, k, serving=False)
+    for _ in range(n_edits):
+        kind = rng.choice(["add", "remove", "move", "retier"]) if rows else "add"
+        k = int(rng.integers(len(rows))) if rows else 0
+        if kind == "add":
+            rows.append((tuple(rng.uniform(0, 5000, 2)), str(rng.choice(["a", "b"]))))
+            access = add_facility(access, network, *rows[-1][0], SNAP_M, serving=rows[-1][1] == "a")
+        elif kind == "remove":
+            rows.pop(k)
+            access = remove_facility(access, network, k)
+        elif kind == "move":
+            rows[k] = (tuple(rng.uniform(0, 5000, 2)), rows[k][1])
+            if rows[k][1] == "a":
+                access = move_facility(access, network, k, *rows[k][0], SNAP_M)
+        else:
+            rows[k] = (rows[k][0], "b" if rows[k][1] == "a" else "a")
+            access = retier_facility(access, network, k, rows[k][1] == "a", *rows[k][0], SNAP_M)
+        serving = [k for k, (_, tier) in enumerate(rows) if tier == "a"]
+        full = cell_accessibility(network, points([rows[k][0] for k in serving]), grid, SNAP_M,
+                                  cell_snap=access.cell_snap)
+        np.testing.assert_allclose(access.minutes, full.minutes, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(access.nodes.minutes, full.nodes.minutes, rtol=1e-9, atol=1e-9)
+        assert set(np.unique(access.facility[access.facility >= 0])) <= set(serving)
+        assert len(access.facility_snap) == len(rows)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1))
+def test_random_edits_of_a_tier_service_equal_a_full_recomputation(seed):
+    run_service_edits(seed, n_edits=8)
 
 
 def test_input_is_not_mutated_and_rows_follow_the_table():

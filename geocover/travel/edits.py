@@ -39,6 +39,7 @@ def add_facility(
     offroad_kmh: float = WALK_SPEED_KMH,
     direction: Direction = "to",
     crs: pyproj.CRS | str | None = None,
+    serving: bool = True,
 ) -> Accessibility:
     """``access`` with one more facility at ``(x, y)``, as the last row of the facility table.
 
@@ -58,12 +59,17 @@ def add_facility(
         As given to ``cell_accessibility``.
     crs : pyproj.CRS or str, optional
         CRS of ``x, y``; the network's when omitted.
+    serving : bool
+        False: the new row does not offer the service ``access`` is for (e.g. a clinic added to a
+        hospital service's travel times): it serves no one and nothing is searched.
 
     Returns
     -------
     Accessibility
     """
     grown = _with_facility_snap(access, _concat(access.facility_snap, _empty_snap()))
+    if not serving:
+        return grown
     return _open(grown, network, len(access.facility_snap), _snap_one(network, x, y, snap_max_m, crs), offroad_kmh,
                  direction)
 
@@ -122,6 +128,55 @@ def move_facility(
     _check_index(access, index)
     snap = _snap_one(network, x, y, snap_max_m, crs)
     return _open(_close(access, network, index, offroad_kmh, direction), network, index, snap, offroad_kmh, direction)
+
+
+def retier_facility(
+    access: Accessibility,
+    network: Network,
+    index: int,
+    serving: bool,
+    x: float | None = None,
+    y: float | None = None,
+    snap_max_m: float | None = None,
+    offroad_kmh: float = WALK_SPEED_KMH,
+    direction: Direction = "to",
+    crs: pyproj.CRS | str | None = None,
+) -> Accessibility:
+    """``access`` with facility row ``index`` starting (``serving``) or ceasing to offer its service.
+
+    A change of tier moves a facility into or out of the services defined by tier: for the travel
+    times of one service, the row then serves from ``(x, y)`` (in ``crs``), or serves no one while
+    keeping its row. Equal to a full :func:`~geocover.travel.cells.cell_accessibility` of the rows
+    that serve.
+
+    Parameters
+    ----------
+    access : Accessibility
+        Travel times of one service, one facility snap per row of the facility table (rows that do
+        not offer the service unsnapped).
+    network : Network
+    index : int
+        Row of the facility in the facility table.
+    serving : bool
+        Whether the facility offers the service after the change.
+    x, y : float, optional
+        The facility's coordinates, needed when ``serving``.
+    snap_max_m : float, optional
+        Snap distance in metres, needed when ``serving``.
+    offroad_kmh, direction, crs
+        As :func:`add_facility`.
+
+    Returns
+    -------
+    Accessibility
+    """
+    _check_index(access, index)
+    closed = _close(access, network, index, offroad_kmh, direction)
+    if not serving:
+        return closed
+    if x is None or y is None or snap_max_m is None:
+        raise ValueError("a facility that starts serving needs its x, y and snap_max_m")
+    return _open(closed, network, index, _snap_one(network, x, y, snap_max_m, crs), offroad_kmh, direction)
 
 
 def _check_index(access: Accessibility, index: int) -> None:
