@@ -205,19 +205,30 @@ def test_cli_serve_reports_a_bad_config_with_exit_code_2(tmp_path, capsys):
     assert "config file not found" in capsys.readouterr().err
 
 
-def test_comoros_clinic_in_a_gap_matches_a_full_run(comoros_workspace):
+def test_comoros_edits_match_a_full_run_services_included(comoros_workspace):
+    """A clinic in a gap, a clinic retiered to hospital, a hospital moved: the main and the services' columns."""
     workspace = comoros_workspace
     workspace.create("comoros gap")
     lon, lat = gap_point(workspace)
+    facilities = workspace.get("comoros gap").facilities
+    clinic = str(facilities.loc[facilities["tier"] == "clinic", "facility_id"].iloc[0])
+    hospital = str(facilities.loc[facilities["tier"] == "hospital", "facility_id"].iloc[0])
     with TestClient(create_app(workspace), base_url=BASE) as client:
-        answer = post(client, "/api/scenarios/comoros gap/edits", {"op": "add", "lon": lon, "lat": lat,
-                                                                   "tier": "clinic"})
-    assert answer.status_code == 200, answer.text
+        for edit in ({"op": "add", "lon": lon, "lat": lat, "tier": "clinic"},
+                     {"op": "retier", "facility_id": clinic, "tier": "hospital"},
+                     {"op": "move", "facility_id": hospital, "lon": lon + 0.01, "lat": lat}):
+            answer = post(client, "/api/scenarios/comoros gap/edits", edit)
+            assert answer.status_code == 200, answer.text
     facilities = workspace.get("comoros gap").facilities
     expected = run_scenario(workspace.config, progress=False, facilities=facilities, polygons=False).table
     zones = pd.DataFrame(answer.json()["zones"])
-    for column in ("pop_within_15", "pop_within_30", "pop_beyond_15", "pop_unreachable", "facilities_clinic"):
+    columns = ["pop_within_15", "pop_within_30", "pop_beyond_15", "pop_unreachable", "facilities_clinic",
+               "facilities_hospital", "hospital_pop_within_30", "hospital_pop_unreachable",
+               "primary_walk_pop_within_60", "primary_walk_pop_beyond_60"]
+    for column in columns:
         np.testing.assert_allclose(zones[column].astype(float), expected[column], rtol=1e-9, err_msg=column)
+    baseline = workspace.zone_rows("baseline")
+    assert (baseline["hospital_pop_within_30"] != zones["hospital_pop_within_30"]).any()  # the edits changed it
     assert answer.json()["audit"]["judged"] > 0
 
 

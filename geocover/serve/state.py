@@ -19,14 +19,17 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geocover.analysis.services import ServiceResult, service_columns
 from geocover.analysis.zone_table import gap_flags, zone_table
 from geocover.config import ScenarioConfig, SitingConfig, load_config
 from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.zones import ZONE_COLUMNS
+from geocover.network.snapping import Snap
 from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.prepare import load_facilities
-from geocover.travel.cells import Accessibility
-from geocover.travel.edits import add_facility, move_facility, remove_facility
+from geocover.travel.cells import Accessibility, snap_facilities
+from geocover.travel.edits import add_facility, move_facility, remove_facility, retier_facility
+from geocover.travel.nearest import NodeTimes
 
 STATE_FILE = "scenarios.json"
 BASELINE = "baseline"
@@ -50,7 +53,8 @@ class Scenario:
     edits: list[dict] = field(default_factory=list)
     facilities: gpd.GeoDataFrame | None = None
     access: Accessibility | None = None
-    history: list[tuple[gpd.GeoDataFrame, Accessibility]] = field(default_factory=list)
+    services: dict[str, Accessibility] = field(default_factory=dict)
+    history: list[tuple[gpd.GeoDataFrame, Accessibility, dict[str, Accessibility]]] = field(default_factory=list)
 
 
 class Workspace:
@@ -72,6 +76,7 @@ class Workspace:
         self.tiers = sorted(set(self.result.facilities["tier"].dropna().astype(str)) | set(_configured_tiers(
             self.config)))
         self.area = self.result.study_area.iloc[0]
+        self._services = {name: _per_row(service, self.result) for name, service in self.result.services.items()}
         self.zones = self.result.zones[ZONE_COLUMNS + ["geometry"]]
         self._next_id = 1
         self.scenarios: dict[str, Scenario] = {}
@@ -93,7 +98,7 @@ class Workspace:
     # scenarios
     def _fresh(self, name: str) -> Scenario:
         return Scenario(name, [], self.result.facilities[self.input_columns + ["geometry"]].copy(),
-                        self.result.access)
+                        self.result.access, dict(self._services))
 
     def create(self, name: str, copy_of: str | None = None) -> Scenario:
         """A new scenario named ``name``: a copy of scenario ``copy_of`` (its edits), else of the loaded run."""
@@ -156,8 +161,9 @@ class Workspace:
         else:
             facilities = facilities.copy()
             facilities.loc[row, "tier"] = edit["tier"]
-        scenario.history.append((scenario.facilities, scenario.access))
-        scenario.facilities, scenario.access = facilities, access
+        services = self._edit_services(scenario, edit, row)
+        scenario.history.append((scenario.facilities, scenario.access, scenario.services))
+        scenario.facilities, scenario.access, scenario.services = facilities, access, services
         scenario.edits.append(edit)
         if save:
             self.save()
@@ -170,9 +176,31 @@ class Workspace:
             raise EditError([f"scenario {name!r} has no edit to undo"])
         scenario.edits.pop()
         if scenario.history:
-            scenario.facilities, scenario.access = scenario.history.pop()
+            scenario.facilities, scenario.access, scenario.services = scenario.history.pop()
         self.save()
         return scenario
+
+    def _edit_services(self, scenario: Scenario, edit: dict, row: int) -> dict[str, Accessibility]:
+        """Each service's travel times after ``edit`` (a facility serves the services of its tier)."""
+        config, op = self.config, edit["op"]
+        services = {}
+        for service in config.services:
+            access, network = scenario.services[service.name], self.result.networks[service.mode]
+            old_tier = scenario.facilities["tier"].iloc[row] if row >= 0 else None
+            if op == "add":
+                access = add_facility(access, network, edit["lon"], edit["lat"], config.snap_max_m, config.offroad_kmh,
+                                      crs="EPSG:4326", serving=_offers(edit["tier"], service.tiers))
+            elif op == "remove":
+                access = remove_facility(access, network, row, config.offroad_kmh)
+            elif op == "move" and _offers(old_tier, service.tiers):
+                access = move_facility(access, network, row, edit["lon"], edit["lat"], config.snap_max_m,
+                                       config.offroad_kmh, crs="EPSG:4326")
+            elif op == "retier" and _offers(old_tier, service.tiers) != _offers(edit["tier"], service.tiers):
+                point = scenario.facilities.geometry.iloc[row]
+                access = retier_facility(access, network, row, _offers(edit["tier"], service.tiers), point.x, point.y,
+                                         config.snap_max_m, config.offroad_kmh, crs="EPSG:4326")
+            services[service.name] = access
+        return services
 
     def _new_id(self, scenario: Scenario) -> str:
         taken = set(scenario.facilities["facility_id"].astype(str))
@@ -226,7 +254,11 @@ class Workspace:
         table = zone_table(scenario.access.grid, scenario.access.minutes, self.zones, config.bands_minutes,
                            config.target_minutes, scenario.facilities)
         table = pd.DataFrame(self.zones[ZONE_COLUMNS]).merge(table, on=_KEYS, how="left")
-        return pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)
+        table = pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)
+        for service in config.services:
+            live = ServiceResult(service, np.empty(0, dtype=np.int64), scenario.services[service.name], None)
+            table = table.merge(service_columns(live, self.zones), on=_KEYS, how="left")
+        return table
 
     def as_result(self, name: str, table: pd.DataFrame | None = None) -> ScenarioResult:
         """The loaded run with scenario ``name``'s facilities, travel times and zone table (its main columns)."""
@@ -261,6 +293,24 @@ class Workspace:
             raise InputError([Problem(str(path), "key 'scenarios': must map names to lists of edits",
                                       "move the file away to start afresh")])
         return scenarios
+
+
+def _offers(tier: str | None, tiers: list[str] | None) -> bool:
+    return tiers is None or tier in tiers
+
+
+def _per_row(service: ServiceResult, result: ScenarioResult) -> Accessibility:
+    """A service's travel times with one facility snap per row of the facility table, the rows that do
+    not offer it unsnapped (the form :mod:`geocover.travel.edits` updates)."""
+    network = result.networks[service.config.mode]
+    snap = snap_facilities(network, result.facilities, result.config.snap_max_m)
+    offers = np.zeros(len(result.facilities), dtype=bool)
+    offers[service.facility_rows] = True
+    snap = Snap(np.where(offers, snap.edge, -1), snap.fraction, np.where(offers, snap.offset_m, np.inf))
+    access = service.access
+    rows = service.facility_rows
+    nearest = np.where(access.nodes.facility >= 0, rows[np.maximum(access.nodes.facility, 0)] if len(rows) else -1, -1)
+    return replace(access, facility_snap=snap, nodes=NodeTimes(access.nodes.minutes, nearest, access.nodes.direction))
 
 
 def _configured_tiers(config: ScenarioConfig) -> list[str]:
