@@ -18,7 +18,7 @@ from geocover.io.facilities import OUTPUT_COLUMNS, SOURCE_ROW
 from geocover.serve.state import Workspace
 from geocover.siting import site
 from geocover.siting.scenario import siting_options
-from geocover.standards.scenario_audit import scenario_audit
+from geocover.standards.scenario_audit import scenario_audit, scenario_rules
 
 #: RGBA of the travel-time bands, fastest first, then beyond the last band and unreachable.
 BAND_COLOURS = [(26, 150, 65, 150), (166, 217, 106, 150), (253, 174, 97, 150), (215, 25, 28, 150)]
@@ -41,7 +41,11 @@ def key_figures(workspace: Workspace, table: pd.DataFrame) -> list[dict]:
 
 def spatial_audit(workspace: Workspace, name: str, table: pd.DataFrame) -> pd.DataFrame | None:
     """The standards audit of scenario ``name`` (None without a ``standards:`` section)."""
-    return scenario_audit(workspace.as_result(name, table))
+    if workspace.config.standards is None:
+        return None
+    if workspace.rules is None:
+        workspace.rules = scenario_rules(workspace.result)
+    return scenario_audit(workspace.as_result(name, table), workspace.rules)
 
 
 def surface_png(workspace: Workspace, name: str) -> bytes:

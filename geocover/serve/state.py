@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,6 +23,7 @@ from geocover.analysis.services import ServiceResult, service_columns
 from geocover.analysis.zone_table import gap_flags, zone_table
 from geocover.config import ScenarioConfig, SitingConfig, load_config
 from geocover.errors import InputError, Problem, raise_if_any
+from geocover.io.population import PopulationGrid
 from geocover.io.zones import ZONE_COLUMNS
 from geocover.network.snapping import Snap
 from geocover.pipeline import ScenarioResult, run_scenario
@@ -76,9 +77,14 @@ class Workspace:
         self.tiers = sorted(set(self.result.facilities["tier"].dropna().astype(str)) | set(_configured_tiers(
             self.config)))
         self.area = self.result.study_area.iloc[0]
+        grid = _LabelledGrid(**{f.name: getattr(self.result.access.grid, f.name) for f in fields(PopulationGrid)})
+        self.result.access = replace(self.result.access, grid=grid)
+        for service in self.result.services.values():
+            service.access = replace(service.access, grid=grid)
         self._services = {name: _per_row(service, self.result) for name, service in self.result.services.items()}
         self.zones = self.result.zones[ZONE_COLUMNS + ["geometry"]]
         self._next_id = 1
+        self.rules: list | None = None  # the plan's rules, read on the first audit
         self.scenarios: dict[str, Scenario] = {}
         saved = self._read_state()
         problems = []
@@ -293,6 +299,20 @@ class Workspace:
             raise InputError([Problem(str(path), "key 'scenarios': must map names to lists of edits",
                                       "move the file away to start afresh")])
         return scenarios
+
+
+@dataclass
+class _LabelledGrid(PopulationGrid):
+    """The population grid with each zone layer rasterized once: the workspace's zones never change, and
+    every edit's zone tables ask for the same labels."""
+
+    _labels: dict = field(default_factory=dict, repr=False)
+
+    def labels(self, zones: gpd.GeoDataFrame) -> np.ndarray:
+        key = tuple(zip(zones["zone_level"], zones["zone_id"], strict=True))
+        if key not in self._labels:
+            self._labels[key] = super().labels(zones)
+        return self._labels[key]
 
 
 def _offers(tier: str | None, tiers: list[str] | None) -> bool:

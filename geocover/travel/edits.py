@@ -97,10 +97,10 @@ def remove_facility(
     _check_index(access, index)
     closed = _close(access, network, index, offroad_kmh, direction)
     keep = np.arange(len(closed.facility_snap)) != index
-    renumber = np.r_[np.arange(index), -1, np.arange(index, len(keep) - 1)]
 
     def shift(rows: np.ndarray) -> np.ndarray:
-        return np.where(rows >= 0, renumber[np.maximum(rows, 0)], -1)
+        """Rows after ``index`` move up one (no node or cell is served by ``index`` once it is closed)."""
+        return rows - (rows > index)
 
     return replace(closed, facility=shift(closed.facility), facility_snap=closed.facility_snap.take(keep),
                    nodes=NodeTimes(closed.nodes.minutes, shift(closed.nodes.facility), direction))
