@@ -61,7 +61,7 @@ def surface_png(workspace: Workspace, name: str) -> bytes:
         rgba[reached] = colours[np.minimum(level[reached], len(bands))]
         rgba[np.isinf(minutes)] = UNREACHABLE
     buffer = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 

@@ -100,7 +100,7 @@ def remove_facility(
 
     def shift(rows: np.ndarray) -> np.ndarray:
         """Rows after ``index`` move up one (no node or cell is served by ``index`` once it is closed)."""
-        return rows - (rows > index)
+        return np.where(rows > index, rows - 1, rows)
 
     return replace(closed, facility=shift(closed.facility), facility_snap=closed.facility_snap.take(keep),
                    nodes=NodeTimes(closed.nodes.minutes, shift(closed.nodes.facility), direction))
