@@ -20,6 +20,7 @@ from geocover.errors import InputError
 from geocover.pipeline import run_scenario
 from geocover.render.assets import _leaflet_file
 from geocover.serve.app import app_from_env, create_app
+from geocover.serve.page import TEXTS
 from geocover.serve.state import Workspace
 
 BASE = "http://127.0.0.1:8765"
@@ -249,3 +250,13 @@ def test_app_from_env_serves_the_named_config_to_the_named_hosts(config, tmp_pat
 def post_from(client, origin):
     edit = {"op": "retier", "facility_id": "4716514959", "tier": "doctors"}
     return client.post("/api/scenarios/baseline/edits", json=edit, headers={"Origin": origin})
+
+
+def test_a_config_with_offroad_is_refused_not_served_wrong(config, tmp_path):
+    with_offroad = config.model_copy(update={"offroad": object()})
+    with pytest.raises(InputError, match="key 'offroad'"):
+        Workspace(with_offroad, tmp_path)
+
+
+def test_every_interface_text_is_in_both_languages():
+    assert all(set(texts) == {"en", "zh"} and all(texts.values()) for texts in TEXTS.values())

@@ -70,6 +70,10 @@ class Workspace:
 
     def __init__(self, config: ScenarioConfig | str | Path, state_dir: str | Path | None = None) -> None:
         self.config = config if isinstance(config, ScenarioConfig) else load_config(config)
+        if self.config.offroad is not None:
+            raise InputError([Problem(str(self.config.source), "key 'offroad': the planning workspace does not yet "
+                                      "walk on across the terrain after each edit",
+                                      "serve a copy of the config without offroad:, or edit and use geocover run")])
         loaded = load_facilities(self.config)
         self.result: ScenarioResult = run_scenario(self.config, progress=False, facilities=loaded, polygons=False)
         self.input_columns = [c for c in loaded.columns if c != "geometry"]
