@@ -21,7 +21,7 @@ from geocover.pipeline import run_scenario
 from geocover.render.assets import _leaflet_file
 from geocover.serve.app import app_from_env, create_app
 from geocover.serve.page import TEXTS
-from geocover.serve.state import Workspace
+from geocover.serve.state import UNDO_IN_MEMORY, Workspace
 
 BASE = "http://127.0.0.1:8765"
 
@@ -260,3 +260,18 @@ def test_a_config_with_offroad_is_refused_not_served_wrong(config, tmp_path):
 
 def test_every_interface_text_is_in_both_languages():
     assert all(set(texts) == {"en", "zh"} and all(texts.values()) for texts in TEXTS.values())
+
+
+def test_undo_beyond_the_states_in_memory_replays_the_edits(client):
+    workspace = client.workspace
+    lon, lat = gap_point(workspace)
+    steps = [workspace.zone_rows("baseline")["pop_within_10"].to_numpy()]
+    for number in range(UNDO_IN_MEMORY + 2):
+        edit = {"op": "add", "lon": lon + 0.0005 * number, "lat": lat, "tier": "clinic"}
+        assert post(client, "/api/scenarios/baseline/edits", edit).status_code == 200
+        steps.append(workspace.zone_rows("baseline")["pop_within_10"].to_numpy())
+    assert len(workspace.get("baseline").history) == UNDO_IN_MEMORY
+    for expected in reversed(steps[:-1]):
+        zones = post(client, "/api/scenarios/baseline/undo", {}).json()["zones"]
+        np.testing.assert_allclose(pd.DataFrame(zones)["pop_within_10"], expected, rtol=1e-12)
+    assert post(client, "/api/scenarios/baseline/undo", {}).status_code == 400

@@ -34,6 +34,9 @@ from geocover.travel.nearest import NodeTimes
 
 STATE_FILE = "scenarios.json"
 BASELINE = "baseline"
+UNDO_IN_MEMORY = 4
+"""States kept in memory per scenario for an immediate undo (each holds the travel-time grids); an undo
+further back replays the scenario's edits."""
 _NAME = re.compile(r"^[\w\-. ]{1,64}$")
 _KEYS = ["zone_level", "zone_id", "zone_name"]
 
@@ -172,7 +175,8 @@ class Workspace:
             facilities = facilities.copy()
             facilities.loc[row, "tier"] = edit["tier"]
         services = self._edit_services(scenario, edit, row)
-        scenario.history.append((scenario.facilities, scenario.access, scenario.services))
+        before = (scenario.facilities, scenario.access, scenario.services)
+        scenario.history = [*scenario.history, before][-UNDO_IN_MEMORY:]
         scenario.facilities, scenario.access, scenario.services = facilities, access, services
         scenario.edits.append(edit)
         if save:
@@ -184,9 +188,14 @@ class Workspace:
         scenario = self.get(name)
         if not scenario.edits:
             raise EditError([f"scenario {name!r} has no edit to undo"])
-        scenario.edits.pop()
+        edits = scenario.edits[:-1]
         if scenario.history:
             scenario.facilities, scenario.access, scenario.services = scenario.history.pop()
+            scenario.edits = edits
+        else:
+            self.scenarios[name] = scenario = self._fresh(name)
+            for edit in edits:
+                self.apply(name, edit, save=False)
         self.save()
         return scenario
 
