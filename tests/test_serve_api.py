@@ -151,6 +151,8 @@ def test_export_reruns_to_the_same_table(client, config):
     lon, lat = gap_point(workspace)
     edit = {"op": "add", "lon": lon, "lat": lat, "tier": "clinic", "name": "新诊所"}
     assert post(client, "/api/scenarios/baseline/edits", edit).status_code == 200
+    edit = {"op": "add", "lon": lon + 0.001, "lat": lat, "tier": "proposed"}
+    assert post(client, "/api/scenarios/baseline/edits", edit).status_code == 200
     files = post(client, "/api/scenarios/baseline/export", {"run": False}).json()["files"]
     assert files == ["config.yaml", "facilities.gpkg", "facilities.xlsx"]
     layer = client.get("/api/scenarios/baseline/export/facilities.xlsx")
@@ -159,9 +161,11 @@ def test_export_reruns_to_the_same_table(client, config):
     sheet = pd.read_excel(exported / "facilities.xlsx")
     assert {"osm_id", "amenity", "name", "lon", "lat"} <= set(sheet.columns)  # the input's own columns
     assert "新诊所" in set(sheet["name"])
-    rerun = run_scenario(exported / "config.yaml", progress=False, polygons=False).table
+    rerun = run_scenario(exported / "config.yaml", progress=False, polygons=False)
     live = pd.DataFrame(client.get("/api/scenarios/baseline").json()["zones"])
-    np.testing.assert_allclose(rerun["pop_within_15"], live["pop_within_15"], rtol=1e-9)
+    np.testing.assert_allclose(rerun.table["pop_within_15"], live["pop_within_15"], rtol=1e-9)
+    assert list(rerun.facilities["tier"]) == list(workspace.get("baseline").facilities["tier"])
+    assert list(rerun.facilities["name"]) == list(workspace.get("baseline").facilities["name"])
 
 
 def test_suggestions_come_from_the_edited_state(client):

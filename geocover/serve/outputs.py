@@ -127,8 +127,8 @@ def export(workspace: Workspace, name: str, out_dir: Path, run: bool = True) -> 
     config["facilities"] = {"path": str(paths["facilities.gpkg"].resolve()), "layer": "facilities",
                             "name_column": read.name_column or "name", "tier_column": read.tier_column or "tier",
                             "id_column": read.id_column or "facility_id", "lenient": read.lenient}
-    if read.tier_map:
-        config["facilities"]["tier_map"] = {tier: tier for tier in workspace.tiers}
+    tiers = set(workspace.tiers) | set(layer[read.tier_column or "tier"].dropna().astype(str))
+    config["facilities"]["tier_map"] = {tier: tier for tier in sorted(tiers)}  # the tiers as the planner set them
     paths["config.yaml"].write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     if run:
         outputs, _ = api.run(paths["config.yaml"], progress=False, offline=True)
