@@ -124,12 +124,12 @@ def test_add_close_undo_export_reload_in_chromium(server, tmp_path):
         page.wait_for_function("() => !document.querySelector('#undo').disabled")
         deadline = time.time() + 10
         while len(_edits(url)) != 2 and time.time() < deadline:
-            time.sleep(0.2)
+            page.wait_for_timeout(200)  # lets Playwright route the page's requests meanwhile
         assert [e["op"] for e in _edits(url)] == ["add", "remove"]
         page.click("#undo")
         deadline = time.time() + 10
         while len(_edits(url)) != 1 and time.time() < deadline:
-            time.sleep(0.2)
+            page.wait_for_timeout(200)  # lets Playwright route the page's requests meanwhile
         assert [e["op"] for e in _edits(url)] == ["add"]
         shown_after_undo = page.locator(f"#zones tr[data-zone='{zone['zone_id']}']").inner_text()
         # Export, and rerun the exported config.
@@ -145,5 +145,20 @@ def test_add_close_undo_export_reload_in_chromium(server, tmp_path):
         page.wait_for_selector("#zones tr[data-zone]")
         page.wait_for_function("() => document.querySelector('#undo') && !document.querySelector('#undo').disabled")
         assert page.locator(f"#zones tr[data-zone='{zone['zone_id']}']").inner_text() == shown_after_undo
+        # Drag a facility 60 px east: a move to where it was dropped.
+        marker = page.locator(".leaflet-marker-icon").nth(1).bounding_box()
+        start_x, start_y = marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2
+        page.mouse.move(start_x, start_y)
+        page.mouse.down()
+        page.mouse.move(start_x + 60, start_y, steps=8)
+        page.mouse.up()
+        deadline = time.time() + 10
+        while len(_edits(url)) != 2 and time.time() < deadline:
+            page.wait_for_timeout(200)  # lets Playwright route the page's requests meanwhile
+        move = _edits(url)[-1]
+        assert move["op"] == "move"
+        dropped = page.evaluate("([x, y]) => { const p = window.gcMap.containerPointToLatLng([x, y]);"
+                                " return [p.lat, p.lng]; }", [start_x + 60 - box["x"], start_y - box["y"]])
+        assert (move["lat"], move["lon"]) == pytest.approx(tuple(dropped), abs=1e-3)
         browser.close()
     assert blocked == []
