@@ -135,7 +135,8 @@ def test_malformed_and_cross_origin_requests_are_refused(client):
     assert client.get("/api/workspace", headers={"Host": "evil.example"}).status_code == 400
     assert client.get("/api/scenarios/baseline").json()["edits"] == []
     assert client.get("/api/scenarios/nowhere").status_code == 400
-    assert post(client, "/api/scenarios", {"name": "../../etc"}).status_code == 400
+    for name in ("../../etc", "..", ".hidden", "a/b", ""):
+        assert post(client, "/api/scenarios", {"name": name}).status_code == 400, name
     assert post(client, "/api/scenarios/baseline/suggest", {"k": "many"}).status_code == 400
 
 

@@ -83,7 +83,9 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
 
     @app.get("/api/scenarios/{name}/surface.png")
     def surface(name: str) -> Response:
-        return Response(outputs.surface_png(workspace, name), media_type="image/png",
+        with workspace.lock:
+            image = outputs.surface_png(workspace, name)
+        return Response(image, media_type="image/png",
                         headers={"Cache-Control": "no-store"})
 
     @app.post("/api/scenarios")
@@ -104,21 +106,24 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
 
     @app.get("/api/compare")
     def compare(before: str, after: str) -> dict:
-        return {"rows": _records(outputs.compare_scenarios(workspace, before, after))}
+        with workspace.lock:
+            return {"rows": _records(outputs.compare_scenarios(workspace, before, after))}
 
     @app.post("/api/scenarios/{name}/suggest")
     async def suggest(name: str, request: Request) -> dict:
         k = (await _json(request)).get("k")
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 50:
             raise EditError([f"key 'k': {k!r} is not a whole number of sites from 1 to 50"])
-        sites = outputs.suggest_sites(workspace, name, k)
+        with workspace.lock:
+            sites = outputs.suggest_sites(workspace, name, k)
         keep = [c for c in ("rank", "lon", "lat", "population_added", "zone_name") if c in sites]
         return {"tier": sites.attrs["tier"], "sites": _records(pd.DataFrame(sites[keep]))}
 
     @app.post("/api/scenarios/{name}/export")
     async def export(name: str, request: Request) -> dict:
         run = bool((await _json(request)).get("run", True))
-        paths = outputs.export(workspace, workspace.get(name).name, _export_dir(workspace, name), run=run)
+        with workspace.lock:
+            paths = outputs.export(workspace, workspace.get(name).name, _export_dir(workspace, name), run=run)
         return {"files": sorted(paths)}
 
     @app.get("/api/scenarios/{name}/export/{file:path}")
@@ -188,6 +193,11 @@ def _records(table: pd.DataFrame) -> list[dict]:
 
 
 def _scenario(workspace: Workspace, name: str) -> dict:
+    with workspace.lock:
+        return _scenario_data(workspace, name)
+
+
+def _scenario_data(workspace: Workspace, name: str) -> dict:
     scenario = workspace.get(name)
     table = workspace.zone_rows(name)
     audit = outputs.spatial_audit(workspace, name, table)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -37,7 +38,7 @@ BASELINE = "baseline"
 UNDO_IN_MEMORY = 4
 """States kept in memory per scenario for an immediate undo (each holds the travel-time grids); an undo
 further back replays the scenario's edits."""
-_NAME = re.compile(r"^[\w\-. ]{1,64}$")
+_NAME = re.compile(r"^(?![. ])[\w\-. ]{1,64}$")
 _KEYS = ["zone_level", "zone_id", "zone_name"]
 
 
@@ -91,6 +92,7 @@ class Workspace:
         self._services = {name: _per_row(service, self.result) for name, service in self.result.services.items()}
         self.zones = self.result.zones[ZONE_COLUMNS + ["geometry"]]
         self._next_id = 1
+        self.lock = threading.RLock()  # one edit at a time, whichever thread the server answers on
         self.rules: list | None = None  # the plan's rules, read on the first audit
         self.scenarios: dict[str, Scenario] = {}
         saved = self._read_state()
@@ -115,9 +117,14 @@ class Workspace:
 
     def create(self, name: str, copy_of: str | None = None) -> Scenario:
         """A new scenario named ``name``: a copy of scenario ``copy_of`` (its edits), else of the loaded run."""
+        with self.lock:
+            return self._create(name, copy_of)
+
+    def _create(self, name: str, copy_of: str | None) -> Scenario:
         problems = []
         if not isinstance(name, str) or not _NAME.match(name):
-            problems.append(f"scenario name {name!r}: use 1 to 64 letters, digits, spaces, '-', '_' or '.'")
+            problems.append(f"scenario name {name!r}: use 1 to 64 letters, digits, spaces, '-', '_' or '.', "
+                            "not starting with '.' or a space")
         elif name in self.scenarios:
             problems.append(f"scenario {name!r} already exists: choose another name")
         if copy_of is not None and copy_of not in self.scenarios:
@@ -149,6 +156,10 @@ class Workspace:
         EditError
             Naming every problem of the edit; the scenario is unchanged.
         """
+        with self.lock:
+            return self._apply(name, edit, save)
+
+    def _apply(self, name: str, edit: dict, save: bool) -> Scenario:
         scenario = self.get(name)
         edit, row = self._checked(scenario, edit)
         config, network = self.config, self.result.network
@@ -185,6 +196,10 @@ class Workspace:
 
     def undo(self, name: str) -> Scenario:
         """Scenario ``name`` without its last edit."""
+        with self.lock:
+            return self._undo(name)
+
+    def _undo(self, name: str) -> Scenario:
         scenario = self.get(name)
         if not scenario.edits:
             raise EditError([f"scenario {name!r} has no edit to undo"])
