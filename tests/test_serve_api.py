@@ -113,6 +113,7 @@ def test_close_move_retier_undo_and_restart(client, config, tmp_path):
     ({"op": "add", "lon": "east", "lat": 60.17, "tier": "castle"}, "not numbers"),
     ({"op": "remove", "facility_id": "nope"}, "no facility 'nope'"),
     ({"op": "teleport"}, "'teleport' is not one of"),
+    ({"op": "add", "lon": 24.94, "lat": 60.17, "tier": "clinic", "facility_id": "4716514959"}, "is taken"),
     ({"op": "move", "facility_id": "nope"}, "key 'lon': missing"),
 ])
 def test_bad_edits_are_refused_with_every_problem_and_change_nothing(client, edit, words):

@@ -31,11 +31,11 @@ def key_figures(workspace: Workspace, table: pd.DataFrame) -> list[dict]:
     rows = []
     for level, part in table.groupby("zone_level", sort=False):
         people = float(part["population"].sum())
-        within = float(part[f"pop_within_{target}"].sum()) if f"pop_within_{target}" in part else float("nan")
+        beyond, unreachable = float(part[f"pop_beyond_{target}"].sum()), float(part["pop_unreachable"].sum())
+        within = people - beyond - unreachable
         rows.append({"zone_level": level, "population": people, "pop_within_target": within,
                      "pct_within_target": 100.0 * within / people if people else float("nan"),
-                     "pop_beyond_target": float(part[f"pop_beyond_{target}"].sum()),
-                     "pop_unreachable": float(part["pop_unreachable"].sum())})
+                     "pop_beyond_target": beyond, "pop_unreachable": unreachable})
     return rows
 
 

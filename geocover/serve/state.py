@@ -260,6 +260,9 @@ class Workspace:
                                 f"{scenario.name!r}: pick one on the map")
             else:
                 row = int(rows[0])
+        if op == "add" and edit.get("facility_id") is not None and str(edit["facility_id"]) in set(
+                scenario.facilities["facility_id"].astype(str)):
+            problems.append(f"key 'facility_id': {edit['facility_id']!r} is taken: leave it out for a new id")
         if "tier" in needed and "tier" in edit and edit["tier"] not in self.tiers:
             problems.append(f"key 'tier': unknown tier {edit['tier']!r}: use one of {self.tiers}")
         if "name" in edit and not isinstance(edit["name"], str | None):
