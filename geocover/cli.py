@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--quiet", action="store_true", help="no progress bar")
     site.add_argument("--lang", choices=LANGS, help="language of the maps and report (default: map.lang, en)")
     site.add_argument("--offline", action="store_true", help="no base-map tiles: the maps need no network")
+    serve = commands.add_parser("serve", help="a live planning workspace in the browser (add, move, close facilities)")
+    serve.add_argument("config", type=Path, help="scenario YAML file")
+    serve.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: 8765)")
+    serve.add_argument("--no-browser", action="store_true", help="do not open a browser (servers, tests)")
     validate = commands.add_parser("validate", help="load and summarise every layer; compute nothing")
     validate.add_argument("config", type=Path, help="scenario YAML file")
     return parser
@@ -89,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "validate":
             print(api.validate(args.config))
+            return 0
+        if args.command == "serve":
+            from geocover.serve.app import serve
+
+            serve(args.config, port=args.port, browser=not args.no_browser)
             return 0
         if args.command == "batch":
             outputs, summary, failed = api.batch(

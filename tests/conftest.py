@@ -39,3 +39,11 @@ def comoros_dir() -> Path:
 def standards_dir() -> Path:
     """The extractions of the seed plans' standards, ``../shared/standards``."""
     return need_shared("standards")
+
+
+@pytest.fixture(scope="session")
+def comoros_workspace(comoros_dir, tmp_path_factory):
+    """The Comoros scenario loaded once into a planning workspace (:mod:`geocover.serve.state`)."""
+    from geocover.serve.state import Workspace
+
+    return Workspace(ROOT / "configs" / "comoros.yaml", tmp_path_factory.mktemp("comoros_workspace"))

@@ -58,8 +58,14 @@ def _service_for(rule: Rule, result: ScenarioResult) -> ServiceConfig | None:
     return None
 
 
-def scenario_audit(result: ScenarioResult) -> pd.DataFrame | None:
+def scenario_audit(result: ScenarioResult, rules: list[Rule] | None = None) -> pd.DataFrame | None:
     """Evaluate the scenario's standards; None when the config names no plan.
+
+    Parameters
+    ----------
+    result : ScenarioResult
+    rules : list of Rule, optional
+        :func:`scenario_rules` of the result, when already read (the planning workspace audits each edit).
 
     Returns
     -------
@@ -68,7 +74,7 @@ def scenario_audit(result: ScenarioResult) -> pd.DataFrame | None:
     """
     if result.config.standards is None:
         return None
-    rules = scenario_rules(result)
+    rules = scenario_rules(result) if rules is None else rules
     statistics = result.statistics.reset_index() if result.statistics is not None else None
     groups: dict[str | None, list[Rule]] = {}
     for rule in rules:

@@ -1,0 +1,296 @@
+"""Edits of a facility set, applied to an :class:`~geocover.travel.cells.Accessibility` by updating only what changed.
+
+Each function returns a new ``Accessibility`` (the input is never modified) equal to a full
+:func:`~geocover.travel.cells.cell_accessibility` of the edited facility table, whose rows are the
+old ones with the edit applied: an added facility is the last row, a removed one is dropped (the rows
+after it move up one), a moved one keeps its row.
+
+- Opening a facility runs one search from it alone, bounded by the slowest node of the current
+  state; nodes and cells take it where it is faster than their current nearest facility.
+- Closing a facility re-searches only the nodes it served, seeded from the nodes around them (their
+  minutes do not change) and from the other facilities' virtual arcs (:mod:`geocover.travel.nearest`),
+  and re-evaluates only the cells it served.
+
+Ties between facilities at equal minutes may name another facility than a full recomputation; the
+minutes are the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pyproj
+import scipy.sparse as sp
+from scipy.sparse.csgraph import dijkstra
+
+from geocover.network.graph import WALK_SPEED_KMH, Network
+from geocover.network.snapping import Snap, snap_points
+from geocover.travel.cells import Accessibility
+from geocover.travel.nearest import Direction, NodeTimes, _virtual_arcs, nearest_facility_nodes, point_minutes
+
+
+def add_facility(
+    access: Accessibility,
+    network: Network,
+    x: float,
+    y: float,
+    snap_max_m: float,
+    offroad_kmh: float = WALK_SPEED_KMH,
+    direction: Direction = "to",
+    crs: pyproj.CRS | str | None = None,
+    serving: bool = True,
+) -> Accessibility:
+    """``access`` with one more facility at ``(x, y)``, as the last row of the facility table.
+
+    Parameters
+    ----------
+    access : Accessibility
+        The current state, from :func:`~geocover.travel.cells.cell_accessibility` or an earlier edit.
+    network : Network
+        The network ``access`` was computed on.
+    x, y : float
+        The new facility's coordinates in ``crs``.
+    snap_max_m : float
+        Snap distance in metres, as given to ``cell_accessibility``.
+    offroad_kmh : float
+        Walking speed on the off-road legs, km/h.
+    direction : {"to", "from"}
+        As given to ``cell_accessibility``.
+    crs : pyproj.CRS or str, optional
+        CRS of ``x, y``; the network's when omitted.
+    serving : bool
+        False: the new row does not offer the service ``access`` is for (e.g. a clinic added to a
+        hospital service's travel times): it serves no one and nothing is searched.
+
+    Returns
+    -------
+    Accessibility
+    """
+    grown = _with_facility_snap(access, _concat(access.facility_snap, _empty_snap()))
+    if not serving:
+        return grown
+    return _open(grown, network, len(access.facility_snap), _snap_one(network, x, y, snap_max_m, crs), offroad_kmh,
+                 direction)
+
+
+def remove_facility(
+    access: Accessibility, network: Network, index: int, offroad_kmh: float = WALK_SPEED_KMH,
+    direction: Direction = "to",
+) -> Accessibility:
+    """``access`` without facility row ``index`` (the rows after it move up one).
+
+    Parameters
+    ----------
+    access : Accessibility
+    network : Network
+    index : int
+        Row of the facility in the facility table.
+    offroad_kmh : float
+        Walking speed on the off-road legs, km/h.
+    direction : {"to", "from"}
+
+    Returns
+    -------
+    Accessibility
+    """
+    _check_index(access, index)
+    closed = _close(access, network, index, offroad_kmh, direction)
+    keep = np.arange(len(closed.facility_snap)) != index
+
+    def shift(rows: np.ndarray) -> np.ndarray:
+        """Rows after ``index`` move up one (no node or cell is served by ``index`` once it is closed)."""
+        return np.where(rows > index, rows - 1, rows)
+
+    return replace(closed, facility=shift(closed.facility), facility_snap=closed.facility_snap.take(keep),
+                   nodes=NodeTimes(closed.nodes.minutes, shift(closed.nodes.facility), direction))
+
+
+def move_facility(
+    access: Accessibility,
+    network: Network,
+    index: int,
+    x: float,
+    y: float,
+    snap_max_m: float,
+    offroad_kmh: float = WALK_SPEED_KMH,
+    direction: Direction = "to",
+    crs: pyproj.CRS | str | None = None,
+) -> Accessibility:
+    """``access`` with facility row ``index`` moved to ``(x, y)`` (in ``crs``, the network's when omitted).
+
+    Parameters as :func:`add_facility` and :func:`remove_facility`.
+
+    Returns
+    -------
+    Accessibility
+    """
+    _check_index(access, index)
+    snap = _snap_one(network, x, y, snap_max_m, crs)
+    return _open(_close(access, network, index, offroad_kmh, direction), network, index, snap, offroad_kmh, direction)
+
+
+def retier_facility(
+    access: Accessibility,
+    network: Network,
+    index: int,
+    serving: bool,
+    x: float | None = None,
+    y: float | None = None,
+    snap_max_m: float | None = None,
+    offroad_kmh: float = WALK_SPEED_KMH,
+    direction: Direction = "to",
+    crs: pyproj.CRS | str | None = None,
+) -> Accessibility:
+    """``access`` with facility row ``index`` starting (``serving``) or ceasing to offer its service.
+
+    A change of tier moves a facility into or out of the services defined by tier: for the travel
+    times of one service, the row then serves from ``(x, y)`` (in ``crs``), or serves no one while
+    keeping its row. Equal to a full :func:`~geocover.travel.cells.cell_accessibility` of the rows
+    that serve.
+
+    Parameters
+    ----------
+    access : Accessibility
+        Travel times of one service, one facility snap per row of the facility table (rows that do
+        not offer the service unsnapped).
+    network : Network
+    index : int
+        Row of the facility in the facility table.
+    serving : bool
+        Whether the facility offers the service after the change.
+    x, y : float, optional
+        The facility's coordinates, needed when ``serving``.
+    snap_max_m : float, optional
+        Snap distance in metres, needed when ``serving``.
+    offroad_kmh, direction, crs
+        As :func:`add_facility`.
+
+    Returns
+    -------
+    Accessibility
+    """
+    _check_index(access, index)
+    closed = _close(access, network, index, offroad_kmh, direction)
+    if not serving:
+        return closed
+    if x is None or y is None or snap_max_m is None:
+        raise ValueError("a facility that starts serving needs its x, y and snap_max_m")
+    return _open(closed, network, index, _snap_one(network, x, y, snap_max_m, crs), offroad_kmh, direction)
+
+
+def _check_index(access: Accessibility, index: int) -> None:
+    if not 0 <= index < len(access.facility_snap):
+        raise IndexError(f"facility row {index} is not in 0..{len(access.facility_snap) - 1}")
+
+
+def _empty_snap() -> Snap:
+    return Snap(np.array([-1], dtype=np.int64), np.zeros(1), np.array([np.inf]))
+
+
+def _concat(a: Snap, b: Snap) -> Snap:
+    return Snap(np.concatenate([a.edge, b.edge]), np.concatenate([a.fraction, b.fraction]),
+                np.concatenate([a.offset_m, b.offset_m]))
+
+
+def _set_snap(snap: Snap, index: int, one: Snap) -> Snap:
+    edge, fraction, offset = snap.edge.copy(), snap.fraction.copy(), snap.offset_m.copy()
+    edge[index], fraction[index], offset[index] = one.edge[0], one.fraction[0], one.offset_m[0]
+    return Snap(edge, fraction, offset)
+
+
+def _with_facility_snap(access: Accessibility, snap: Snap) -> Accessibility:
+    return replace(access, facility_snap=snap)
+
+
+def _snap_one(network: Network, x: float, y: float, snap_max_m: float, crs: pyproj.CRS | str | None) -> Snap:
+    if crs is not None:
+        x, y = pyproj.Transformer.from_crs(crs, network.crs, always_xy=True).transform(x, y)
+    return snap_points(network, np.array([x], dtype=np.float64), np.array([y], dtype=np.float64), snap_max_m)
+
+
+def _open(access: Accessibility, network: Network, index: int, snap: Snap, offroad_kmh: float,
+          direction: Direction) -> Accessibility:
+    """``access`` with the empty slot ``index`` of its facility snap opened at ``snap`` (one point)."""
+    facility_snap = _set_snap(access.facility_snap, index, snap)
+    if not snap.snapped[0]:
+        return _with_facility_snap(access, facility_snap)
+    old = access.nodes
+    bound = float(old.minutes.max()) if len(old.minutes) else np.inf
+    alone = nearest_facility_nodes(network, snap, direction=direction, offroad_kmh=offroad_kmh, limit_minutes=bound)
+    better = alone.minutes < old.minutes
+    nodes = NodeTimes(np.where(better, alone.minutes, old.minutes), np.where(better, index, old.facility), direction)
+    grid, cells = access.grid, access.cell_snap
+    edge = np.maximum(cells.edge, 0)
+    near = cells.snapped & (better[network.u[edge]] | better[network.v[edge]] | (cells.edge == snap.edge[0]))
+    candidates = np.flatnonzero(near)
+    minutes, facility = access.minutes.copy(), access.facility.copy()
+    if len(candidates):
+        new_minutes, _ = point_minutes(network, alone, cells.take(candidates), snap, offroad_kmh=offroad_kmh)
+        rows, cols = (axis[candidates] for axis in np.nonzero(grid.valid))
+        gain = new_minutes < minutes[rows, cols]
+        minutes[rows[gain], cols[gain]] = new_minutes[gain]
+        facility[rows[gain], cols[gain]] = index
+    return replace(access, minutes=minutes, facility=facility, nodes=nodes, facility_snap=facility_snap)
+
+
+def _close(access: Accessibility, network: Network, index: int, offroad_kmh: float,
+           direction: Direction) -> Accessibility:
+    """``access`` with facility ``index`` unsnapped (serving no one); its row stays, empty."""
+    facility_snap = _set_snap(access.facility_snap, index, _empty_snap())
+    nodes = _research_nodes(access.nodes, network, facility_snap, access.nodes.facility == index, offroad_kmh,
+                            direction)
+    grid = access.grid
+    served = np.flatnonzero(access.facility[grid.valid] == index)
+    minutes, facility = access.minutes.copy(), access.facility.copy()
+    if len(served):
+        new_minutes, new_facility = point_minutes(network, nodes, access.cell_snap.take(served), facility_snap,
+                                                  offroad_kmh=offroad_kmh)
+        rows, cols = (axis[served] for axis in np.nonzero(grid.valid))
+        minutes[rows, cols], facility[rows, cols] = new_minutes, new_facility
+    return replace(access, minutes=minutes, facility=facility, nodes=nodes, facility_snap=facility_snap)
+
+
+def _research_nodes(old: NodeTimes, network: Network, facilities: Snap, lost: np.ndarray, offroad_kmh: float,
+                    direction: Direction) -> NodeTimes:
+    """Node minutes with the nodes ``lost`` searched again from their surroundings and the open ``facilities``.
+
+    The other nodes keep their minutes. Each way into a lost node seeds one source of a multi-source
+    search over the lost nodes only: an arc from a kept node (its minutes plus the arc's) or a
+    facility's virtual arc.
+    """
+    minutes, facility = old.minutes.copy(), old.facility.copy()
+    lost_nodes = np.flatnonzero(lost)
+    if len(lost_nodes) == 0:
+        return NodeTimes(minutes, facility, direction)
+    minutes[lost_nodes], facility[lost_nodes] = np.inf, -1
+    local = np.full(network.n_nodes, -1, dtype=np.int64)
+    local[lost_nodes] = np.arange(len(lost_nodes))
+    tail, head, arc_minutes = network.arcs()
+    if direction == "to":
+        tail, head = head, tail
+    inner = lost[tail] & lost[head]
+    entering = ~lost[tail] & lost[head] & (old.facility[tail] >= 0)
+    ok = np.flatnonzero(facilities.snapped)
+    owner, ends, virtual_minutes = _virtual_arcs(network, facilities, ok, direction, offroad_kmh, None)
+    into = lost[ends]
+    seed_node = np.concatenate([head[entering], ends[into]])
+    seed_minutes = np.concatenate([old.minutes[tail[entering]] + arc_minutes[entering], virtual_minutes[into]])
+    seed_facility = np.concatenate([old.facility[tail[entering]], ok[owner[into]]])
+    if len(seed_node) == 0:
+        return NodeTimes(minutes, facility, direction)
+    m, s = len(lost_nodes), len(seed_node)
+    rows = np.concatenate([local[tail[inner]], m + np.arange(s)])
+    cols = np.concatenate([local[head[inner]], local[seed_node]])
+    weights = np.concatenate([arc_minutes[inner], seed_minutes])
+    order = np.lexsort((weights, cols, rows))
+    first = np.r_[True, (rows[order][1:] != rows[order][:-1]) | (cols[order][1:] != cols[order][:-1])]
+    order = order[first]  # the fastest of parallel arcs
+    indptr = np.searchsorted(rows[order], np.arange(m + s + 1))
+    graph = sp.csr_matrix((weights[order], cols[order], indptr), shape=(m + s, m + s))
+    found, _, source = dijkstra(graph, directed=True, indices=m + np.arange(s), min_only=True,
+                                return_predecessors=True)
+    reached = np.isfinite(found[:m]) & (source[:m] >= m)
+    minutes[lost_nodes[reached]] = found[:m][reached]
+    facility[lost_nodes[reached]] = seed_facility[source[:m][reached] - m]
+    return NodeTimes(minutes, facility, direction)
