@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 import geocover
 from geocover.analysis.compare import compare as compare_plan
+from geocover.analysis.totals import totals_lines
 from geocover.config import ScenarioConfig, load_config
 from geocover.errors import InputError, Problem
 from geocover.io.population import read_population
@@ -258,7 +259,7 @@ def summarize(result: ScenarioResult) -> str:
             f"{level}: {len(table)} zones, {total:,.0f} people, {share:.1f}% within "
             f"{config.target_minutes:g} min, {lost:,.0f} unreachable"
         )
-    lines.append(f"gaps: {len(result.gaps)} areas, {result.gaps['population'].sum():,.0f} people")
+    lines += totals_lines(result)
     if result.audit is not None:
         lines.append(_audit_summary(result.audit))
     lines += [f"note: {note}" for note in result.notes]
