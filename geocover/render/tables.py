@@ -1,10 +1,10 @@
 """Tables as a county analyst opens them in Excel: whole people, short decimals, codes kept as text, and the
 same bytes for the same run.
 
-Rules (:func:`for_spreadsheets`), by column name: people (``population``, ``pop_*``, ``population_*``,
-``official_population``) are rounded to whole numbers; percentages (``pct_*``, ``*_pct_*``, ``*percent*``),
-minutes (``*minutes*``) and metres/kilometres (``*_m``, ``*_km``) to one decimal; ``lon``/``lat`` keep seven;
-other decimals keep six significant digits. Codes (``*_id``, ``*code*``) are text: integral numbers lose
+Rules (:func:`for_spreadsheets`), by column name: people (a ``pop`` or ``population`` word in the name:
+``population``, ``pop_within_15``, ``hospital_pop_unreachable``; ``catchment_*``) are rounded to whole
+numbers; percentages (``pct_*``, ``*_pct_*``, ``*percent*``), minutes (``*minutes*``) and metres/kilometres
+(``*_m``, ``*_km``) to one decimal; ``lon``/``lat`` keep seven; other decimals keep six significant digits. Codes (``*_id``, ``*code*``) are text: integral numbers lose
 their ``.0``. In ``.xlsx`` the code columns are text-typed cells (Excel keeps the 12 digits of a township
 code); a ``.csv`` holds them as plain digits, which Excel's double-click opening turns into numbers
 (``5.21123E+11``): import it through Data > From Text/CSV with the column set to Text, or use the ``.xlsx``.
@@ -25,9 +25,10 @@ _KEEP_AS_IS = {"lon", "lat"}
 
 def is_people(name: str) -> bool:
     """Whether column ``name`` counts people (rounded to whole numbers)."""
-    if "pct" in name.split("_") or "percent" in name or "share" in name:
+    words = name.split("_")
+    if "pct" in words or "percent" in name or "share" in name:
         return False
-    return name in ("population", "official_population") or name.startswith(("pop_", "population_"))
+    return "pop" in words or "population" in words or name.startswith("catchment_")
 
 
 def is_code(name: str) -> bool:
