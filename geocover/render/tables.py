@@ -5,9 +5,9 @@ Rules (:func:`for_spreadsheets`), by column name: people (a ``pop`` or ``populat
 ``population``, ``pop_within_15``, ``hospital_pop_unreachable``; ``catchment_*``) are rounded to whole
 numbers; percentages (``pct_*``, ``*_pct_*``, ``*percent*``), minutes (``*minutes*``) and metres/kilometres
 (``*_m``, ``*_km``) to one decimal; ``lon``/``lat`` keep seven; other decimals keep six significant digits.
-Codes (``*_id``, ``*code*``) are text: integral numbers lose their ``.0``. In ``.xlsx`` the code columns are text-typed cells (Excel keeps the 12 digits of a township
-code); a ``.csv`` holds them as plain digits, which Excel's double-click opening turns into numbers
-(``5.21123E+11``): import it through Data > From Text/CSV with the column set to Text, or use the ``.xlsx``.
+Codes (``*_id``, ``*code*``) are text: integral numbers lose their ``.0``. In ``.xlsx`` the code columns are
+text-typed cells (Excel keeps the 12 digits of a township code); a ``.csv`` holds them as plain digits, which
+Excel's double-click opening turns into numbers (``5.21123E+11``): import it through Data > From Text/CSV with the column set to Text, or use the ``.xlsx``.
 """
 
 from __future__ import annotations
