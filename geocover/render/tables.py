@@ -7,7 +7,8 @@ numbers; percentages (``pct_*``, ``*_pct_*``, ``*percent*``), minutes (``*minute
 (``*_m``, ``*_km``) to one decimal; ``lon``/``lat`` keep seven; other decimals keep six significant digits.
 Codes (``*_id``, ``*code*``) are text: integral numbers lose their ``.0``. In ``.xlsx`` the code columns are
 text-typed cells (Excel keeps the 12 digits of a township code); a ``.csv`` holds them as plain digits, which
-Excel's double-click opening turns into numbers (``5.21123E+11``): import it through Data > From Text/CSV with the column set to Text, or use the ``.xlsx``.
+Excel's double-click opening turns into numbers (``5.21123E+11``): import it through Data > From Text/CSV
+with the column set to Text, or use the ``.xlsx``.
 """
 
 from __future__ import annotations
