@@ -39,3 +39,13 @@ def comoros_dir() -> Path:
 def standards_dir() -> Path:
     """The extractions of the seed plans' standards, ``../shared/standards``."""
     return need_shared("standards")
+
+
+@pytest.fixture(scope="session")
+def comoros_outputs(comoros_dir, tmp_path_factory) -> Path:
+    """The output folder of ``geocover run configs/comoros.yaml --export-network``, run once per session."""
+    from geocover.cli import main
+
+    out = tmp_path_factory.mktemp("comoros")
+    assert main(["run", str(ROOT / "configs" / "comoros.yaml"), "--out", str(out), "--export-network", "--quiet"]) == 0
+    return out
