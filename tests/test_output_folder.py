@@ -229,3 +229,24 @@ def test_inputerror_is_what_a_refusal_raises(tmp_path):
     out.write_text("a file", encoding="utf-8")
     with pytest.raises(InputError, match="the output folder is a file"), staged_outputs(out):
         pass
+
+
+def test_a_real_run_killed_while_writing_its_outputs_leaves_the_earlier_set(tmp_path):
+    out = tmp_path / "out"
+    _write_set(out, {"coverage_by_zone.csv": "earlier", "audit.csv": "earlier audit"})
+    before = _contents(out)
+    process = subprocess.Popen([sys.executable, "-m", "geocover.cli", "demo", "--out", str(out), "--quiet"],
+                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stage = tmp_path / f".out.tmp-{process.pid}"
+    deadline = time.monotonic() + 120
+    while not (stage / "results.gpkg").exists():
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before writing"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert (stage / "coverage_by_zone.csv").exists()
+    assert _contents(out) == before and verify_outputs(out) == []
+    assert main(["demo", "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert "audit.csv" not in _contents(out) and verify_outputs(out) == []
