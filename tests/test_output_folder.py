@@ -16,8 +16,12 @@ import pytest
 
 from geocover.cli import main
 from geocover.errors import InputError
+from geocover.io.osm import read_road_segments, save_segments
+from geocover.network.storage import save_network
 from geocover.output_folder import MANIFEST, staged_outputs, verify_outputs
 from tests.conftest import ROOT
+from tests.test_road_cache import pbf  # noqa: F401 (fixture)
+from tests.test_storage import _network
 
 HOLD = textwrap.dedent("""
     import sys, time
@@ -189,6 +193,8 @@ def test_a_real_file_size_limit_while_writing_exits_2_with_the_old_set_intact(tm
         import resource, signal, sys
         from pathlib import Path
         from geocover.errors import InputError
+from geocover.io.osm import read_road_segments, save_segments
+from geocover.network.storage import save_network
         from geocover.output_folder import staged_outputs
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
@@ -250,3 +256,14 @@ def test_a_real_run_killed_while_writing_its_outputs_leaves_the_earlier_set(tmp_
     assert main(["demo", "--out", str(out), "--quiet"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert "audit.csv" not in _contents(out) and verify_outputs(out) == []
+
+
+def test_road_caches_get_the_users_normal_permissions(tmp_path, pbf):  # noqa: F811 (the imported fixture)
+
+    previous = os.umask(0o022)
+    try:
+        network = save_network(_network(), tmp_path / "network.npz")
+        segments = save_segments(read_road_segments(pbf, (10.0, 10.0, 11.0, 11.0)), tmp_path / "roads.npz")
+    finally:
+        os.umask(previous)
+    assert network.stat().st_mode & 0o777 == 0o644 and segments.stat().st_mode & 0o777 == 0o644
