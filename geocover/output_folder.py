@@ -88,7 +88,11 @@ def staged_outputs(out_dir: str | Path, scenario: str | None = None, keep_previo
     stage = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     try:
         _recover(out_dir)
-        stage.mkdir()
+        try:
+            stage.mkdir()
+        except OSError as error:
+            raise InputError([Problem(str(out_dir), f"cannot create the temporary folder {stage} ({error.strerror})",
+                                      "free some space or give another --out")]) from None
         state = {"stage": stage, "scenario": scenario}
         _OPEN[out_dir] = _OPEN[stage] = state
         try:
@@ -151,6 +155,9 @@ def _check_folder(out_dir: Path) -> None:
     fix = "give another --out (or output_dir)"
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError([Problem(str(out_dir), "the output folder is a file", fix)])
+    if Path.cwd().absolute().is_relative_to(out_dir):
+        raise InputError([Problem(str(out_dir), "the output folder holds the current folder; each run replaces it "
+                                  "as a whole", "give a folder of its own, e.g. maps/<name>")])
     ancestor = out_dir.parent
     while not ancestor.exists():
         ancestor = ancestor.parent

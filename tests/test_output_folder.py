@@ -193,8 +193,6 @@ def test_a_real_file_size_limit_while_writing_exits_2_with_the_old_set_intact(tm
         import resource, signal, sys
         from pathlib import Path
         from geocover.errors import InputError
-from geocover.io.osm import read_road_segments, save_segments
-from geocover.network.storage import save_network
         from geocover.output_folder import staged_outputs
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
@@ -267,3 +265,21 @@ def test_road_caches_get_the_users_normal_permissions(tmp_path, pbf):  # noqa: F
     finally:
         os.umask(previous)
     assert network.stat().st_mode & 0o777 == 0o644 and segments.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_terminated_run_removes_its_temporary_folder_and_lock(tmp_path):
+    out = tmp_path / "out"
+    _write_set(out, {"coverage_by_zone.csv": "earlier"})
+    before = _contents(out)
+    process = subprocess.Popen([sys.executable, "-m", "geocover.cli", "demo", "--out", str(out), "--quiet"],
+                               cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stage = tmp_path / f".out.tmp-{process.pid}"
+    deadline = time.monotonic() + 120
+    while not (stage / "coverage_by_zone.csv").exists():
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before writing"
+        time.sleep(0.02)
+    process.terminate()
+    assert process.wait() == 128 + signal.SIGTERM
+    assert _contents(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
