@@ -217,7 +217,8 @@ def site(
             tables["audit_before_after.csv"] = run.audit
             sheets["audit"] = run.audit
         tables["proposed_sites.xlsx"] = sheets
-        outputs = _write_all(result, out, lang, offline, tables=tables)
+        with tqdm(total=1 + len(OUTPUT_STEPS), desc="outputs", disable=not progress, unit="step") as bar:
+            outputs = _write_all(result, out, lang, offline, tables=tables, steps=bar)
     return outputs, "\n".join(summary_lines(run))
 
 

@@ -104,3 +104,14 @@ def test_the_summary_and_report_explain_each_population_total(demo_run):
     assert _figure(summary, r"([\d,]+) of them inside the grid_500m zones") == pytest.approx(beyond, abs=len(table))
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "live outside every grid_500m zone (beyond the reporting area)" in report
+
+
+def test_the_progress_bar_reaches_100_percent_only_once_the_outputs_are_in_place(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "out")]) == 0
+    states = [s for s in re.split(r"[\r\n]", capsys.readouterr().err) if "step" in s]
+    first_full = next(s for s in states if "100%" in s)
+    assert "outputs in place" in first_full
+    labels = [m.group(1).strip() for s in states if (m := re.search(r"step/s, ([^\]]+)\]", s))]
+    for label in ("computed", "map drawn", "tables written", "GeoPackage written", "print map and report written"):
+        assert label in labels
+    assert labels.index("computed") < labels.index("tables written") < labels.index("outputs in place")

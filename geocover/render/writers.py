@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from geocover.errors import InputError, Problem
 from geocover.io.coordinates import gk3_zone_epsg
-from geocover.output_folder import staged_outputs
+from geocover.output_folder import MANIFEST, staged_outputs
 from geocover.pipeline import ScenarioResult
 from geocover.render.print_map import write_static_map
 from geocover.render.report import write_report
@@ -161,7 +161,7 @@ def write_outputs(
         names += ["audit.csv", "audit.xlsx"]
     if lang is not None:
         names += ["map.png", "map.pdf", "report.html", "report.pdf"]
-    names += list(tables or {})
+    names += [*(tables or {}), MANIFEST]
     with staged_outputs(out_dir, scenario=result.config.name) as stage:
         write_csv(result.table, stage / "coverage_by_zone.csv")
         facilities = result.facilities.to_crs("EPSG:4326")
