@@ -42,8 +42,12 @@ _OPEN: dict[Path, dict] = {}
 
 def user_file_mode() -> int:
     """Permission bits a plain ``open(..., "w")`` would give a new file (0o666 less the umask)."""
-    mask = os.umask(0)
-    os.umask(mask)
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+        mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("Umask:")), 8)
+    except (OSError, StopIteration):
+        mask = os.umask(0)  # no /proc: read the umask by setting it back at once
+        os.umask(mask)
     return 0o666 & ~mask
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import time
 import zipfile
@@ -71,9 +73,6 @@ def test_workbooks_of_two_identical_runs_are_byte_identical(tmp_path):
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo_totals") / "out"
-    import contextlib
-    import io
-
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
         assert main(["demo", "--out", str(out), "--quiet"]) == 0

@@ -127,7 +127,8 @@ def write_outputs(
     ----------
     result : ScenarioResult
     out_dir : str or Path
-        Created if needed; files of the same names are replaced only when all are written.
+        Created if needed; the earlier set in it is replaced as a whole once every file is written
+        (:func:`geocover.output_folder.staged_outputs`).
     export_network : bool
         Add the ``network_nodes`` and ``network_edges`` layers to the GeoPackage.
     map_html : str, optional
