@@ -12,18 +12,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyogrio
+from tqdm.auto import tqdm
 
 import geocover
 from geocover.analysis.compare import compare as compare_plan
+from geocover.analysis.totals import totals_lines
 from geocover.config import ScenarioConfig, load_config
 from geocover.errors import InputError, Problem
 from geocover.io.population import read_population
 from geocover.io.zones import read_zones
-from geocover.pipeline import ScenarioResult, run_scenario
+from geocover.output_folder import staged_outputs
+from geocover.pipeline import PIPELINE_STEPS, ScenarioResult, run_scenario
 from geocover.prepare import load_facilities
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
-from geocover.render.writers import staged_outputs, write_outputs
+from geocover.render.tables import write_csv, write_workbook
+from geocover.render.writers import OUTPUT_STEPS, write_outputs
 from geocover.siting.scenario import site_scenario, summary_lines
 from geocover.standards import FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, list_presets, write_audit
 from geocover.standards.scenario_audit import scenario_audit
@@ -81,9 +85,13 @@ def run(
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
     config.facilities.lenient = config.facilities.lenient or lenient
-    result = run_scenario(config, progress=progress)
-    result.audit = scenario_audit(result)
-    outputs = _write_all(result, out, lang, offline, export_network=export_network)
+    bar = tqdm(total=PIPELINE_STEPS + 2 + len(OUTPUT_STEPS), desc="geocover", disable=not progress, unit="step")
+    with bar, staged_outputs(config.output_folder(out), scenario=config.name):
+        result = run_scenario(config, progress=bar)
+        result.audit = scenario_audit(result)
+        bar.set_postfix_str("standards audited")
+        bar.update(1)
+        outputs = _write_all(result, out, lang, offline, export_network=export_network, steps=bar)
     return outputs, summarize(result)
 
 
@@ -103,10 +111,10 @@ def audit(
     if config.standards is None:
         raise InputError([Problem(str(config.source), "key 'standards': no plan to audit against",
                                   f"add standards: {{plan: ...}} with one of {', '.join(list_presets())}")])
-    result = run_scenario(config, progress=progress)
-    result.audit = scenario_audit(result)
-    folder = result.config.output_folder(out)
-    with staged_outputs(folder) as stage:
+    folder = config.output_folder(out)
+    with staged_outputs(folder, scenario=config.name, keep_previous=True) as stage:
+        result = run_scenario(config, progress=progress)
+        result.audit = scenario_audit(result)
         write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
     return {name: folder / name for name in ("audit.csv", "audit.xlsx")}, _audit_summary(result.audit)
 
@@ -124,11 +132,11 @@ def compare(
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
-    current, planned, comparison = compare_plan(config, progress=progress)
     folder = config.output_folder(out)
-    with staged_outputs(folder) as stage:
-        comparison.to_csv(stage / "comparison.csv", index=False, encoding="utf-8-sig")
-        comparison.to_excel(stage / "comparison.xlsx", index=False, sheet_name="comparison", engine="xlsxwriter")
+    with staged_outputs(folder, scenario=config.name, keep_previous=True) as stage:
+        current, planned, comparison = compare_plan(config, progress=progress)
+        write_csv(comparison, stage / "comparison.csv")
+        write_workbook({"comparison": comparison}, stage / "comparison.xlsx")
     target = f"{config.target_minutes:g}".replace(".", "_")
     lines = [f"plan {config.plan.name}: {len(planned.facilities)} facilities (now {len(current.facilities)})"]
     for level, rows in comparison.groupby("zone_level", sort=False):
@@ -167,8 +175,9 @@ def batch(
 
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
-    outcome = run_batch(config, out=out, workers=workers, scheduler=scheduler, force=force, progress=progress,
-                        lang=lang, offline=offline, processes=processes, report=report)
+    with staged_outputs(config.output_folder(out), scenario=config.name):
+        outcome = run_batch(config, out=out, workers=workers, scheduler=scheduler, force=force, progress=progress,
+                            lang=lang, offline=offline, processes=processes, report=report)
     return outcome.outputs, outcome.summary, outcome.failed
 
 
@@ -203,16 +212,18 @@ def site(
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
-    run = site_scenario(config, progress=progress, **options)
-    result = run.current
-    sites = pd.DataFrame(result.sites.drop(columns="geometry"))
-    tables: dict = {"proposed_sites.csv": sites, "zones_before_after.csv": run.zones}
-    sheets = {"sites": sites, "coverage": run.siting.totals, "zones": run.zones}
-    if run.audit is not None:
-        tables["audit_before_after.csv"] = run.audit
-        sheets["audit"] = run.audit
-    tables["proposed_sites.xlsx"] = sheets
-    outputs = _write_all(result, out, lang, offline, tables=tables)
+    with staged_outputs(config.output_folder(out), scenario=config.name):
+        run = site_scenario(config, progress=progress, **options)
+        result = run.current
+        sites = pd.DataFrame(result.sites.drop(columns="geometry"))
+        tables: dict = {"proposed_sites.csv": sites, "zones_before_after.csv": run.zones}
+        sheets = {"sites": sites, "coverage": run.siting.totals, "zones": run.zones}
+        if run.audit is not None:
+            tables["audit_before_after.csv"] = run.audit
+            sheets["audit"] = run.audit
+        tables["proposed_sites.xlsx"] = sheets
+        with tqdm(total=1 + len(OUTPUT_STEPS), desc="outputs", disable=not progress, unit="step") as bar:
+            outputs = _write_all(result, out, lang, offline, tables=tables, steps=bar)
     return outputs, "\n".join(summary_lines(run))
 
 
@@ -221,6 +232,9 @@ def _write_all(result: ScenarioResult, out: str | Path | None, lang: str | None,
     """Every output of a run, the map and report in ``lang`` (``map.lang`` when None)."""
     lang = lang or result.config.map.lang
     html = render(coverage_map(result, lang=lang, tiles="none" if offline else None))
+    if options.get("steps") is not None:
+        options["steps"].set_postfix_str("map drawn")
+        options["steps"].update(1)
     return write_outputs(result, result.config.output_folder(out), map_html=html, lang=lang, **options)
 
 
@@ -251,7 +265,7 @@ def summarize(result: ScenarioResult) -> str:
             f"{level}: {len(table)} zones, {total:,.0f} people, {share:.1f}% within "
             f"{config.target_minutes:g} min, {lost:,.0f} unreachable"
         )
-    lines.append(f"gaps: {len(result.gaps)} areas, {result.gaps['population'].sum():,.0f} people")
+    lines += totals_lines(result)
     if result.audit is not None:
         lines.append(_audit_summary(result.audit))
     lines += [f"note: {note}" for note in result.notes]

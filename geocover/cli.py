@@ -7,6 +7,7 @@ nothing written).
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import get_args
@@ -89,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``geocover`` console script."""
     args = build_parser().parse_args(argv)
     from geocover import api
+
+    if argv is None:
+        # From the command line, a terminated run unwinds like Ctrl-C: its temporary output folder and lock go.
+        signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
 
     try:
         if args.command == "validate":

@@ -33,6 +33,8 @@ from geocover.travel.isochrones import isochrones
 from geocover.travel.offroad import cell_graph, sample_raster, walk_on
 
 _KEYS = ["zone_level", "zone_id", "zone_name"]
+PIPELINE_STEPS = 7
+"""Steps :func:`run_scenario` advances a progress bar by."""
 
 
 @dataclass
@@ -104,7 +106,7 @@ class ScenarioResult:
 
 def run_scenario(
     config: ScenarioConfig | str | Path,
-    progress: bool = True,
+    progress: bool | tqdm = True,
     facilities: gpd.GeoDataFrame | None = None,
     unit: tuple[str, str] | None = None,
     polygons: bool = True,
@@ -118,8 +120,9 @@ def run_scenario(
     ----------
     config : ScenarioConfig or path
         A validated config, or the path of a YAML file.
-    progress : bool
-        Show a progress bar of the steps.
+    progress : bool or tqdm
+        Show a progress bar of the steps; a bar given is advanced by :data:`PIPELINE_STEPS` and left open
+        (the caller's bar covering its outputs too).
     facilities : geopandas.GeoDataFrame, optional
         Facilities to use instead of the configured layer (a plan's set: see :mod:`geocover.analysis.compare`).
     unit : tuple of str, optional
@@ -148,7 +151,8 @@ def run_scenario(
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
     raise_if_any(config.missing_files())
-    steps = tqdm(total=7, desc="geocover", disable=not progress, unit="step")
+    own_bar = not isinstance(progress, tqdm)
+    steps = tqdm(total=PIPELINE_STEPS, desc="geocover", disable=not progress, unit="step") if own_bar else progress
 
     def step(label: str) -> None:
         steps.set_postfix_str(label)
@@ -254,8 +258,9 @@ def run_scenario(
                        offroad_kmh=config.offroad_kmh) if polygons and config.isochrones else None
     step("polygons traced")
     zone_layer = gpd.GeoDataFrame(table.assign(geometry=zones.geometry.to_numpy()), crs=zones.crs)
-    step("done")
-    steps.close()
+    step("computed")
+    if own_bar:
+        steps.close()
     return ScenarioResult(
         config=config, facilities=facilities, zones=zone_layer, table=table, service_areas=bands, gaps=gaps,
         network=network, access=access, study_area=area, statistics=statistics, notes=notes,

@@ -47,3 +47,13 @@ def comoros_workspace(comoros_dir, tmp_path_factory):
     from geocover.serve.state import Workspace
 
     return Workspace(ROOT / "configs" / "comoros.yaml", tmp_path_factory.mktemp("comoros_workspace"))
+
+
+@pytest.fixture(scope="session")
+def comoros_outputs(comoros_dir, tmp_path_factory) -> Path:
+    """The output folder of ``geocover run configs/comoros.yaml --export-network``, run once per session."""
+    from geocover.cli import main
+
+    out = tmp_path_factory.mktemp("comoros")
+    assert main(["run", str(ROOT / "configs" / "comoros.yaml"), "--out", str(out), "--export-network", "--quiet"]) == 0
+    return out

@@ -207,7 +207,7 @@ def test_batch_zone_table_equals_the_whole_run(whole, batch_out):
     np.testing.assert_allclose(mine.loc[near, "mean_minutes"], reference.loc[near, "mean_minutes"], rtol=1e-9)
     assert mine.loc[~near, "mean_minutes"].isna().all()
     bound = info.loc[mine.loc[~near, "zone_id"], "mean_minutes_at_least"].to_numpy()
-    assert (bound < reference.loc[~near, "mean_minutes"].to_numpy()).all()
+    assert (bound <= reference.loc[~near, "mean_minutes"].to_numpy() + 0.05).all()  # the CSV has one decimal
     # Median and p90: exact wherever given; given wherever nobody is beyond LIMIT.
     for column in ("median_minutes", "p90_minutes"):
         given = mine[column].notna()
@@ -392,7 +392,8 @@ def test_batch_2sfca_equals_the_whole_run_because_the_halo_reaches_twice_the_cat
                   report=False)
         table[name] = _csv(tmp_path / name / "coverage_by_zone.csv")
     assert reference["access_2sfca"].notna().all() and reference["access_2sfca"].nunique() > 6
-    np.testing.assert_allclose(table["twice"]["access_2sfca"], reference["access_2sfca"], rtol=1e-9)
+    # The CSV keeps six significant digits.
+    np.testing.assert_allclose(table["twice"]["access_2sfca"], reference["access_2sfca"], rtol=5e-6)
     assert not np.allclose(table["bands"]["access_2sfca"], reference["access_2sfca"], rtol=1e-6)
 
 

@@ -11,7 +11,6 @@ import pytest
 import rasterio
 import shapely
 
-from geocover.cli import main
 from geocover.io.population import cell_centres
 from geocover.network.snapping import Snap, snap_points
 from geocover.pipeline import run_scenario
@@ -27,10 +26,8 @@ def result(comoros_dir):
 
 
 @pytest.fixture(scope="module")
-def outputs(comoros_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("comoros")
-    assert main(["run", str(CONFIG), "--out", str(out), "--export-network", "--quiet"]) == 0
-    return out
+def outputs(comoros_outputs):
+    return comoros_outputs
 
 
 def _cell_centres(grid):

@@ -27,12 +27,13 @@ def test_demo_writes_a_table_that_adds_up_to_the_population_raster(demo_out):
     table = pd.read_csv(demo_out / "coverage_by_zone.csv", encoding="utf-8-sig")
     with rasterio.open(ROOT / "data" / "population" / "helsinki_population.tif") as src:
         total = src.read(1, masked=True).sum()
-    # Every populated cell lies in one 500 m square, so the zones hold the whole raster.
-    assert table["population"].sum() == pytest.approx(total, rel=1e-6)
+    # Every populated cell lies in one 500 m square, so the zones hold the whole raster (people written as
+    # whole numbers: each zone's count within half a person).
+    assert abs(table["population"].sum() - total) <= 0.5 * len(table)
     balance = table["pop_within_15"] + table["pop_beyond_15"] + table["pop_unreachable"]
-    np.testing.assert_allclose(balance, table["population"], rtol=1e-9)
-    assert (table["pct_within_5"] <= table["pct_within_10"] + 1e-9).all()
-    assert (table["pct_within_10"] <= table["pct_within_15"] + 1e-9).all()
+    np.testing.assert_allclose(balance, table["population"], atol=1.5)
+    assert (table["pct_within_5"] <= table["pct_within_10"] + 0.1).all()
+    assert (table["pct_within_10"] <= table["pct_within_15"] + 0.1).all()
 
 
 def test_demo_shows_at_least_one_gap(demo_out):

@@ -81,18 +81,13 @@ from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem
 from geocover.io.osm import SEGMENTS_LAYOUT, load_segments, save_segments
 from geocover.io.zones import lie_within, read_zones
+from geocover.output_folder import give_user_mode, staged_outputs
 from geocover.pipeline import ScenarioResult
 from geocover.prepare import extract_box, load_facilities, load_roads, load_statistics, roads_cache_file
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
-from geocover.render.writers import (
-    NODATA_MINUTES,
-    UNREACHABLE_MINUTES,
-    staged_outputs,
-    workbook_sheets,
-    write_outputs,
-    write_workbook,
-)
+from geocover.render.tables import write_workbook
+from geocover.render.writers import NODATA_MINUTES, UNREACHABLE_MINUTES, workbook_sheets, write_outputs
 from geocover.standards.scenario_audit import scenario_audit
 
 STATE_FOLDER = ".batch"
@@ -162,6 +157,7 @@ def _load_state(path: Path, stamp: str) -> UnitResult | None:
 def _save_state(path: Path, stamp: str, result: UnitResult) -> None:
     """Record a finished unit: written to a temporary file, then moved into place."""
     handle, temporary = tempfile.mkstemp(prefix=".unit-", dir=path.parent)
+    give_user_mode(temporary)
     with os.fdopen(handle, "wb") as file:
         pickle.dump({"fingerprint": stamp, "result": result}, file, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(temporary, path)
@@ -286,7 +282,7 @@ def _write_merged(folder: Path, config: ScenarioConfig, level: str, finished: li
     ``coverage.xlsx`` meanwhile."""
     table = info = None
     outputs: dict[str, Path] = {}
-    with staged_outputs(folder) as stage:
+    with staged_outputs(folder, scenario=config.name) as stage:
         if finished:
             numbers = [ids.index(unit.unit_id) + 1 for unit in finished]
             facilities = merge_facilities(finished)

@@ -23,6 +23,7 @@ import pyogrio
 
 from geocover.errors import InputError, Problem
 from geocover.network.segments import RoadSegments
+from geocover.output_folder import give_user_mode
 
 SEGMENTS_LAYOUT = 2
 """Layout of the ``.npz`` written by :func:`save_segments` (2: uncompressed, ``highway`` as codes)."""
@@ -251,6 +252,7 @@ def save_segments(segments: RoadSegments, path: str | Path) -> Path:
     arrays["highway_codes"] = codes.astype(np.promote_types(np.int8, np.min_scalar_type(len(values))))
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        give_user_mode(temporary)
         with os.fdopen(handle, "wb") as file:
             np.savez(file, **arrays)
         os.replace(temporary, path)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from geocover.network.graph import Network
+from geocover.output_folder import give_user_mode
 
 FORMAT_VERSION = 1
 """Written into every file; :func:`load_network` refuses other versions."""
@@ -43,6 +44,7 @@ def save_network(network: Network, path: str | Path) -> Path:
         arrays["u"], arrays["v"] = arrays["u"].astype(np.int32), arrays["v"].astype(np.int32)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        give_user_mode(temporary)
         with os.fdopen(handle, "wb") as file:
             np.savez_compressed(
                 file, **arrays, crs_wkt=np.array(network.crs.to_wkt()), mode=np.array(network.mode),

@@ -23,6 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from geocover.analysis.totals import totals_lines
 from geocover.pipeline import ScenarioResult
 from geocover.render.folium_map import CAPACITY_COLUMNS
 from geocover.render.i18n import CSS_FONTS, LABELS, Lang, label, level_name, mode_name, tier_name
@@ -270,6 +271,7 @@ def _report_html(result: ScenarioResult, lang: Lang, map_file: str | None) -> st
         lines.append(label("report_summary", lang, level=level_name(str(level), lang), zones=len(table),
                            people=f"{people:,.0f}", pct=f"{pct:.1f}", minutes=target,
                            lost=f"{table['pop_unreachable'].sum():,.0f}"))
+    lines += totals_lines(result, lang)
     figure, _ = draw_static_map(result, lang)
     parts = [f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head><meta charset="utf-8">',
              f"<title>{html.escape(label('report_title', lang, title=title))}</title><style>{_CSS}</style></head>",

@@ -1,16 +1,13 @@
-"""Write a scenario's outputs: all into a temporary folder first, then moved into place.
+"""Write a scenario's outputs as one set (see :mod:`geocover.output_folder`): all into a stage folder first, then
+swapped in as a whole, with ``manifest.json``.
 
-A run that fails leaves the output folder as it was: no half-written file.
+A run that fails leaves the output folder as it was: no half-written file, no mix of two runs.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,12 +16,15 @@ import pandas as pd
 import pyogrio
 import pyproj
 import rasterio
+from tqdm.auto import tqdm
 
 from geocover.errors import InputError, Problem
 from geocover.io.coordinates import gk3_zone_epsg
+from geocover.output_folder import MANIFEST, staged_outputs
 from geocover.pipeline import ScenarioResult
 from geocover.render.print_map import write_static_map
 from geocover.render.report import write_report
+from geocover.render.tables import write_csv, write_workbook
 from geocover.standards import write_audit
 
 FIXED_GPKG_DATE = "2000-01-01T00:00:00Z"
@@ -32,21 +32,9 @@ FIXED_GPKG_DATE = "2000-01-01T00:00:00Z"
 
 UNREACHABLE_MINUTES = -1.0
 NODATA_MINUTES = -9999.0
-
-
-@contextmanager
-def staged_outputs(out_dir: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``out_dir``; on success move its files into ``out_dir``."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
-        yield stage
-        out_dir.mkdir(exist_ok=True)
-        for item in stage.iterdir():
-            os.replace(item, out_dir / item.name)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+OUTPUT_STEPS = ("tables written", "GeoPackage written", "travel-time raster written", "map and audit written",
+                "print map and report written", "outputs in place")
+"""The steps :func:`write_outputs` advances a progress bar by, in order."""
 
 
 def write_travel_time(result: ScenarioResult, path: Path) -> None:
@@ -123,14 +111,6 @@ def workbook_sheets(table: pd.DataFrame, facilities: gpd.GeoDataFrame) -> dict[s
         lon=wgs84.geometry.x.round(7), lat=wgs84.geometry.y.round(7))}
 
 
-def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
-    """Write ``sheets`` (name to table) into the Excel workbook ``path``."""
-    with pd.ExcelWriter(path, engine="xlsxwriter") as book:
-        for name, table in sheets.items():
-            table.to_excel(book, sheet_name=name, index=False)
-    return path
-
-
 def write_outputs(
     result: ScenarioResult,
     out_dir: str | Path,
@@ -139,6 +119,7 @@ def write_outputs(
     lang: str | None = None,
     tables: dict[str, pd.DataFrame | dict[str, pd.DataFrame]] | None = None,
     workbook: Future | None = None,
+    steps: tqdm | None = None,
 ) -> dict[str, Path]:
     """Write the table, GeoPackage, travel-time raster and map of a scenario.
 
@@ -146,7 +127,8 @@ def write_outputs(
     ----------
     result : ScenarioResult
     out_dir : str or Path
-        Created if needed; files of the same names are replaced only when all are written.
+        Created if needed; the earlier set in it is replaced as a whole once every file is written
+        (:func:`geocover.output_folder.staged_outputs`).
     export_network : bool
         Add the ``network_nodes`` and ``network_edges`` layers to the GeoPackage.
     map_html : str, optional
@@ -161,6 +143,8 @@ def write_outputs(
         ``coverage.xlsx`` already being written into ``out_dir`` by another process (:func:`write_workbook` of
         :func:`workbook_sheets`, pure Python and the slowest output of a province; a batch starts it on a
         worker while merging): waited for instead of written here.
+    steps : tqdm, optional
+        A progress bar advanced once per output step (:data:`OUTPUT_STEPS`).
 
     Returns
     -------
@@ -178,14 +162,15 @@ def write_outputs(
         names += ["audit.csv", "audit.xlsx"]
     if lang is not None:
         names += ["map.png", "map.pdf", "report.html", "report.pdf"]
-    names += list(tables or {})
-    with staged_outputs(out_dir) as stage:
-        result.table.to_csv(stage / "coverage_by_zone.csv", index=False, encoding="utf-8-sig")
+    names += [*(tables or {}), MANIFEST]
+    with staged_outputs(out_dir, scenario=result.config.name) as stage:
+        write_csv(result.table, stage / "coverage_by_zone.csv")
         facilities = result.facilities.to_crs("EPSG:4326")
         sheets = workbook_sheets(result.table, facilities)
-        sheets["facilities"].to_csv(stage / "coverage_by_facility.csv", index=False, encoding="utf-8-sig")
+        write_csv(sheets["facilities"], stage / "coverage_by_facility.csv")
         if workbook is None:
             write_workbook(sheets, stage / "coverage.xlsx")
+        _advance(steps, OUTPUT_STEPS[0])
         gpkg = stage / "results.gpkg"
         layers = {
             "facilities": facilities,
@@ -209,23 +194,34 @@ def write_outputs(
             if extra_crs is not None:
                 frame.to_crs(extra_crs).to_file(stage / f"results_{extra_crs.to_epsg()}.gpkg", layer=layer,
                                                 driver="GPKG", engine="pyogrio")
+        _advance(steps, OUTPUT_STEPS[1])
         write_travel_time(result, stage / "travel_time.tif")
+        _advance(steps, OUTPUT_STEPS[2])
         if map_html is not None:
             (stage / "map.html").write_text(map_html, encoding="utf-8")
         if result.audit is not None:
             write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
+        _advance(steps, OUTPUT_STEPS[3])
         if lang is not None:
             write_static_map(result, stage / "map.png", lang)
             write_report(result, stage, lang, map_file="map.html" if map_html is not None else None)
+        _advance(steps, OUTPUT_STEPS[4])
         for name, table in (tables or {}).items():
             _write_table(table, stage / name)
         if workbook is not None:
             os.replace(workbook.result(), stage / "coverage.xlsx")
+    _advance(steps, OUTPUT_STEPS[5])
     return {name: out_dir / name for name in names}
+
+
+def _advance(steps: tqdm | None, label: str) -> None:
+    if steps is not None:
+        steps.set_postfix_str(label)
+        steps.update(1)
 
 
 def _write_table(table: pd.DataFrame | dict[str, pd.DataFrame], path: Path) -> None:
     if path.suffix == ".csv":
-        table.to_csv(path, index=False, encoding="utf-8-sig")
+        write_csv(table, path)
         return
     write_workbook(table, path)

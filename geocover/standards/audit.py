@@ -59,6 +59,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from geocover.output_folder import give_user_mode
+from geocover.render.tables import write_workbook
 from geocover.standards.evaluate import (
     COLUMNS,
     FAIL,
@@ -178,14 +180,14 @@ def write_audit(table: pd.DataFrame, path_csv: str | Path, path_xlsx: str | Path
     """
     targets = [(Path(path_csv), lambda p: table.to_csv(p, index=False, encoding="utf-8-sig"))]
     if path_xlsx is not None:
-        targets.append((Path(path_xlsx), lambda p: table.to_excel(p, index=False, sheet_name="audit",
-                                                                  engine="xlsxwriter")))
+        targets.append((Path(path_xlsx), lambda p: write_workbook({"audit": table}, p)))
     written: list[tuple[str, Path]] = []
     try:
         for path, write in targets:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
             os.close(handle)
+            give_user_mode(temporary)
             written.append((temporary, path))
             write(temporary)
         for temporary, path in written:
