@@ -19,6 +19,7 @@ from geocover.prepare import load_facilities
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
 from geocover.render.writers import staged_outputs, write_outputs
+from geocover.schema import band_label
 from geocover.siting.scenario import site_scenario, summary_lines
 from geocover.standards import FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, list_presets, write_audit
 from geocover.standards.scenario_audit import scenario_audit
@@ -124,7 +125,7 @@ def compare(
     with staged_outputs(folder) as stage:
         comparison.to_csv(stage / "comparison.csv", index=False, encoding="utf-8-sig")
         comparison.to_excel(stage / "comparison.xlsx", index=False, sheet_name="comparison", engine="xlsxwriter")
-    target = f"{config.target_minutes:g}".replace(".", "_")
+    target = band_label(config.target_minutes)
     lines = [f"plan {config.plan.name}: {len(planned.facilities)} facilities (now {len(current.facilities)})"]
     for level, rows in comparison.groupby("zone_level", sort=False):
         before = rows[f"pop_within_{target}_current"].sum()

@@ -93,6 +93,7 @@ from geocover.render.writers import (
     write_outputs,
     write_workbook,
 )
+from geocover.schema import within_column
 from geocover.standards.scenario_audit import scenario_audit
 
 STATE_FOLDER = ".batch"
@@ -265,7 +266,7 @@ def _summary(config: ScenarioConfig, level: str, units: pd.DataFrame, table: pd.
         more = info.columns[-2]
         people = info.loc[info["zone_level"] == level, more].sum()
         lines.append(f"people {more.removeprefix('pop_').replace('_', ' ')}: {people:,.0f} (batch_zones.csv)")
-        target = f"pop_within_{config.target_minutes:g}".replace(".", "_")
+        target = within_column(config.target_minutes)
         for zone_level, rows in table.groupby("zone_level", sort=False):
             total = rows["population"].sum()
             share = 100 * rows[target].sum() / total if total else np.nan
