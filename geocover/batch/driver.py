@@ -78,7 +78,7 @@ from geocover.batch.merge import exactness, merge_cells, merge_facilities, merge
 from geocover.batch.tasks import Workers, compute_units
 from geocover.batch.unit import UnitResult, unit_config
 from geocover.config import ScenarioConfig
-from geocover.errors import InputError, Problem
+from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.osm import SEGMENTS_LAYOUT, load_segments, save_segments
 from geocover.io.zones import lie_within, read_zones
 from geocover.pipeline import ScenarioResult
@@ -138,11 +138,8 @@ def state_name(unit_id: str) -> str:
 
 
 def fingerprint(config: ScenarioConfig, lang: str | None, tiles: str | None) -> str:
-    """A hash of what a unit's result depends on: the config, the input files' size and time, the map options."""
-    paths = [config.roads.path, config.facilities.path, config.population.path, config.builtup_raster,
-             *(z.path for z in config.zones), *(z.seats for z in config.zones), *config.population.weights.values(),
-             config.statistics.path if config.statistics else None]
-    stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in map(Path, filter(None, paths)) if p.exists()]
+    """A hash of what a unit's result depends on: the config, every input file's size and time, the map options."""
+    stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in config.input_files() if p.exists()]
     text = json.dumps([config.model_dump_json(exclude={"batch", "output_dir"}), stamps, lang, tiles,
                        geocover.__version__])
     return hashlib.sha256(text.encode()).hexdigest()
@@ -367,6 +364,7 @@ def run_batch(
     where = str(config.source or config.name)
     if config.batch is None:
         raise InputError([Problem(where, "key 'batch': no batch section", "add batch: {unit_level: county}")])
+    raise_if_any(config.missing_files())
     if config.population.aggregate > 1:
         raise InputError([Problem(where, "key 'population.aggregate': each unit would sum other blocks of cells",
                                   "aggregate the raster beforehand (gdalwarp -r sum) or use geocover run")])
