@@ -76,7 +76,8 @@ def run(
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
-    config.facilities.lenient = config.facilities.lenient or lenient
+    if lenient and not config.facilities.lenient:
+        config = config.model_copy(update={"facilities": config.facilities.model_copy(update={"lenient": True})})
     result = run_scenario(config, progress=progress)
     result.audit = scenario_audit(result)
     outputs = _write_all(result, out, lang, offline, export_network=export_network)

@@ -286,7 +286,8 @@ def _reported_or_peopled(grid: PopulationGrid, zones: gpd.GeoDataFrame) -> Popul
 
 
 def walk_off_road(access: Accessibility, offroad: OffroadConfig, metric_crs) -> Accessibility:
-    """The access with every cell's minutes improved by walking on across the terrain (see geocover.travel.offroad)."""
+    """A new access with every cell's minutes improved by walking on across the terrain (see geocover.travel.offroad);
+    ``access`` is left as it was."""
     grid = access.grid
     elevation = sample_raster(offroad.dem, grid)
     factor = sample_raster(offroad.landcover_factor, grid) if offroad.landcover_factor is not None else None
@@ -294,10 +295,9 @@ def walk_off_road(access: Accessibility, offroad: OffroadConfig, metric_crs) -> 
     seed = access.minutes[grid.valid]
     minutes, origin = walk_on(graph, np.where(np.isfinite(seed), seed, np.inf), offroad.max_minutes)
     nearest = access.facility[grid.valid]
-    access.minutes = grid.to_grid(minutes)
-    access.facility = np.full(grid.shape, -1, dtype=np.int64)
-    access.facility[grid.valid] = np.where(origin >= 0, nearest[np.maximum(origin, 0)], -1)
-    return access
+    facility = np.full(grid.shape, -1, dtype=np.int64)
+    facility[grid.valid] = np.where(origin >= 0, nearest[np.maximum(origin, 0)], -1)
+    return replace(access, minutes=grid.to_grid(minutes), facility=facility)
 
 
 def _cell_urban(grid: PopulationGrid, zones: gpd.GeoDataFrame, config: ScenarioConfig) -> np.ndarray:
