@@ -68,12 +68,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
 import shapely
 
 import geocover
 from geocover.batch.cell_snaps import SNAPS_FOLDER, plan_cell_snaps
-from geocover.batch.codes import MORE_THAN_MINUTES
 from geocover.batch.merge import exactness, merge_cells, merge_facilities, merge_tables, merged_result
 from geocover.batch.tasks import Workers, compute_units
 from geocover.batch.unit import UnitResult, unit_config
@@ -81,13 +79,10 @@ from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.osm import SEGMENTS_LAYOUT, load_segments, save_segments
 from geocover.io.zones import lie_within, read_zones
-from geocover.pipeline import ScenarioResult
 from geocover.prepare import extract_box, load_facilities, load_roads, load_statistics, roads_cache_file
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
 from geocover.render.writers import (
-    NODATA_MINUTES,
-    UNREACHABLE_MINUTES,
     staged_outputs,
     workbook_sheets,
     write_outputs,
@@ -99,8 +94,6 @@ from geocover.standards.scenario_audit import scenario_audit
 STATE_FOLDER = ".batch"
 ROADS_FOLDER = "roads"
 """Folder of the state folder keeping the parsed roads, unless ``roads.cache_dir`` is set (and no ``extract``)."""
-MORE_THAN_CODE = -2.0
-"""``travel_time.tif`` value of cells more than N minutes from every facility in a batch run."""
 
 
 @dataclass
@@ -239,21 +232,6 @@ def unowned_facilities(facilities: gpd.GeoDataFrame, unit_zones: gpd.GeoDataFram
     return facilities["facility_id"].astype(str)[~inside].tolist()
 
 
-def _write_travel_time(result: ScenarioResult, path: Path, limit: float) -> None:
-    """``travel_time.tif`` of the merged cells: minutes, -1 unreachable, -2 more than ``limit``, nodata -9999."""
-    grid = result.access.grid
-    minutes = result.access.minutes
-    minutes = np.where(np.isfinite(minutes) & (minutes >= MORE_THAN_MINUTES), MORE_THAN_CODE, minutes)
-    minutes = np.where(np.isfinite(minutes), minutes, UNREACHABLE_MINUTES)
-    minutes = np.where(grid.valid, minutes, NODATA_MINUTES).astype(np.float32)
-    profile = {"driver": "GTiff", "height": grid.shape[0], "width": grid.shape[1], "count": 1, "dtype": "float32",
-               "crs": grid.crs.to_wkt(), "transform": grid.transform, "nodata": NODATA_MINUTES, "compress": "deflate"}
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(minutes, 1)
-        dst.set_band_description(1, f"minutes to nearest facility (-1: none reachable; -2: more than {limit:g})")
-        dst.update_tags(mode=result.config.mode, unreachable=str(UNREACHABLE_MINUTES), more_than=str(MORE_THAN_CODE))
-
-
 def _summary(config: ScenarioConfig, level: str, units: pd.DataFrame, table: pd.DataFrame | None,
              info: pd.DataFrame | None, notes: list[str], seconds: float) -> str:
     counts = units["status"].value_counts()
@@ -297,11 +275,10 @@ def _write_merged(folder: Path, config: ScenarioConfig, level: str, finished: li
             result = merged_result(config, finished, table, zones, cells, facilities, statistics, notes)
             result.audit = scenario_audit(result)
             html = render(coverage_map(result, lang=lang, tiles=tiles))
+            limit = finished[0].limits[""]
             outputs = {name: folder / name for name in write_outputs(result, stage, map_html=html,
                                                                           lang=lang if report else None,
-                                                                          workbook=workbook)}
-            limit = finished[0].limits[""]
-            _write_travel_time(result, stage / "travel_time.tif", limit)
+                                                                          workbook=workbook, more_than_minutes=limit)}
             for unit in (u for u in finished if u.map_html is not None):
                 name = f"map_{level}_{state_name(unit.unit_id).removesuffix('.pkl')}.html"
                 (stage / name).write_text(unit.map_html, encoding="utf-8")

@@ -32,6 +32,8 @@ FIXED_GPKG_DATE = "2000-01-01T00:00:00Z"
 
 UNREACHABLE_MINUTES = -1.0
 NODATA_MINUTES = -9999.0
+MORE_THAN_CODE = -2.0
+"""``travel_time.tif`` value of cells more than ``more_than_minutes`` from every facility (a batch run)."""
 
 
 @contextmanager
@@ -49,14 +51,21 @@ def staged_outputs(out_dir: Path) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def write_travel_time(result: ScenarioResult, path: Path) -> None:
+def write_travel_time(result: ScenarioResult, path: Path, more_than_minutes: float | None = None) -> None:
     """GeoTIFF of minutes to the nearest facility per population cell (float32).
 
     Cells with no facility reachable hold -1; cells outside the data or the study
-    area hold the nodata value -9999.
+    area hold the nodata value -9999; with ``more_than_minutes`` (a batch run, whose cells beyond it
+    have no exact time), cells beyond it hold -2.
     """
     grid = result.access.grid
-    minutes = np.where(np.isfinite(result.access.minutes), result.access.minutes, UNREACHABLE_MINUTES)
+    minutes = result.access.minutes
+    description, tags = "minutes to nearest facility (-1: none reachable)", {}
+    if more_than_minutes is not None:
+        minutes = np.where(np.isfinite(minutes) & (minutes > more_than_minutes), MORE_THAN_CODE, minutes)
+        description = f"minutes to nearest facility (-1: none reachable; -2: more than {more_than_minutes:g})"
+        tags = {"more_than": str(MORE_THAN_CODE)}
+    minutes = np.where(np.isfinite(minutes), minutes, UNREACHABLE_MINUTES)
     minutes = np.where(grid.valid, minutes, NODATA_MINUTES).astype(np.float32)
     profile = {
         "driver": "GTiff", "height": grid.shape[0], "width": grid.shape[1], "count": 1,
@@ -65,8 +74,8 @@ def write_travel_time(result: ScenarioResult, path: Path) -> None:
     }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(minutes, 1)
-        dst.set_band_description(1, "minutes to nearest facility (-1: none reachable)")
-        dst.update_tags(mode=result.config.mode, unreachable=str(UNREACHABLE_MINUTES))
+        dst.set_band_description(1, description)
+        dst.update_tags(mode=result.config.mode, unreachable=str(UNREACHABLE_MINUTES), **tags)
 
 
 def network_layers(result: ScenarioResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -139,6 +148,7 @@ def write_outputs(
     lang: str | None = None,
     tables: dict[str, pd.DataFrame | dict[str, pd.DataFrame]] | None = None,
     workbook: Future | None = None,
+    more_than_minutes: float | None = None,
 ) -> dict[str, Path]:
     """Write the table, GeoPackage, travel-time raster and map of a scenario.
 
@@ -161,6 +171,8 @@ def write_outputs(
         ``coverage.xlsx`` already being written into ``out_dir`` by another process (:func:`write_workbook` of
         :func:`workbook_sheets`, pure Python and the slowest output of a province; a batch starts it on a
         worker while merging): waited for instead of written here.
+    more_than_minutes : float, optional
+        ``travel_time.tif`` codes cells beyond it -2 (a batch run: no exact time there).
 
     Returns
     -------
@@ -201,13 +213,13 @@ def write_outputs(
             layers[f"service_areas_{name}"] = service.service_areas
         if export_network:
             layers["network_nodes"], layers["network_edges"] = network_layers(result)
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
-        for layer, frame in layers.items():
-            frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
-            if extra_crs is not None:
-                frame.to_crs(extra_crs).to_file(stage / f"results_{extra_crs.to_epsg()}.gpkg", layer=layer,
-                                                driver="GPKG", engine="pyogrio")
-        write_travel_time(result, stage / "travel_time.tif")
+        with gdal_config(OGR_CURRENT_DATE=FIXED_GPKG_DATE):
+            for layer, frame in layers.items():
+                frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
+                if extra_crs is not None:
+                    frame.to_crs(extra_crs).to_file(stage / f"results_{extra_crs.to_epsg()}.gpkg", layer=layer,
+                                                    driver="GPKG", engine="pyogrio")
+        write_travel_time(result, stage / "travel_time.tif", more_than_minutes)
         if map_html is not None:
             (stage / "map.html").write_text(map_html, encoding="utf-8")
         if result.audit is not None:
@@ -220,6 +232,17 @@ def write_outputs(
         if workbook is not None:
             os.replace(workbook.result(), stage / "coverage.xlsx")
     return {name: out_dir / name for name in names}
+
+
+@contextmanager
+def gdal_config(**options: str) -> Iterator[None]:
+    """Set GDAL configuration options for the ``with`` block only; the previous values (or none) come back after."""
+    previous = {key: pyogrio.get_gdal_config_option(key) for key in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(previous)
 
 
 def _write_table(table: pd.DataFrame | dict[str, pd.DataFrame], path: Path) -> None:
