@@ -73,7 +73,7 @@ import shapely
 import geocover
 from geocover.batch.cell_snaps import SNAPS_FOLDER, plan_cell_snaps
 from geocover.batch.merge import exactness, merge_cells, merge_facilities, merge_tables, merged_result
-from geocover.batch.tasks import Workers, compute_units
+from geocover.batch.tasks import Workers, check_worker_access, compute_units
 from geocover.batch.unit import UnitResult, unit_config
 from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem, raise_if_any
@@ -372,6 +372,8 @@ def run_batch(
         if jobs:
             cluster = Workers(workers or config.batch.workers, scheduler or config.batch.scheduler, processes)
             stack.callback(cluster.close)
+            if not cluster.local:
+                check_worker_access(cluster.client, config.input_files(), state_dir, where)
             task_config, roads_file = parse_roads_once(task_config, zones, state_dir)
             facilities = load_facilities(task_config)
             task_zones = read_zones(task_config.zones, config.roads.pbf, config.builtup_raster,
