@@ -103,7 +103,7 @@ class ScenarioResult:
     ambulance: AmbulanceCells | None = None
 
 
-def run_scenario(
+def run_scenario(  # noqa: C901 - one branch per optional analysis, until they become a list (#17)
     config: ScenarioConfig | str | Path,
     progress: bool = True,
     facilities: gpd.GeoDataFrame | None = None,

@@ -253,10 +253,11 @@ def _summary(config: ScenarioConfig, level: str, units: pd.DataFrame, table: pd.
     return "\n".join(lines)
 
 
-def _write_merged(folder: Path, config: ScenarioConfig, level: str, finished: list[UnitResult], ids: list[str],
-                  names: dict[str, str], unit_zones: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, units: pd.DataFrame,
-                  failed: dict[str, str], notes: list[str], lang: str | None, tiles: str | None, report: bool,
-                  executor) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Path]]:
+def _write_merged(  # noqa: PLR0913 - the pieces of one batch run, passed once from run_batch
+    folder: Path, config: ScenarioConfig, level: str, finished: list[UnitResult], ids: list[str],
+    names: dict[str, str], unit_zones: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, units: pd.DataFrame,
+    failed: dict[str, str], notes: list[str], lang: str | None, tiles: str | None, report: bool,
+    executor) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Path]]:
     """Merge the finished units and write the outputs of one run into ``folder``, all or none; the merged zone
     table, the per-zone batch information and the output paths. ``executor`` (a local Dask client) writes
     ``coverage.xlsx`` meanwhile."""

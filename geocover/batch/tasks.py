@@ -107,10 +107,11 @@ def check_worker_access(client, inputs: list[Path], state_dir: Path, where: str)
     ])
 
 
-def compute_units(client, jobs: list[tuple[str, str]], config: ScenarioConfig, level: str, lang: str | None,
-             tiles: str | None, facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, roads_file: Path | None,
-             unowned: list[str], plans: list[tuple[CellSnaps, list[tuple[int, int]]]], progress: bool,
-             done: dict[str, UnitResult], failed: dict[str, str], save) -> None:
+def compute_units(  # noqa: PLR0913 - the pieces of one batch run, passed once from run_batch
+    client, jobs: list[tuple[str, str]], config: ScenarioConfig, level: str, lang: str | None,
+    tiles: str | None, facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, roads_file: Path | None,
+    unowned: list[str], plans: list[tuple[CellSnaps, list[tuple[int, int]]]], progress: bool,
+    done: dict[str, UnitResult], failed: dict[str, str], save) -> None:
     """Snap the cells of ``plans``, then run ``jobs`` (unit id, name) on Dask, ``facilities`` and ``zones``
     sent once to every worker; fill ``done`` and ``failed`` as they finish."""
     from dask.distributed import as_completed

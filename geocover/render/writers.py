@@ -140,7 +140,7 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path) -> Path:
     return path
 
 
-def write_outputs(
+def write_outputs(  # noqa: C901 - one branch per optional output file
     result: ScenarioResult,
     out_dir: str | Path,
     export_network: bool = False,

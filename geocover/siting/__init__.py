@@ -224,7 +224,7 @@ def _matrix(result: ScenarioResult, snap, limit: float, direction: str, network:
     return matrix
 
 
-def site(
+def site(  # noqa: PLR0913 - the keywords of SitingConfig, one each, as the notebook API
     result: ScenarioResult,
     model: str = _DEFAULTS.model,
     k: int | None = _DEFAULTS.k,
