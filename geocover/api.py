@@ -28,6 +28,7 @@ from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
 from geocover.render.tables import write_csv, write_workbook
 from geocover.render.writers import OUTPUT_STEPS, write_outputs
+from geocover.schema import band_label
 from geocover.siting.scenario import site_scenario, summary_lines
 from geocover.standards import FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, list_presets, write_audit
 from geocover.standards.scenario_audit import scenario_audit
@@ -84,7 +85,8 @@ def run(
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
-    config.facilities.lenient = config.facilities.lenient or lenient
+    if lenient and not config.facilities.lenient:
+        config = config.model_copy(update={"facilities": config.facilities.model_copy(update={"lenient": True})})
     bar = tqdm(total=PIPELINE_STEPS + 2 + len(OUTPUT_STEPS), desc="geocover", disable=not progress, unit="step")
     with bar, staged_outputs(config.output_folder(out), scenario=config.name):
         result = run_scenario(config, progress=bar)
@@ -137,7 +139,7 @@ def compare(
         current, planned, comparison = compare_plan(config, progress=progress)
         write_csv(comparison, stage / "comparison.csv")
         write_workbook({"comparison": comparison}, stage / "comparison.xlsx")
-    target = f"{config.target_minutes:g}".replace(".", "_")
+    target = band_label(config.target_minutes)
     lines = [f"plan {config.plan.name}: {len(planned.facilities)} facilities (now {len(current.facilities)})"]
     for level, rows in comparison.groupby("zone_level", sort=False):
         before = rows[f"pop_within_{target}_current"].sum()

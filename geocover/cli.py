@@ -19,6 +19,7 @@ from geocover.render.i18n import LANGS
 
 MODELS = get_args(SitingConfig.model_fields["model"].annotation)
 CANDIDATE_RULES = get_args(SitingConfig.model_fields["candidate_rule"].annotation)
+METHODS = get_args(SitingConfig.model_fields["method"].annotation)
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--threshold", type=float, dest="threshold_minutes", help="cover within, minutes")
     site.add_argument("--candidates", choices=CANDIDATE_RULES, dest="candidate_rule", help="candidate rule")
     site.add_argument("--candidates-file", type=Path, dest="candidates", help="point file of candidate sites")
-    site.add_argument("--method", choices=("auto", "exact", "greedy"), help="solver (default: auto by size)")
+    site.add_argument("--method", choices=METHODS, help="solver (default: auto by size)")
     site.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
     site.add_argument("--quiet", action="store_true", help="no progress bar")
     site.add_argument("--lang", choices=LANGS, help="language of the maps and report (default: map.lang, en)")

@@ -7,8 +7,9 @@ type is an :class:`~geocover.errors.InputError` naming the key and the file.
 from __future__ import annotations
 
 import importlib.resources
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import pyproj
 import yaml
@@ -20,15 +21,65 @@ PACKAGE_PREFIX = "pkg:"
 """A path ``pkg:<package>/<file>`` names a file shipped inside an installed package."""
 
 
+InputPath = Annotated[Path, "input"]
+"""A file the run reads: resolved against the config's folder, checked up front, part of the batch fingerprint."""
+OutputPath = Annotated[Path, "output"]
+"""A folder the run writes: resolved against the config's folder only."""
+
+
+def _path_kind(annotation: Any, metadata: list | None = None) -> str | None:
+    """``"input"`` or ``"output"`` when ``annotation`` holds :data:`InputPath` or :data:`OutputPath`.
+
+    Pydantic keeps a field's own ``Annotated`` extras apart: pass them as ``metadata``.
+    """
+    if annotation is Path and metadata:
+        return next((item for item in metadata if item in ("input", "output")), None)
+    if get_origin(annotation) is Annotated:
+        args = get_args(annotation)
+        return args[1] if args[0] is Path and args[1] in ("input", "output") else None
+    return next(filter(None, map(_path_kind, get_args(annotation))), None)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    def declared_paths(self, prefix: str = "") -> Iterator[tuple[str, str, Path]]:
+        """Every path set in this config and its sections: ``(key, kind, path)``, kind ``input`` or ``output``."""
+        for name, field in type(self).model_fields.items():
+            value, key = getattr(self, name), f"{prefix}{name}"
+            kind = _path_kind(field.annotation, field.metadata)
+            items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else None
+            if isinstance(value, _Strict):
+                yield from value.declared_paths(f"{key}.")
+            elif items is not None:
+                for inner, item in items:
+                    if isinstance(item, _Strict):
+                        yield from item.declared_paths(f"{key}[{inner}].")
+                    elif kind and isinstance(item, Path):
+                        yield f"{key}.{inner}" if isinstance(value, dict) else f"{key}[{inner}]", kind, item
+            elif kind and isinstance(value, Path):
+                yield key, kind, value
+
+    def map_paths(self, fix: Callable[[Path], Path]) -> None:
+        """Replace every declared path ``p`` (in this config and its sections, in place) by ``fix(p)``."""
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            kind = _path_kind(field.annotation, field.metadata)
+            inner = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+            for item in inner:
+                if isinstance(item, _Strict):
+                    item.map_paths(fix)
+            if kind and isinstance(value, Path):
+                setattr(self, name, fix(value))
+            elif kind and isinstance(value, dict):
+                setattr(self, name, {k: fix(v) if isinstance(v, Path) else v for k, v in value.items()})
 
 
 class RoadsConfig(_Strict):
     """Road network source: an OSM file, or a line layer classed by road grade."""
 
-    pbf: Path | None = Field(default=None, description="OSM PBF (or .osm XML) file")
-    lines: Path | None = Field(default=None, description="road line layer (Shapefile, GeoPackage…)")
+    pbf: InputPath | None = Field(default=None, description="OSM PBF (or .osm XML) file")
+    lines: InputPath | None = Field(default=None, description="road line layer (Shapefile, GeoPackage…)")
     layer: str | None = None
     grade_column: str | None = Field(default=None, description="国道/省道/县道/乡道/村道/城市道路 or route code")
     oneway_column: str | None = None
@@ -41,7 +92,10 @@ class RoadsConfig(_Strict):
     )
     use_maxspeed: bool = True
     speed_factor: float | None = Field(default=None, gt=0, description="multiplies every speed")
-    cache_dir: Path | None = Field(default=None, description="keep the parsed PBF here: parsed once, read in seconds")
+    respect_access: bool = Field(
+        default=True, description="ways tagged access/foot (walk, bike) or access/vehicle/motor_vehicle (drive) "
+        "= no or private are closed to those modes; false: only the road kind decides")
+    cache_dir: OutputPath | None = Field(default=None, description="keep the parsed PBF here: parsed once, read fast")
     urban_factor: float = Field(default=1.0, gt=0, description="drive speed factor on roads in urban zones")
     rural_factor: float = Field(default=1.0, gt=0, description="drive speed factor on roads elsewhere")
 
@@ -62,7 +116,7 @@ class RoadsConfig(_Strict):
 class FacilitiesConfig(_Strict):
     """Facility layer and how to read it."""
 
-    path: Path
+    path: InputPath
     layer: str | None = None
     sheet: str | None = None
     name_column: str | None = None
@@ -79,15 +133,15 @@ class FacilitiesConfig(_Strict):
 class PopulationConfig(_Strict):
     """Population: a raster, or point counts gridded by a stated rule; optionally rescaled and weighted."""
 
-    raster: Path | None = Field(default=None, description="GeoTIFF of people per cell, any CRS")
-    points: Path | None = Field(default=None, description="points with a count (village committees, compounds)")
+    raster: InputPath | None = Field(default=None, description="GeoTIFF of people per cell, any CRS")
+    points: InputPath | None = Field(default=None, description="points with a count (village committees, compounds)")
     count_column: str | None = None
     cell_m: float = Field(default=100.0, gt=0, description="grid cell for point or zone-count populations, metres")
     aggregate: int = Field(default=1, ge=1, description="sum blocks of n x n raster cells into one (keeps totals)")
     rescale_level: str | None = Field(
         default=None, description="zone level whose official totals (statistics.population) the grid is scaled to"
     )
-    weights: dict[str, Path] = Field(
+    weights: dict[str, InputPath] = Field(
         default_factory=dict, description="extra weights on the raster's grid, e.g. {age65: age65.tif}"
     )
 
@@ -112,7 +166,7 @@ class PopulationConfig(_Strict):
 class StatisticsConfig(_Strict):
     """A statistics table per unit (常住人口, beds, doctors, nurses, GPs, ambulances), keyed by code."""
 
-    path: Path
+    path: InputPath
     sheet: str | None = None
     year: int | None = None
 
@@ -122,14 +176,14 @@ class ZoneLayerConfig(_Strict):
 
     level: str = Field(description="name of the level, e.g. township, island")
     osm_admin_level: int | None = None
-    path: Path | None = None
+    path: InputPath | None = None
     layer: str | None = None
     id_column: str | None = Field(default=None, description="zone code, e.g. the 12-digit township code")
     name_column: str | None = None
     urban_rural_code_column: str | None = Field(default=None, description="urban-rural classification code 111-220")
     urban_rural_column: str | None = Field(default=None, description="labels urban/rural, 城镇/乡村")
     county_seat_column: str | None = None
-    seats: Path | None = Field(default=None, description="seat points: zones derived by network Voronoi")
+    seats: InputPath | None = Field(default=None, description="seat points: zones derived by network Voronoi")
     parent_level: str | None = Field(default=None, description="with seats: the level they are clipped to")
     rollup: list[Literal["township", "county", "city", "province"]] = Field(
         default_factory=list, description="also report these levels, dissolved by the 12-digit code in id_column"
@@ -166,7 +220,7 @@ class StandardsConfig(_Strict):
     """The plan whose standards the scenario is audited against, with the scenario's own changes."""
 
     plan: str | None = Field(default=None, description="a preset of configs/standards, e.g. leshan_shizhong_14th_fyp")
-    path: Path | None = Field(default=None, description="a plan file of your own, in the same format")
+    path: InputPath | None = Field(default=None, description="a plan file of your own, in the same format")
     add: list[dict] = Field(default_factory=list, description="rules of the scenario's own (same keys as a plan)")
     override: dict[str, dict] = Field(default_factory=dict, description="rule id (or id.part) -> changed keys")
     levels: dict[str, str] = Field(
@@ -223,8 +277,8 @@ class FcaConfig(_Strict):
 class OffroadConfig(_Strict):
     """Walking on beyond the roads across the terrain (Tobler's hiking function on a DEM)."""
 
-    dem: Path = Field(description="elevation raster in metres, any CRS")
-    landcover_factor: Path | None = Field(default=None, description="raster of speed factors (1 open, 0 impassable)")
+    dem: InputPath = Field(description="elevation raster in metres, any CRS")
+    landcover_factor: InputPath | None = Field(default=None, description="raster of speed factors (1 open, 0 blocked)")
     max_minutes: float = Field(default=240.0, gt=0, description="walks longer than this stay unreachable")
 
 
@@ -251,7 +305,7 @@ class BatchConfig(_Strict):
     unit_level: str = Field(description="zone level whose zones are the units, e.g. county")
     scheduler: str | None = Field(default=None, description="a Dask scheduler address; a local cluster when omitted")
     workers: int = Field(default=2, ge=1, description="worker processes of the local cluster")
-    state_dir: Path | None = Field(default=None, description="where finished units are recorded (<out>/.batch)")
+    state_dir: OutputPath | None = Field(default=None, description="where finished units are recorded (<out>/.batch)")
 
 
 class SitingConfig(_Strict):
@@ -263,7 +317,7 @@ class SitingConfig(_Strict):
     target_share: float | None = Field(default=None, gt=0, le=1, description="share of people to cover (lscp)")
     threshold_minutes: float | None = Field(default=None, gt=0, description="cover within; target_minutes if omitted")
     candidate_rule: Literal["cells", "gap_cells", "nodes", "midpoints", "seats", "file"] = "gap_cells"
-    candidates: Path | None = Field(default=None, description="point file of candidates (rule file or seats)")
+    candidates: InputPath | None = Field(default=None, description="point file of candidates (rule file or seats)")
     spacing_m: float | None = Field(default=1000.0, gt=0, description="one cell/node candidate per square, metres")
     min_distance_m: float = Field(default=0.0, ge=0, description="no candidate closer to an existing facility")
     inside_zones: bool = True
@@ -309,10 +363,10 @@ class ScenarioConfig(_Strict):
     fca: FcaConfig | None = None
     batch: BatchConfig | None = None
     siting: SitingConfig | None = None
-    builtup_raster: Path | None = Field(default=None, description="built-up share in percent, for urban/rural")
+    builtup_raster: InputPath | None = Field(default=None, description="built-up share in percent, for urban/rural")
     urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)
-    output_dir: Path | None = None
+    output_dir: OutputPath | None = None
     output_crs: str | None = Field(
         default=None, description="also write results_<epsg>.gpkg in this CRS: EPSG:4490 (CGCS2000), gk3, EPSG:nnnn"
     )
@@ -393,63 +447,29 @@ class ScenarioConfig(_Strict):
         return self
 
     def missing_files(self) -> list[Problem]:
-        """One problem per input file that does not exist, all at once."""
+        """One problem per input file (every :data:`InputPath` set) that does not exist, all at once."""
         where = str(self.source or self.name)
-        files = [("roads", self.roads.path), ("facilities.path", self.facilities.path)]
-        files += [(f"zones[{i}].path", zone.path) for i, zone in enumerate(self.zones) if zone.path is not None]
-        files += [(f"zones[{i}].seats", zone.seats) for i, zone in enumerate(self.zones) if zone.seats is not None]
-        if self.population.path is not None:
-            files.append(("population", self.population.path))
-        if self.builtup_raster is not None:
-            files.append(("builtup_raster", self.builtup_raster))
-        if self.statistics is not None:
-            files.append(("statistics.path", self.statistics.path))
-        files += [(f"population.weights.{name}", path) for name, path in self.population.weights.items()]
-        if self.offroad is not None:
-            files.append(("offroad.dem", self.offroad.dem))
-        if self.siting is not None and self.siting.candidates is not None:
-            files.append(("siting.candidates", self.siting.candidates))
         return [
             Problem(where, f"{key}: file not found: {path}", "check the path (relative to the config file)")
-            for key, path in files
-            if not Path(path).exists()
+            for key, kind, path in self.declared_paths()
+            if kind == "input" and not path.exists()
         ]
+
+    def input_files(self) -> list[Path]:
+        """Every input file the run reads (each :data:`InputPath` set), in declaration order."""
+        return [path for _, kind, path in self.declared_paths() if kind == "input"]
 
     def resolve_paths(self, base: Path) -> ScenarioConfig:
         """Make every relative path absolute against ``base`` (the config file's folder)."""
-        def fix(path: Path | None) -> Path | None:
-            if path is None or path.is_absolute():
-                return None
+        def fix(path: Path) -> Path:
+            if path.is_absolute():
+                return path
             if str(path).startswith(PACKAGE_PREFIX):
                 package, _, inner = str(path).removeprefix(PACKAGE_PREFIX).partition("/")
                 return Path(str(importlib.resources.files(package).joinpath(inner)))
             return (base / path).resolve()
 
-        self.roads.pbf = fix(self.roads.pbf) or self.roads.pbf
-        self.roads.lines = fix(self.roads.lines) or self.roads.lines
-        self.roads.cache_dir = fix(self.roads.cache_dir) or self.roads.cache_dir
-        self.facilities.path = fix(self.facilities.path) or self.facilities.path
-        self.population.raster = fix(self.population.raster) or self.population.raster
-        self.population.points = fix(self.population.points) or self.population.points
-        self.population.weights = {name: fix(path) or path for name, path in self.population.weights.items()}
-        if self.statistics is not None:
-            self.statistics.path = fix(self.statistics.path) or self.statistics.path
-        if self.standards is not None:
-            self.standards.path = fix(self.standards.path) or self.standards.path
-        if self.offroad is not None:
-            self.offroad.dem = fix(self.offroad.dem) or self.offroad.dem
-            self.offroad.landcover_factor = fix(self.offroad.landcover_factor) or self.offroad.landcover_factor
-        if self.plan is not None and self.plan.add is not None:
-            self.plan.add.path = fix(self.plan.add.path) or self.plan.add.path
-        for zone in self.zones:
-            zone.path = fix(zone.path) or zone.path
-            zone.seats = fix(zone.seats) or zone.seats
-        self.builtup_raster = fix(self.builtup_raster) or self.builtup_raster
-        self.output_dir = fix(self.output_dir) or self.output_dir
-        if self.batch is not None:
-            self.batch.state_dir = fix(self.batch.state_dir) or self.batch.state_dir
-        if self.siting is not None:
-            self.siting.candidates = fix(self.siting.candidates) or self.siting.candidates
+        self.map_paths(fix)
         return self
 
 

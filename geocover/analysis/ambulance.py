@@ -26,9 +26,8 @@ from geocover.config import AmbulanceConfig
 from geocover.io.population import PopulationGrid
 from geocover.network.graph import Network
 from geocover.network.snapping import Snap
+from geocover.schema import ZONE_KEYS
 from geocover.travel.cells import cell_accessibility, snap_cells
-
-_KEYS = ["zone_level", "zone_id", "zone_name"]
 
 
 @dataclass
@@ -141,7 +140,7 @@ def ambulance_columns(
     ``pop_within_response_<m>min``; and ``mean_response_minutes`` (population-weighted, reachable people).
     """
     people = grid.population[grid.valid]
-    out = zones[_KEYS].reset_index(drop=True)
+    out = zones[ZONE_KEYS].reset_index(drop=True)
     columns: dict[str, np.ndarray] = {}
     for level, level_zones in zones.groupby("zone_level", sort=False):
         label_of_cell = grid.labels(level_zones)[grid.valid]

@@ -13,8 +13,7 @@ from geocover.config import PlanChangesConfig, ScenarioConfig
 from geocover.errors import InputError, Problem
 from geocover.io.facilities import read_facilities
 from geocover.pipeline import ScenarioResult, run_scenario
-
-_KEYS = ["zone_level", "zone_id", "zone_name"]
+from geocover.schema import ZONE_KEYS
 
 
 def planned_facilities(current: gpd.GeoDataFrame, plan: PlanChangesConfig, where: str) -> gpd.GeoDataFrame:
@@ -44,17 +43,18 @@ def planned_facilities(current: gpd.GeoDataFrame, plan: PlanChangesConfig, where
 
 def side_by_side(current: pd.DataFrame, planned: pd.DataFrame, plan_name: str = "plan") -> pd.DataFrame:
     """Every numeric column of two zone tables as ``<col>_current``, ``<col>_<plan>`` and ``<col>_change``."""
-    numeric = [c for c in current.columns if c not in _KEYS and pd.api.types.is_numeric_dtype(current[c])
+    numeric = [c for c in current.columns if c not in ZONE_KEYS and pd.api.types.is_numeric_dtype(current[c])
                and not pd.api.types.is_bool_dtype(current[c])
                and c in planned.columns]
-    merged = current[_KEYS + numeric].merge(planned[_KEYS + numeric], on=_KEYS, suffixes=("_current", f"_{plan_name}"))
+    merged = current[ZONE_KEYS + numeric].merge(planned[ZONE_KEYS + numeric], on=ZONE_KEYS,
+                                                suffixes=("_current", f"_{plan_name}"))
     columns = {}
     for column in numeric:
         before, after = merged[f"{column}_current"], merged[f"{column}_{plan_name}"]
         columns[f"{column}_current"] = before
         columns[f"{column}_{plan_name}"] = after
         columns[f"{column}_change"] = after - before
-    return pd.concat([merged[_KEYS], pd.DataFrame(columns)], axis=1)
+    return pd.concat([merged[ZONE_KEYS], pd.DataFrame(columns)], axis=1)
 
 
 def compare(config: ScenarioConfig, progress: bool = True) -> tuple[ScenarioResult, ScenarioResult, pd.DataFrame]:

@@ -20,21 +20,10 @@ import pandas as pd
 
 from geocover.network.graph import Network
 from geocover.network.snapping import Snap
+from geocover.schema import REFERRAL
 from geocover.travel.cells import Accessibility
 from geocover.travel.matrices import facility_point_pairs, facility_point_totals
 from geocover.travel.nearest import nearest_facility_nodes, point_minutes
-
-#: The next tier up for a referral, and the tiers that count as it.
-REFERRAL = {
-    "village_clinic": ("township_health_centre", ("township_health_centre", "central_township_health_centre")),
-    "township_health_centre": ("hospital", ("hospital",)),
-    "central_township_health_centre": ("hospital", ("hospital",)),
-    "community_health_station": ("community_health_centre", ("community_health_centre",)),
-    "community_health_centre": ("hospital", ("hospital",)),
-    "clinic": ("hospital", ("hospital",)),
-    "doctors": ("hospital", ("hospital",)),
-    "other": ("hospital", ("hospital",)),
-}
 
 
 def facility_table(

@@ -22,9 +22,8 @@ from geocover.config import ServiceConfig
 from geocover.io.population import PopulationGrid
 from geocover.network.graph import Network
 from geocover.network.snapping import Snap
+from geocover.schema import ZONE_KEYS, service_column
 from geocover.travel.cells import Accessibility, cell_accessibility
-
-_KEYS = ["zone_level", "zone_id", "zone_name"]
 
 
 @dataclass
@@ -96,8 +95,8 @@ def service_columns(result: ServiceResult, zones: gpd.GeoDataFrame) -> pd.DataFr
     service = result.config
     table = zone_table(result.access.grid, result.access.minutes, zones, service.bands_minutes,
                        service.target_minutes)
-    values = table.drop(columns=_KEYS + ["population"])
-    return pd.concat([table[_KEYS], values.add_prefix(f"{service.name}_")], axis=1)
+    values = table.drop(columns=ZONE_KEYS + ["population"])
+    return pd.concat([table[ZONE_KEYS], values.add_prefix(service_column(service.name, ""))], axis=1)
 
 
 def tier_columns(
@@ -117,7 +116,7 @@ def tier_columns(
         Per zone ``minutes_mean_<tier>``, ``minutes_median_<tier>``, ``minutes_p90_<tier>``
         and ``pop_unreachable_<tier>`` for every tier present.
     """
-    out = zones[_KEYS].reset_index(drop=True)
+    out = zones[ZONE_KEYS].reset_index(drop=True)
     for tier in sorted(facilities["tier"].dropna().unique()):
         rows = offering(facilities, [tier])
         access = cell_accessibility(network, facilities.iloc[rows], grid, snap_max_m, offroad_kmh,

@@ -15,10 +15,9 @@ from geocover.analysis.fca import floating_catchment, zone_mean
 from geocover.config import CapacityConfig, FcaConfig
 from geocover.errors import InputError, Problem
 from geocover.network.graph import Network
+from geocover.schema import ZONE_KEYS
 from geocover.travel.cells import Accessibility
 from geocover.travel.matrices import OFFSET_MINUTES, facility_node_matrix, facility_point_matrix
-
-_KEYS = ["zone_level", "zone_id", "zone_name"]
 
 
 def _pairs(network: Network, access: Accessibility, limit: float, offroad_kmh: float):
@@ -60,7 +59,7 @@ def supply_columns(
     """
     grid = access.grid
     people = grid.population[grid.valid]
-    out = zones[_KEYS].reset_index(drop=True)
+    out = zones[ZONE_KEYS].reset_index(drop=True)
     values: dict[str, np.ndarray] = {}
     allocation = None
     if capacity is not None:

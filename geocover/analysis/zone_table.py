@@ -16,9 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geocover.io.population import PopulationGrid
-
-#: Digits of the 12-digit administrative code that name each level (the rest are zeros).
-CODE_DIGITS = {"province": 2, "city": 4, "county": 6, "township": 9, "village": 12}
+from geocover.schema import CODE_DIGITS, band_label
 
 
 def weighted_quantile(minutes: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -100,9 +98,9 @@ def zone_table(
             }
             for band in bands_minutes:
                 within = float(people[ok & (zone_minutes <= band)].sum())
-                row[f"pop_within_{_label(band)}"] = within
-                row[f"pct_within_{_label(band)}"] = _percent(within, row["population"])
-            row[f"pop_beyond_{_label(target_minutes)}"] = float(
+                row[f"pop_within_{band_label(band)}"] = within
+                row[f"pct_within_{band_label(band)}"] = _percent(within, row["population"])
+            row[f"pop_beyond_{band_label(target_minutes)}"] = float(
                 people[ok & (zone_minutes > target_minutes)].sum()
             )
             row["pop_unreachable"] = float(people[~ok].sum())
@@ -153,10 +151,6 @@ def _facility_counts(zones: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> p
     return counts
 
 
-def _label(minutes: float) -> str:
-    return f"{minutes:g}".replace(".", "_")
-
-
 def _percent(part: float, total: object) -> float:
     return 100.0 * part / float(total) if float(total) > 0 else float("nan")
 
@@ -181,6 +175,6 @@ def gap_flags(table: pd.DataFrame, target_minutes: float, target_percent: float)
     out = pd.DataFrame(index=table.index)
     out["flag_no_township_health_centre"] = (centres == 0).where(township).astype("boolean")
     out["flag_no_community_health_centre"] = (community == 0).where(street).astype("boolean")
-    pct = table[f"pct_within_{_label(target_minutes)}"]
+    pct = table[f"pct_within_{band_label(target_minutes)}"]
     out["flag_below_target"] = (pct < target_percent).where(pct.notna()).astype("boolean")
     return out

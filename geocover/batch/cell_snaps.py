@@ -42,6 +42,7 @@ from geocover.io.utm import utm_crs_at
 from geocover.network.graph import Network, build_network
 from geocover.network.snapping import Snap
 from geocover.pipeline import network_modes, study_reach_m
+from geocover.prepare import with_access_rules
 from geocover.travel.cells import snap_cells
 
 SNAPS_FOLDER = "snaps"
@@ -229,7 +230,7 @@ def snap_rows(snaps: CellSnaps, rows: tuple[int, int], config: ScenarioConfig, s
                            densify_pts=21)
     margin = 1.01 * snaps.snap_max_m + 100.0
     box = (box[0] - margin, box[1] - margin, box[2] + margin, box[3] + margin)
-    near = segments.near(transform_bounds(snaps.crs, "EPSG:4326", *box, densify_pts=21))
+    near = with_access_rules(segments.near(transform_bounds(snaps.crs, "EPSG:4326", *box, densify_pts=21)), config)
     roads = config.roads
     for mode in snaps.modes:
         network = build_network(near, mode, snaps.crs, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)

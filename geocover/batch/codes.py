@@ -20,13 +20,13 @@ from geocover.config import ScenarioConfig
 from geocover.io.population import PopulationGrid
 from geocover.network.graph import Network
 from geocover.network.snapping import Snap
+from geocover.schema import ZONE_KEYS
 
 MORE_THAN_MINUTES = 1e9
 """Minutes standing for "more than N minutes" (and reachable) in the per-cell arrays of a batch run."""
 NOT_FOUND_MINUTES = 2e9
 """Minutes standing for "more than N minutes, or no facility at all" in the per-cell arrays."""
 
-_KEYS = ["zone_level", "zone_id", "zone_name"]
 
 
 def road_speed_m_per_min(network: Network) -> float:
@@ -97,7 +97,7 @@ def capped_zone_table(
         ``mean_at_least`` (the mean minutes when those found are ``limit`` minutes away: a lower bound).
     """
     table = zone_table(grid, minutes, zones, bands_minutes, target_minutes, facilities)
-    table = pd.DataFrame(zones[_KEYS]).merge(table, on=_KEYS, how="left")
+    table = pd.DataFrame(zones[ZONE_KEYS]).merge(table, on=ZONE_KEYS, how="left")
     beyond = pd.DataFrame({"more_than": np.zeros(len(zones)), "mean_at_least": table["mean_minutes"].to_numpy()})
     far = np.isfinite(minutes) & (minutes >= MORE_THAN_MINUTES)
     known = np.isfinite(minutes) & ~far

@@ -68,33 +68,29 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
 import shapely
 
 import geocover
 from geocover.batch.cell_snaps import SNAPS_FOLDER, plan_cell_snaps
-from geocover.batch.codes import MORE_THAN_MINUTES
 from geocover.batch.merge import exactness, merge_cells, merge_facilities, merge_tables, merged_result
-from geocover.batch.tasks import Workers, compute_units
+from geocover.batch.tasks import Workers, check_worker_access, compute_units
 from geocover.batch.unit import UnitResult, unit_config
 from geocover.config import ScenarioConfig
-from geocover.errors import InputError, Problem
+from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.osm import SEGMENTS_LAYOUT, load_segments, save_segments
 from geocover.io.zones import lie_within, read_zones
 from geocover.output_folder import give_user_mode, staged_outputs
-from geocover.pipeline import ScenarioResult
 from geocover.prepare import extract_box, load_facilities, load_roads, load_statistics, roads_cache_file
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
 from geocover.render.tables import write_workbook
-from geocover.render.writers import NODATA_MINUTES, UNREACHABLE_MINUTES, workbook_sheets, write_outputs
+from geocover.render.writers import workbook_sheets, write_outputs
+from geocover.schema import within_column
 from geocover.standards.scenario_audit import scenario_audit
 
 STATE_FOLDER = ".batch"
 ROADS_FOLDER = "roads"
 """Folder of the state folder keeping the parsed roads, unless ``roads.cache_dir`` is set (and no ``extract``)."""
-MORE_THAN_CODE = -2.0
-"""``travel_time.tif`` value of cells more than N minutes from every facility in a batch run."""
 
 
 @dataclass
@@ -132,11 +128,8 @@ def state_name(unit_id: str) -> str:
 
 
 def fingerprint(config: ScenarioConfig, lang: str | None, tiles: str | None) -> str:
-    """A hash of what a unit's result depends on: the config, the input files' size and time, the map options."""
-    paths = [config.roads.path, config.facilities.path, config.population.path, config.builtup_raster,
-             *(z.path for z in config.zones), *(z.seats for z in config.zones), *config.population.weights.values(),
-             config.statistics.path if config.statistics else None]
-    stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in map(Path, filter(None, paths)) if p.exists()]
+    """A hash of what a unit's result depends on: the config, every input file's size and time, the map options."""
+    stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in config.input_files() if p.exists()]
     text = json.dumps([config.model_dump_json(exclude={"batch", "output_dir"}), stamps, lang, tiles,
                        geocover.__version__])
     return hashlib.sha256(text.encode()).hexdigest()
@@ -237,21 +230,6 @@ def unowned_facilities(facilities: gpd.GeoDataFrame, unit_zones: gpd.GeoDataFram
     return facilities["facility_id"].astype(str)[~inside].tolist()
 
 
-def _write_travel_time(result: ScenarioResult, path: Path, limit: float) -> None:
-    """``travel_time.tif`` of the merged cells: minutes, -1 unreachable, -2 more than ``limit``, nodata -9999."""
-    grid = result.access.grid
-    minutes = result.access.minutes
-    minutes = np.where(np.isfinite(minutes) & (minutes >= MORE_THAN_MINUTES), MORE_THAN_CODE, minutes)
-    minutes = np.where(np.isfinite(minutes), minutes, UNREACHABLE_MINUTES)
-    minutes = np.where(grid.valid, minutes, NODATA_MINUTES).astype(np.float32)
-    profile = {"driver": "GTiff", "height": grid.shape[0], "width": grid.shape[1], "count": 1, "dtype": "float32",
-               "crs": grid.crs.to_wkt(), "transform": grid.transform, "nodata": NODATA_MINUTES, "compress": "deflate"}
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(minutes, 1)
-        dst.set_band_description(1, f"minutes to nearest facility (-1: none reachable; -2: more than {limit:g})")
-        dst.update_tags(mode=result.config.mode, unreachable=str(UNREACHABLE_MINUTES), more_than=str(MORE_THAN_CODE))
-
-
 def _summary(config: ScenarioConfig, level: str, units: pd.DataFrame, table: pd.DataFrame | None,
              info: pd.DataFrame | None, notes: list[str], seconds: float) -> str:
     counts = units["status"].value_counts()
@@ -261,7 +239,7 @@ def _summary(config: ScenarioConfig, level: str, units: pd.DataFrame, table: pd.
         more = info.columns[-2]
         people = info.loc[info["zone_level"] == level, more].sum()
         lines.append(f"people {more.removeprefix('pop_').replace('_', ' ')}: {people:,.0f} (batch_zones.csv)")
-        target = f"pop_within_{config.target_minutes:g}".replace(".", "_")
+        target = within_column(config.target_minutes)
         for zone_level, rows in table.groupby("zone_level", sort=False):
             total = rows["population"].sum()
             share = 100 * rows[target].sum() / total if total else np.nan
@@ -273,10 +251,11 @@ def _summary(config: ScenarioConfig, level: str, units: pd.DataFrame, table: pd.
     return "\n".join(lines)
 
 
-def _write_merged(folder: Path, config: ScenarioConfig, level: str, finished: list[UnitResult], ids: list[str],
-                  names: dict[str, str], unit_zones: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, units: pd.DataFrame,
-                  failed: dict[str, str], notes: list[str], lang: str | None, tiles: str | None, report: bool,
-                  executor) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Path]]:
+def _write_merged(  # noqa: PLR0913 - the pieces of one batch run, passed once from run_batch
+    folder: Path, config: ScenarioConfig, level: str, finished: list[UnitResult], ids: list[str],
+    names: dict[str, str], unit_zones: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, units: pd.DataFrame,
+    failed: dict[str, str], notes: list[str], lang: str | None, tiles: str | None, report: bool,
+    executor) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Path]]:
     """Merge the finished units and write the outputs of one run into ``folder``, all or none; the merged zone
     table, the per-zone batch information and the output paths. ``executor`` (a local Dask client) writes
     ``coverage.xlsx`` meanwhile."""
@@ -295,11 +274,10 @@ def _write_merged(folder: Path, config: ScenarioConfig, level: str, finished: li
             result = merged_result(config, finished, table, zones, cells, facilities, statistics, notes)
             result.audit = scenario_audit(result)
             html = render(coverage_map(result, lang=lang, tiles=tiles))
+            limit = finished[0].limits[""]
             outputs = {name: folder / name for name in write_outputs(result, stage, map_html=html,
                                                                           lang=lang if report else None,
-                                                                          workbook=workbook)}
-            limit = finished[0].limits[""]
-            _write_travel_time(result, stage / "travel_time.tif", limit)
+                                                                          workbook=workbook, more_than_minutes=limit)}
             for unit in (u for u in finished if u.map_html is not None):
                 name = f"map_{level}_{state_name(unit.unit_id).removesuffix('.pkl')}.html"
                 (stage / name).write_text(unit.map_html, encoding="utf-8")
@@ -362,6 +340,7 @@ def run_batch(
     where = str(config.source or config.name)
     if config.batch is None:
         raise InputError([Problem(where, "key 'batch': no batch section", "add batch: {unit_level: county}")])
+    raise_if_any(config.missing_files())
     if config.population.aggregate > 1:
         raise InputError([Problem(where, "key 'population.aggregate': each unit would sum other blocks of cells",
                                   "aggregate the raster beforehand (gdalwarp -r sum) or use geocover run")])
@@ -395,6 +374,8 @@ def run_batch(
         if jobs:
             cluster = Workers(workers or config.batch.workers, scheduler or config.batch.scheduler, processes)
             stack.callback(cluster.close)
+            if not cluster.local:
+                check_worker_access(cluster.client, config.input_files(), state_dir, where)
             task_config, roads_file = parse_roads_once(task_config, zones, state_dir)
             facilities = load_facilities(task_config)
             task_zones = read_zones(task_config.zones, config.roads.pbf, config.builtup_raster,

@@ -35,10 +35,10 @@ from geocover.io.zones import ZONE_COLUMNS, lie_within
 from geocover.network.graph import Network
 from geocover.network.snapping import Snap
 from geocover.pipeline import ScenarioResult
+from geocover.schema import ZONE_KEYS, service_column
 from geocover.travel.cells import Accessibility
 from geocover.travel.nearest import NodeTimes
 
-_KEYS = ["zone_level", "zone_id", "zone_name"]
 _SUMMED = ("population_nearest", "population_within_target")
 _TIER_STATS = ("minutes_mean", "minutes_median", "minutes_p90", "pop_unreachable")
 
@@ -165,7 +165,7 @@ def _spanning_rows(zones: gpd.GeoDataFrame, cells: MergedCells, config: Scenario
     """Zone-table rows of zones spanning several units, from the merged cells."""
     main, beyond = capped_zone_table(cells.grid, cells.minutes, zones, config.bands_minutes, config.target_minutes,
                                         limits[""], facilities)
-    table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(main, on=_KEYS, how="left")
+    table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(main, on=ZONE_KEYS, how="left")
     table = pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)
     if statistics is not None and "population" in statistics.columns:
         table["official_population"] = statistics["population"].reindex(table["zone_id"]).to_numpy()
@@ -175,7 +175,7 @@ def _spanning_rows(zones: gpd.GeoDataFrame, cells: MergedCells, config: Scenario
         if service.name in cells.services:
             part, _ = capped_zone_table(cells.grid, cells.services[service.name], zones, service.bands_minutes,
                                         service.target_minutes, limits[service.name])
-            values = part.drop(columns=_KEYS + ["population"]).add_prefix(f"{service.name}_")
+            values = part.drop(columns=ZONE_KEYS + ["population"]).add_prefix(service_column(service.name, ""))
             table = pd.concat([table, values], axis=1)
     grid = cells.grid
     for name, values in cells.scores.items():
@@ -204,10 +204,13 @@ def merge_tables(
         and ``mean_minutes_at_least`` (the mean where nobody is more than N minutes away, else a lower bound).
     """
     frames = [pd.concat([unit.table.assign(unit_id=unit.unit_id), unit.beyond], axis=1) for unit in units]
-    rows = pd.concat(frames, ignore_index=True).drop_duplicates(_KEYS[:2]) if frames else pd.DataFrame(columns=_KEYS)
+    if not frames:
+        rows = pd.DataFrame(columns=ZONE_KEYS)
+    else:
+        rows = pd.concat(frames, ignore_index=True).drop_duplicates(ZONE_KEYS[:2])
     rows["source"] = "unit run"
-    keys = pd.MultiIndex.from_frame(zones[_KEYS[:2]].astype({"zone_id": str}))
-    have = keys.isin(pd.MultiIndex.from_frame(rows[_KEYS[:2]].astype({"zone_id": str})))
+    keys = pd.MultiIndex.from_frame(zones[ZONE_KEYS[:2]].astype({"zone_id": str}))
+    have = keys.isin(pd.MultiIndex.from_frame(rows[ZONE_KEYS[:2]].astype({"zone_id": str})))
     if cells is not None and (~have).any():
         units_area = shapely.union_all(zones.geometry[zones["zone_level"] == unit_level].to_numpy())
         spanning = zones[~have]
@@ -224,7 +227,7 @@ def merge_tables(
                             len(columns)), "pop_covered_capacity")
         columns.insert(next((i for i, c in enumerate(columns) if c.startswith("minutes_mean_")), len(columns)),
                        "pct_covered_capacity")
-    rows = rows.set_index(pd.MultiIndex.from_frame(rows[_KEYS[:2]].astype({"zone_id": str})))
+    rows = rows.set_index(pd.MultiIndex.from_frame(rows[ZONE_KEYS[:2]].astype({"zone_id": str})))
     rows = rows.reindex(keys[keys.isin(rows.index)])
     table = rows.reindex(columns=columns).reset_index(drop=True)
     for column in (c for c in columns if c == "facilities" or c.startswith("facilities_")):
@@ -250,8 +253,8 @@ def merged_result(
     :data:`~geocover.batch.unit.NOT_FOUND_MINUTES`.
     """
     grid = cells.grid
-    geometry = zones.set_index(pd.MultiIndex.from_frame(zones[_KEYS[:2]].astype({"zone_id": str}))).geometry
-    geometry = geometry.reindex(pd.MultiIndex.from_frame(table[_KEYS[:2]].astype({"zone_id": str})))
+    geometry = zones.set_index(pd.MultiIndex.from_frame(zones[ZONE_KEYS[:2]].astype({"zone_id": str}))).geometry
+    geometry = geometry.reindex(pd.MultiIndex.from_frame(table[ZONE_KEYS[:2]].astype({"zone_id": str})))
     zone_layer = gpd.GeoDataFrame(table.assign(geometry=geometry.to_numpy()), crs=zones.crs)
     empty = Snap(np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
     nodes = NodeTimes(np.zeros(0), np.zeros(0, dtype=np.int64), "to")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +14,7 @@ from tqdm.auto import tqdm
 from geocover.batch.cell_snaps import CellSnaps, mark_complete, snap_rows
 from geocover.batch.unit import UnitResult, run_unit
 from geocover.config import ScenarioConfig
+from geocover.errors import Problem, raise_if_any
 from geocover.io.osm import load_segments
 from geocover.prepare import load_roads
 
@@ -86,10 +88,30 @@ class Workers:
         self._pool.shutdown()
 
 
-def compute_units(client, jobs: list[tuple[str, str]], config: ScenarioConfig, level: str, lang: str | None,
-             tiles: str | None, facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, roads_file: Path | None,
-             unowned: list[str], plans: list[tuple[CellSnaps, list[tuple[int, int]]]], progress: bool,
-             done: dict[str, UnitResult], failed: dict[str, str], save) -> None:
+def _out_of_reach(readable: list[str], writable: list[str]) -> list[str]:
+    """On a worker: the paths of ``readable`` it cannot read and of ``writable`` it cannot write."""
+    return ([path for path in readable if not os.access(path, os.R_OK)]
+            + [path for path in writable if not os.access(path, os.W_OK | os.X_OK)])
+
+
+def check_worker_access(client, inputs: list[Path], state_dir: Path, where: str) -> None:
+    """Raise :class:`~geocover.errors.InputError` naming every path and worker when a worker of ``client``
+    cannot read an input file or write the state folder (the inputs and the state must be on storage that
+    every worker mounts at the same path)."""
+    found = client.run(_out_of_reach, [str(path) for path in inputs], [str(state_dir)])
+    raise_if_any([
+        Problem(where, f"worker {worker} cannot {'write' if path == str(state_dir) else 'read'} {path}",
+                "put the inputs and the state folder (batch.state_dir) on storage every worker mounts at the "
+                "same path")
+        for worker, paths in sorted(found.items()) for path in paths
+    ])
+
+
+def compute_units(  # noqa: PLR0913 - the pieces of one batch run, passed once from run_batch
+    client, jobs: list[tuple[str, str]], config: ScenarioConfig, level: str, lang: str | None,
+    tiles: str | None, facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, roads_file: Path | None,
+    unowned: list[str], plans: list[tuple[CellSnaps, list[tuple[int, int]]]], progress: bool,
+    done: dict[str, UnitResult], failed: dict[str, str], save) -> None:
     """Snap the cells of ``plans``, then run ``jobs`` (unit id, name) on Dask, ``facilities`` and ``zones``
     sent once to every worker; fill ``done`` and ``failed`` as they finish."""
     from dask.distributed import as_completed

@@ -66,6 +66,7 @@ from geocover.network.snapping import Snap
 from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
+from geocover.schema import ZONE_KEYS
 from geocover.travel.cells import cell_accessibility
 
 TABLE_LIMIT_MINUTES: float = inspect.signature(facility_table).parameters["limit_minutes"].default
@@ -75,7 +76,6 @@ TABLE_LIMIT_MINUTES: float = inspect.signature(facility_table).parameters["limit
 TOBLER_MAX_KMH = 6.0
 """The fastest off-road walk of :mod:`geocover.travel.offroad` (Tobler's function, slightly downhill), km/h."""
 
-_KEYS = ["zone_level", "zone_id", "zone_name"]
 _STATS = ("mean_minutes", "median_minutes", "p90_minutes")
 
 
@@ -182,8 +182,8 @@ class UnitResult:
 
 def _replace_columns(table: pd.DataFrame, fixed: pd.DataFrame, pairs: list[tuple[str, str]]) -> None:
     """Set ``table[to] = fixed[frm]`` for every pair, rows matched on the zone keys."""
-    index = pd.MultiIndex.from_frame(table[_KEYS])
-    fixed = fixed.set_index(_KEYS).reindex(index)
+    index = pd.MultiIndex.from_frame(table[ZONE_KEYS])
+    fixed = fixed.set_index(ZONE_KEYS).reindex(index)
     for to, frm in pairs:
         if to in table.columns:
             table[to] = fixed[frm].to_numpy()

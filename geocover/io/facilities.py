@@ -301,7 +301,7 @@ def _load(path: Path, layer: str | None, sheet: str | int | None, system: str | 
     return frame, geometry, file, system
 
 
-def read_facilities(
+def read_facilities(  # noqa: PLR0913 - one keyword per column option of the facilities: config section
     path: str | Path,
     *,
     layer: str | None = None,

@@ -8,14 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geocover.schema import TIERS
+
 __all__ = [
     "TIERS", "cell_text", "classify_ownership", "classify_tier", "normalize_grade", "split_words", "township_code",
 ]
 
-#: Facility tiers, from the national health-institution categories and OSM tags.
-TIERS = ("hospital", "central_township_health_centre", "township_health_centre",
-         "community_health_centre", "community_health_station", "village_clinic",
-         "emergency_centre", "emergency_station", "clinic", "doctors", "other")
 
 
 def split_words(text: str) -> tuple[str, ...]:

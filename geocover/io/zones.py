@@ -12,7 +12,6 @@ import shapely
 
 from geocover.analysis.seat_zones import network_voronoi
 from geocover.analysis.urban_rural import builtup_percent, classify_urban_rural
-from geocover.analysis.zone_table import CODE_DIGITS
 from geocover.config import ZoneLayerConfig
 from geocover.errors import InputError, Problem
 from geocover.io.osm import read_admin_boundaries
@@ -20,6 +19,7 @@ from geocover.io.population import PopulationGrid
 from geocover.io.utm import utm_crs
 from geocover.network.graph import Network
 from geocover.network.snapping import Snap
+from geocover.schema import CODE_DIGITS
 
 ZONE_COLUMNS = ["zone_level", "zone_id", "zone_name", "parent_id", "urban_rural", "urban_rural_source",
                 "is_county_seat"]

@@ -28,6 +28,7 @@ from geocover.pipeline import ScenarioResult
 from geocover.render.folium_map import CAPACITY_COLUMNS
 from geocover.render.i18n import CSS_FONTS, LABELS, Lang, label, level_name, mode_name, tier_name
 from geocover.render.print_map import cjk_rc, class_colours, class_labels, draw_static_map, percent_colour
+from geocover.schema import band_label, within_column
 
 #: Most zones drawn in one chart; beyond it, those with the most people beyond the target.
 MAX_CHART_ZONES = 40
@@ -38,7 +39,7 @@ _PAGE = (11.69, 8.27)
 
 def _target(result: ScenarioResult) -> tuple[float, str]:
     minutes = float(result.config.target_minutes)
-    return minutes, f"{minutes:g}".replace(".", "_")
+    return minutes, band_label(minutes)
 
 
 def column_label(column: str, lang: Lang) -> str:
@@ -149,7 +150,7 @@ def class_population(table: pd.DataFrame, bands: list[float]) -> np.ndarray:
 
     Within the first band, between consecutive bands, beyond the last band, unreachable.
     """
-    within = [table[f"pop_within_{b:g}".replace(".", "_")].to_numpy(float) for b in sorted(bands)]
+    within = [table[within_column(b)].to_numpy(float) for b in sorted(bands)]
     parts = [within[0]] + [b - a for a, b in zip(within, within[1:], strict=False)]
     beyond = table["population"].to_numpy(float) - within[-1] - table["pop_unreachable"].to_numpy(float)
     return np.column_stack(parts + [beyond, table["pop_unreachable"].to_numpy(float)])

@@ -7,7 +7,9 @@ A run that fails leaves the output folder as it was: no half-written file, no mi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -36,15 +38,25 @@ OUTPUT_STEPS = ("tables written", "GeoPackage written", "travel-time raster writ
                 "print map and report written", "outputs in place")
 """The steps :func:`write_outputs` advances a progress bar by, in order."""
 
+MORE_THAN_CODE = -2.0
+"""``travel_time.tif`` value of cells more than ``more_than_minutes`` from every facility (a batch run)."""
 
-def write_travel_time(result: ScenarioResult, path: Path) -> None:
+
+def write_travel_time(result: ScenarioResult, path: Path, more_than_minutes: float | None = None) -> None:
     """GeoTIFF of minutes to the nearest facility per population cell (float32).
 
     Cells with no facility reachable hold -1; cells outside the data or the study
-    area hold the nodata value -9999.
+    area hold the nodata value -9999; with ``more_than_minutes`` (a batch run, whose cells beyond it
+    have no exact time), cells beyond it hold -2.
     """
     grid = result.access.grid
-    minutes = np.where(np.isfinite(result.access.minutes), result.access.minutes, UNREACHABLE_MINUTES)
+    minutes = result.access.minutes
+    description, tags = "minutes to nearest facility (-1: none reachable)", {}
+    if more_than_minutes is not None:
+        minutes = np.where(np.isfinite(minutes) & (minutes > more_than_minutes), MORE_THAN_CODE, minutes)
+        description = f"minutes to nearest facility (-1: none reachable; -2: more than {more_than_minutes:g})"
+        tags = {"more_than": str(MORE_THAN_CODE)}
+    minutes = np.where(np.isfinite(minutes), minutes, UNREACHABLE_MINUTES)
     minutes = np.where(grid.valid, minutes, NODATA_MINUTES).astype(np.float32)
     profile = {
         "driver": "GTiff", "height": grid.shape[0], "width": grid.shape[1], "count": 1,
@@ -53,8 +65,8 @@ def write_travel_time(result: ScenarioResult, path: Path) -> None:
     }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(minutes, 1)
-        dst.set_band_description(1, "minutes to nearest facility (-1: none reachable)")
-        dst.update_tags(mode=result.config.mode, unreachable=str(UNREACHABLE_MINUTES))
+        dst.set_band_description(1, description)
+        dst.update_tags(mode=result.config.mode, unreachable=str(UNREACHABLE_MINUTES), **tags)
 
 
 def network_layers(result: ScenarioResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -111,7 +123,7 @@ def workbook_sheets(table: pd.DataFrame, facilities: gpd.GeoDataFrame) -> dict[s
         lon=wgs84.geometry.x.round(7), lat=wgs84.geometry.y.round(7))}
 
 
-def write_outputs(
+def write_outputs(  # noqa: C901 - one branch per optional output file
     result: ScenarioResult,
     out_dir: str | Path,
     export_network: bool = False,
@@ -120,6 +132,7 @@ def write_outputs(
     tables: dict[str, pd.DataFrame | dict[str, pd.DataFrame]] | None = None,
     workbook: Future | None = None,
     steps: tqdm | None = None,
+    more_than_minutes: float | None = None,
 ) -> dict[str, Path]:
     """Write the table, GeoPackage, travel-time raster and map of a scenario.
 
@@ -145,6 +158,8 @@ def write_outputs(
         worker while merging): waited for instead of written here.
     steps : tqdm, optional
         A progress bar advanced once per output step (:data:`OUTPUT_STEPS`).
+    more_than_minutes : float, optional
+        ``travel_time.tif`` codes cells beyond it -2 (a batch run: no exact time there).
 
     Returns
     -------
@@ -188,14 +203,14 @@ def write_outputs(
             layers[f"service_areas_{name}"] = service.service_areas
         if export_network:
             layers["network_nodes"], layers["network_edges"] = network_layers(result)
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_GPKG_DATE})
-        for layer, frame in layers.items():
-            frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
-            if extra_crs is not None:
-                frame.to_crs(extra_crs).to_file(stage / f"results_{extra_crs.to_epsg()}.gpkg", layer=layer,
-                                                driver="GPKG", engine="pyogrio")
+        with gdal_config(OGR_CURRENT_DATE=FIXED_GPKG_DATE):
+            for layer, frame in layers.items():
+                frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
+                if extra_crs is not None:
+                    frame.to_crs(extra_crs).to_file(stage / f"results_{extra_crs.to_epsg()}.gpkg", layer=layer,
+                                                    driver="GPKG", engine="pyogrio")
         _advance(steps, OUTPUT_STEPS[1])
-        write_travel_time(result, stage / "travel_time.tif")
+        write_travel_time(result, stage / "travel_time.tif", more_than_minutes)
         _advance(steps, OUTPUT_STEPS[2])
         if map_html is not None:
             (stage / "map.html").write_text(map_html, encoding="utf-8")
@@ -218,6 +233,15 @@ def _advance(steps: tqdm | None, label: str) -> None:
     if steps is not None:
         steps.set_postfix_str(label)
         steps.update(1)
+@contextmanager
+def gdal_config(**options: str) -> Iterator[None]:
+    """Set GDAL configuration options for the ``with`` block only; the previous values (or none) come back after."""
+    previous = {key: pyogrio.get_gdal_config_option(key) for key in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(previous)
 
 
 def _write_table(table: pd.DataFrame | dict[str, pd.DataFrame], path: Path) -> None:

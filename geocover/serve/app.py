@@ -28,7 +28,7 @@ from geocover.serve.state import EditError, Workspace
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> FastAPI:
+def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> FastAPI:  # noqa: C901 - routes are closures over one workspace
     """The app serving ``workspace``, answering requests addressed to ``hosts`` only.
 
     Parameters

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import geopandas as gpd
 import numpy as np
@@ -18,6 +19,7 @@ import pandas as pd
 import pyproj
 import scipy.sparse as sp
 
+from geocover.config import SitingConfig
 from geocover.network.graph import Network
 from geocover.network.snapping import snap_points
 from geocover.pipeline import ScenarioResult
@@ -32,8 +34,10 @@ __all__ = [
     "MODELS", "CANDIDATE_RULES",
 ]
 
-MODELS = ("mclp", "lscp", "pmedian", "ambulance")
-CANDIDATE_RULES = ("cells", "gap_cells", "nodes", "midpoints", "seats", "file")
+_DEFAULTS = SitingConfig()
+"""The defaults of every siting option: the config's, so the config, the CLI and Python agree."""
+MODELS: tuple[str, ...] = get_args(SitingConfig.model_fields["model"].annotation)
+CANDIDATE_RULES: tuple[str, ...] = get_args(SitingConfig.model_fields["candidate_rule"].annotation)
 URBAN_DENSITY_PER_KM2 = 1500.0
 """Cells at least this dense count as urban when zones carry no urban/rural class (people per km²)."""
 
@@ -211,26 +215,26 @@ def _matrix(result: ScenarioResult, snap, limit: float, direction: str, network:
     return matrix
 
 
-def site(
+def site(  # noqa: PLR0913 - the keywords of SitingConfig, one each, as the notebook API
     result: ScenarioResult,
-    model: str = "mclp",
-    k: int | None = None,
-    target_share: float | None = None,
-    threshold_minutes: float | None = None,
-    candidate_rule: str = "cells",
+    model: str = _DEFAULTS.model,
+    k: int | None = _DEFAULTS.k,
+    target_share: float | None = _DEFAULTS.target_share,
+    threshold_minutes: float | None = _DEFAULTS.threshold_minutes,
+    candidate_rule: str = _DEFAULTS.candidate_rule,
     *,
     candidates: gpd.GeoDataFrame | str | Path | None = None,
-    spacing_m: float | None = 1000.0,
-    min_distance_m: float = 0.0,
-    inside_zones: bool = True,
-    method: str = "auto",
-    time_limit_s: float = 60.0,
-    mip_gap: float = 0.0,
-    penalty_minutes: float | None = None,
-    capacity: float | None = None,
-    ambulance_metric: str = "straight",
-    urban_limit: float = 5.0,
-    rural_limit: float = 10.0,
+    spacing_m: float | None = _DEFAULTS.spacing_m,
+    min_distance_m: float = _DEFAULTS.min_distance_m,
+    inside_zones: bool = _DEFAULTS.inside_zones,
+    method: str = _DEFAULTS.method,
+    time_limit_s: float = _DEFAULTS.time_limit_s,
+    mip_gap: float = _DEFAULTS.mip_gap,
+    penalty_minutes: float | None = _DEFAULTS.penalty_minutes,
+    capacity: float | None = _DEFAULTS.capacity,
+    ambulance_metric: str = _DEFAULTS.ambulance_metric,
+    urban_limit: float = _DEFAULTS.urban_limit,
+    rural_limit: float = _DEFAULTS.rural_limit,
     urban_density_per_km2: float = URBAN_DENSITY_PER_KM2,
 ) -> SitingResult:
     """Propose new sites for a scenario.
@@ -253,7 +257,7 @@ def site(
     candidate_rule : {"cells", "gap_cells", "nodes", "midpoints", "seats", "file"}
         Populated cell centres, cell centres beyond the scenario's target, road nodes, segment
         midpoints, township seats (``candidates`` points, else a point inside each zone of the last
-        zone level), or the points in ``candidates``.
+        zone level), or the points in ``candidates``; default ``"gap_cells"`` as in the config.
     candidates : geopandas.GeoDataFrame or path, optional
         Points for ``"file"`` and ``"seats"``.
     spacing_m : float, optional

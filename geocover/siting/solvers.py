@@ -20,7 +20,10 @@ from __future__ import annotations
 import heapq
 import os
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -268,14 +271,36 @@ def _highs(cost: np.ndarray, matrix: sp.spmatrix, row_lower: np.ndarray, row_upp
     return x, float(info.objective_function_value), float(info.mip_dual_bound), float(info.mip_gap), status
 
 
+_BANNER_LOCK = threading.Lock()
+_banner_shown = False
+
+
 def _silent_highs(highspy):
-    """A ``Highs`` instance; its banner (printed from C++ once per process) goes to /dev/null, not stdout."""
+    """A ``Highs`` instance without its banner.
+
+    HiGHS prints the banner from C++ when the process makes its first ``Highs`` (before any option,
+    ``output_flag`` included, can be set), so only that first construction sends file descriptor 1 to
+    /dev/null, under a lock, and restores it at once; later instances leave stdout alone.
+    """
+    global _banner_shown
+    with _BANNER_LOCK:
+        if _banner_shown:
+            return highspy.Highs()
+        with _stdout_to_devnull():
+            highs = highspy.Highs()
+        _banner_shown = True
+        return highs
+
+
+@contextmanager
+def _stdout_to_devnull() -> Iterator[None]:
+    """File descriptor 1 goes to /dev/null for the ``with`` block, then back where it was."""
     sys.stdout.flush()
     saved = os.dup(1)
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 1)
-            return highspy.Highs()
+            yield
     finally:
         os.dup2(saved, 1)
         os.close(saved)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from geocover.schema import UNIT_CODE_DIGITS, band_label
 from geocover.standards.schema import Rule
 
 PASS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED = "pass", "fail", "not evaluable", "not specified by this plan"
@@ -25,8 +26,6 @@ COLUMNS = (
 )
 _STREET = ("街道", "街道办事处", "街道办", "街办")
 _COMMUNITY = ("社区", "居委会", "居民委员会")
-_CODE_DIGITS = {"province": 2, "city": 4, "county": 6, "township": 9, "street": 9, "township_or_street": 9,
-                "village": 12, "community": 12, "village_or_community": 12}
 _TRUE = {"true", "yes", "y", "1", "是", "有", "t"}
 _FALSE = {"false", "no", "n", "0", "否", "无", "f"}
 _OWNERS = {
@@ -254,7 +253,7 @@ def facility_units(ctx: Context, facilities: pd.DataFrame, level: str) -> pd.Ser
     when zones and facilities have geometries.
     """
     zones = ctx.zones[level_mask(ctx.zones, level)]
-    digits = _CODE_DIGITS.get(level)
+    digits = UNIT_CODE_DIGITS.get(level)
     column = "village_code" if digits == 12 else "township_code"
     if digits and column in facilities.columns:
         lookup = {_code(z, digits): key(z) for z in zones["zone_id"] if _code(z, digits)}
@@ -277,10 +276,6 @@ def _code(value: Any, digits: int) -> str | None:
 
 
 Evaluator = Callable[[Rule, Context], list[dict]]
-
-
-def _label(value: float) -> str:
-    return f"{value:g}".replace(".", "_")
 
 
 def _reach_missing(rule: Rule, ctx: Context) -> tuple[str | None, str | None]:
@@ -311,7 +306,7 @@ def _mode_missing(rule: Rule, ctx: Context) -> tuple[str | None, str]:
 def evaluate_travel_time(rule: Rule, ctx: Context) -> list[dict]:
     """Share of residents within ``minutes``: ``pct_within_<m>`` (or ``pop_within_<m>``/``population``)."""
     out: list[dict] = []
-    p, m = rule.params, _label(rule.params.minutes)
+    p, m = rule.params, band_label(rule.params.minutes)
     reach, reach_note = _reach_missing(rule, ctx)
     mode, mode_note = _mode_missing(rule, ctx)
     measure = f"% of residents within {p.minutes:g} min"

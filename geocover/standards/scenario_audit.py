@@ -12,10 +12,9 @@ import pandas as pd
 
 from geocover.config import ServiceConfig
 from geocover.pipeline import ScenarioResult
+from geocover.schema import service_column
 from geocover.standards import audit, load_plan, load_preset, resolve_rules
 from geocover.standards.schema import Rule
-
-_KEYS = ["zone_level", "zone_id", "zone_name"]
 
 
 def scenario_rules(result: ScenarioResult) -> list[Rule]:
@@ -29,7 +28,7 @@ def _view(result: ScenarioResult, service: ServiceConfig | None) -> tuple[pd.Dat
     """The zone table as the audit reads it, for the main analysis or one service circle."""
     table = result.table.copy()
     if service is not None:
-        prefix = f"{service.name}_"
+        prefix = service_column(service.name, "")
         own = {c: c.removeprefix(prefix) for c in table.columns if c.startswith(prefix)}
         table = table.drop(columns=[c for c in own.values() if c in table.columns and c != "population"])
         table = table.rename(columns=own)

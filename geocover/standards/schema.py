@@ -46,10 +46,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
-TIERS = (
-    "township_health_centre", "central_township_health_centre", "community_health_centre",
-    "community_health_station", "village_clinic", "hospital", "emergency_centre", "emergency_station", "other",
-)
+from geocover.schema import TIERS
+
 #: Statistics columns (per unit, keyed by ``zone_id``) a ratio or band rule may count.
 NUMERATORS = (
     "beds", "doctors", "nurses", "gps", "ambulances", "infectious_beds", "public_health_staff", "pharmacists",
