@@ -20,16 +20,27 @@ CSS_FONTS = ('"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microso
 LABELS: dict[str, dict[str, str]] = {
     # layer names
     "layer_band": {"en": "Within {minutes} min ({mode})", "zh": "{minutes}分钟内可达（{mode}）"},
-    "layer_zones": {"en": "{level}: % within {minutes} min", "zh": "{level}：{minutes}分钟内人口占比"},
+    "layer_zones": {"en": "% of people within {minutes} min, by {level}", "zh": "{minutes}分钟内人口占比（按{level}）"},
     "layer_gaps": {"en": "Gaps: people beyond {minutes} min", "zh": "服务空白区：{minutes}分钟以外人口"},
     "layer_facilities": {"en": "Facilities: {tier}", "zh": "医疗机构：{tier}"},
     "layer_surface": {"en": "Travel time surface ({mode})", "zh": "出行时间面（{mode}）"},
-    "layer_service": {"en": "{service}: within {minutes} min ({mode})",
-                      "zh": "{service}：{minutes}分钟内可达（{mode}）"},
+    "layer_service": {"en": "{service} within {minutes} min ({mode})",
+                      "zh": "{service}{minutes}分钟内可达（{mode}）"},
     "layer_ambulance_straight": {"en": "Ambulance radius, straight line (urban {urban} km, rural {rural} km)",
                                  "zh": "急救半径（直线，城市{urban}公里、农村{rural}公里）"},
     "layer_ambulance_road": {"en": "Ambulance radius, by road (urban {urban} km, rural {rural} km)",
                              "zh": "急救半径（道路，城市{urban}公里、农村{rural}公里）"},
+    "group_base": {"en": "Base data", "zh": "基础数据"},
+    "group_travel": {"en": "Travel time", "zh": "出行时间"},
+    "group_standards": {"en": "Standards", "zh": "规划标准"},
+    "group_ambulance": {"en": "Ambulance", "zh": "急救"},
+    "group_siting": {"en": "Siting", "zh": "选址"},
+    "layers": {"en": "Layers", "zh": "图层"},
+    "legend": {"en": "Legend", "zh": "图例"},
+    "legend_audit_fail": {"en": "zone fails a standard", "zh": "有未达标项的区域"},
+    "legend_audit_pass": {"en": "zone meets every standard judged", "zh": "已评估标准均达标的区域"},
+    "legend_sites": {"en": "Proposed site (number = rank)", "zh": "建议选址（数字为排序）"},
+    "unnamed": {"en": "{tier} {id}", "zh": "{tier}（编号 {id}）"},
     "layer_ambulance_response": {"en": "Ambulance response within {minutes} min",
                                  "zh": "急救反应时间{minutes}分钟以内"},
     "layer_audit": {"en": "Standards: zones failing", "zh": "规划标准：未达标区域"},
@@ -192,6 +203,38 @@ def label(key: str, lang: Lang, **values: object) -> str:
     return LABELS[key][lang].format(**filled)
 
 
+def title(config: object, lang: Lang) -> str:
+    """The map and report title: ``map.title_zh`` for Chinese when given, else ``map.title``, else the name."""
+    chinese = config.map.title_zh if lang == "zh" else None
+    return chinese or config.map.title or config.name
+
+
+def _configured(item: object, lang: Lang) -> str | None:
+    """The ``label`` (``label_zh`` in Chinese, else ``label``) a user gave a config item, if any."""
+    chinese = getattr(item, "label_zh", None) if lang == "zh" else None
+    return chinese or getattr(item, "label", None)
+
+
+def zone_level_label(config: object, level: str, lang: Lang) -> str:
+    """A zone level as readers see it: the zones' ``label``/``label_zh``, else :func:`level_name`."""
+    for zones in config.zones:
+        if zones.level == level and _configured(zones, lang):
+            return _configured(zones, lang)
+    return level_name(level, lang)
+
+
+def service_label(service: object, lang: Lang) -> str:
+    """A service circle as readers see it: its ``label``/``label_zh``, else its tiers (``clinic or doctors``)."""
+    given = _configured(service, lang)
+    if given:
+        return given
+    if not service.tiers:
+        return {"en": "any facility", "zh": "任一医疗机构"}[lang]
+    joiner = {"en": " or ", "zh": "或"}[lang]
+    text = joiner.join(tier_name(t, lang) for t in service.tiers)
+    return text[:1].upper() + text[1:] if lang == "en" else text
+
+
 def mode_name(mode: str, lang: Lang) -> str:
     """The travel mode in ``lang`` (``drive`` → 驾车)."""
     return MODES.get(mode, {}).get(lang, mode)
@@ -203,5 +246,5 @@ def tier_name(tier: str, lang: Lang) -> str:
 
 
 def level_name(level: str, lang: Lang) -> str:
-    """A zone level in ``lang``; a level named in the config and unknown here as given."""
-    return LEVEL_NAMES.get(level, {}).get(lang, level)
+    """A zone level in ``lang``; a level named in the config and unknown here as given, ``_`` as spaces."""
+    return LEVEL_NAMES.get(level, {}).get(lang, level.replace("_", " "))

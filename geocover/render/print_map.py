@@ -33,18 +33,20 @@ from geocover.io.utm import utm_crs
 from geocover.pipeline import ScenarioResult
 from geocover.render.i18n import Lang, label, level_name, mode_name, tier_name
 
-PERCENT_RAMP = ("#d73027", "#fee08b", "#1a9850")
-"""Colours of 0 %, 50 % and 100 % of people within the target."""
-BAND_RAMP = ("#1a9850", "#fee08b", "#d73027")
-"""Colours from the first travel-time band to beyond the last."""
-NO_PEOPLE_COLOUR = "#bdbdbd"
-UNREACHABLE_COLOUR = "#762a83"
+PERCENT_RAMP = ("#7a0177", "#f768a1", "#fde0dd")
+"""Colours of 0 %, 50 % and 100 % of people within the target (ColorBrewer RdPu, reversed: low stands out)."""
+BAND_RAMP = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+"""Colours from the first travel-time band to beyond the last (ColorBrewer YlGnBu, colour-blind safe)."""
+NO_PEOPLE_COLOUR = "#d9d9d9"
+UNREACHABLE_COLOUR = "#000000"
+GAP_COLOUR = "#e6550d"
+"""Outline of the gaps (people beyond the target): orange, off both fill ramps."""
 NO_CLASS = 255
 """Travel-time class of cells outside the data (sea, outside the study area)."""
 
 #: Symbol (shape) and colour of each facility tier; tiers not listed draw as ``other``.
 TIER_SYMBOLS: dict[str, tuple[str, str]] = {  # colours kept off the red-yellow-green ramps of the fills
-    "hospital": ("square", "#253494"),
+    "hospital": ("square", "#e31a1c"),
     "central_township_health_centre": ("pentagon", "#6a51a3"),
     "township_health_centre": ("diamond", "#2c7fb8"),
     "community_health_centre": ("hexagon", "#c51b7d"),
@@ -52,7 +54,7 @@ TIER_SYMBOLS: dict[str, tuple[str, str]] = {  # colours kept off the red-yellow-
     "village_clinic": ("circle", "#ffffff"),
     "emergency_centre": ("star", "#8c510a"),
     "emergency_station": ("plus", "#bf812d"),
-    "clinic": ("triangle", "#41b6c4"),
+    "clinic": ("triangle", "#ff7f00"),
     "doctors": ("circle", "#111111"),
     "other": ("cross", "#636363"),
 }
