@@ -91,6 +91,7 @@ class LayersAndLegend(branca.element.MacroElement):
           ];
           var overlays = {};
           entries.forEach(function (e) { e.layer.gcGroup = e.group; overlays[e.name] = e.layer; });
+          map.gcEntries = entries;
           new L.Control.GeocoverLayers({}, overlays, {collapsed: true, title: {{ this.layers_title|tojson }}})
             .addTo(map);
           L.control.scale({imperial: false}).addTo(map);

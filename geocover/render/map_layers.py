@@ -9,10 +9,12 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
+import branca.element
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from jinja2 import Template
 
 from geocover.analysis.polygons import trace_polygons
 from geocover.pipeline import ScenarioResult
@@ -121,6 +123,21 @@ def audit_layer(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Lig
                    + swatch_row(f"background:{_AUDIT_PASS}99", label("legend_audit_pass", lang)), ["audit"])
 
 
+class _TextPopup(branca.element.MacroElement):
+    """A popup of escaped HTML bound to its parent marker (Folium's ``Popup`` needs jQuery)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindPopup({{ this.text|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "TextPopup"
+        self.text = text
+
+
 def site_icon(rank: int) -> folium.DivIcon:
     """A white disc with the site's rank, as drawn on the map and in the legend."""
     return folium.DivIcon(html=f'<div class="gc-site">{rank}</div>', icon_size=(20, 20), icon_anchor=(10, 10),
@@ -136,8 +153,8 @@ def sites_layer(fmap: folium.Map, sites: pd.DataFrame | None, lang: Lang, light:
     group = folium.FeatureGroup(name=name).add_to(fmap)
     for point, rank, people in zip(points.geometry, points["rank"], points["population_added"], strict=True):
         text = html.escape(label("site_popup", lang, rank=int(rank), people=f"{float(people):,.0f}"))
-        folium.Marker([point.y, point.x], icon=site_icon(int(rank)), popup=folium.Popup(text),
-                      tooltip=folium.Tooltip(text)).add_to(group)
+        marker = folium.Marker([point.y, point.x], icon=site_icon(int(rank)), tooltip=folium.Tooltip(text))
+        marker.add_child(_TextPopup(text)).add_to(group)
     legend.add(group, name, "group_siting", ["sites"])
     legend.section('<div class="gc-row"><span class="gc-site gc-site-swatch">1</span>'
                    f"{html.escape(label('legend_sites', lang))}</div>", ["sites"])
