@@ -305,7 +305,7 @@ def _travel_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, legend:
     png, bounds = surface_image(result, shift)
     name = html.escape(label("layer_surface", lang, mode=mode))
     surface = folium.raster_layers.ImageOverlay(
-        "data:image/png;base64," + base64.b64encode(png).decode("ascii"), bounds=bounds, opacity=0.85,
+        "data:image/png;base64," + base64.b64encode(png).decode("ascii"), bounds=bounds, opacity=1.0,
         name=name, className="gc-surface",
     ).add_to(fmap)
     legend.add(surface, name, "group_travel", ["minutes"])
@@ -336,8 +336,8 @@ def _gap_layer(fmap: folium.Map, result: ScenarioResult, lang: Lang, legend: Leg
     name = html.escape(label("layer_gaps", lang, minutes=target))
     layer = folium.GeoJson(
         _properties(light(result.gaps), gap_columns), name=name,
-        style_function=lambda _: {"fill": True, "fillOpacity": 0, "color": GAP_COLOUR, "weight": 2.5,
-                                  "dashArray": "6 4"},
+        style_function=lambda _: {"fill": True, "fillOpacity": 0, "color": GAP_COLOUR, "weight": 1.5,
+                                  "dashArray": "4 3"},
         tooltip=folium.GeoJsonTooltip(list(gap_columns), aliases=[html.escape(label(k, lang)) for k in gap_columns]),
     ).add_to(fmap)
     legend.add(layer, name, "group_travel", ["gaps"])
