@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import matplotlib.colors
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import shapely
 from PIL import Image
@@ -20,15 +21,9 @@ from geocover.render.report import class_population, write_report
 from tests.conftest import ROOT
 
 HOSTILE = '<script>window.__pwned=1</script> "Dr. O\'Brien"'
-# The percent ramp, restated: 0 % red, 50 % yellow, 100 % green, linear in RGB between them.
-RAMP = [(0, "#d73027"), (50, "#fee08b"), (100, "#1a9850")]
-TIER_COLOURS = {"clinic": "#41b6c4", "doctors": "#111111"}
-
-
-def _expected_colour(pct: float) -> np.ndarray:
-    (p0, c0), (p1, c1) = (RAMP[0], RAMP[1]) if pct <= 50 else (RAMP[1], RAMP[2])
-    a, b = np.array(matplotlib.colors.to_rgb(c0)), np.array(matplotlib.colors.to_rgb(c1))
-    return np.round(255 * (a + (b - a) * (pct - p0) / (p1 - p0)))
+# The travel-time classes restated: ColorBrewer YlGnBu for 5, 10, 15 and beyond, black for unreachable.
+CLASS_COLOURS = ["#ffffcc", "#81ceb9", "#3391bc", "#253494", "#000000"]  # 0, 1/3, 2/3, 1 along the ramp
+TIER_COLOURS = {"clinic": "#ff7f00", "doctors": "#111111"}
 
 
 @pytest.fixture(scope="module")
@@ -45,23 +40,28 @@ def static(demo, tmp_path_factory):
     return maps, [str(w.message) for w in caught]
 
 
-def test_each_zone_is_filled_with_the_colour_of_its_percent_within_15_minutes(demo, static):
+def test_each_cell_with_people_is_drawn_in_the_colour_of_its_travel_time(demo, static):
     made = static[0]["en"]
     image = np.asarray(Image.open(made.png).convert("RGB")).astype(int)
-    zones = demo.zones.to_crs(made.crs)
+    grid, minutes = demo.access.grid, demo.access.minutes
     keep_off = shapely.union_all(np.concatenate([
-        demo.gaps.to_crs(made.crs).buffer(40).to_numpy(), demo.facilities.to_crs(made.crs).buffer(80).to_numpy()]))
-    checked = 0
-    for zone in zones.itertuples():
-        inner = zone.geometry.buffer(-40).difference(keep_off)
-        if inner.is_empty or zone.population == 0:
+        demo.gaps.to_crs(made.crs).boundary.buffer(30).to_numpy(),
+        demo.zones.to_crs(made.crs).boundary.buffer(30).to_numpy(),
+        demo.facilities.to_crs(made.crs).buffer(80).to_numpy()]))
+    to_map = pyproj.Transformer.from_crs(grid.crs, made.crs, always_xy=True)
+    checked = matched = 0
+    for row, col in zip(*np.nonzero(grid.valid & (np.nan_to_num(grid.population) > 0)), strict=True):
+        x, y = to_map.transform(*(grid.transform @ (col + 0.5, row + 0.5)))
+        if keep_off.contains(shapely.Point(x, y)):
             continue
-        point = inner.representative_point()
-        col, row = made.to_pixel @ (point.x, point.y)
-        pct = 100.0 * zone.pop_within_15 / zone.population
-        np.testing.assert_allclose(image[int(row), int(col)], _expected_colour(pct), atol=3)
+        value = minutes[row, col]
+        k = 4 if np.isposinf(value) else int(np.searchsorted([5, 10, 15], value, side="left"))
+        px, py = made.to_pixel @ (x, y)
+        expected = np.round(255 * np.array(matplotlib.colors.to_rgb(CLASS_COLOURS[k])))
+        matched += bool(np.abs(image[int(py), int(px)] - expected).max() <= 3)
         checked += 1
-    assert checked == len(zones)
+    # Inside gaps the light hatch crosses some cell centres; every other cell shows its class.
+    assert checked > 100 and matched >= 0.85 * checked, (matched, checked)
 
 
 def test_each_facility_carries_its_tier_colour(demo, static):

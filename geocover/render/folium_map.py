@@ -45,8 +45,8 @@ from geocover.render.print_map import (
     class_labels,
     percent_colour,
     ramp_colour,
+    surface_classes,
     tier_symbol,
-    travel_time_classes,
 )
 
 #: Columns read as a facility's capacity, first found first (beds in Chinese statistics).
@@ -128,13 +128,6 @@ def symbol_svg(shape: str, colour: str, size: int = 16) -> str:
         body = f'<circle cx="{c}" cy="{c}" r="{r - 1}"/>'
     return (f'<svg width="{size}" height="{size}" viewBox="0 0 {size} {size}" fill="{colour}" stroke="#000" '
             f'stroke-width="1">{body}</svg>')
-
-
-def surface_classes(result: ScenarioResult) -> np.ndarray:
-    """Travel-time class of every cell of the grid; cells without people (or outside the data) ``NO_CLASS``."""
-    grid = result.access.grid
-    people = grid.valid & (np.nan_to_num(grid.population) > 0)
-    return travel_time_classes(np.where(people, result.access.minutes, np.nan), result.config.bands_minutes)
 
 
 def surface_image(result: ScenarioResult, shift: Shift | None = None) -> tuple[bytes, list[list[float]]]:
