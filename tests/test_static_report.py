@@ -18,6 +18,7 @@ from PIL import Image
 from geocover.pipeline import run_scenario
 from geocover.render.print_map import nice_length, write_static_map
 from geocover.render.report import class_population, write_report
+from geocover.render.summary import audit_by_rule, key_figures, most_beyond
 from tests.conftest import ROOT
 
 HOSTILE = '<script>window.__pwned=1</script> "Dr. O\'Brien"'
@@ -213,3 +214,30 @@ def test_the_same_result_writes_the_same_report(demo, tmp_path):
     second = write_report(demo, tmp_path / "b", "zh")
     for name in ("report.html", "report.pdf"):
         assert first[name].read_bytes() == second[name].read_bytes()
+
+
+def test_report_leads_with_key_figures_then_the_map_and_the_zones_most_beyond(demo, tmp_path):
+    html_text = write_report(demo, tmp_path, "en", map_file=None)["report.html"].read_text(encoding="utf-8")
+    order = [html_text.index(f'id="{anchor}"') for anchor in ("key-figures", "map", "most-beyond", "charts")]
+    assert order == sorted(order)
+    figures = key_figures(demo, "en").iloc[0]
+    table = demo.table
+    assert figures["population"] == pytest.approx(table["population"].sum())
+    assert figures["pct_within_15"] == pytest.approx(100 * table["pop_within_15"].sum() / table["population"].sum())
+    assert f"{table['pop_beyond_15'].sum():,.0f}" in html_text
+    beyond = sorted(zip(table["pop_beyond_15"], table["zone_name"], strict=True), key=lambda t: -t[0])[:5]
+    assert list(most_beyond(demo, "en")["zone_name"]) == [name for _, name in beyond]
+
+
+def test_audit_summary_counts_each_rules_units_and_names_the_furthest():
+    audit = pd.DataFrame({
+        "rule_id": ["S1", "S1", "S1", "S1", "S2", "S2"],
+        "measure": ["% within 15 min"] * 4 + ["beds per 1,000"] * 2,
+        "unit_name": ["A", "B", "C", "D", "A", "B"],
+        "status": ["fail", "fail", "pass", "not evaluable", "pass", "pass"],
+        "to_add": [10.0, 30.0, None, None, None, None],
+    })
+    summary = audit_by_rule(audit).set_index("rule_id")
+    assert summary.loc["S1", ["count_met", "count_not_met", "count_other"]].tolist() == [1, 2, 1]
+    assert summary.loc["S1", "worst_units"] == "B, A"  # most to add first
+    assert summary.loc["S2", ["count_met", "count_not_met", "count_other", "worst_units"]].tolist() == [2, 0, 0, ""]

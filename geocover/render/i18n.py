@@ -139,6 +139,17 @@ LABELS: dict[str, dict[str, str]] = {
                            "(map review number, 审图号); this report's maps are for analysis.",
                      "zh": "在中国公开出版的地图须使用经审核的底图和标准行政区划界线（审图号）；"
                            "本报告中的地图仅供分析使用。"},
+    "report_key_figures": {"en": "Key figures", "zh": "主要指标"},
+    "report_most_beyond": {"en": "The {n} zones with the most people beyond {minutes} min",
+                           "zh": "{minutes}分钟以外人口最多的{n}个区域"},
+    "report_audit_by_rule": {"en": "Planning standards, by rule", "zh": "规划标准（按条目汇总）"},
+    "report_appendix": {"en": "Appendix: every standard for every unit", "zh": "附录：各单元逐条标准审核结果"},
+    "zone_level_label": {"en": "Zone level", "zh": "区域层级"},
+    "zones_count": {"en": "Zones", "zh": "区域数"},
+    "count_met": {"en": "Units met", "zh": "达标单元数"},
+    "count_not_met": {"en": "Units not met", "zh": "未达标单元数"},
+    "count_other": {"en": "Not evaluable or not set", "zh": "无法评估或未规定"},
+    "worst_units": {"en": "Furthest from the standard", "zh": "差距最大的单元"},
     "report_page": {"en": "page {page}", "zh": "第 {page} 页"},
 }
 

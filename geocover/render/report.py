@@ -1,8 +1,9 @@
 """The scenario report: ``report.html`` (one self-contained file) and ``report.pdf`` for print.
 
-Sections: the planning-standards audit (met and not met), the print map and a link to the
-interactive ``map.html``, charts per zone level (people by travel-time class, percent within
-the target), the zone and facility tables, and the data sources with their licences; in
+Sections, the answer first: key figures per zone level, the print map and the interactive
+``map.html``, the zones with most people beyond the target, the planning-standards audit by
+rule, charts per zone level (people by travel-time class, percent within the target), the zone
+and facility tables, the full audit (appendix) and the data sources with their licences; in
 English or Chinese. The PDF is drawn with Matplotlib (no browser needed): the map, the
 charts, the tables page by page and the sources.
 """
@@ -26,7 +27,9 @@ from matplotlib.figure import Figure
 from geocover.pipeline import ScenarioResult
 from geocover.render.folium_map import CAPACITY_COLUMNS
 from geocover.render.i18n import CSS_FONTS, LABELS, Lang, label, level_name, mode_name, tier_name
+from geocover.render.i18n import title as map_title
 from geocover.render.print_map import cjk_rc, class_colours, class_labels, draw_static_map, percent_colour
+from geocover.render.summary import audit_by_rule, key_figures, most_beyond
 
 #: Most zones drawn in one chart; beyond it, those with the most people beyond the target.
 MAX_CHART_ZONES = 40
@@ -260,7 +263,7 @@ def _report_html(result: ScenarioResult, lang: Lang, map_file: str | None) -> st
     """
     config = result.config
     target, key = _target(result)
-    title = config.map.title or config.name
+    title = map_title(config, lang)
     mode = mode_name(config.mode, lang)
     lines = [label("report_scenario", lang, name=config.name, mode=mode, target=target,
                    bands=", ".join(f"{b:g}" for b in sorted(config.bands_minutes)))]
@@ -271,17 +274,25 @@ def _report_html(result: ScenarioResult, lang: Lang, map_file: str | None) -> st
                            people=f"{people:,.0f}", pct=f"{pct:.1f}", minutes=target,
                            lost=f"{table['pop_unreachable'].sum():,.0f}"))
     figure, _ = draw_static_map(result, lang)
+    top = most_beyond(result, lang)
     parts = [f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head><meta charset="utf-8">',
              f"<title>{html.escape(label('report_title', lang, title=title))}</title><style>{_CSS}</style></head>",
              f"<body>\n<h1>{html.escape(label('report_title', lang, title=title))}</h1>",
-             "".join(f"<p>{html.escape(line)}</p>" for line in lines),
-             f'<h2 id="audit">{html.escape(label("report_audit", lang))}</h2>', audit_section(result, lang),
+             f"<p>{html.escape(lines[0])}</p>",
+             f'<h3 id="key-figures">{html.escape(label("report_key_figures", lang))}</h3>',
+             html_table(key_figures(result, lang), lang, target, "key-figures"),
              f'<h2 id="map">{html.escape(label("report_map", lang))}</h2>',
              f'<figure><img alt="map" src="{_png_uri(figure)}"></figure>']
     if map_file is not None:
         link = html.escape(map_file, quote=True)
         parts.append(f'<p><a href="{link}">{html.escape(label("report_map_link", lang))}</a></p>'
                      f'<iframe src="{link}" title="map"></iframe>')
+    parts += [f'<h2 id="most-beyond">{html.escape(label("report_most_beyond", lang, n=len(top), minutes=target))}'
+              "</h2>", html_table(top, lang, target, "most-beyond")]
+    audit = getattr(result, "audit", None)
+    parts.append(f'<h2 id="audit">{html.escape(label("report_audit_by_rule", lang))}</h2>')
+    parts.append(html_table(audit_by_rule(audit), lang, target, "audit-by-rule") if audit is not None
+                 else f'<p class="no-audit">{html.escape(label("report_no_audit", lang))}</p>')
     parts.append(f'<h2 id="charts">{html.escape(label("report_charts", lang))}</h2>')
     for chart_title, chart, caption in charts(result, lang):
         parts.append(f"<figure><figcaption>{html.escape(chart_title)}</figcaption>{_svg(chart)}"
@@ -290,6 +301,8 @@ def _report_html(result: ScenarioResult, lang: Lang, map_file: str | None) -> st
               html_table(zone_rows(result), lang, target, "zones"),
               f'<h2 id="facilities">{html.escape(label("report_facilities", lang))}</h2>',
               html_table(facility_rows(result), lang, target, "facilities"),
+              *([f'<h2 id="appendix">{html.escape(label("report_appendix", lang))}</h2>',
+                 audit_section(result, lang)] if audit is not None else []),
               f'<h2 id="sources">{html.escape(label("report_sources", lang))}</h2>',
               "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in sources(result, lang)) + "</ul>",
               "</body>\n</html>\n"]
