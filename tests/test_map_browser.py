@@ -25,7 +25,7 @@ from geocover.cli import main
 from geocover.pipeline import run_scenario
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
-from geocover.render.print_map import class_colours
+from geocover.render.print_map import GAP_COLOUR, class_colours
 from tests.conftest import ROOT
 from tests.test_map_size import comoros_result, synthetic_result
 
@@ -433,3 +433,89 @@ def test_unnamed_facility_popup_names_its_tier_and_id(page, hostile):
     name = f"{row['tier']} {row['facility_id']}"
     cells = _cells(_click_facility(page, name))
     assert cells["Name"] == name and cells["Tier"] == row["tier"]
+
+
+def _rects(page, selector: str, frame=None) -> list[dict]:
+    target = frame or page
+    return target.evaluate(f"""() => Array.from(document.querySelectorAll({json.dumps(selector)}))
+        .map(e => e.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0)
+        .map(r => ({{left: r.left, top: r.top, right: r.right, bottom: r.bottom}}))""")
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+def _check_layout(target, zones) -> None:
+    """Layer control and legend apart; every zone's centroid inside the map and under no control."""
+    (layers,) = _rects(None, ".leaflet-control-layers", target)
+    (legend,) = _rects(None, ".gc-legend", target)
+    assert not _overlap(layers, legend)
+    controls = _rects(None, ".leaflet-control", target)
+    points = zones.to_crs(3857).geometry.centroid.to_crs(4326)
+    pixels = target.evaluate("""(points) => {
+        const map = """ + _MAP + """;
+        const box = map.getContainer().getBoundingClientRect();
+        return [points.map(([lat, lon]) => { const p = map.latLngToContainerPoint([lat, lon]);
+                                             return {x: box.left + p.x, y: box.top + p.y}; }),
+                {left: box.left, top: box.top, right: box.right, bottom: box.bottom}];
+    }""", [[p.y, p.x] for p in points])
+    centroids, box = pixels
+    for point in centroids:
+        assert box["left"] <= point["x"] <= box["right"] and box["top"] <= point["y"] <= box["bottom"]
+        dot = {"left": point["x"], "right": point["x"] + 0.1, "top": point["y"], "bottom": point["y"] + 0.1}
+        assert not any(_overlap(dot, control) for control in controls), point
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_at_1280x720_controls_leave_every_zone_centroid_visible(browser, hostile, lang):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.route(NETWORK, lambda route: route.abort())
+    page = context.new_page()
+    page.goto(hostile[1][lang].as_uri())
+    page.wait_for_timeout(500)
+    _check_layout(page, hostile[0].zones)
+    context.close()
+
+
+def test_in_the_reports_iframe_controls_leave_every_zone_centroid_visible(browser, hostile):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.route(NETWORK, lambda route: route.abort())
+    page = context.new_page()
+    page.goto((hostile[1]["en"].parent / "report.html").as_uri())
+    page.locator("iframe").scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    frame = next(f for f in page.frames if f.url.endswith("map.html"))
+    _check_layout(frame, hostile[0].zones)
+    context.close()
+
+
+def test_default_view_draws_only_legend_colours(browser, hostile):
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.route(NETWORK, lambda route: route.abort())
+    page = context.new_page()
+    page.goto(hostile[1]["en"].as_uri())
+    page.wait_for_timeout(500)
+    swatches = page.evaluate("""() => Array.from(document.querySelectorAll('.gc-legend .gc-swatch'))
+        .filter(e => e.offsetParent !== null).map(e => getComputedStyle(e).backgroundColor)""")
+    legend = {tuple(int(v) for v in re.findall(r"\d+", colour)[:3]) for colour in swatches
+              if not colour.startswith("rgba(0, 0, 0, 0)")}
+    controls = _rects(page, ".leaflet-control")
+    page.evaluate("() => document.querySelectorAll('.leaflet-marker-pane, .leaflet-control-container')"
+                  ".forEach(e => e.style.visibility = 'hidden')")
+    shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(int)
+    mask = np.ones(shot.shape[:2], dtype=bool)
+    for rect in controls:
+        mask[int(rect["top"]):int(rect["bottom"]) + 1, int(rect["left"]):int(rect["right"]) + 1] = False
+    background = np.array([0xf2, 0xf0, 0xeb])
+    pixels = shot[mask & (np.abs(shot - background).max(axis=2) > 2)]
+    gap = np.array([int(GAP_COLOUR[i:i + 2], 16) for i in (1, 3, 5)])
+    pixels = pixels[np.abs(pixels - gap).max(axis=1) > 40]  # the gaps' outline (and its antialiased edge)
+    colours, counts = np.unique(pixels, axis=0, return_counts=True)
+    exact = sum(count for colour, count in zip(colours, counts, strict=True)
+                if any(np.abs(colour - np.array(c)).max() <= 2 for c in legend))
+    # Cell edges are smoothed when the browser scales the image; everything else is a legend colour.
+    assert len(pixels) > 1000 and exact >= 0.9 * len(pixels), (exact, len(pixels))
+    top = colours[np.argsort(counts)[::-1][:3]]
+    assert all(any(np.abs(colour - np.array(c)).max() <= 2 for c in legend) for colour in top)
+    context.close()
