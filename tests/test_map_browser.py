@@ -395,6 +395,12 @@ def test_proposed_sites_show_with_their_rank_legend_and_the_people_each_adds(bro
     assert main(["site", str(ROOT / "configs" / "demo.yaml"), "--k", "2", "--out", str(out), "--quiet",
                  "--offline"]) == 0
     sites = pd.read_csv(out / "proposed_sites.csv", encoding="utf-8-sig")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    before = sites["cumulative_population"].iloc[-1] - sites["population_added"].sum()
+    assert (f"With the {len(sites)} proposed sites, the people covered rise from {before:,.0f} to "
+            f"{sites['cumulative_population'].iloc[-1]:,.0f}.") in report
+    for site in sites.itertuples():
+        assert f"{site.lat:.5f}, {site.lon:.5f}" in report and f"{site.population_added:,.0f}" in report
     page = _open(browser, out / "map.html")
     assert "Siting" in _labels(page) and "Proposed sites" in _labels(page)
     assert "Proposed site (number = rank)" in _legend_lines(page)

@@ -150,6 +150,13 @@ LABELS: dict[str, dict[str, str]] = {
     "count_not_met": {"en": "Units not met", "zh": "未达标单元数"},
     "count_other": {"en": "Not evaluable or not set", "zh": "无法评估或未规定"},
     "worst_units": {"en": "Furthest from the standard", "zh": "差距最大的单元"},
+    "report_sites": {"en": "Proposed sites", "zh": "建议选址"},
+    "report_sites_effect": {"en": "With the {n} proposed sites, the people covered rise from {before} to {after}.",
+                            "zh": "新增{n}处建议选址后，覆盖人口由{before}人增至{after}人。"},
+    "rank": {"en": "Rank", "zh": "排序"},
+    "coordinates": {"en": "Latitude, longitude", "zh": "纬度，经度"},
+    "population_added": {"en": "People it adds", "zh": "新增覆盖人口"},
+    "cumulative_population": {"en": "People covered with it", "zh": "累计覆盖人口"},
     "report_page": {"en": "page {page}", "zh": "第 {page} 页"},
 }
 

@@ -210,6 +210,19 @@ def _draw_surface(ax, result: ScenarioResult, crs: pyproj.CRS) -> np.ndarray:
     return np.isin(np.arange(len(colours)), image)
 
 
+def _draw_sites(ax, result: ScenarioResult, crs: pyproj.CRS, lang: Lang) -> list:
+    """Proposed sites as white discs with their rank; their legend entry (none without sites)."""
+    sites = getattr(result, "sites", None)
+    if sites is None or len(sites) == 0:
+        return []
+    points = sites.to_crs(crs)
+    for point, rank in zip(points.geometry, points["rank"], strict=True):
+        ax.text(point.x, point.y, str(int(rank)), ha="center", va="center", fontsize=7, weight="bold", zorder=7,
+                bbox={"boxstyle": "circle,pad=0.25", "facecolor": "#ffffff", "edgecolor": "#000000", "linewidth": 1})
+    return [Line2D([], [], linestyle="none", marker="o", markersize=9, markerfacecolor="#ffffff",
+                   markeredgecolor="#000000", label=label("legend_sites", lang))]
+
+
 def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, pyproj.CRS]:
     """The print map of ``result`` as a Matplotlib figure (A4 landscape) in the zones' UTM zone.
 
@@ -258,6 +271,7 @@ def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, 
         handles.append(Line2D([], [], linestyle="none", marker=MPL_MARKERS[shape], markersize=7,
                               markerfacecolor=colour, markeredgecolor="#000000", markeredgewidth=0.5,
                               label=f"{tier_name(str(tier), lang)} ({len(group)})"))
+    handles += _draw_sites(ax, result, crs, lang)
     west, south, east, north = zones.total_bounds
     pad = 0.03 * max(east - west, north - south)
     ax.set_xlim(west - pad, east + pad)

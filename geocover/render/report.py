@@ -29,7 +29,7 @@ from geocover.render.folium_map import CAPACITY_COLUMNS
 from geocover.render.i18n import CSS_FONTS, LABELS, Lang, label, level_name, mode_name, tier_name
 from geocover.render.i18n import title as map_title
 from geocover.render.print_map import cjk_rc, class_colours, class_labels, draw_static_map, percent_colour
-from geocover.render.summary import audit_by_rule, key_figures, most_beyond
+from geocover.render.summary import audit_by_rule, key_figures, most_beyond, sites_before_after, sites_table
 
 #: Most zones drawn in one chart; beyond it, those with the most people beyond the target.
 MAX_CHART_ZONES = 40
@@ -280,7 +280,7 @@ def _report_html(result: ScenarioResult, lang: Lang, map_file: str | None) -> st
              f"<body>\n<h1>{html.escape(label('report_title', lang, title=title))}</h1>",
              f"<p>{html.escape(lines[0])}</p>",
              f'<h3 id="key-figures">{html.escape(label("report_key_figures", lang))}</h3>',
-             html_table(key_figures(result, lang), lang, target, "key-figures"),
+             html_table(key_figures(result, lang), lang, target, "key-figures"), _sites_section(result, lang, target),
              f'<h2 id="map">{html.escape(label("report_map", lang))}</h2>',
              f'<figure><img alt="map" src="{_png_uri(figure)}"></figure>']
     if map_file is not None:
@@ -307,6 +307,17 @@ def _report_html(result: ScenarioResult, lang: Lang, map_file: str | None) -> st
               "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in sources(result, lang)) + "</ul>",
               "</body>\n</html>\n"]
     return "\n".join(parts)
+
+
+def _sites_section(result: ScenarioResult, lang: Lang, target: float) -> str:
+    """The proposed sites (``geocover site``) with the people covered before and after them; empty without."""
+    sites = getattr(result, "sites", None)
+    if sites is None or len(sites) == 0:
+        return ""
+    before, after = sites_before_after(sites)
+    effect = label("report_sites_effect", lang, n=len(sites), before=f"{before:,.0f}", after=f"{after:,.0f}")
+    return (f'<h3 id="sites">{html.escape(label("report_sites", lang))}</h3><p>{html.escape(effect)}</p>'
+            + html_table(sites_table(sites), lang, target, "sites"))
 
 
 def _text_page(title: str, lines: list[str]) -> Figure:

@@ -69,3 +69,22 @@ def audit_by_rule(audit: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["rule_id", "measure", "count_met", "count_not_met", "count_other",
                                       "worst_units"])
     return out.sort_values(["count_not_met"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def sites_table(sites: pd.DataFrame) -> pd.DataFrame:
+    """Proposed sites in rank order: zone, coordinates, people each adds and people covered after it."""
+    frame = pd.DataFrame(sites).sort_values("rank")
+    return pd.DataFrame({
+        "rank": frame["rank"].to_numpy(),
+        "zone_name": frame["zone_name"].to_numpy() if "zone_name" in frame else [""] * len(frame),
+        "coordinates": [f"{lat:.5f}, {lon:.5f}" for lat, lon in zip(frame["lat"], frame["lon"], strict=True)],
+        "population_added": frame["population_added"].to_numpy(),
+        "cumulative_population": frame["cumulative_population"].to_numpy(),
+    })
+
+
+def sites_before_after(sites: pd.DataFrame) -> tuple[float, float]:
+    """People covered before the proposed sites and after all of them."""
+    frame = pd.DataFrame(sites).sort_values("rank")
+    after = float(frame["cumulative_population"].iloc[-1])
+    return after - float(frame["population_added"].sum()), after
