@@ -168,8 +168,9 @@ def test_report_has_charts_map_sources_and_says_there_was_no_audit(demo, report_
     assert demo.config.map.attribution in "".join(parser.texts)
     assert not re.search(r"(src|href)=\"https?://", page)
     pdf = (folder / "report.pdf").read_bytes()
-    # The map, two charts, the zone table, the facility table, the sources.
-    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 6
+    # Cover (key figures), the map, the zones most beyond, two charts, the zone table, the facility table,
+    # the sources.
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 8
 
 
 def test_travel_time_classes_add_up_to_each_zones_population(demo):

@@ -18,6 +18,7 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -189,6 +190,7 @@ def charts(result: ScenarioResult, lang: Lang) -> list[tuple[str, Figure, str]]:
             left += values
         ax.invert_yaxis()
         ax.set_xlabel(label("chart_people", lang))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         ax.legend(ncols=len(names), loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=7, frameon=False)
         figure.tight_layout()
         out.append((label("chart_bands", lang, level=level_name(str(level), lang)), figure, caption))
@@ -344,6 +346,8 @@ def _table_pages(frame: pd.DataFrame, title: str, lang: Lang, target: float) -> 
     """Pages of a printed table: :data:`PDF_ROWS` rows each, long text wrapped to two lines."""
     heads = {"population_within_target": label("catchment", lang, minutes=target)}
     header = ["\n".join(textwrap.wrap(heads.get(c) or column_label(c, lang), 16)) for c in frame.columns]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]
     pages = []
     for start in range(0, max(len(frame), 1), PDF_ROWS):
         chunk = frame.iloc[start:start + PDF_ROWS]
@@ -351,8 +355,8 @@ def _table_pages(frame: pd.DataFrame, title: str, lang: Lang, target: float) -> 
                   for c, v in zip(frame.columns, row, strict=True)] for row in chunk.itertuples(index=False)]
         figure = Figure(figsize=_PAGE)
         FigureCanvasAgg(figure)
-        figure.text(0.03, 0.95, f"{title} ({label('report_page', lang, page=start // PDF_ROWS + 1)})",
-                    fontsize=12, weight="bold")
+        page = f" ({label('report_page', lang, page=start // PDF_ROWS + 1)})" if len(frame) > PDF_ROWS else ""
+        figure.text(0.03, 0.95, title + page, fontsize=12, weight="bold")
         ax = figure.add_axes((0.03, 0.03, 0.94, 0.88))
         ax.set_axis_off()
         if cells:
@@ -360,8 +364,10 @@ def _table_pages(frame: pd.DataFrame, title: str, lang: Lang, target: float) -> 
             table.auto_set_font_size(False)
             table.set_fontsize(7)
             table.auto_set_column_width(list(range(len(header))))
-            for (row, _), cell in table.get_celld().items():
+            for (row, column), cell in table.get_celld().items():
                 cell.set_height(0.045 if row == 0 else 0.03)
+                if row > 0 and numeric[column]:
+                    cell._loc = "right"  # numbers right-aligned (Matplotlib places the text by _loc)
         pages.append(figure)
     return pages
 
@@ -393,14 +399,24 @@ def write_report(result: ScenarioResult, out_dir: str | Path, lang: Lang = "en",
     audit_lines = [label("report_no_audit", lang)] if audit is None else []
     metadata = {"Creator": None, "Producer": None, "CreationDate": None}
     with matplotlib.rc_context(cjk_rc()), PdfPages(pdf_path, metadata=metadata) as pdf:
-        pages = [draw_static_map(result, lang)[0]]
-        pages += [figure for _, figure, _ in charts(result, lang)]
+        pages = _table_pages(key_figures(result, lang), label("report_title", lang, title=map_title(result.config,
+                                                                                                     lang)),
+                             lang, target)
+        pages.append(draw_static_map(result, lang)[0])
+        sites = getattr(result, "sites", None)
+        if sites is not None and len(sites):
+            pages += _table_pages(sites_table(sites), label("report_sites", lang), lang, target)
+        pages += _table_pages(most_beyond(result, lang), label("report_most_beyond", lang, n=5, minutes=target),
+                              lang, target)
         if audit is not None:
-            pages += _table_pages(_pdf_columns(audit_rows(audit, lang), "audit", key), label("report_audit", lang),
-                                  lang, target)
+            pages += _table_pages(audit_by_rule(audit), label("report_audit_by_rule", lang), lang, target)
+        pages += [figure for _, figure, _ in charts(result, lang)]
         pages += _table_pages(_pdf_columns(zone_rows(result), "zones", key), label("report_zones", lang), lang, target)
         pages += _table_pages(_pdf_columns(facility_rows(result), "facilities", key), label("report_facilities", lang),
                               lang, target)
+        if audit is not None:
+            pages += _table_pages(_pdf_columns(audit_rows(audit, lang), "audit", key), label("report_appendix", lang),
+                                  lang, target)
         pages.append(_text_page(label("report_sources", lang), audit_lines + sources(result, lang)))
         for page in pages:
             pdf.savefig(page)
