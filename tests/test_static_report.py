@@ -16,6 +16,7 @@ import shapely
 from PIL import Image
 
 from geocover.pipeline import run_scenario
+from geocover.render.i18n import measure_text
 from geocover.render.print_map import nice_length, write_static_map
 from geocover.render.report import class_population, write_report
 from geocover.render.summary import audit_by_rule, key_figures, most_beyond
@@ -238,7 +239,15 @@ def test_audit_summary_counts_each_rules_units_and_names_the_furthest():
         "status": ["fail", "fail", "pass", "not evaluable", "pass", "pass"],
         "to_add": [10.0, 30.0, None, None, None, None],
     })
-    summary = audit_by_rule(audit).set_index("rule_id")
+    summary = audit_by_rule(audit, "en").set_index("rule_id")
     assert summary.loc["S1", ["count_met", "count_not_met", "count_other"]].tolist() == [1, 2, 1]
     assert summary.loc["S1", "worst_units"] == "B, A"  # most to add first
     assert summary.loc["S2", ["count_met", "count_not_met", "count_other", "worst_units"]].tolist() == [2, 0, 0, ""]
+
+
+def test_audit_measures_read_as_plain_words_in_both_languages():
+    measure = "% of township_health_centre / central_township_health_centre with has_tcm_hall"
+    assert measure_text(measure, "en") == "% of township health centre, central township health centre with a TCM hall"
+    assert measure_text(measure, "zh") == "具备中医馆的乡镇卫生院、中心乡镇卫生院占比（%）"
+    assert measure_text("beds per 1,000 residents", "zh") == "每千居民床位数"
+    assert measure_text("facilities (hospital or other)", "zh") == "医院或其他机构数"

@@ -7,6 +7,7 @@ one language is a ``KeyError`` in the tests, not an English word on a Chinese ma
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 Lang = Literal["en", "zh"]
@@ -194,6 +195,36 @@ LEVEL_NAMES: dict[str, dict[str, str]] = {
     "island": {"en": "island", "zh": "岛"},
     "commune": {"en": "commune", "zh": "市镇"},
 }
+
+
+#: Words of the audit's measures as readers see them, applied in order after the tier names.
+MEASURE_WORDS: dict[str, list[tuple[str, str]]] = {
+    "en": [(r"\bhas_(\w+)", r"a \1"), (r"meets_(\w+)", r"meeting the \1"), (r"provides_(\w+)", r"providing \1"),
+           (r"_", " "), (r"\btcm\b", "TCM"), (r" / ", ", ")],
+    "zh": [(r"% of residents within ([\d.]+) min", r"\1分钟内可达居民占比（%）"),
+           (r"% of (.+?) with (.+)", r"具备\2的\1占比（%）"), (r"facilities \((.+)\)", r"\1机构数"),
+           (r"(\w+) per ([\d,]+) residents", r"每\2居民\1数"), (r"ambulances per population", "救护车配置（按人口）"),
+           (r"ambulance / emergency service radius", "急救服务半径"), (r"emergency response time", "急救反应时间"),
+           (r"has_fever_room_or_clinic", "发热诊室或门诊"), (r"has_fever_clinic", "发热门诊"),
+           (r"has_geriatrics_department", "老年医学科"), (r"has_tcm_department", "中医科"), (r"has_tcm_hall", "中医馆"),
+           (r"has_public_health_physician", "公共卫生医师"), (r"meets_basic_standard", "达到基本标准"),
+           (r"meets_recommended_standard", "达到推荐标准"), (r"provides_tcm", "中医药服务"),
+           (r"family_doctors", "家庭医生"), (r"general practitioners", "全科医生"), (r"doctors", "执业（助理）医师"),
+           (r"nurses", "注册护士"), (r"beds", "床位"), (r"1,000", "千"), (r"10,000", "万"), (r" / ", "、"),
+           (r" or ", "或"), (r"(?<![A-Za-z])other(?![A-Za-z])", "其他"),
+           (r"travel minutes", "出行时间（分钟）"), (r"^median ", "中位"), (r"^mean ", "平均")],
+}
+
+
+def measure_text(measure: object, lang: Lang) -> str:
+    """An audit measure in plain words: tier identifiers as names (``township health centre``), and in
+    Chinese the measure itself (``% of residents within 15 min`` → ``15分钟内可达居民占比（%）``)."""
+    text = "" if measure is None or (isinstance(measure, float) and measure != measure) else str(measure)
+    for tier in sorted(TIER_NAMES, key=len, reverse=True):
+        text = re.sub(rf"\b{tier}\b", TIER_NAMES[tier][lang], text) if tier != "other" else text
+    for pattern, replacement in MEASURE_WORDS[lang]:
+        text = re.sub(pattern, replacement, text)
+    return text
 
 
 def minutes_text(minutes: float) -> str:

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 from geocover.pipeline import ScenarioResult
 from geocover.render.folium_map import CAPACITY_COLUMNS
-from geocover.render.i18n import CSS_FONTS, LABELS, Lang, label, level_name, mode_name, tier_name
+from geocover.render.i18n import CSS_FONTS, LABELS, Lang, label, level_name, measure_text, mode_name, tier_name
 from geocover.render.i18n import title as map_title
 from geocover.render.print_map import cjk_rc, class_colours, class_labels, draw_static_map, percent_colour
 from geocover.render.summary import audit_by_rule, key_figures, most_beyond, sites_before_after, sites_table
@@ -121,6 +121,8 @@ def audit_rows(audit: pd.DataFrame, lang: Lang) -> pd.DataFrame:
         frame = frame.iloc[np.argsort(order.to_numpy(), kind="stable")]
         frame = frame.assign(status=[label(f"status_{s}", lang) if f"status_{s}" in LABELS else s
                                      for s in frame["status"]])
+    if "measure" in frame.columns:
+        frame = frame.assign(measure=[measure_text(m, lang) for m in frame["measure"]])
     return frame
 
 
@@ -293,7 +295,7 @@ def _report_html(result: ScenarioResult, lang: Lang, map_file: str | None) -> st
               "</h2>", html_table(top, lang, target, "most-beyond")]
     audit = getattr(result, "audit", None)
     parts.append(f'<h2 id="audit">{html.escape(label("report_audit_by_rule", lang))}</h2>')
-    parts.append(html_table(audit_by_rule(audit), lang, target, "audit-by-rule") if audit is not None
+    parts.append(html_table(audit_by_rule(audit, lang), lang, target, "audit-by-rule") if audit is not None
                  else f'<p class="no-audit">{html.escape(label("report_no_audit", lang))}</p>')
     parts.append(f'<h2 id="charts">{html.escape(label("report_charts", lang))}</h2>')
     for chart_title, chart, caption in charts(result, lang):
@@ -409,7 +411,7 @@ def write_report(result: ScenarioResult, out_dir: str | Path, lang: Lang = "en",
         pages += _table_pages(most_beyond(result, lang), label("report_most_beyond", lang, n=5, minutes=target),
                               lang, target)
         if audit is not None:
-            pages += _table_pages(audit_by_rule(audit), label("report_audit_by_rule", lang), lang, target)
+            pages += _table_pages(audit_by_rule(audit, lang), label("report_audit_by_rule", lang), lang, target)
         pages += [figure for _, figure, _ in charts(result, lang)]
         pages += _table_pages(_pdf_columns(zone_rows(result), "zones", key), label("report_zones", lang), lang, target)
         pages += _table_pages(_pdf_columns(facility_rows(result), "facilities", key), label("report_facilities", lang),

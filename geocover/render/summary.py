@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from geocover.pipeline import ScenarioResult
-from geocover.render.i18n import Lang, zone_level_label
+from geocover.render.i18n import Lang, measure_text, zone_level_label
 
 #: Zones listed as those with the most people beyond the target.
 TOP_ZONES = 5
@@ -51,9 +51,9 @@ def most_beyond(result: ScenarioResult, lang: Lang, n: int = TOP_ZONES) -> pd.Da
                          "pop_unreachable": top["pop_unreachable"].to_numpy()})
 
 
-def audit_by_rule(audit: pd.DataFrame) -> pd.DataFrame:
-    """Per rule (in the plan's order): its measure, units met, not met and not evaluable, and the
-    units not met that have the most to add."""
+def audit_by_rule(audit: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """Per rule: its measure in plain words, units met, not met and not evaluable, and the units not
+    met that have the most to add; rules with most units not met first."""
     frame = pd.DataFrame(audit)
     rows = []
     for rule, checks in frame.groupby("rule_id", sort=False):
@@ -61,7 +61,8 @@ def audit_by_rule(audit: pd.DataFrame) -> pd.DataFrame:
         if "to_add" in failed.columns:
             failed = failed.sort_values("to_add", ascending=False, kind="stable")
         names = [str(n) for n in failed.get("unit_name", pd.Series(dtype=object)).dropna()][:WORST_UNITS]
-        rows.append({"rule_id": rule, "measure": checks["measure"].iloc[0] if "measure" in checks else "",
+        measure = measure_text(checks["measure"].iloc[0], lang) if "measure" in checks else ""
+        rows.append({"rule_id": rule, "measure": measure,
                      "count_met": int((checks["status"] == "pass").sum()),
                      "count_not_met": len(failed),
                      "count_other": int((~checks["status"].isin(["pass", "fail"])).sum()),
