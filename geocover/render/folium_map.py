@@ -362,7 +362,7 @@ def coverage_map(result: ScenarioResult, lang: Lang | None = None, tiles: str | 
     tiles = tiles or config.map.tiles
     shift = _gcj02 if tiles == "amap" else None
     tolerance = _tolerance_deg(result)
-    fmap = folium.Map(tiles=None, control_scale=False, prefer_canvas=False)
+    fmap = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
     self_contained(fmap, background=NO_TILES_BACKGROUND if tiles == "none" else None, lang=lang,
                    title=title(config, lang))
     _base_map(fmap, tiles, config.map.tianditu_key, lang)
