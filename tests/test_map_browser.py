@@ -525,3 +525,16 @@ def test_default_view_draws_only_legend_colours(browser, hostile):
     top = colours[np.argsort(counts)[::-1][:3]]
     assert all(any(np.abs(colour - np.array(c)).max() <= 2 for c in legend) for colour in top)
     context.close()
+
+
+def test_comoros_at_1280x720_shows_every_island_and_commune_clear_of_the_controls(browser, tmp_path):
+    result = comoros_result()
+    path = tmp_path / "map.html"
+    path.write_text(render(coverage_map(result, tiles="none")), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.route(NETWORK, lambda route: route.abort())
+    page = context.new_page()
+    page.goto(path.as_uri())
+    page.wait_for_timeout(800)
+    _check_layout(page, result.zones)
+    context.close()
