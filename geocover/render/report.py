@@ -241,7 +241,9 @@ th {{ background: #f2f2f2; text-align: left; min-width: 4em; }} td.num {{ text-a
 td.text {{ text-align: left; max-width: 30em; }} .notes {{ font-size: 12px; color: #444; }}
 figure {{ margin: 1em 0; }} figure img, figure svg {{ max-width: 100%; height: auto; }}
 iframe {{ width: 100%; height: 600px; border: 1px solid #ccc; }} .caption {{ color: #555; font-size: .9em; }}
-@media print {{ iframe {{ display: none; }} h2 {{ break-before: page; }} }}
+@media print {{ iframe {{ display: none; }} h2 {{ break-before: page; }} .wide {{ overflow: visible; }}
+  table {{ font-size: 9px; }} td.text {{ max-width: none; word-break: break-word; }} }}
+@page {{ size: A4 landscape; margin: 12mm; }}
 """
 
 
