@@ -175,6 +175,8 @@ class ZoneLayerConfig(_Strict):
     """One level of reporting zones: OSM admin relations or a polygon file."""
 
     level: str = Field(description="name of the level, e.g. township, island")
+    label: str | None = Field(default=None, description="name of the level on maps and reports, e.g. Island")
+    label_zh: str | None = Field(default=None, description="the same in Chinese, e.g. 乡镇")
     osm_admin_level: int | None = None
     path: InputPath | None = None
     layer: str | None = None
@@ -204,6 +206,7 @@ class MapConfig(_Strict):
     """Map options."""
 
     title: str | None = None
+    title_zh: str | None = Field(default=None, description="the title of the Chinese map and report (--lang zh)")
     attribution: str = "Map data © OpenStreetMap contributors (ODbL)"
     tiles: Literal["OpenStreetMap", "tianditu", "amap", "none"] = "OpenStreetMap"
     tianditu_key: str | None = Field(default=None, description="a Tianditu user key, needed by tiles: tianditu")
@@ -290,6 +293,8 @@ class ServiceConfig(_Strict):
     mode: Literal["walk", "bike", "drive", "ambulance"] = "walk"
     bands_minutes: list[float] = Field(min_length=1)
     target_minutes: float
+    label: str | None = Field(default=None, description="name of the service on maps and reports")
+    label_zh: str | None = Field(default=None, description="the same in Chinese")
 
     @model_validator(mode="after")
     def _target_is_a_band(self) -> ServiceConfig:

@@ -40,7 +40,8 @@ def test_outputs_are_written_with_every_layer(outputs):
     layers = {name for name, _ in pyogrio.list_layers(outputs / "results.gpkg")}
     assert {"facilities", "zones", "service_areas", "gaps", "network_nodes", "network_edges"} <= layers
     html = (outputs / "map.html").read_text(encoding="utf-8")
-    for label in ("Within 15 min (drive)", "island: % within 15 min", "Facilities", "Gaps: people beyond 15 min"):
+    for label in ("Within 15 min (drive)", "% of people within 15 min, by island", "Facilities",
+                  "Gaps: people beyond 15 min"):
         assert label in html
 
 

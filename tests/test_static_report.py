@@ -10,25 +10,22 @@ from html.parser import HTMLParser
 import matplotlib.colors
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import shapely
 from PIL import Image
 
 from geocover.pipeline import run_scenario
+from geocover.render.i18n import measure_text
 from geocover.render.print_map import nice_length, write_static_map
 from geocover.render.report import class_population, write_report
+from geocover.render.summary import audit_by_rule, key_figures, most_beyond
 from tests.conftest import ROOT
 
 HOSTILE = '<script>window.__pwned=1</script> "Dr. O\'Brien"'
-# The percent ramp, restated: 0 % red, 50 % yellow, 100 % green, linear in RGB between them.
-RAMP = [(0, "#d73027"), (50, "#fee08b"), (100, "#1a9850")]
-TIER_COLOURS = {"clinic": "#41b6c4", "doctors": "#111111"}
-
-
-def _expected_colour(pct: float) -> np.ndarray:
-    (p0, c0), (p1, c1) = (RAMP[0], RAMP[1]) if pct <= 50 else (RAMP[1], RAMP[2])
-    a, b = np.array(matplotlib.colors.to_rgb(c0)), np.array(matplotlib.colors.to_rgb(c1))
-    return np.round(255 * (a + (b - a) * (pct - p0) / (p1 - p0)))
+# The travel-time classes restated: ColorBrewer YlGnBu for 5, 10, 15 and beyond, black for unreachable.
+CLASS_COLOURS = ["#ffffcc", "#81ceb9", "#3391bc", "#253494", "#000000"]  # 0, 1/3, 2/3, 1 along the ramp
+TIER_COLOURS = {"clinic": "#ff7f00", "doctors": "#111111"}
 
 
 @pytest.fixture(scope="module")
@@ -45,23 +42,28 @@ def static(demo, tmp_path_factory):
     return maps, [str(w.message) for w in caught]
 
 
-def test_each_zone_is_filled_with_the_colour_of_its_percent_within_15_minutes(demo, static):
+def test_each_cell_with_people_is_drawn_in_the_colour_of_its_travel_time(demo, static):
     made = static[0]["en"]
     image = np.asarray(Image.open(made.png).convert("RGB")).astype(int)
-    zones = demo.zones.to_crs(made.crs)
+    grid, minutes = demo.access.grid, demo.access.minutes
     keep_off = shapely.union_all(np.concatenate([
-        demo.gaps.to_crs(made.crs).buffer(40).to_numpy(), demo.facilities.to_crs(made.crs).buffer(80).to_numpy()]))
-    checked = 0
-    for zone in zones.itertuples():
-        inner = zone.geometry.buffer(-40).difference(keep_off)
-        if inner.is_empty or zone.population == 0:
+        demo.gaps.to_crs(made.crs).boundary.buffer(30).to_numpy(),
+        demo.zones.to_crs(made.crs).boundary.buffer(30).to_numpy(),
+        demo.facilities.to_crs(made.crs).buffer(80).to_numpy()]))
+    to_map = pyproj.Transformer.from_crs(grid.crs, made.crs, always_xy=True)
+    checked = matched = 0
+    for row, col in zip(*np.nonzero(grid.valid & (np.nan_to_num(grid.population) > 0)), strict=True):
+        x, y = to_map.transform(*(grid.transform @ (col + 0.5, row + 0.5)))
+        if keep_off.contains(shapely.Point(x, y)):
             continue
-        point = inner.representative_point()
-        col, row = made.to_pixel @ (point.x, point.y)
-        pct = 100.0 * zone.pop_within_15 / zone.population
-        np.testing.assert_allclose(image[int(row), int(col)], _expected_colour(pct), atol=3)
+        value = minutes[row, col]
+        k = 4 if np.isposinf(value) else int(np.searchsorted([5, 10, 15], value, side="left"))
+        px, py = made.to_pixel @ (x, y)
+        expected = np.round(255 * np.array(matplotlib.colors.to_rgb(CLASS_COLOURS[k])))
+        matched += bool(np.abs(image[int(py), int(px)] - expected).max() <= 3)
         checked += 1
-    assert checked == len(zones)
+    # Inside gaps the light hatch crosses some cell centres; every other cell shows its class.
+    assert checked > 100 and matched >= 0.85 * checked, (matched, checked)
 
 
 def test_each_facility_carries_its_tier_colour(demo, static):
@@ -167,8 +169,9 @@ def test_report_has_charts_map_sources_and_says_there_was_no_audit(demo, report_
     assert demo.config.map.attribution in "".join(parser.texts)
     assert not re.search(r"(src|href)=\"https?://", page)
     pdf = (folder / "report.pdf").read_bytes()
-    # The map, two charts, the zone table, the facility table, the sources.
-    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 6
+    # Cover (key figures), the map, the zones most beyond, two charts, the zone table, the facility table,
+    # the sources.
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) == 8
 
 
 def test_travel_time_classes_add_up_to_each_zones_population(demo):
@@ -213,3 +216,38 @@ def test_the_same_result_writes_the_same_report(demo, tmp_path):
     second = write_report(demo, tmp_path / "b", "zh")
     for name in ("report.html", "report.pdf"):
         assert first[name].read_bytes() == second[name].read_bytes()
+
+
+def test_report_leads_with_key_figures_then_the_map_and_the_zones_most_beyond(demo, tmp_path):
+    html_text = write_report(demo, tmp_path, "en", map_file=None)["report.html"].read_text(encoding="utf-8")
+    order = [html_text.index(f'id="{anchor}"') for anchor in ("key-figures", "map", "most-beyond", "charts")]
+    assert order == sorted(order)
+    figures = key_figures(demo, "en").iloc[0]
+    table = demo.table
+    assert figures["population"] == pytest.approx(table["population"].sum())
+    assert figures["pct_within_15"] == pytest.approx(100 * table["pop_within_15"].sum() / table["population"].sum())
+    assert f"{table['pop_beyond_15'].sum():,.0f}" in html_text
+    beyond = sorted(zip(table["pop_beyond_15"], table["zone_name"], strict=True), key=lambda t: -t[0])[:5]
+    assert list(most_beyond(demo, "en")["zone_name"]) == [name for _, name in beyond]
+
+
+def test_audit_summary_counts_each_rules_units_and_names_the_furthest():
+    audit = pd.DataFrame({
+        "rule_id": ["S1", "S1", "S1", "S1", "S2", "S2"],
+        "measure": ["% within 15 min"] * 4 + ["beds per 1,000"] * 2,
+        "unit_name": ["A", "B", "C", "D", "A", "B"],
+        "status": ["fail", "fail", "pass", "not evaluable", "pass", "pass"],
+        "to_add": [10.0, 30.0, None, None, None, None],
+    })
+    summary = audit_by_rule(audit, "en").set_index("rule_id")
+    assert summary.loc["S1", ["count_met", "count_not_met", "count_other"]].tolist() == [1, 2, 1]
+    assert summary.loc["S1", "worst_units"] == "B, A"  # most to add first
+    assert summary.loc["S2", ["count_met", "count_not_met", "count_other", "worst_units"]].tolist() == [2, 0, 0, ""]
+
+
+def test_audit_measures_read_as_plain_words_in_both_languages():
+    measure = "% of township_health_centre / central_township_health_centre with has_tcm_hall"
+    assert measure_text(measure, "en") == "% of township health centre, central township health centre with a TCM hall"
+    assert measure_text(measure, "zh") == "具备中医馆的乡镇卫生院、中心乡镇卫生院占比（%）"
+    assert measure_text("beds per 1,000 residents", "zh") == "每千居民床位数"
+    assert measure_text("facilities (hospital or other)", "zh") == "医院或其他机构数"

@@ -42,6 +42,21 @@ _ICON_RULER = (
 # container, so the legend and layer control come along) and a distance ruler (great-circle
 # metres from Leaflet's map.distance between the clicked points).
 _CONTROLS_JS = """
+L.Control.GeocoverLayers = L.Control.Layers.extend({
+  _update: function () {
+    this._group = null;
+    var out = L.Control.Layers.prototype._update.call(this);
+    this._layersLink.title = this.options.title || "";
+    return out;
+  },
+  _addItem: function (obj) {
+    if (obj.overlay && obj.layer.gcGroup && obj.layer.gcGroup !== this._group) {
+      this._group = obj.layer.gcGroup;
+      L.DomUtil.create("div", "gc-group", this._overlaysList).textContent = this._group;
+    }
+    return L.Control.Layers.prototype._addItem.call(this, obj);
+  }
+});
 L.Control.GeocoverFullscreen = L.Control.extend({
   options: {position: "topleft", title: "Full screen", icon: ""},
   onAdd: function (map) {
@@ -107,6 +122,14 @@ _CONTROLS_CSS = f"""
 .gc-legend .gc-swatch {{ display: inline-block; width: 14px; height: 12px; border: 1px solid #555; flex: none; }}
 .gc-legend h4 {{ margin: 6px 0 2px; font-size: 12px; }}
 .gc-facility {{ background: none; border: none; }}
+.gc-legend summary {{ cursor: pointer; font-weight: bold; }}
+.gc-legend .gc-title {{ font-weight: bold; margin: 2px 0; }}
+.gc-group {{ font-weight: bold; margin: 6px 0 2px; border-top: 1px solid #ddd; padding-top: 4px; }}
+.gc-group:first-child {{ border-top: none; margin-top: 0; padding-top: 0; }}
+.gc-site {{ background: #fff; border: 2px solid #000; border-radius: 50%; font: bold 11px/16px sans-serif;
+  text-align: center; color: #000; }}
+.gc-site-swatch {{ display: inline-block; width: 16px; height: 16px; flex: none; box-sizing: border-box; }}
+.leaflet-container path.leaflet-interactive:focus, .leaflet-marker-icon:focus {{ outline: none; }}
 """
 
 

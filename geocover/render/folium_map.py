@@ -1,8 +1,9 @@
 """The interactive Folium map of a scenario.
 
-Layers, in the layer control's order: the travel-time surface (an image, off at first), one
-per travel-time band, a choropleth per zone level of the percent within the target, the
-gaps, and the facilities of each tier. Layer names, popups and legend are in English or
+Layers, grouped in the layer control (:mod:`geocover.render.legend`): travel time (the surface,
+on at first; one per travel-time band; a choropleth per zone level of the percent within the
+target; the gaps, outlined), base data (the facilities of each tier), standards, ambulance
+and siting. Layer names, popups and legend are in English or
 Chinese (:mod:`geocover.render.i18n`). Every text taken from the data or the config (facility and
 zone names, grades, zone levels, tiers) is HTML-escaped before it reaches the page, so a
 facility named ``<script>…`` shows as text (Leaflet writes layer names as HTML). Base maps:
@@ -30,19 +31,22 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from geocover.analysis.polygons import repaired
 from geocover.io.coordinates import wgs84_to_gcj02
 from geocover.pipeline import ScenarioResult
-from geocover.render.assets import Attribution, HtmlControl, Tools, self_contained
-from geocover.render.i18n import Lang, label, level_name, mode_name, tier_name
-from geocover.render.map_layers import ambulance_layers, audit_layer, service_layers, sites_layer
+from geocover.render.assets import Attribution, Tools, self_contained
+from geocover.render.i18n import Lang, label, mode_name, tier_name, title, zone_level_label
+from geocover.render.legend import GROUPS, LayersAndLegend, Legend, heading, swatch_row
+from geocover.render.map_layers import Light, ambulance_layers, audit_layer, service_layers, sites_layer
 from geocover.render.print_map import (
+    GAP_COLOUR,
     NO_CLASS,
+    NO_PEOPLE_COLOUR,
     PERCENT_RAMP,
     TIER_SYMBOLS,
     class_colours,
     class_labels,
     percent_colour,
     ramp_colour,
+    surface_classes,
     tier_symbol,
-    travel_time_classes,
 )
 
 #: Columns read as a facility's capacity, first found first (beds in Chinese statistics).
@@ -132,7 +136,7 @@ def surface_image(result: ScenarioResult, shift: Shift | None = None) -> tuple[b
     The grid is reprojected to EPSG:3857 first (nearest neighbour, so each pixel keeps a
     cell's class), because Leaflet stretches an image linearly between its corners on a
     Web Mercator map. Colours are :func:`geocover.render.print_map.class_colours`; cells outside
-    the data are transparent.
+    the data and cells without people are transparent.
 
     Returns
     -------
@@ -141,7 +145,7 @@ def surface_image(result: ScenarioResult, shift: Shift | None = None) -> tuple[b
         ``[[south, west], [north, east]]`` in degrees (GCJ-02 when ``shift`` is given).
     """
     grid = result.access.grid
-    classes = travel_time_classes(np.where(grid.valid, result.access.minutes, np.nan), result.config.bands_minutes)
+    classes = surface_classes(result)
     rows, cols = grid.shape
     transform, width, height = calculate_default_transform(grid.crs, "EPSG:3857", cols, rows,
                                                            *array_bounds(rows, cols, grid.transform))
@@ -187,28 +191,33 @@ def _base_map(fmap: folium.Map, tiles: str, key: str | None, lang: Lang) -> None
                          subdomains="1234", max_zoom=18, control=False).add_to(fmap)
 
 
-def legend_html(result: ScenarioResult, lang: Lang, tiers: list[str]) -> str:
-    """The legend: percent ramp, travel-time classes, gaps and facility symbols, escaped."""
+def _minutes_section(legend: Legend, result: ScenarioResult, lang: Lang, present: np.ndarray) -> None:
+    """Travel-time classes that some people fall in (``present``: one flag per class)."""
     config = result.config
-    target = float(config.target_minutes)
+    rows = [swatch_row(f"background:{colour}", text) for colour, text, shown in
+            zip(class_colours(config.bands_minutes), class_labels(config.bands_minutes, lang), present, strict=True)
+            if shown]
+    legend.section(heading(label("legend_minutes", lang, mode=mode_name(config.mode, lang))) + "".join(rows),
+                   ["minutes"])
+
+
+def _percent_section(legend: Legend, lang: Lang, target: float, any_empty: bool) -> None:
     stops = ", ".join(f"{ramp_colour(PERCENT_RAMP, v / 100)} {v}%" for v in (0, 50, 100))
-    parts = [f"<b>{html.escape(config.map.title or config.name)}</b>",
-             f"<h4>{html.escape(label('legend_percent', lang, minutes=target))}</h4>",
-             f'<div style="width:180px;height:10px;background:linear-gradient(to right, {stops})"></div>',
-             '<div style="width:180px;display:flex;justify-content:space-between"><span>0</span><span>50</span>'
-             "<span>100</span></div>",
-             f"<h4>{html.escape(label('legend_minutes', lang, mode=mode_name(config.mode, lang)))}</h4>"]
-    for colour, text in zip(class_colours(config.bands_minutes), class_labels(config.bands_minutes, lang), strict=True):
-        parts.append(f'<div class="gc-row"><span class="gc-swatch" style="background:{colour}"></span>'
-                     f"{html.escape(text)}</div>")
-    parts.append('<div class="gc-row"><span class="gc-swatch" style="background:repeating-linear-gradient('
-                 '45deg,#000 0 2px,#fff 2px 5px)"></span>'
-                 f"{html.escape(label('legend_gaps', lang, minutes=target))}</div>")
-    parts.append(f"<h4>{html.escape(label('legend_facilities', lang))}</h4>")
-    for tier in tiers:
-        parts.append(f'<div class="gc-row">{symbol_svg(*tier_symbol(tier), size=14)}'
-                     f"{html.escape(tier_name(tier, lang))}</div>")
-    return "".join(parts)
+    body = (heading(label("legend_percent", lang, minutes=target))
+            + f'<div style="width:180px;height:10px;border:1px solid #555;background:linear-gradient(to right, '
+              f'{stops})"></div><div style="width:182px;display:flex;justify-content:space-between"><span>0</span>'
+              "<span>50</span><span>100</span></div>")
+    if any_empty:
+        body += swatch_row(f"background:{NO_PEOPLE_COLOUR}", label("legend_no_people", lang))
+    legend.section(body, ["percent"])
+
+
+def _facility_name(row: pd.Series, lang: Lang) -> str:
+    """The facility's name, or its tier and id when it has none."""
+    name = row.get("name")
+    if isinstance(name, str) and name.strip():
+        return name
+    return label("unnamed", lang, tier=tier_name(str(row["tier"]), lang), id=str(row.get("facility_id", "")))
 
 
 def _facility_fields(points: gpd.GeoDataFrame, lang: Lang, target: float) -> list[tuple[str, str, str]]:
@@ -223,15 +232,16 @@ def _facility_fields(points: gpd.GeoDataFrame, lang: Lang, target: float) -> lis
     ]
 
 
-def _facility_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, tolerance: float,
-                     shift: Shift | None) -> list[str]:
-    """One layer per tier, in :data:`TIER_SYMBOLS` order; returns the tiers drawn."""
-    points = _light(result.facilities, tolerance, shift)
+def _facility_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, legend: Legend, light: Light) -> None:
+    """One layer per tier, in :data:`TIER_SYMBOLS` order, each with its legend row."""
+    points = light(result.facilities)
     points = points.assign(tier=points["tier"].fillna("other").astype(str))
+    points["name"] = [_facility_name(row, lang) for _, row in points.iterrows()]
     points["tier_label"] = [tier_name(t, lang) for t in points["tier"]]
     target = float(result.config.target_minutes)
     order = {tier: i for i, tier in enumerate(TIER_SYMBOLS)}
     tiers = sorted(points["tier"].unique(), key=lambda t: (order.get(t, len(order)), t))
+    rows = []
     for tier in tiers:
         group = points[points["tier"] == tier]
         fields = _facility_fields(group, lang, target)
@@ -239,17 +249,100 @@ def _facility_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, toler
                                 geometry=group.geometry.to_numpy(), crs="EPSG:4326")
         icon = folium.DivIcon(html=symbol_svg(*tier_symbol(tier)), icon_size=(16, 16), icon_anchor=(8, 8),
                               class_name="gc-facility")
-        folium.GeoJson(
-            data, name=html.escape(label("layer_facilities", lang, tier=tier_name(tier, lang))),
-            marker=folium.Marker(icon=icon),
+        name = label("layer_facilities", lang, tier=tier_name(tier, lang))
+        layer = folium.GeoJson(
+            data, name=html.escape(name), marker=folium.Marker(icon=icon),
             popup=folium.GeoJsonPopup([prop for _, prop, _ in fields], aliases=[alias for _, _, alias in fields]),
             tooltip=folium.GeoJsonTooltip(["name"], labels=False),
         ).add_to(fmap)
-    return tiers
+        legend.add(layer, html.escape(name), "group_base", [f"tier_{tier}"])
+        rows.append((f'<div class="gc-row">{symbol_svg(*tier_symbol(tier), size=14)}'
+                     f"{html.escape(tier_name(tier, lang))}</div>", f"tier_{tier}"))
+    legend.section(heading(label("legend_facilities", lang)), [key for _, key in rows])
+    for row, key in rows:
+        legend.section(row, [key])
+
+
+def _zone_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, legend: Legend, light: Light,
+                 show: bool) -> None:
+    """A choropleth of the percent within the target per zone level (shown when there is no surface)."""
+    config = result.config
+    target = float(config.target_minutes)
+    pct = f"pct_within_{config.target_minutes:g}".replace(".", "_")
+    columns = {"zone_name": 0, "population": 0, pct: 1, "pop_unreachable": 0, "mean_minutes": 1}
+    aliases = [label(key, lang, minutes=target) for key in
+               ("zone_name", "population", "pct_within", "pop_unreachable", "mean_minutes")]
+    for level, zones in result.zones.groupby("zone_level", sort=False):
+        zones = light(zones)
+        data = _properties(zones, columns).assign(fill=[percent_colour(p) for p in zones[pct]])
+        name = html.escape(label("layer_zones", lang, level=zone_level_label(config, str(level), lang),
+                                 minutes=target))
+        layer = folium.GeoJson(
+            data, name=name, show=show,
+            style_function=lambda feature: {"fillColor": feature["properties"]["fill"], "color": "#555555",
+                                            "weight": 1, "fillOpacity": 0.75},
+            tooltip=folium.GeoJsonTooltip(list(columns), aliases=[html.escape(a) for a in aliases]),
+        ).add_to(fmap)
+        legend.add(layer, name, "group_travel", ["percent"])
+        show = False
+    _percent_section(legend, lang, target, bool(result.zones[pct].isna().any()))
+
+
+def _travel_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, legend: Legend, light: Light,
+                   shift: Shift | None) -> None:
+    """The travel-time surface (on), the bands (off) and the percent choropleths (off), each in the legend."""
+    config = result.config
+    mode = mode_name(config.mode, lang)
+    classes = surface_classes(result)
+    present = np.isin(np.arange(len(config.bands_minutes) + 2), classes)
+    png, bounds = surface_image(result, shift)
+    name = html.escape(label("layer_surface", lang, mode=mode))
+    surface = folium.raster_layers.ImageOverlay(
+        "data:image/png;base64," + base64.b64encode(png).decode("ascii"), bounds=bounds, opacity=1.0,
+        name=name, className="gc-surface",
+    ).add_to(fmap)
+    legend.add(surface, name, "group_travel", ["minutes"])
+    _minutes_section(legend, result, lang, present)
+    bands = light(result.service_areas).sort_values("band_minutes")
+    colours = dict(zip(sorted(config.bands_minutes), class_colours(config.bands_minutes)[:-2], strict=True))
+    for band in bands.iloc[::-1].itertuples(index=False):
+        colour = colours.get(band.band_minutes, colours[max(colours)])
+        minutes = float(band.band_minutes)
+        data = gpd.GeoDataFrame({"population": [_text(band.population)]}, geometry=[band.geometry], crs=4326)
+        name = html.escape(label("layer_band", lang, minutes=minutes, mode=mode))
+        layer = folium.GeoJson(
+            data, name=name, show=False,
+            style_function=lambda _, c=colour: {"fillColor": c, "color": c, "weight": 0.5, "fillOpacity": 0.85},
+            tooltip=folium.GeoJsonTooltip(["population"],
+                                          aliases=[html.escape(label("pop_within", lang, minutes=minutes))]),
+        ).add_to(fmap)
+        legend.add(layer, name, "group_travel", ["minutes"])
+    _zone_layers(fmap, result, lang, legend, light, show=False)
+
+
+def _gap_layer(fmap: folium.Map, result: ScenarioResult, lang: Lang, legend: Legend, light: Light) -> None:
+    """The gaps, outlined (dashed) so the surface stays readable underneath."""
+    if not len(result.gaps):
+        return
+    target = float(result.config.target_minutes)
+    gap_columns = {"gap_id": 0, "population": 0, "unreachable_population": 0}
+    name = html.escape(label("layer_gaps", lang, minutes=target))
+    layer = folium.GeoJson(
+        _properties(light(result.gaps), gap_columns), name=name,
+        style_function=lambda _: {"fill": True, "fillOpacity": 0, "color": GAP_COLOUR, "weight": 1.5,
+                                  "dashArray": "4 3"},
+        tooltip=folium.GeoJsonTooltip(list(gap_columns), aliases=[html.escape(label(k, lang)) for k in gap_columns]),
+    ).add_to(fmap)
+    legend.add(layer, name, "group_travel", ["gaps"])
+    legend.section(swatch_row(f"border:2px dashed {GAP_COLOUR};background:transparent",
+                              label("legend_gaps", lang, minutes=target)), ["gaps"])
 
 
 def coverage_map(result: ScenarioResult, lang: Lang | None = None, tiles: str | None = None) -> folium.Map:
     """A self-contained Folium map of ``result``: every layer, legend, scale, full screen, ruler.
+
+    The first view shows one message: the travel-time surface, the gaps outlined and the
+    facilities; every other layer is off, listed by group in the collapsed layer control.
 
     Parameters
     ----------
@@ -268,70 +361,27 @@ def coverage_map(result: ScenarioResult, lang: Lang | None = None, tiles: str | 
     lang = lang or config.map.lang
     tiles = tiles or config.map.tiles
     shift = _gcj02 if tiles == "amap" else None
-    target = float(config.target_minutes)
-    mode = mode_name(config.mode, lang)
     tolerance = _tolerance_deg(result)
-    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=False)
+    fmap = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_snap=0.25)
     self_contained(fmap, background=NO_TILES_BACKGROUND if tiles == "none" else None, lang=lang,
-                   title=config.map.title or config.name)
+                   title=title(config, lang))
     _base_map(fmap, tiles, config.map.tianditu_key, lang)
-    west, south, east, north = _light(result.zones, tolerance, shift).total_bounds
-    fmap.fit_bounds([[south, west], [north, east]])
-
-    png, bounds = surface_image(result, shift)
-    folium.raster_layers.ImageOverlay(
-        "data:image/png;base64," + base64.b64encode(png).decode("ascii"), bounds=bounds, opacity=0.7,
-        name=html.escape(label("layer_surface", lang, mode=mode)), show=False, className="gc-surface",
-    ).add_to(fmap)
-
-    bands = _light(result.service_areas, tolerance, shift).sort_values("band_minutes")
-    colours = dict(zip(sorted(config.bands_minutes), class_colours(config.bands_minutes)[:-2], strict=True))
-    for band in bands.iloc[::-1].itertuples(index=False):
-        colour = colours.get(band.band_minutes, colours[max(colours)])
-        minutes = float(band.band_minutes)
-        data = gpd.GeoDataFrame({"population": [_text(band.population)]}, geometry=[band.geometry], crs=4326)
-        folium.GeoJson(
-            data, name=html.escape(label("layer_band", lang, minutes=minutes, mode=mode)),
-            style_function=lambda _, c=colour: {"fillColor": c, "color": c, "weight": 0.5, "fillOpacity": 0.45},
-            tooltip=folium.GeoJsonTooltip(["population"],
-                                          aliases=[html.escape(label("pop_within", lang, minutes=minutes))]),
-        ).add_to(fmap)
-
-    pct = f"pct_within_{config.target_minutes:g}".replace(".", "_")
-    columns = {"zone_name": 0, "population": 0, pct: 1, "pop_unreachable": 0, "mean_minutes": 1}
-    aliases = [label(key, lang, minutes=target) for key in
-               ("zone_name", "population", "pct_within", "pop_unreachable", "mean_minutes")]
-    for level, zones in result.zones.groupby("zone_level", sort=False):
-        zones = _light(zones, tolerance, shift)
-        data = _properties(zones, columns).assign(fill=[percent_colour(p) for p in zones[pct]])
-        folium.GeoJson(
-            data, name=html.escape(label("layer_zones", lang, level=level_name(str(level), lang), minutes=target)),
-            style_function=lambda feature: {"fillColor": feature["properties"]["fill"], "color": "#333333",
-                                            "weight": 1, "fillOpacity": 0.6},
-            tooltip=folium.GeoJsonTooltip(list(columns), aliases=[html.escape(a) for a in aliases]),
-        ).add_to(fmap)
-
-    if len(result.gaps):
-        gap_columns = {"gap_id": 0, "population": 0, "unreachable_population": 0}
-        folium.GeoJson(
-            _properties(_light(result.gaps, tolerance, shift), gap_columns),
-            name=html.escape(label("layer_gaps", lang, minutes=target)),
-            style_function=lambda _: {"fillColor": "#000000", "color": "#000000", "weight": 1,
-                                      "fillOpacity": 0.35, "dashArray": "4"},
-            tooltip=folium.GeoJsonTooltip(list(gap_columns),
-                                          aliases=[html.escape(label(k, lang)) for k in gap_columns]),
-        ).add_to(fmap)
 
     def light(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return _light(frame, tolerance, shift)
 
-    service_layers(fmap, result, lang, light)
-    ambulance_layers(fmap, result, lang, light)
-    audit_layer(fmap, result, lang, light)
-    sites_layer(fmap, result.sites, lang, light)
-    tiers = _facility_layers(fmap, result, lang, tolerance, shift)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    HtmlControl(legend_html(result, lang, tiers)).add_to(fmap)
+    west, south, east, north = light(result.zones).total_bounds
+    legend = Legend(title(config, lang))
+    _travel_layers(fmap, result, lang, legend, light, shift)
+    _gap_layer(fmap, result, lang, legend, light)
+    service_layers(fmap, result, lang, light, legend)
+    ambulance_layers(fmap, result, lang, light, legend)
+    audit_layer(fmap, result, lang, light, legend)
+    sites_layer(fmap, result.sites, lang, light, legend)
+    _facility_layers(fmap, result, lang, legend, light)
+    groups = {key: label(key, lang) for key in GROUPS}
+    LayersAndLegend(legend, groups, label("layers", lang), label("legend", lang),
+                    [[float(south), float(west)], [float(north), float(east)]]).add_to(fmap)
     Tools(label("fullscreen", lang), label("measure_tool", lang), label("measure_hint", lang)).add_to(fmap)
     Attribution(html.escape(config.map.attribution)).add_to(fmap)
     return fmap

@@ -7,6 +7,7 @@ one language is a ``KeyError`` in the tests, not an English word on a Chinese ma
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 Lang = Literal["en", "zh"]
@@ -20,16 +21,27 @@ CSS_FONTS = ('"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microso
 LABELS: dict[str, dict[str, str]] = {
     # layer names
     "layer_band": {"en": "Within {minutes} min ({mode})", "zh": "{minutes}分钟内可达（{mode}）"},
-    "layer_zones": {"en": "{level}: % within {minutes} min", "zh": "{level}：{minutes}分钟内人口占比"},
+    "layer_zones": {"en": "% of people within {minutes} min, by {level}", "zh": "{minutes}分钟内人口占比（按{level}）"},
     "layer_gaps": {"en": "Gaps: people beyond {minutes} min", "zh": "服务空白区：{minutes}分钟以外人口"},
     "layer_facilities": {"en": "Facilities: {tier}", "zh": "医疗机构：{tier}"},
     "layer_surface": {"en": "Travel time surface ({mode})", "zh": "出行时间面（{mode}）"},
-    "layer_service": {"en": "{service}: within {minutes} min ({mode})",
-                      "zh": "{service}：{minutes}分钟内可达（{mode}）"},
+    "layer_service": {"en": "{service} within {minutes} min ({mode})",
+                      "zh": "{service}{minutes}分钟内可达（{mode}）"},
     "layer_ambulance_straight": {"en": "Ambulance radius, straight line (urban {urban} km, rural {rural} km)",
                                  "zh": "急救半径（直线，城市{urban}公里、农村{rural}公里）"},
     "layer_ambulance_road": {"en": "Ambulance radius, by road (urban {urban} km, rural {rural} km)",
                              "zh": "急救半径（道路，城市{urban}公里、农村{rural}公里）"},
+    "group_base": {"en": "Base data", "zh": "基础数据"},
+    "group_travel": {"en": "Travel time", "zh": "出行时间"},
+    "group_standards": {"en": "Standards", "zh": "规划标准"},
+    "group_ambulance": {"en": "Ambulance", "zh": "急救"},
+    "group_siting": {"en": "Siting", "zh": "选址"},
+    "layers": {"en": "Layers", "zh": "图层"},
+    "legend": {"en": "Legend", "zh": "图例"},
+    "legend_audit_fail": {"en": "zone fails a standard", "zh": "有未达标项的区域"},
+    "legend_audit_pass": {"en": "zone meets every standard judged", "zh": "已评估标准均达标的区域"},
+    "legend_sites": {"en": "Proposed site (number = rank)", "zh": "建议选址（数字为排序）"},
+    "unnamed": {"en": "{tier} {id}", "zh": "{tier}（编号 {id}）"},
     "layer_ambulance_response": {"en": "Ambulance response within {minutes} min",
                                  "zh": "急救反应时间{minutes}分钟以内"},
     "layer_audit": {"en": "Standards: zones failing", "zh": "规划标准：未达标区域"},
@@ -128,6 +140,24 @@ LABELS: dict[str, dict[str, str]] = {
                            "(map review number, 审图号); this report's maps are for analysis.",
                      "zh": "在中国公开出版的地图须使用经审核的底图和标准行政区划界线（审图号）；"
                            "本报告中的地图仅供分析使用。"},
+    "report_key_figures": {"en": "Key figures", "zh": "主要指标"},
+    "report_most_beyond": {"en": "The {n} zones with the most people beyond {minutes} min",
+                           "zh": "{minutes}分钟以外人口最多的{n}个区域"},
+    "report_audit_by_rule": {"en": "Planning standards, by rule", "zh": "规划标准（按条目汇总）"},
+    "report_appendix": {"en": "Appendix: every standard for every unit", "zh": "附录：各单元逐条标准审核结果"},
+    "zone_level_label": {"en": "Zone level", "zh": "区域层级"},
+    "zones_count": {"en": "Zones", "zh": "区域数"},
+    "count_met": {"en": "Units met", "zh": "达标单元数"},
+    "count_not_met": {"en": "Units not met", "zh": "未达标单元数"},
+    "count_other": {"en": "Not evaluable or not set", "zh": "无法评估或未规定"},
+    "worst_units": {"en": "Furthest from the standard", "zh": "差距最大的单元"},
+    "report_sites": {"en": "Proposed sites", "zh": "建议选址"},
+    "report_sites_effect": {"en": "With the {n} proposed sites, the people covered rise from {before} to {after}.",
+                            "zh": "新增{n}处建议选址后，覆盖人口由{before}人增至{after}人。"},
+    "rank": {"en": "Rank", "zh": "排序"},
+    "coordinates": {"en": "Latitude, longitude", "zh": "纬度，经度"},
+    "population_added": {"en": "People it adds", "zh": "新增覆盖人口"},
+    "cumulative_population": {"en": "People covered with it", "zh": "累计覆盖人口"},
     "report_page": {"en": "page {page}", "zh": "第 {page} 页"},
 }
 
@@ -167,6 +197,36 @@ LEVEL_NAMES: dict[str, dict[str, str]] = {
 }
 
 
+#: Words of the audit's measures as readers see them, applied in order after the tier names.
+MEASURE_WORDS: dict[str, list[tuple[str, str]]] = {
+    "en": [(r"\bhas_(\w+)", r"a \1"), (r"meets_(\w+)", r"meeting the \1"), (r"provides_(\w+)", r"providing \1"),
+           (r"_", " "), (r"\btcm\b", "TCM"), (r" / ", ", ")],
+    "zh": [(r"% of residents within ([\d.]+) min", r"\1分钟内可达居民占比（%）"),
+           (r"% of (.+?) with (.+)", r"具备\2的\1占比（%）"), (r"facilities \((.+)\)", r"\1机构数"),
+           (r"(\w+) per ([\d,]+) residents", r"每\2居民\1数"), (r"ambulances per population", "救护车配置（按人口）"),
+           (r"ambulance / emergency service radius", "急救服务半径"), (r"emergency response time", "急救反应时间"),
+           (r"has_fever_room_or_clinic", "发热诊室或门诊"), (r"has_fever_clinic", "发热门诊"),
+           (r"has_geriatrics_department", "老年医学科"), (r"has_tcm_department", "中医科"), (r"has_tcm_hall", "中医馆"),
+           (r"has_public_health_physician", "公共卫生医师"), (r"meets_basic_standard", "达到基本标准"),
+           (r"meets_recommended_standard", "达到推荐标准"), (r"provides_tcm", "中医药服务"),
+           (r"family_doctors", "家庭医生"), (r"general practitioners", "全科医生"), (r"doctors", "执业（助理）医师"),
+           (r"nurses", "注册护士"), (r"beds", "床位"), (r"1,000", "千"), (r"10,000", "万"), (r" / ", "、"),
+           (r" or ", "或"), (r"(?<![A-Za-z])other(?![A-Za-z])", "其他"),
+           (r"travel minutes", "出行时间（分钟）"), (r"^median ", "中位"), (r"^mean ", "平均")],
+}
+
+
+def measure_text(measure: object, lang: Lang) -> str:
+    """An audit measure in plain words: tier identifiers as names (``township health centre``), and in
+    Chinese the measure itself (``% of residents within 15 min`` → ``15分钟内可达居民占比（%）``)."""
+    text = "" if measure is None or (isinstance(measure, float) and measure != measure) else str(measure)
+    for tier in sorted(TIER_NAMES, key=len, reverse=True):
+        text = re.sub(rf"\b{tier}\b", TIER_NAMES[tier][lang], text) if tier != "other" else text
+    for pattern, replacement in MEASURE_WORDS[lang]:
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
 def minutes_text(minutes: float) -> str:
     """``15`` for 15.0, ``7.5`` for 7.5: minutes as they appear in labels."""
     return f"{minutes:g}"
@@ -192,6 +252,38 @@ def label(key: str, lang: Lang, **values: object) -> str:
     return LABELS[key][lang].format(**filled)
 
 
+def title(config: object, lang: Lang) -> str:
+    """The map and report title: ``map.title_zh`` for Chinese when given, else ``map.title``, else the name."""
+    chinese = config.map.title_zh if lang == "zh" else None
+    return chinese or config.map.title or config.name
+
+
+def _configured(item: object, lang: Lang) -> str | None:
+    """The ``label`` (``label_zh`` in Chinese, else ``label``) a user gave a config item, if any."""
+    chinese = getattr(item, "label_zh", None) if lang == "zh" else None
+    return chinese or getattr(item, "label", None)
+
+
+def zone_level_label(config: object, level: str, lang: Lang) -> str:
+    """A zone level as readers see it: the zones' ``label``/``label_zh``, else :func:`level_name`."""
+    for zones in config.zones:
+        if zones.level == level and _configured(zones, lang):
+            return _configured(zones, lang)
+    return level_name(level, lang)
+
+
+def service_label(service: object, lang: Lang) -> str:
+    """A service circle as readers see it: its ``label``/``label_zh``, else its tiers (``clinic or doctors``)."""
+    given = _configured(service, lang)
+    if given:
+        return given
+    if not service.tiers:
+        return {"en": "any facility", "zh": "任一医疗机构"}[lang]
+    joiner = {"en": " or ", "zh": "或"}[lang]
+    text = joiner.join(tier_name(t, lang) for t in service.tiers)
+    return text[:1].upper() + text[1:] if lang == "en" else text
+
+
 def mode_name(mode: str, lang: Lang) -> str:
     """The travel mode in ``lang`` (``drive`` → 驾车)."""
     return MODES.get(mode, {}).get(lang, mode)
@@ -203,5 +295,5 @@ def tier_name(tier: str, lang: Lang) -> str:
 
 
 def level_name(level: str, lang: Lang) -> str:
-    """A zone level in ``lang``; a level named in the config and unknown here as given."""
-    return LEVEL_NAMES.get(level, {}).get(lang, level)
+    """A zone level in ``lang``; a level named in the config and unknown here as given, ``_`` as spaces."""
+    return LEVEL_NAMES.get(level, {}).get(lang, level.replace("_", " "))

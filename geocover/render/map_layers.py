@@ -9,18 +9,22 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
+import branca.element
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from jinja2 import Template
 
 from geocover.analysis.polygons import trace_polygons
 from geocover.pipeline import ScenarioResult
-from geocover.render.i18n import Lang, label, mode_name
+from geocover.render.i18n import Lang, label, mode_name, service_label
+from geocover.render.legend import Legend, swatch_row
 
 Light = Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]
 
 _AMBULANCE_COLOURS = {"straight": "#2166ac", "road": "#762a83", "response": "#b2182b"}
+_AUDIT_FAIL, _AUDIT_PASS = "#b2182b", "#4393c3"
 
 
 def _cells_polygon(result: ScenarioResult, mask: np.ndarray) -> gpd.GeoDataFrame:
@@ -34,47 +38,55 @@ def _cells_polygon(result: ScenarioResult, mask: np.ndarray) -> gpd.GeoDataFrame
                             crs=grid.crs).to_crs("EPSG:4326")
 
 
-def _area_layer(fmap: folium.Map, data: gpd.GeoDataFrame, name: str, colour: str, alias: str) -> None:
+def _area_layer(fmap: folium.Map, data: gpd.GeoDataFrame, name: str, colour: str, alias: str,
+                legend: Legend, group: str) -> None:
+    """An area layer (off at first) in ``group``, with a legend row of its colour and name."""
     if data.empty:
         return
-    folium.GeoJson(
+    layer = folium.GeoJson(
         data, name=html.escape(name), show=False,
         style_function=lambda _, c=colour: {"fillColor": c, "color": c, "weight": 1, "fillOpacity": 0.25},
         tooltip=folium.GeoJsonTooltip(["population"], aliases=[html.escape(alias)]),
     ).add_to(fmap)
+    key = f"area_{len(legend.entries)}"
+    legend.add(layer, html.escape(name), group, [key])
+    legend.section(swatch_row(f"background:{colour}40;border:1px solid {colour}", name), [key])
 
 
-def service_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Light) -> None:
+def service_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Light, legend: Legend) -> None:
     """The target band of each service circle (per-tier mode and minutes)."""
-    for name, service in result.services.items():
+    for service in result.services.values():
         config = service.config
         areas = service.service_areas
         band = light(areas[areas["band_minutes"] == config.target_minutes])
         data = band.assign(population=[f"{p:,.0f}" for p in band["population"]])[["population", "geometry"]]
-        title = label("layer_service", lang, service=name, minutes=config.target_minutes,
+        title = label("layer_service", lang, service=service_label(config, lang), minutes=config.target_minutes,
                       mode=mode_name(config.mode, lang))
-        _area_layer(fmap, data, title, "#1b7837", label("pop_within", lang, minutes=config.target_minutes))
+        _area_layer(fmap, data, title, "#1b7837", label("pop_within", lang, minutes=config.target_minutes),
+                    legend, "group_travel")
 
 
-def ambulance_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Light) -> None:
-    """Cells within the ambulance radius of their class (straight line, by road) and within each response time."""
+def ambulance_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Light, legend: Legend) -> None:
+    """Cells within the ambulance radius of their class (straight line, by road), one layer per rural
+    radius the plan sets, and within each response time."""
     cells = result.ambulance
     if cells is None:
         return
     config = result.config.ambulance
-    urban_km, rural_km = config.urban_km, max(config.rural_km)
-    radius = np.where(cells.urban, urban_km, rural_km)
-    for measure, km in (("straight", cells.straight_km), ("road", cells.road_km)):
-        title = label(f"layer_ambulance_{measure}", lang, urban=urban_km, rural=rural_km)
-        _area_layer(fmap, light(_cells_polygon(result, km <= radius)), title, _AMBULANCE_COLOURS[measure],
-                    label("population", lang))
+    urban_km = config.urban_km
+    for rural_km in sorted(config.rural_km):
+        radius = np.where(cells.urban, urban_km, rural_km)
+        for measure, km in (("straight", cells.straight_km), ("road", cells.road_km)):
+            title = label(f"layer_ambulance_{measure}", lang, urban=urban_km, rural=rural_km)
+            _area_layer(fmap, light(_cells_polygon(result, km <= radius)), title, _AMBULANCE_COLOURS[measure],
+                        label("population", lang), legend, "group_ambulance")
     for minutes in sorted(config.response_minutes):
         title = label("layer_ambulance_response", lang, minutes=minutes)
         _area_layer(fmap, light(_cells_polygon(result, cells.response_minutes <= minutes)), title,
-                    _AMBULANCE_COLOURS["response"], label("population", lang))
+                    _AMBULANCE_COLOURS["response"], label("population", lang), legend, "group_ambulance")
 
 
-def audit_layer(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Light) -> None:
+def audit_layer(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Light, legend: Legend) -> None:
     """Zones coloured by the number of standards they fail, with the failing rules as tooltip."""
     audit = result.audit
     if audit is None or audit.empty:
@@ -98,27 +110,51 @@ def audit_layer(fmap: folium.Map, result: ScenarioResult, lang: Lang, light: Lig
         "rules": [html.escape(r) for r in rows["rules"]],
         "share": (rows["failed"] / rows["judged"]).to_numpy(),
     }, geometry=shown.geometry.to_numpy(), crs="EPSG:4326")
-    folium.GeoJson(
-        data, name=html.escape(label("layer_audit", lang)), show=False,
-        style_function=lambda feature: {"fillColor": "#d73027" if feature["properties"]["share"] > 0 else "#1a9850",
-                                        "color": "#333333", "weight": 1, "fillOpacity": 0.5},
+    name = html.escape(label("layer_audit", lang))
+    layer = folium.GeoJson(
+        data, name=name, show=False,
+        style_function=lambda feature: {"fillColor": _AUDIT_FAIL if feature["properties"]["share"] > 0 else _AUDIT_PASS,
+                                        "color": "#333333", "weight": 1, "fillOpacity": 0.6},
         tooltip=folium.GeoJsonTooltip(["zone_name", "failed", "rules"], aliases=[
             html.escape(label(k, lang)) for k in ("zone_name", "audit_failed", "audit_rules")]),
     ).add_to(fmap)
+    legend.add(layer, name, "group_standards", ["audit"])
+    legend.section(swatch_row(f"background:{_AUDIT_FAIL}99", label("legend_audit_fail", lang))
+                   + swatch_row(f"background:{_AUDIT_PASS}99", label("legend_audit_pass", lang)), ["audit"])
 
 
-def sites_layer(fmap: folium.Map, sites: pd.DataFrame | None, lang: Lang, light: Light) -> None:
-    """Proposed sites with their rank and the population each adds (popup and tooltip)."""
+class _TextPopup(branca.element.MacroElement):
+    """A popup of escaped HTML bound to its parent marker (Folium's ``Popup`` needs jQuery)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindPopup({{ this.text|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "TextPopup"
+        self.text = text
+
+
+def site_icon(rank: int) -> folium.DivIcon:
+    """A white disc with the site's rank, as drawn on the map and in the legend."""
+    return folium.DivIcon(html=f'<div class="gc-site">{rank}</div>', icon_size=(20, 20), icon_anchor=(10, 10),
+                          class_name="gc-facility")
+
+
+def sites_layer(fmap: folium.Map, sites: pd.DataFrame | None, lang: Lang, light: Light, legend: Legend) -> None:
+    """Proposed sites, their rank drawn on the marker, with the population each adds (popup and tooltip)."""
     if sites is None or len(sites) == 0:
         return
     points = light(gpd.GeoDataFrame(sites, crs=getattr(sites, "crs", "EPSG:4326")))
-    text = [html.escape(label("site_popup", lang, rank=int(rank), people=f"{float(people):,.0f}"))
-            for rank, people in zip(points["rank"], points["population_added"], strict=True)]
-    data = gpd.GeoDataFrame({"site": text}, geometry=points.geometry.to_numpy(), crs=points.crs)
-    folium.GeoJson(
-        data, name=html.escape(label("layer_sites", lang)),
-        marker=folium.CircleMarker(radius=8, color="#000000", weight=2, fill=True, fill_color="#ffffff",
-                                   fill_opacity=1.0),
-        popup=folium.GeoJsonPopup(["site"], labels=False),
-        tooltip=folium.GeoJsonTooltip(["site"], labels=False),
-    ).add_to(fmap)
+    name = html.escape(label("layer_sites", lang))
+    group = folium.FeatureGroup(name=name).add_to(fmap)
+    for point, rank, people in zip(points.geometry, points["rank"], points["population_added"], strict=True):
+        text = html.escape(label("site_popup", lang, rank=int(rank), people=f"{float(people):,.0f}"))
+        marker = folium.Marker([point.y, point.x], icon=site_icon(int(rank)), tooltip=folium.Tooltip(text))
+        marker.add_child(_TextPopup(text)).add_to(group)
+    legend.add(group, name, "group_siting", ["sites"])
+    legend.section('<div class="gc-row"><span class="gc-site gc-site-swatch">1</span>'
+                   f"{html.escape(label('legend_sites', lang))}</div>", ["sites"])

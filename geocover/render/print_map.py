@@ -28,23 +28,27 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from rasterio.transform import array_bounds
+from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from geocover.io.utm import utm_crs
 from geocover.pipeline import ScenarioResult
-from geocover.render.i18n import Lang, label, level_name, mode_name, tier_name
+from geocover.render.i18n import Lang, label, mode_name, tier_name, title, zone_level_label
 
-PERCENT_RAMP = ("#d73027", "#fee08b", "#1a9850")
-"""Colours of 0 %, 50 % and 100 % of people within the target."""
-BAND_RAMP = ("#1a9850", "#fee08b", "#d73027")
-"""Colours from the first travel-time band to beyond the last."""
-NO_PEOPLE_COLOUR = "#bdbdbd"
-UNREACHABLE_COLOUR = "#762a83"
+PERCENT_RAMP = ("#7a0177", "#f768a1", "#fde0dd")
+"""Colours of 0 %, 50 % and 100 % of people within the target (ColorBrewer RdPu, reversed: low stands out)."""
+BAND_RAMP = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+"""Colours from the first travel-time band to beyond the last (ColorBrewer YlGnBu, colour-blind safe)."""
+NO_PEOPLE_COLOUR = "#d9d9d9"
+UNREACHABLE_COLOUR = "#000000"
+GAP_COLOUR = "#e6550d"
+"""Outline of the gaps (people beyond the target): orange, off both fill ramps."""
 NO_CLASS = 255
 """Travel-time class of cells outside the data (sea, outside the study area)."""
 
 #: Symbol (shape) and colour of each facility tier; tiers not listed draw as ``other``.
 TIER_SYMBOLS: dict[str, tuple[str, str]] = {  # colours kept off the red-yellow-green ramps of the fills
-    "hospital": ("square", "#253494"),
+    "hospital": ("square", "#e31a1c"),
     "central_township_health_centre": ("pentagon", "#6a51a3"),
     "township_health_centre": ("diamond", "#2c7fb8"),
     "community_health_centre": ("hexagon", "#c51b7d"),
@@ -52,7 +56,7 @@ TIER_SYMBOLS: dict[str, tuple[str, str]] = {  # colours kept off the red-yellow-
     "village_clinic": ("circle", "#ffffff"),
     "emergency_centre": ("star", "#8c510a"),
     "emergency_station": ("plus", "#bf812d"),
-    "clinic": ("triangle", "#41b6c4"),
+    "clinic": ("triangle", "#ff7f00"),
     "doctors": ("circle", "#111111"),
     "other": ("cross", "#636363"),
 }
@@ -159,19 +163,64 @@ def nice_length(span_m: float) -> float:
 
 
 def _scale_bar(ax, lang: Lang) -> None:
-    """A two-segment scale bar in the lower left of ``ax`` (whose units are metres)."""
+    """A two-segment scale bar in the lower left of ``ax`` (whose units are metres), in the empty band
+    :func:`draw_static_map` leaves below the data."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     length = nice_length(x1 - x0)
-    left, bottom, height = x0 + 0.03 * (x1 - x0), y0 + 0.04 * (y1 - y0), 0.008 * (y1 - y0)
+    left, bottom, height = x0 + 0.03 * (x1 - x0), y0 + 0.03 * (y1 - y0), 0.008 * (y1 - y0)
     for i, colour in enumerate(("#000000", "#ffffff")):
         ax.add_patch(Rectangle((left + i * length / 2, bottom), length / 2, height, facecolor=colour,
                                edgecolor="#000000", linewidth=0.6, zorder=6))
     text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
     ax.text(left + length / 2, bottom + 2.2 * height, text, ha="center", va="bottom", fontsize=8, zorder=6)
-    ax.annotate(label("north", lang), xy=(x1 - 0.04 * (x1 - x0), y1 - 0.05 * (y1 - y0)),
-                xytext=(x1 - 0.04 * (x1 - x0), y1 - 0.13 * (y1 - y0)), ha="center", va="center", fontsize=10,
-                arrowprops={"arrowstyle": "-|>", "color": "#000000", "linewidth": 1.2}, zorder=6)
+
+
+def _north_arrow(figure: Figure, lang: Lang) -> None:
+    """A north arrow beside the map, below the legend (the map is in UTM: north is up)."""
+    ax = figure.add_axes((0.75, 0.08, 0.04, 0.10))
+    ax.set_axis_off()
+    ax.annotate(label("north", lang), xy=(0.5, 1.0), xytext=(0.5, 0.25), ha="center", va="center", fontsize=10,
+                xycoords="axes fraction", arrowprops={"arrowstyle": "-|>", "color": "#000000", "linewidth": 1.2})
+
+
+def surface_classes(result: ScenarioResult) -> np.ndarray:
+    """Travel-time class of every cell of the grid; cells without people (or outside the data) ``NO_CLASS``."""
+    grid = result.access.grid
+    people = grid.valid & (np.nan_to_num(grid.population) > 0)
+    return travel_time_classes(np.where(people, result.access.minutes, np.nan), result.config.bands_minutes)
+
+
+def _draw_surface(ax, result: ScenarioResult, crs: pyproj.CRS) -> np.ndarray:
+    """Draw the travel-time classes, reprojected (nearest) to ``crs``; returns a flag per class drawn."""
+    grid = result.access.grid
+    rows, cols = grid.shape
+    transform, width, height = calculate_default_transform(grid.crs, crs, cols, rows,
+                                                           *array_bounds(rows, cols, grid.transform))
+    image = np.full((height, width), NO_CLASS, dtype=np.uint8)
+    reproject(surface_classes(result), image, src_transform=grid.transform, src_crs=grid.crs, src_nodata=NO_CLASS,
+              dst_transform=transform, dst_crs=crs, dst_nodata=NO_CLASS, resampling=Resampling.nearest)
+    colours = class_colours(result.config.bands_minutes)
+    rgba = np.zeros((height, width, 4))
+    for i, colour in enumerate(colours):
+        rgba[image == i] = matplotlib.colors.to_rgba(colour)
+    x0, y1 = transform @ (0, 0)
+    x1, y0 = transform @ (width, height)
+    ax.imshow(rgba, extent=(x0, x1, y0, y1), interpolation="nearest", zorder=1)
+    return np.isin(np.arange(len(colours)), image)
+
+
+def _draw_sites(ax, result: ScenarioResult, crs: pyproj.CRS, lang: Lang) -> list:
+    """Proposed sites as white discs with their rank; their legend entry (none without sites)."""
+    sites = getattr(result, "sites", None)
+    if sites is None or len(sites) == 0:
+        return []
+    points = sites.to_crs(crs)
+    for point, rank in zip(points.geometry, points["rank"], strict=True):
+        ax.text(point.x, point.y, str(int(rank)), ha="center", va="center", fontsize=7, weight="bold", zorder=7,
+                bbox={"boxstyle": "circle,pad=0.25", "facecolor": "#ffffff", "edgecolor": "#000000", "linewidth": 1})
+    return [Line2D([], [], linestyle="none", marker="o", markersize=9, markerfacecolor="#ffffff",
+                   markeredgecolor="#000000", label=label("legend_sites", lang))]
 
 
 def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, pyproj.CRS]:
@@ -179,9 +228,10 @@ def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, 
 
     Call it, and save the figure, inside ``matplotlib.rc_context(cjk_rc())``.
 
-    Zones are filled by the percent of people within the target, level after level in the
-    config's order (coarse to fine), so a finer zone covers its parent; gaps are hatched;
-    facilities carry their tier's symbol.
+    The travel-time class of every cell with people is the main layer; zones are outlined, level
+    after level in the config's order (coarse zones with thicker lines); gaps are hatched lightly
+    above; facilities carry their tier's symbol. The legend lists only what is drawn; scale bar
+    and north arrow sit clear of the data.
 
     Returns
     -------
@@ -191,24 +241,29 @@ def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, 
     """
     config = result.config
     target = float(config.target_minutes)
-    pct_column = f"pct_within_{config.target_minutes:g}".replace(".", "_")
     crs = utm_crs(result.zones)
     zones = result.zones.to_crs(crs)
     levels = list(dict.fromkeys(zones["zone_level"]))
     figure = Figure(figsize=(11.69, 8.27))
     FigureCanvasAgg(figure)
-    ax = figure.add_axes((0.02, 0.07, 0.70, 0.83))
+    ax = figure.add_axes((0.02, 0.05, 0.70, 0.85))
     ax.set_axis_off()
-    widths = np.linspace(1.6, 0.4, len(levels)) if len(levels) > 1 else [0.5]
+    present = _draw_surface(ax, result, crs)
+    widths = np.linspace(1.2, 0.4, len(levels)) if len(levels) > 1 else [0.5]
     for level, width in zip(levels, widths, strict=True):
-        layer = zones[zones["zone_level"] == level]
-        layer.plot(ax=ax, color=[percent_colour(p) for p in layer[pct_column]], edgecolor="#333333",
-                   linewidth=width)
+        zones[zones["zone_level"] == level].plot(ax=ax, facecolor="none", edgecolor="#333333", linewidth=width,
+                                                 zorder=2)
     if len(result.gaps):
-        result.gaps.to_crs(crs).plot(ax=ax, facecolor="none", edgecolor="#00000080", hatch="///", linewidth=0.3)
+        result.gaps.to_crs(crs).plot(ax=ax, facecolor="none", edgecolor="#00000059", hatch="//", linewidth=0.2,
+                                     zorder=3)
+    handles: list = [Patch(facecolor=colour, edgecolor="#555555", label=text) for colour, text, shown in
+                     zip(class_colours(config.bands_minutes), class_labels(config.bands_minutes, lang), present,
+                         strict=True) if shown]
+    if len(result.gaps):
+        handles.append(Patch(facecolor="none", edgecolor="#00000080", hatch="//",
+                             label=label("legend_gaps", lang, minutes=target)))
     facilities = result.facilities.to_crs(crs)
     size = 7.0 if len(facilities) <= 200 else 4.0
-    handles: list = []
     for tier, group in facilities.groupby("tier", sort=True):
         shape, colour = tier_symbol(str(tier))
         ax.plot(group.geometry.x, group.geometry.y, linestyle="none", marker=MPL_MARKERS[shape], markersize=size,
@@ -216,30 +271,22 @@ def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, 
         handles.append(Line2D([], [], linestyle="none", marker=MPL_MARKERS[shape], markersize=7,
                               markerfacecolor=colour, markeredgecolor="#000000", markeredgewidth=0.5,
                               label=f"{tier_name(str(tier), lang)} ({len(group)})"))
+    handles += _draw_sites(ax, result, crs, lang)
     west, south, east, north = zones.total_bounds
     pad = 0.03 * max(east - west, north - south)
     ax.set_xlim(west - pad, east + pad)
-    ax.set_ylim(south - pad, north + pad)
+    ax.set_ylim(south - pad - 0.10 * (north - south), north + pad)
     ax.set_aspect("equal", adjustable="box")
     _scale_bar(ax, lang)
-
-    handles += [Patch(facecolor="none", edgecolor="#000000", hatch="///", label=label("legend_gaps", lang,
-                                                                                      minutes=target)),
-                Patch(facecolor=NO_PEOPLE_COLOUR, edgecolor="#555555", label=label("legend_no_people", lang))]
-    legend_ax = figure.add_axes((0.74, 0.30, 0.25, 0.60))
+    _north_arrow(figure, lang)
+    legend_ax = figure.add_axes((0.74, 0.22, 0.25, 0.68))
     legend_ax.set_axis_off()
-    legend_ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=8,
-                     title=label("legend_facilities", lang), title_fontsize=9, alignment="left")
-    bar_ax = figure.add_axes((0.75, 0.22, 0.22, 0.025))
-    ramp = matplotlib.colors.LinearSegmentedColormap.from_list("percent", PERCENT_RAMP)
-    figure.colorbar(matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(0, 100), ramp), cax=bar_ax,
-                    orientation="horizontal", ticks=[0, 25, 50, 75, 100])
-    bar_ax.set_title(label("legend_percent", lang, minutes=target), fontsize=8, loc="left")
-    bar_ax.tick_params(labelsize=7)
-    title = config.map.title or config.name
-    figure.text(0.02, 0.95, title, fontsize=14, weight="bold", va="bottom")
-    levels_text = ", ".join(level_name(level, lang) for level in levels)
-    subtitle = f"{label('legend_percent', lang, minutes=target)} · {levels_text} · {mode_name(config.mode, lang)}"
+    legend_ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=8, alignment="left",
+                     title=label("legend_minutes", lang, mode=mode_name(config.mode, lang)), title_fontsize=9)
+    figure.text(0.02, 0.95, title(config, lang), fontsize=14, weight="bold", va="bottom")
+    levels_text = ", ".join(zone_level_label(config, level, lang) for level in levels)
+    subtitle = (f"{label('legend_minutes', lang, mode=mode_name(config.mode, lang))} · "
+                f"{label('legend_gaps', lang, minutes=target)} · {levels_text}")
     figure.text(0.02, 0.925, subtitle, fontsize=9, va="bottom", color="#333333")
     figure.text(0.02, 0.02, config.map.attribution, fontsize=7, color="#333333", va="bottom")
     return figure, crs

@@ -1,8 +1,9 @@
 """The scenario report: ``report.html`` (one self-contained file) and ``report.pdf`` for print.
 
-Sections: the planning-standards audit (met and not met), the print map and a link to the
-interactive ``map.html``, charts per zone level (people by travel-time class, percent within
-the target), the zone and facility tables, and the data sources with their licences; in
+Sections, the answer first: key figures per zone level, the print map and the interactive
+``map.html``, the zones with most people beyond the target, the planning-standards audit by
+rule, charts per zone level (people by travel-time class, percent within the target), the zone
+and facility tables, the full audit (appendix) and the data sources with their licences; in
 English or Chinese. The PDF is drawn with Matplotlib (no browser needed): the map, the
 charts, the tables page by page and the sources.
 """
@@ -17,6 +18,7 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -26,8 +28,10 @@ from matplotlib.figure import Figure
 from geocover.analysis.totals import totals_lines
 from geocover.pipeline import ScenarioResult
 from geocover.render.folium_map import CAPACITY_COLUMNS
-from geocover.render.i18n import CSS_FONTS, LABELS, Lang, label, level_name, mode_name, tier_name
+from geocover.render.i18n import CSS_FONTS, LABELS, Lang, label, level_name, measure_text, mode_name, tier_name
+from geocover.render.i18n import title as map_title
 from geocover.render.print_map import cjk_rc, class_colours, class_labels, draw_static_map, percent_colour
+from geocover.render.summary import audit_by_rule, key_figures, most_beyond, sites_before_after, sites_table
 from geocover.schema import band_label, within_column
 
 #: Most zones drawn in one chart; beyond it, those with the most people beyond the target.
@@ -119,6 +123,8 @@ def audit_rows(audit: pd.DataFrame, lang: Lang) -> pd.DataFrame:
         frame = frame.iloc[np.argsort(order.to_numpy(), kind="stable")]
         frame = frame.assign(status=[label(f"status_{s}", lang) if f"status_{s}" in LABELS else s
                                      for s in frame["status"]])
+    if "measure" in frame.columns:
+        frame = frame.assign(measure=[measure_text(m, lang) for m in frame["measure"]])
     return frame
 
 
@@ -188,6 +194,7 @@ def charts(result: ScenarioResult, lang: Lang) -> list[tuple[str, Figure, str]]:
             left += values
         ax.invert_yaxis()
         ax.set_xlabel(label("chart_people", lang))
+        ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         ax.legend(ncols=len(names), loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=7, frameon=False)
         figure.tight_layout()
         out.append((label("chart_bands", lang, level=level_name(str(level), lang)), figure, caption))
@@ -236,7 +243,9 @@ th {{ background: #f2f2f2; text-align: left; min-width: 4em; }} td.num {{ text-a
 td.text {{ text-align: left; max-width: 30em; }} .notes {{ font-size: 12px; color: #444; }}
 figure {{ margin: 1em 0; }} figure img, figure svg {{ max-width: 100%; height: auto; }}
 iframe {{ width: 100%; height: 600px; border: 1px solid #ccc; }} .caption {{ color: #555; font-size: .9em; }}
-@media print {{ iframe {{ display: none; }} h2 {{ break-before: page; }} }}
+@media print {{ iframe {{ display: none; }} h2 {{ break-before: page; }} .wide {{ overflow: visible; }}
+  table {{ font-size: 9px; }} td.text {{ max-width: none; word-break: break-word; }} }}
+@page {{ size: A4 landscape; margin: 12mm; }}
 """
 
 
@@ -262,7 +271,7 @@ def _report_html(result: ScenarioResult, lang: Lang, map_file: str | None) -> st
     """
     config = result.config
     target, key = _target(result)
-    title = config.map.title or config.name
+    title = map_title(config, lang)
     mode = mode_name(config.mode, lang)
     lines = [label("report_scenario", lang, name=config.name, mode=mode, target=target,
                    bands=", ".join(f"{b:g}" for b in sorted(config.bands_minutes)))]
@@ -274,17 +283,25 @@ def _report_html(result: ScenarioResult, lang: Lang, map_file: str | None) -> st
                            lost=f"{table['pop_unreachable'].sum():,.0f}"))
     lines += totals_lines(result, lang)
     figure, _ = draw_static_map(result, lang)
+    top = most_beyond(result, lang)
     parts = [f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head><meta charset="utf-8">',
              f"<title>{html.escape(label('report_title', lang, title=title))}</title><style>{_CSS}</style></head>",
              f"<body>\n<h1>{html.escape(label('report_title', lang, title=title))}</h1>",
-             "".join(f"<p>{html.escape(line)}</p>" for line in lines),
-             f'<h2 id="audit">{html.escape(label("report_audit", lang))}</h2>', audit_section(result, lang),
+             f"<p>{html.escape(lines[0])}</p>",
+             f'<h3 id="key-figures">{html.escape(label("report_key_figures", lang))}</h3>',
+             html_table(key_figures(result, lang), lang, target, "key-figures"), _sites_section(result, lang, target),
              f'<h2 id="map">{html.escape(label("report_map", lang))}</h2>',
              f'<figure><img alt="map" src="{_png_uri(figure)}"></figure>']
     if map_file is not None:
         link = html.escape(map_file, quote=True)
         parts.append(f'<p><a href="{link}">{html.escape(label("report_map_link", lang))}</a></p>'
                      f'<iframe src="{link}" title="map"></iframe>')
+    parts += [f'<h2 id="most-beyond">{html.escape(label("report_most_beyond", lang, n=len(top), minutes=target))}'
+              "</h2>", html_table(top, lang, target, "most-beyond")]
+    audit = getattr(result, "audit", None)
+    parts.append(f'<h2 id="audit">{html.escape(label("report_audit_by_rule", lang))}</h2>')
+    parts.append(html_table(audit_by_rule(audit, lang), lang, target, "audit-by-rule") if audit is not None
+                 else f'<p class="no-audit">{html.escape(label("report_no_audit", lang))}</p>')
     parts.append(f'<h2 id="charts">{html.escape(label("report_charts", lang))}</h2>')
     for chart_title, chart, caption in charts(result, lang):
         parts.append(f"<figure><figcaption>{html.escape(chart_title)}</figcaption>{_svg(chart)}"
@@ -293,10 +310,23 @@ def _report_html(result: ScenarioResult, lang: Lang, map_file: str | None) -> st
               html_table(zone_rows(result), lang, target, "zones"),
               f'<h2 id="facilities">{html.escape(label("report_facilities", lang))}</h2>',
               html_table(facility_rows(result), lang, target, "facilities"),
+              *([f'<h2 id="appendix">{html.escape(label("report_appendix", lang))}</h2>',
+                 audit_section(result, lang)] if audit is not None else []),
               f'<h2 id="sources">{html.escape(label("report_sources", lang))}</h2>',
               "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in sources(result, lang)) + "</ul>",
               "</body>\n</html>\n"]
     return "\n".join(parts)
+
+
+def _sites_section(result: ScenarioResult, lang: Lang, target: float) -> str:
+    """The proposed sites (``geocover site``) with the people covered before and after them; empty without."""
+    sites = getattr(result, "sites", None)
+    if sites is None or len(sites) == 0:
+        return ""
+    before, after = sites_before_after(sites)
+    effect = label("report_sites_effect", lang, n=len(sites), before=f"{before:,.0f}", after=f"{after:,.0f}")
+    return (f'<h3 id="sites">{html.escape(label("report_sites", lang))}</h3><p>{html.escape(effect)}</p>'
+            + html_table(sites_table(sites), lang, target, "sites"))
 
 
 def _text_page(title: str, lines: list[str]) -> Figure:
@@ -323,6 +353,8 @@ def _table_pages(frame: pd.DataFrame, title: str, lang: Lang, target: float) -> 
     """Pages of a printed table: :data:`PDF_ROWS` rows each, long text wrapped to two lines."""
     heads = {"population_within_target": label("catchment", lang, minutes=target)}
     header = ["\n".join(textwrap.wrap(heads.get(c) or column_label(c, lang), 16)) for c in frame.columns]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]
     pages = []
     for start in range(0, max(len(frame), 1), PDF_ROWS):
         chunk = frame.iloc[start:start + PDF_ROWS]
@@ -330,8 +362,8 @@ def _table_pages(frame: pd.DataFrame, title: str, lang: Lang, target: float) -> 
                   for c, v in zip(frame.columns, row, strict=True)] for row in chunk.itertuples(index=False)]
         figure = Figure(figsize=_PAGE)
         FigureCanvasAgg(figure)
-        figure.text(0.03, 0.95, f"{title} ({label('report_page', lang, page=start // PDF_ROWS + 1)})",
-                    fontsize=12, weight="bold")
+        page = f" ({label('report_page', lang, page=start // PDF_ROWS + 1)})" if len(frame) > PDF_ROWS else ""
+        figure.text(0.03, 0.95, title + page, fontsize=12, weight="bold")
         ax = figure.add_axes((0.03, 0.03, 0.94, 0.88))
         ax.set_axis_off()
         if cells:
@@ -339,8 +371,10 @@ def _table_pages(frame: pd.DataFrame, title: str, lang: Lang, target: float) -> 
             table.auto_set_font_size(False)
             table.set_fontsize(7)
             table.auto_set_column_width(list(range(len(header))))
-            for (row, _), cell in table.get_celld().items():
+            for (row, column), cell in table.get_celld().items():
                 cell.set_height(0.045 if row == 0 else 0.03)
+                if row > 0 and numeric[column]:
+                    cell._loc = "right"  # numbers right-aligned (Matplotlib places the text by _loc)
         pages.append(figure)
     return pages
 
@@ -372,14 +406,24 @@ def write_report(result: ScenarioResult, out_dir: str | Path, lang: Lang = "en",
     audit_lines = [label("report_no_audit", lang)] if audit is None else []
     metadata = {"Creator": None, "Producer": None, "CreationDate": None}
     with matplotlib.rc_context(cjk_rc()), PdfPages(pdf_path, metadata=metadata) as pdf:
-        pages = [draw_static_map(result, lang)[0]]
-        pages += [figure for _, figure, _ in charts(result, lang)]
+        pages = _table_pages(key_figures(result, lang), label("report_title", lang, title=map_title(result.config,
+                                                                                                     lang)),
+                             lang, target)
+        pages.append(draw_static_map(result, lang)[0])
+        sites = getattr(result, "sites", None)
+        if sites is not None and len(sites):
+            pages += _table_pages(sites_table(sites), label("report_sites", lang), lang, target)
+        pages += _table_pages(most_beyond(result, lang), label("report_most_beyond", lang, n=5, minutes=target),
+                              lang, target)
         if audit is not None:
-            pages += _table_pages(_pdf_columns(audit_rows(audit, lang), "audit", key), label("report_audit", lang),
-                                  lang, target)
+            pages += _table_pages(audit_by_rule(audit, lang), label("report_audit_by_rule", lang), lang, target)
+        pages += [figure for _, figure, _ in charts(result, lang)]
         pages += _table_pages(_pdf_columns(zone_rows(result), "zones", key), label("report_zones", lang), lang, target)
         pages += _table_pages(_pdf_columns(facility_rows(result), "facilities", key), label("report_facilities", lang),
                               lang, target)
+        if audit is not None:
+            pages += _table_pages(_pdf_columns(audit_rows(audit, lang), "audit", key), label("report_appendix", lang),
+                                  lang, target)
         pages.append(_text_page(label("report_sources", lang), audit_lines + sources(result, lang)))
         for page in pages:
             pdf.savefig(page)

@@ -29,6 +29,7 @@ from geocover.io.zones import ZONE_COLUMNS
 from geocover.network.snapping import Snap
 from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.prepare import load_facilities
+from geocover.schema import ZONE_KEYS
 from geocover.travel.cells import Accessibility, snap_facilities
 from geocover.travel.edits import add_facility, move_facility, remove_facility, retier_facility
 from geocover.travel.nearest import NodeTimes
@@ -39,7 +40,6 @@ UNDO_IN_MEMORY = 4
 """States kept in memory per scenario for an immediate undo (each holds the travel-time grids); an undo
 further back replays the scenario's edits."""
 _NAME = re.compile(r"^(?![. ])[\w\-. ]{1,64}$")
-_KEYS = ["zone_level", "zone_id", "zone_name"]
 
 
 class EditError(ValueError):
@@ -290,11 +290,11 @@ class Workspace:
         config = self.config
         table = zone_table(scenario.access.grid, scenario.access.minutes, self.zones, config.bands_minutes,
                            config.target_minutes, scenario.facilities)
-        table = pd.DataFrame(self.zones[ZONE_COLUMNS]).merge(table, on=_KEYS, how="left")
+        table = pd.DataFrame(self.zones[ZONE_COLUMNS]).merge(table, on=ZONE_KEYS, how="left")
         table = pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)
         for service in config.services:
             live = ServiceResult(service, np.empty(0, dtype=np.int64), scenario.services[service.name], None)
-            table = table.merge(service_columns(live, self.zones), on=_KEYS, how="left")
+            table = table.merge(service_columns(live, self.zones), on=ZONE_KEYS, how="left")
         return table
 
     def as_result(self, name: str, table: pd.DataFrame | None = None) -> ScenarioResult:
