@@ -30,6 +30,7 @@ class RoadsConfig(_Strict):
     pbf: Path | None = Field(default=None, description="OSM PBF (or .osm XML) file")
     lines: Path | None = Field(default=None, description="road line layer (Shapefile, GeoPackage…)")
     layer: str | None = None
+    crs: str | None = Field(default=None, description="CRS of a line layer without .prj, e.g. EPSG:4490")
     grade_column: str | None = Field(default=None, description="国道/省道/县道/乡道/村道/城市道路 or route code")
     oneway_column: str | None = None
     extract: bool = Field(
@@ -124,6 +125,7 @@ class ZoneLayerConfig(_Strict):
     osm_admin_level: int | None = None
     path: Path | None = None
     layer: str | None = None
+    crs: str | None = Field(default=None, description="CRS of a zone file without .prj, e.g. EPSG:4490")
     id_column: str | None = Field(default=None, description="zone code, e.g. the 12-digit township code")
     name_column: str | None = None
     urban_rural_code_column: str | None = Field(default=None, description="urban-rural classification code 111-220")

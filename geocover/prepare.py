@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,7 +12,7 @@ import pyogrio
 
 from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem
-from geocover.io.facilities import read_facilities
+from geocover.io.facilities import VECTOR_SUFFIXES, read_facilities
 from geocover.io.osm import SEGMENTS_LAYOUT, RoadSegments, load_segments, read_road_segments, save_segments
 from geocover.io.population import (
     PopulationGrid,
@@ -21,11 +22,62 @@ from geocover.io.population import (
     rescale_to_totals,
 )
 from geocover.io.road_lines import read_road_lines
+from geocover.io.sniff import pbf_problems, raster_problems
 from geocover.io.statistics import read_statistics
+from geocover.io.vectors import vector_problems
 from geocover.io.zones import study_area
 
 EXTRACT_MARGIN_KMH = 150.0
 """With ``roads.extract``, roads are kept within the zones plus this speed times the largest band."""
+
+
+def check_inputs(config: ScenarioConfig) -> list[Problem]:
+    """Every problem of every input file, found in one pass before any computation.
+
+    Missing files; road, raster and vector files that are not what they claim or cannot be read
+    (a cut-off PBF, an HTML page saved as one, a damaged or all-nodata GeoTIFF, a missing layer,
+    Big5 or damaged DBF text); and the rows of the facility and statistics tables. Nothing is
+    computed; the problems of all files come together.
+    """
+    problems = config.missing_files()
+    roads = config.roads
+
+    def present(path: Path | None) -> bool:
+        return path is not None and Path(path).exists()
+
+    if present(roads.pbf):
+        problems += pbf_problems(roads.pbf)
+    if present(roads.lines):
+        problems += vector_problems(roads.lines, roads.layer)
+    for zone in config.zones:
+        for path in (zone.path, zone.seats):
+            if present(path):
+                problems += vector_problems(path, zone.layer)
+    rasters = [(config.population.raster, "population raster"), (config.builtup_raster, "built-up raster")]
+    rasters += [(path, f"weight raster '{name}'") for name, path in config.population.weights.items()]
+    if config.offroad is not None:
+        rasters += [(config.offroad.dem, "elevation raster"), (config.offroad.landcover_factor, "land-cover raster")]
+    problems += [p for path, what in rasters if present(path) for p in raster_problems(path, what=what)]
+    if present(config.population.points):
+        problems += vector_problems(config.population.points)
+    if config.siting is not None and present(config.siting.candidates):
+        problems += vector_problems(config.siting.candidates)
+    loaders = [(config.facilities.path, lambda: load_facilities(config))]
+    if config.statistics is not None:
+        loaders.append((config.statistics.path, lambda: load_statistics(config)))
+    for path, loader in loaders:
+        if not present(path):
+            continue
+        if Path(path).suffix.lower() in VECTOR_SUFFIXES and (found := vector_problems(path, config.facilities.layer)):
+            problems += found
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                loader()
+        except InputError as error:
+            problems += error.problems
+    return problems
 
 
 def load_facilities(config: ScenarioConfig) -> gpd.GeoDataFrame:
@@ -70,7 +122,7 @@ def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
         save_segments(segments, cached)
         return segments
     if roads.lines is not None:
-        return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer)
+        return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer, roads.crs)
     return read_road_segments(roads.pbf, extract_box(config, zones) if roads.extract else None)
 
 

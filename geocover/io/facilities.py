@@ -16,7 +16,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.coordinates import gk3_to_wgs84, is_geographic, normalize_system, parse_degrees, to_wgs84
@@ -29,7 +28,8 @@ from geocover.io.facility_labels import (
     split_words,
     township_code,
 )
-from geocover.io.spreadsheets import SOURCE_ROW, TABLE_SUFFIXES, dbf_encoding, read_table
+from geocover.io.spreadsheets import SOURCE_ROW, TABLE_SUFFIXES, read_table
+from geocover.io.vectors import read_vector
 
 __all__ = ["OUTPUT_COLUMNS", "TIERS", "VECTOR_SUFFIXES", "classify_ownership", "classify_tier",
            "normalize_grade", "read_facilities"]
@@ -68,16 +68,7 @@ def _find_column(columns: list[str], role: str) -> str | None:
 
 def _read_vector(path: Path, layer: str | None, file: str) -> tuple[pd.DataFrame, np.ndarray | None, Any]:
     """Attributes, an (n, 2) array of point coordinates (NaN without geometry) and the CRS."""
-    try:
-        layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
-    except Exception as exc:  # pyogrio raises DataSourceError and GDAL errors of several kinds
-        raise_if_any([Problem(file, f"cannot be read as a GIS layer ({exc})",
-                              "check that it opens in QGIS; a Shapefile needs its .shx and .dbf")])
-    if layer is not None and layer not in layers:
-        raise_if_any([Problem(file, f"has no layer '{layer}'; its layers are: " + ", ".join(layers),
-                              "pass layer= one of these names")])
-    gdf = pyogrio.read_dataframe(path, layer=layer, encoding=dbf_encoding(path)
-                                 if path.suffix.lower() == ".shp" else None)
+    gdf = read_vector(path, layer, require_crs=False, file=file)
     is_layer = isinstance(gdf, gpd.GeoDataFrame)  # not so for a table without geometry
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name) if is_layer else gdf)
     frame.insert(0, SOURCE_ROW, np.arange(1, len(frame) + 1, dtype="int64"))

@@ -21,7 +21,7 @@ import pandas as pd
 
 from geocover.errors import Problem, raise_if_any
 
-__all__ = ["SOURCE_ROW", "TABLE_SUFFIXES", "dbf_encoding", "detect_encoding", "read_table"]
+__all__ = ["SOURCE_ROW", "TABLE_SUFFIXES", "detect_encoding", "read_table"]
 
 #: Name of the column holding the 1-based row number in the source file or sheet.
 SOURCE_ROW = "source_row"
@@ -62,61 +62,6 @@ def detect_encoding(data: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
         return encoding
-    return None
-
-
-def _in_gb2312(char: str) -> bool:
-    try:
-        char.encode("gb2312")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def dbf_encoding(path: str | Path) -> str | None:
-    """Encoding of a Shapefile's DBF that has no ``.cpg`` file, detected from its bytes.
-
-    GDAL reads such a DBF as ISO-8859-1, which garbles GBK names written by Chinese GIS
-    software; pass the result to pyogrio's ``encoding=``.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The ``.shp`` (or ``.dbf``) file.
-
-    Returns
-    -------
-    str or None
-        ``"UTF-8"``, ``"GBK"`` or ``"GB18030"`` when the field names and values (first 4 MB)
-        decode strictly as such, for GBK/GB18030 with at least 80 % of the non-ASCII
-        characters among the common GB2312 ones (Latin-1 accents followed by a letter decode
-        as rare GBK characters and are not taken for GBK); ``None`` when a
-        ``.cpg`` exists, the text is ASCII or nothing fits, leaving the choice to GDAL.
-    """
-    shp = Path(path)
-    if any(shp.with_suffix(s).exists() for s in (".cpg", ".CPG")):
-        return None
-    dbf = next((p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists()), None)
-    if dbf is None:
-        return None
-    with dbf.open("rb") as handle:
-        head = handle.read(32)
-        if len(head) < 32:
-            return None
-        header_len = int.from_bytes(head[8:10], "little")
-        record_len = max(1, int.from_bytes(head[10:12], "little"))
-        records = min(int.from_bytes(head[4:8], "little"), 4_000_000 // record_len)
-        text = handle.read(max(0, header_len - 32) + records * record_len)
-    if text.isascii():
-        return None
-    for encoding in ("utf-8", "gbk", "gb18030"):
-        try:
-            decoded = text.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        wide = [c for c in decoded if ord(c) > 0x7F]
-        if encoding == "utf-8" or sum(_in_gb2312(c) for c in wide) >= 0.8 * len(wide):
-            return encoding.upper()
     return None
 
 
