@@ -8,16 +8,31 @@ from __future__ import annotations
 
 import importlib.resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import pyproj
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from geocover.errors import InputError, Problem
+from geocover.io.spreadsheets import detect_encoding
 
 PACKAGE_PREFIX = "pkg:"
 """A path ``pkg:<package>/<file>`` names a file shipped inside an installed package."""
+
+
+Minutes = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A travel time in minutes: positive and finite."""
+
+
+def _check_bands(bands: list[float], target: float) -> list[float]:
+    """The bands sorted; a band given twice or a target that is not a band is an error naming both keys."""
+    twice = sorted({band for band in bands if bands.count(band) > 1})
+    if twice:
+        raise ValueError(f"bands_minutes gives {', '.join(f'{b:g}' for b in twice)} more than once")
+    if target not in bands:
+        raise ValueError(f"target_minutes {target:g} must be one of bands_minutes {[float(b) for b in bands]}")
+    return sorted(bands)
 
 
 class _Strict(BaseModel):
@@ -236,14 +251,12 @@ class ServiceConfig(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="prefix of the service's zone-table columns")
     tiers: list[str] | None = Field(default=None, description="facility tiers offering it; all when omitted")
     mode: Literal["walk", "bike", "drive", "ambulance"] = "walk"
-    bands_minutes: list[float] = Field(min_length=1)
-    target_minutes: float
+    bands_minutes: list[Minutes] = Field(min_length=1)
+    target_minutes: Minutes
 
     @model_validator(mode="after")
     def _target_is_a_band(self) -> ServiceConfig:
-        if self.target_minutes not in self.bands_minutes:
-            raise ValueError(f"target_minutes {self.target_minutes:g} must be one of bands_minutes")
-        self.bands_minutes = sorted(self.bands_minutes)
+        self.bands_minutes = _check_bands(self.bands_minutes, self.target_minutes)
         return self
 
 
@@ -285,8 +298,8 @@ class ScenarioConfig(_Strict):
 
     name: str
     mode: Literal["walk", "bike", "drive", "ambulance"] = "walk"
-    bands_minutes: list[float] = Field(default_factory=lambda: [5.0, 10.0, 15.0], min_length=1)
-    target_minutes: float = 15.0
+    bands_minutes: list[Minutes] = Field(default_factory=lambda: [5.0, 10.0, 15.0], min_length=1)
+    target_minutes: Minutes = Field(default=15.0, description="required in a config file (see load_config)")
     target_percent: float = Field(default=100.0, ge=0, le=100, description="share to reach within the target")
     snap_max_m: float = Field(default=500.0, gt=0)
     offroad_kmh: float = Field(default=5.0, gt=0)
@@ -386,9 +399,7 @@ class ScenarioConfig(_Strict):
 
     @model_validator(mode="after")
     def _target_is_a_band(self) -> ScenarioConfig:
-        if self.target_minutes not in self.bands_minutes:
-            raise ValueError(f"target_minutes {self.target_minutes:g} must be one of bands_minutes")
-        self.bands_minutes = sorted(self.bands_minutes)
+        self.bands_minutes = _check_bands(self.bands_minutes, self.target_minutes)
         return self
 
     def missing_files(self) -> list[Problem]:
@@ -472,16 +483,25 @@ def load_config(path: str | Path) -> ScenarioConfig:
     path = Path(path)
     if not path.is_file():
         raise InputError([Problem(str(path), "config file not found", "check the path")])
+    raw = path.read_bytes()
+    encoding = detect_encoding(raw)
+    if encoding is None:
+        raise InputError([Problem(str(path), "the text is neither UTF-8 nor GBK/GB18030",
+                                  "save the config as UTF-8 (in Notepad: Save as, Encoding UTF-8)")])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(raw.decode(encoding))
     except yaml.YAMLError as error:
         raise InputError([Problem(str(path), f"not valid YAML: {error}", "fix the syntax")]) from None
     if not isinstance(data, dict):
         raise InputError([Problem(str(path), "the file must hold a mapping of keys", "see configs/")])
+    problems = []
+    if "target_minutes" not in data:
+        problems.append(Problem(str(path), "key 'target_minutes': required key is missing",
+                                "add it: the minutes a person should reach care within, one of bands_minutes"))
     try:
         config = ScenarioConfig.model_validate(data)
     except ValidationError as error:
-        problems = [
+        problems += [
             Problem(
                 str(path),
                 f"key '{'.'.join(str(part) for part in item['loc']) or '(top level)'}': {_message(item)}",
@@ -489,6 +509,7 @@ def load_config(path: str | Path) -> ScenarioConfig:
             )
             for item in error.errors()
         ]
+    if problems:
         raise InputError(problems) from None
     config.source = path.resolve()
     return config.resolve_paths(path.resolve().parent)
@@ -505,4 +526,6 @@ def _message(item: dict) -> str:
         return "unknown key"
     if item["type"] == "missing":
         return "required key is missing"
+    if item["type"] == "value_error":  # a rule across keys: its message names them; the input is a whole section
+        return str(item["msg"]).removeprefix("Value error, ")
     return f"{item['msg']} (got {item.get('input')!r})"
