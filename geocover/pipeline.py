@@ -27,7 +27,14 @@ from geocover.io.utm import utm_crs
 from geocover.io.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
 from geocover.network.graph import Network, build_network, max_speed_kmh, urban_rural_factors
 from geocover.network.snapping import Snap
-from geocover.prepare import load_facilities, load_population, load_roads, load_statistics, load_weights
+from geocover.prepare import (
+    facilities_in_area,
+    load_facilities,
+    load_population,
+    load_roads,
+    load_statistics,
+    load_weights,
+)
 from geocover.travel.cells import Accessibility, cell_accessibility, snap_cells
 from geocover.travel.offroad import cell_graph, sample_raster, walk_on
 
@@ -180,7 +187,8 @@ def run_scenario(
                                   "check that the road file covers the zones") for mode in empty])
     network = networks[config.mode]
     step(f"network built: {network.n_nodes:,} nodes")
-    facilities = facilities[facilities.within(area.iloc[0])].reset_index(drop=True)
+    facilities, outside = facilities_in_area(facilities, zones, area, str(config.facilities.path), unit is None)
+    notes += outside
     grid = load_population(config, zones, area, statistics)
     if unit is not None:
         grid = _reported_or_peopled(grid, zones)

@@ -86,6 +86,47 @@ def load_facilities(config: ScenarioConfig) -> gpd.GeoDataFrame:
     return read_facilities(config.facilities.path, **options)
 
 
+def facilities_in_area(
+    facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, area: gpd.GeoSeries, file: str, report: bool = True
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The facilities inside the study area, and notes on what the run leaves out or cannot match.
+
+    Every facility outside the study area (a file of another place, or coordinates in the wrong system)
+    is an error naming the file; some outside, tier labels not recognised (set to ``other``) and township
+    codes that match no zone are stated in the notes. With ``report`` False (a batch unit), only kept.
+    """
+    inside = facilities.within(area.iloc[0]).to_numpy()
+    if not report:  # a batch unit: the province's facilities, most of them elsewhere
+        return facilities[inside].reset_index(drop=True), []
+    if len(facilities) and not inside.any():
+        west, south, east, north = facilities.total_bounds
+        raise InputError([Problem(
+            file, f"every facility lies outside the study area: they span lon {west:.3f} to {east:.3f}, lat "
+            f"{south:.3f} to {north:.3f}; the zones and their reach lie at lon {area.total_bounds[0]:.3f} to "
+            f"{area.total_bounds[2]:.3f}, lat {area.total_bounds[1]:.3f} to {area.total_bounds[3]:.3f}",
+            "check coord_system (gcj02 for Amap, bd09 for Baidu, EPSG:nnnn for metres) and that the file is of "
+            "this place")])
+    notes = []
+    if not inside.all():
+        names = facilities["name"].where(facilities["name"].notna(), facilities["facility_id"])[~inside]
+        notes.append(f"{int((~inside).sum())} facilities outside the study area left out: "
+                     + "; ".join(map(str, names.tolist()[:20])) + (" …" if (~inside).sum() > 20 else ""))
+    unknown = facilities.attrs.get("unknown_tier_labels") or {}
+    if unknown:
+        notes.append(f"{sum(unknown.values())} facilities with labels not recognised were set to tier 'other': "
+                     + ", ".join(f"'{label}' ({n})" for label, n in list(unknown.items())[:20])
+                     + " (map them with facilities.tier_map)")
+    if "township_code" in facilities.columns:
+        codes = facilities["township_code"].dropna().astype(str)
+        stray = sorted(set(codes) - set(zones["zone_id"].astype(str)))
+        if stray:
+            notes.append(f"{int(codes.isin(stray).sum())} facilities give a township code that matches no zone "
+                         f"(they are placed by their coordinates): {', '.join(stray[:20])}")
+    kept = facilities[inside].reset_index(drop=True)
+    kept.attrs.update(facilities.attrs)
+    return kept, notes
+
+
 def load_statistics(config: ScenarioConfig) -> pd.DataFrame | None:
     """The statistics table keyed by code, or None when the scenario has none."""
     if config.statistics is None:

@@ -15,14 +15,18 @@ import pyogrio
 import pytest
 import rasterio
 from affine import Affine
+from pyproj import Transformer
 from shapely.geometry import LineString, Point, box
 
 from geocover.cli import main
 from geocover.config import load_config
+from geocover.errors import InputError
+from geocover.io.facilities import read_facilities
 from geocover.io.road_lines import read_road_lines
 from geocover.io.sniff import pbf_problems
 from geocover.io.vectors import dbf_encoding, dbf_problems
 from geocover.io.zones import read_zones
+from geocover.pipeline import run_scenario
 
 TOWNSHIPS = ["城关镇", "河西乡"]
 CONFIG = """name: county
@@ -326,3 +330,51 @@ def test_facility_shapefile_in_big5(scenario, capsys):
               [["城關鎮衛生院".encode("big5")]])
     scenario.write_text(CONFIG.replace("clinics.csv", "clinics.shp"), encoding="utf-8")
     check(["validate", str(scenario)], capsys, "clinics.shp", "Big5")
+
+
+def test_every_facility_outside_the_study_area(scenario, capsys):
+    (scenario.parent / "clinics.csv").write_text("名称,经度,纬度\n城关镇卫生院,116.4,39.9\n", encoding="utf-8")
+    check(["run", str(scenario), "--quiet", "--out", str(scenario.parent / "out")], capsys,
+          "clinics.csv", "every facility lies outside the study area", "lon 116.400", "coord_system")
+    assert not (scenario.parent / "out").exists()
+
+
+def test_facilities_partly_outside_and_unmatched_codes_are_noted(scenario):
+    (scenario.parent / "clinics.csv").write_text(
+        "名称,经度,纬度,类别,乡镇代码\n城关镇卫生院,0.012,0.0001,乡镇卫生院,140100001000\n"
+        "北京医院,116.4,39.9,医院,140100001000\n河西站,0.015,0.0001,Z999,140100009000\n", encoding="utf-8")
+    notes = run_scenario(scenario, progress=False).notes
+    assert any(n.startswith("1 facilities outside the study area left out: 北京医院") for n in notes), notes
+    assert any("'河西站' (1)" in n and "tier 'other'" in n for n in notes), notes
+    assert any("1 facilities give a township code that matches no zone" in n and "140100009000" in n
+               for n in notes), notes
+
+
+def test_surveyors_xy_order_with_explicit_epsg(tmp_path):
+    lon, lat = np.array([114.5, 114.6]), np.array([37.8, 37.9])
+    east, north = Transformer.from_crs(4326, 4547, always_xy=True).transform(lon, lat)
+    path = tmp_path / "测绘.csv"
+    rows = [f"卫生院{i},{n:.2f},{e:.2f}\n" for i, (e, n) in enumerate(zip(east, north, strict=True))]
+    path.write_text("名称,X,Y\n" + "".join(rows), encoding="utf-8")
+    with pytest.raises(InputError) as excinfo:
+        read_facilities(path, lon_column="X", lat_column="Y", coord_system="EPSG:4547")
+    [problem] = excinfo.value.problems
+    assert "swapped in every row" in problem.message and "lon_column='Y', lat_column='X'" in problem.fix
+    out = read_facilities(path, lon_column="Y", lat_column="X", coord_system="EPSG:4547")
+    assert out.geometry.x.to_numpy() == pytest.approx(lon, abs=1e-6)
+    assert out.geometry.y.to_numpy() == pytest.approx(lat, abs=1e-6)
+
+
+@pytest.mark.parametrize("value", ["1e400", "inf", "-1e999"])
+def test_infinite_coordinates_are_errors(tmp_path, value):
+    path = tmp_path / "poi.csv"
+    path.write_text(f"名称,经度,纬度\n甲,116.4,39.9\n乙,{value},39.9\n", encoding="utf-8")
+    with pytest.raises(InputError) as excinfo:
+        read_facilities(path)
+    [problem] = excinfo.value.problems
+    assert problem.row == 3 and problem.column == "经度" and "not a finite coordinate" in problem.message
+
+
+def test_lenient_with_every_row_bad(scenario, capsys):
+    (scenario.parent / "clinics.csv").write_text("名称,经度,纬度\n甲,abc,39.9\n乙,116.4,xyz\n", encoding="utf-8")
+    check(["run", str(scenario), "--quiet", "--lenient"], capsys, "every row is bad", "row 2", "row 3")

@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from geocover.errors import InputError, Problem, raise_if_any
-from geocover.io.coordinates import gk3_to_wgs84, is_geographic, normalize_system, parse_degrees, to_wgs84
+from geocover.io.coordinates import (
+    gk3_to_wgs84,
+    is_geographic,
+    normalize_system,
+    parse_degrees,
+    projected_swapped,
+    to_wgs84,
+)
 from geocover.io.facility_labels import (
     TIERS,
     cell_text,
@@ -125,6 +132,15 @@ def _to_wgs84(xy: np.ndarray, system: str, cols: tuple[str, str], rows: np.ndarr
     x, y = xy[:, 0], xy[:, 1]
     out = np.full_like(xy, np.nan)
     filled = np.isfinite(x) & np.isfinite(y)
+    for i in np.flatnonzero(np.isinf(xy).any(axis=1)):
+        problems.append(Problem(file, f"{x[i]}, {y[i]} is not a finite coordinate (too many digits?)",
+                                "write the coordinates as numbers", int(rows[i]), cols[0]))
+    if projected_swapped(x, y, system):
+        problems.append(Problem(file, f"X and Y are swapped in every row: as written they lie outside the area "
+                                f"of {system}, exchanged inside it (surveyors write X = northing first)",
+                                f"pass lon_column='{cols[1]}', lat_column='{cols[0]}'", None,
+                                f"{cols[0]}/{cols[1]}"))
+        return out
     if not is_geographic(system):
         out[:, 0], out[:, 1] = to_wgs84(x, y, system)
         for i in np.flatnonzero(filled & ~np.isfinite(out[:, 0])):
@@ -433,6 +449,9 @@ def read_facilities(
     attributes = frame.drop(columns=[SOURCE_ROW] + (["name"] if name_col == "name" else []))
     attributes.columns = [f"{c}_source" if c in OUTPUT_COLUMNS else c for c in attributes.columns]
     located = np.isfinite(lonlat).all(axis=1) & ~np.isin(rows, [p.row for p in problems])
+    if problems and not located.any():
+        raise InputError([*problems, Problem(file, "every row is bad: --lenient would leave no facility",
+                                             "fix the rows listed above")])
     result = gpd.GeoDataFrame(pd.concat([out, attributes], axis=1)[located].reset_index(drop=True),
                               geometry=gpd.points_from_xy(*lonlat[located].T), crs="EPSG:4326")
     result.attrs.update(skipped=skipped, dropped=[str(p) for p in problems],
