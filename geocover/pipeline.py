@@ -34,6 +34,7 @@ from geocover.prepare import (
     load_roads,
     load_statistics,
     load_weights,
+    statistics_gaps,
 )
 from geocover.travel.cells import Accessibility, cell_accessibility, snap_cells
 from geocover.travel.offroad import cell_graph, sample_raster, walk_on
@@ -163,6 +164,7 @@ def run_scenario(
     facilities = load_facilities(config) if facilities is None else facilities
     notes = _input_notes(zones, facilities)
     statistics = load_statistics(config)
+    notes += statistics_gaps(statistics, zones)
     step("zones and facilities read")
     roads = config.roads
     segments = load_roads(config, zones) if segments is None else segments

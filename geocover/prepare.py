@@ -134,6 +134,23 @@ def load_statistics(config: ScenarioConfig) -> pd.DataFrame | None:
     return read_statistics(config.statistics.path, config.statistics.sheet, config.statistics.year)
 
 
+def statistics_gaps(statistics: pd.DataFrame | None, zones: gpd.GeoDataFrame) -> list[str]:
+    """Notes on the zones of a level the statistics table covers (some of its codes match) that have no row.
+
+    Their official figures (常住人口, beds…) are left empty in the outputs; the note says which.
+    """
+    if statistics is None:
+        return []
+    notes = []
+    for level, ids in zones.groupby("zone_level", sort=False)["zone_id"]:
+        codes = ids.astype(str)
+        missing = codes[~codes.isin(statistics.index)]
+        if len(missing) and len(missing) < len(codes):
+            notes.append(f"{len(missing)} {level} zone(s) have no row in the statistics table (official figures "
+                         f"left empty): {', '.join(missing.tolist()[:20])}")
+    return notes
+
+
 def roads_cache_file(config: ScenarioConfig) -> Path | None:
     """The ``.npz`` under ``roads.cache_dir`` that keeps the parsed PBF, named after the file, its size,
     modification time and the layout of :func:`~geocover.io.osm.save_segments` (a cache of another layout is
@@ -202,6 +219,10 @@ def load_population(
             raise InputError([Problem(str(config.statistics.path), "no population column (常住人口)",
                                       "add one to rescale the grid")])
         totals = statistics["population"].reindex(level["zone_id"]).to_numpy(dtype=np.float64)
+        if np.isnan(totals).any():
+            raise InputError([Problem(str(config.statistics.path), f"no population for {code}",
+                                      f"add a row for every {population.rescale_level} to rescale the grid",
+                                      column="population") for code in level["zone_id"][np.isnan(totals)]])
         rescale_to_totals(grid, level, totals)
     return grid
 
