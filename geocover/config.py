@@ -504,7 +504,7 @@ def load_config(path: str | Path) -> ScenarioConfig:
         problems += [
             Problem(
                 str(path),
-                f"key '{'.'.join(str(part) for part in item['loc']) or '(top level)'}': {_message(item)}",
+                (f"key '{'.'.join(str(part) for part in item['loc'])}': " if item["loc"] else "") + _message(item),
                 _FIXES.get(item["type"], "fix the value"),
             )
             for item in error.errors()

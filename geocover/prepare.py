@@ -8,7 +8,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem
@@ -24,7 +23,7 @@ from geocover.io.population import (
 from geocover.io.road_lines import read_road_lines
 from geocover.io.sniff import pbf_problems, raster_problems
 from geocover.io.statistics import read_statistics
-from geocover.io.vectors import vector_problems
+from geocover.io.vectors import read_vector, vector_problems
 from geocover.io.zones import study_area
 
 EXTRACT_MARGIN_KMH = 150.0
@@ -208,7 +207,7 @@ def load_population(
         grid = population_from_points(gpd.GeoDataFrame({"people": []}, geometry=[], crs="EPSG:4326"), "people",
                                       area, population.cell_m)
     else:
-        points = pyogrio.read_dataframe(population.points)
+        points = read_vector(population.points)
         if population.count_column not in points.columns:
             raise InputError([Problem(str(population.points), "column not found", f"use one of {list(points.columns)}",
                                       column=population.count_column)])

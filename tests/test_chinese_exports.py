@@ -227,3 +227,15 @@ def test_facility_layer_from_gis_in_gbk_without_cpg_names_tiers(tmp_path):
     assert out["name"].tolist() == ["城关镇卫生院", "李家庄村卫生室"]
     assert out["tier"].tolist() == ["township_health_centre", "village_clinic"]
 
+
+
+def test_village_points_in_gbk_without_cpg_as_population(scenario):  # noqa: F811
+    shapefile(scenario.parent / "村委会.shp", [Point(0.0025, 0.0), Point(0.0125, 0.0)],
+              ["村名".encode("gbk"), "常住人口".encode("gbk")],
+              [["李家庄村".encode("gbk"), b"120"], ["河西村".encode("gbk"), b"80"]])
+    scenario.write_text(CONFIG.replace("population: {raster: people.tif}",
+                                       "population: {points: 村委会.shp, count_column: 常住人口, cell_m: 100}"),
+                        encoding="utf-8")
+    table = run_scenario(scenario, progress=False).table.set_index("zone_name")
+    assert table.loc["城关镇", "population"] == pytest.approx(120)
+    assert table.loc["河西乡", "population"] == pytest.approx(80)
