@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from geocover.errors import InputError, Problem
-from geocover.io.spreadsheets import detect_encoding
+from geocover.io.encodings import detect_encoding
 
 PACKAGE_PREFIX = "pkg:"
 """A path ``pkg:<package>/<file>`` names a file shipped inside an installed package."""

@@ -378,3 +378,11 @@ def test_infinite_coordinates_are_errors(tmp_path, value):
 def test_lenient_with_every_row_bad(scenario, capsys):
     (scenario.parent / "clinics.csv").write_text("名称,经度,纬度\n甲,abc,39.9\n乙,116.4,xyz\n", encoding="utf-8")
     check(["run", str(scenario), "--quiet", "--lenient"], capsys, "every row is bad", "row 2", "row 3")
+
+
+def test_value_cut_mid_character_is_damaged_text_not_mojibake(tmp_path):
+    path = tmp_path / "towns.shp"
+    names = [n.encode("gbk") for n in TOWNSHIPS * 5] + ["城关镇".encode("gbk")[:-1]]
+    shapefile(path, [Point(0, 0)] * len(names), [b"MC"], [[n] for n in names])
+    [problem] = dbf_problems(path)
+    assert "decodes as neither UTF-8 nor GBK" in problem.message and str(path) == problem.file

@@ -239,3 +239,17 @@ def test_village_points_in_gbk_without_cpg_as_population(scenario):  # noqa: F81
     table = run_scenario(scenario, progress=False).table.set_index("zone_name")
     assert table.loc["城关镇", "population"] == pytest.approx(120)
     assert table.loc["河西乡", "population"] == pytest.approx(80)
+
+
+def test_big5_csv_from_a_traditional_chinese_system_is_read_as_big5(tmp_path):
+    path = tmp_path / "醫療機構.csv"
+    path.write_text("機構名稱,經度,緯度\n臺北市立聯合醫院,121.52,25.04\n新竹縣衛生局,121.01,24.83\n", encoding="big5")
+    out = read_facilities(path, name_column="機構名稱", lon_column="經度", lat_column="緯度")
+    assert out["name"].tolist() == ["臺北市立聯合醫院", "新竹縣衛生局"]
+
+
+def test_gbk_csv_of_real_names_stays_gbk(tmp_path):
+    from geocover.io.encodings import detect_encoding
+
+    text = "机构名称,经度,纬度\n" + "".join(f"{n}卫生院,112.5,37.8\n" for n in TOWNSHIPS + ["杏花岭", "小店", "晋源"])
+    assert detect_encoding(text.encode("gbk")) == "gbk"

@@ -20,49 +20,21 @@ from typing import Any
 import pandas as pd
 
 from geocover.errors import Problem, raise_if_any
+from geocover.io.encodings import detect_encoding
 
-__all__ = ["SOURCE_ROW", "TABLE_SUFFIXES", "detect_encoding", "read_table"]
+__all__ = ["SOURCE_ROW", "TABLE_SUFFIXES", "read_table"]
 
 #: Name of the column holding the 1-based row number in the source file or sheet.
 SOURCE_ROW = "source_row"
 #: File name endings read by :func:`read_table`.
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 
-_ENCODINGS = ("utf-8", "gbk", "gb18030")
 _TOTAL_RE = re.compile(r"^(合计|小计|总计|总合计|全县合计|全市合计|total|subtotal)([:：(（].*)?$",
                        re.IGNORECASE)
 _FOOTNOTE_RE = re.compile(r"^(注\d*|说明|备注|资料来源|数据来源|填表人|制表人|制表|审核人|负责人)[:：]")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _HEADER_SCAN_ROWS = 30
-
-
-def detect_encoding(data: bytes) -> str | None:
-    """Name the text encoding of ``data``.
-
-    Parameters
-    ----------
-    data : bytes
-        Raw file content.
-
-    Returns
-    -------
-    str or None
-        ``"utf-8-sig"`` (UTF-8 with BOM), ``"utf-16"`` (with BOM), ``"utf-8"``, ``"gbk"`` or
-        ``"gb18030"`` (GB18030 characters outside GBK, e.g. rare characters in names), tried
-        in that order with strict decoding; ``None`` when none decodes the data.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    for encoding in _ENCODINGS:
-        try:
-            data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    return None
 
 
 def _clean_text(value: str) -> str:

@@ -16,13 +16,12 @@ import pyogrio
 import pyproj
 
 from geocover.errors import Problem, raise_if_any
+from geocover.io.encodings import in_gb2312, looks_big5
 
 __all__ = ["dbf_encoding", "dbf_problems", "read_vector", "vector_problems"]
 
 _GB_ENCODINGS = ("utf-8", "gbk", "gb18030")
 _COMMON_SHARE = 0.8
-_BIG5_LEVEL1 = (0xA4, 0xC6)  # lead bytes of Big5's 5,401 frequent characters
-_GB2312_LEVEL1 = (0xB0, 0xD7)  # lead bytes of GB2312's 3,755 frequent characters
 _DBF_SCAN_BYTES = 4_000_000
 
 
@@ -56,23 +55,6 @@ def _dbf_parts(dbf: Path) -> tuple[list[bytes], bytes]:
     return names, body
 
 
-def _lead_share(text: bytes, encoding: str, leads: tuple[int, int]) -> float:
-    """Share of the non-ASCII characters of ``text`` whose lead byte lies in ``leads`` (0 if it does not decode)."""
-    try:
-        wide = [c for c in text.decode(encoding) if ord(c) > 0x7F]
-    except UnicodeDecodeError:
-        return 0.0
-    return sum(leads[0] <= c.encode(encoding)[0] <= leads[1] for c in wide) / max(1, len(wide))
-
-
-def _in_gb2312(char: str) -> bool:
-    try:
-        char.encode("gb2312")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _detect(text: bytes) -> str | None:
     for encoding in _GB_ENCODINGS:
         try:
@@ -82,14 +64,9 @@ def _detect(text: bytes) -> str | None:
         wide = [c for c in decoded if ord(c) > 0x7F]
         if encoding == "utf-8":
             return "UTF-8"
-        if sum(_in_gb2312(c) for c in wide) >= _COMMON_SHARE * len(wide) and not _looks_big5(text):
+        if sum(in_gb2312(c) for c in wide) >= _COMMON_SHARE * len(wide) and not looks_big5(text):
             return encoding.upper()
     return None
-
-
-def _looks_big5(text: bytes) -> bool:
-    big5 = _lead_share(text, "big5", _BIG5_LEVEL1)
-    return big5 >= _COMMON_SHARE and big5 > _lead_share(text, "gbk", _GB2312_LEVEL1)
 
 
 def dbf_encoding(path: str | Path) -> str | None:
@@ -161,13 +138,21 @@ def dbf_problems(path: str | Path, file: str | None = None) -> list[Problem]:
     text = b"".join(whole) + body
     if text.isascii() or _detect(text) is not None:
         return problems
-    if _looks_big5(text):
+    if looks_big5(text):
         problems.append(Problem(file, "its text is Big5 (Traditional Chinese) and no .cpg file says so",
                                 "put a file with the text BIG5 beside it as .cpg, or save it as UTF-8"))
-    elif _lead_share(text, "gbk", (0x81, 0xFE)) > _COMMON_SHARE and not _decodes(text, "gb18030"):
+    elif _damaged_chinese(text):
         problems.append(Problem(file, "its text decodes as neither UTF-8 nor GBK/GB18030 (damaged Chinese text)",
                                 "export the layer again as UTF-8, or add a .cpg naming its encoding"))
     return problems
+
+
+def _damaged_chinese(text: bytes) -> bool:
+    """Chinese (GB) text with a few bytes that do not decode, such as a value cut mid-character at the field width."""
+    decoded = text.decode("gb18030", errors="replace")
+    bad = decoded.count("\ufffd")
+    wide = [c for c in decoded if ord(c) > 0x7F and c != "\ufffd"]
+    return 0 < bad <= 0.2 * len(wide) and sum(in_gb2312(c) for c in wide) >= _COMMON_SHARE * len(wide)
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
