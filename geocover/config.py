@@ -510,9 +510,26 @@ def load_config(path: str | Path) -> ScenarioConfig:
             for item in error.errors()
         ]
     if problems:
-        raise InputError(problems) from None
+        raise InputError(problems + _missing_raw_files(data, path)) from None
     config.source = path.resolve()
     return config.resolve_paths(path.resolve().parent)
+
+
+def _missing_raw_files(data: dict, path: Path) -> list[Problem]:
+    """Input files named in a config that failed validation and do not exist, so one report lists them too."""
+    def get(section: object, key: str) -> object:
+        return section.get(key) if isinstance(section, dict) else None
+
+    keys = [(f"{section}.{key}", get(data.get(section), key)) for section, key in (
+        ("roads", "pbf"), ("roads", "lines"), ("facilities", "path"), ("population", "raster"),
+        ("population", "points"), ("statistics", "path"))]
+    zones = data.get("zones") if isinstance(data.get("zones"), list) else []
+    keys += [(f"zones[{i}].path", get(zone, "path")) for i, zone in enumerate(zones)]
+    return [
+        Problem(str(path), f"{key}: file not found: {value}", "check the path (relative to the config file)")
+        for key, value in keys
+        if isinstance(value, str) and not value.startswith(PACKAGE_PREFIX) and not (path.parent / value).exists()
+    ]
 
 
 _FIXES = {

@@ -282,7 +282,8 @@ def test_five_mistakes_in_one_report(scenario, capsys):
     text = (CONFIG.replace("target_minutes: 15\n", "").replace("mode: walk", "mode: boat")
             .replace("roads.pbf", "no_roads.pbf") + "snap_max_m: -5\nextra_key: 1\n")
     scenario.write_text(text, encoding="utf-8")
-    err = check(["validate", str(scenario)], capsys, "target_minutes", "'mode'", "snap_max_m", "extra_key", count=4)
+    check(["validate", str(scenario)], capsys, "target_minutes", "'mode'", "snap_max_m", "extra_key",
+          "roads.pbf: file not found: no_roads.pbf", count=5)
     text = CONFIG.replace("roads.pbf", "no_roads.pbf").replace("people.tif", "no_people.tif")
     scenario.write_text(text.replace("clinics.csv", "none.csv").replace("towns.shp", "none.shp"), encoding="utf-8")
     err = check(["validate", str(scenario)], capsys, "no_roads.pbf", "no_people.tif", "none.csv", "none.shp")
