@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -18,12 +19,13 @@ import geocover
 from geocover.analysis.compare import compare as compare_plan
 from geocover.analysis.totals import totals_lines
 from geocover.config import ScenarioConfig, load_config
-from geocover.errors import InputError, Problem
+from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.population import read_population
-from geocover.io.zones import read_zones
+from geocover.io.road_lines import read_road_lines
+from geocover.io.zones import read_zones, study_area
 from geocover.output_folder import staged_outputs
 from geocover.pipeline import PIPELINE_STEPS, ScenarioResult, run_scenario
-from geocover.prepare import load_facilities
+from geocover.prepare import check_inputs, load_facilities
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
 from geocover.render.tables import write_csv, write_workbook
@@ -87,6 +89,7 @@ def run(
         config = load_config(config)
     if lenient and not config.facilities.lenient:
         config = config.model_copy(update={"facilities": config.facilities.model_copy(update={"lenient": True})})
+    raise_if_any(check_inputs(config))
     bar = tqdm(total=PIPELINE_STEPS + 2 + len(OUTPUT_STEPS), desc="geocover", disable=not progress, unit="step")
     with bar, staged_outputs(config.output_folder(out), scenario=config.name):
         result = run_scenario(config, progress=bar)
@@ -274,12 +277,12 @@ def summarize(result: ScenarioResult) -> str:
     return "\n".join(lines)
 
 
-def _population_summary(config: ScenarioConfig) -> str:
+def _population_summary(config: ScenarioConfig, zones: gpd.GeoDataFrame | None) -> str:
     population = config.population
     if population.raster is not None:
-        grid = read_population(population.raster)
-        return (f"population: {grid.shape[1]} x {grid.shape[0]} cells, {grid.crs.to_string()}, "
-                f"total {grid.population.sum():,.0f}")
+        grid = read_population(population.raster, None if zones is None else study_area(zones, 0.0))
+        return (f"population: {grid.shape[1]} x {grid.shape[0]} cells over the zones, {grid.crs.to_string()}, "
+                f"total {grid.population[grid.valid].sum():,.0f} in the zones")
     if population.points is None:
         level, cell = population.rescale_level, population.cell_m
         return f"population: official counts of each {level} spread over {cell:g} m cells"
@@ -287,41 +290,44 @@ def _population_summary(config: ScenarioConfig) -> str:
     return f"population: {len(points)} points, total {points[population.count_column].sum():,.0f}"
 
 
+def _roads_summary(config: ScenarioConfig) -> str:
+    roads = config.roads
+    if roads.lines is not None:
+        segments = read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer, roads.crs)
+        return f"roads: {roads.lines} ({len(segments.u):,} segments)"
+    return f"roads: {roads.pbf} ({Path(roads.pbf).stat().st_size / 1e6:.1f} MB, every block present)"
+
+
 def validate(config: ScenarioConfig | str | Path) -> str:
-    """Load every layer of a scenario and summarise it, computing nothing.
+    """Read every input a run reads and summarise it, computing nothing.
 
     Returns
     -------
     str
-        One line per layer. Raises :class:`~geocover.errors.InputError` listing every problem.
+        One line per layer. Raises :class:`~geocover.errors.InputError` listing every problem of every
+        file at once (see :func:`~geocover.prepare.check_inputs`).
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
-    problems: list[Problem] = config.missing_files()
-    if problems:
-        raise InputError(problems)
+    problems = check_inputs(config)
+    raise_if_any(problems)
     lines = [f"scenario {config.name} ({config.source})"]
-    for label, loader in (
-        ("zones", lambda: read_zones(config.zones, config.roads.pbf, config.builtup_raster,
-                                     config.urban_builtup_percent)),
-        ("facilities", lambda: load_facilities(config)),
-        ("population", lambda: _population_summary(config)),
-    ):
+    zones = None
+    try:
+        zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
+    except InputError as error:
+        problems += error.problems
+    else:
+        counts = zones.groupby("zone_level", sort=False).size()
+        lines.append("zones: " + ", ".join(f"{level} {n}" for level, n in counts.items())
+                     + f" ({zones.attrs.get('repaired', 0)} repaired)")
+    facilities = load_facilities(config)
+    tiers = facilities["tier"].value_counts()
+    lines.append(f"facilities: {len(facilities)} (" + ", ".join(f"{t} {n}" for t, n in tiers.items()) + ")")
+    for loader in (lambda: _population_summary(config, zones), lambda: _roads_summary(config)):
         try:
-            layer = loader()
+            lines.append(loader())
         except InputError as error:
             problems += error.problems
-            continue
-        if label == "zones":
-            counts = layer.groupby("zone_level", sort=False).size()
-            lines.append("zones: " + ", ".join(f"{level} {n}" for level, n in counts.items())
-                         + f" ({layer.attrs.get('repaired', 0)} repaired)")
-        elif label == "facilities":
-            tiers = layer["tier"].value_counts()
-            lines.append(f"facilities: {len(layer)} (" + ", ".join(f"{t} {n}" for t, n in tiers.items()) + ")")
-        else:
-            lines.append(layer)
-    lines.append(f"roads: {config.roads.path} ({Path(config.roads.path).stat().st_size / 1e6:.1f} MB)")
-    if problems:
-        raise InputError(problems)
+    raise_if_any(problems)
     return "\n".join(lines)

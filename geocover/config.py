@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from geocover.errors import InputError, Problem
+from geocover.io.encodings import detect_encoding
 
 PACKAGE_PREFIX = "pkg:"
 """A path ``pkg:<package>/<file>`` names a file shipped inside an installed package."""
@@ -38,6 +39,18 @@ def _path_kind(annotation: Any, metadata: list | None = None) -> str | None:
         args = get_args(annotation)
         return args[1] if args[0] is Path and args[1] in ("input", "output") else None
     return next(filter(None, map(_path_kind, get_args(annotation))), None)
+Minutes = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""A travel time in minutes: positive and finite."""
+
+
+def _check_bands(bands: list[float], target: float) -> list[float]:
+    """The bands sorted; a band given twice or a target that is not a band is an error naming both keys."""
+    twice = sorted({band for band in bands if bands.count(band) > 1})
+    if twice:
+        raise ValueError(f"bands_minutes gives {', '.join(f'{b:g}' for b in twice)} more than once")
+    if target not in bands:
+        raise ValueError(f"target_minutes {target:g} must be one of bands_minutes {[float(b) for b in bands]}")
+    return sorted(bands)
 
 
 class _Strict(BaseModel):
@@ -81,6 +94,7 @@ class RoadsConfig(_Strict):
     pbf: InputPath | None = Field(default=None, description="OSM PBF (or .osm XML) file")
     lines: InputPath | None = Field(default=None, description="road line layer (Shapefile, GeoPackage…)")
     layer: str | None = None
+    crs: str | None = Field(default=None, description="CRS of a line layer without .prj, e.g. EPSG:4490")
     grade_column: str | None = Field(default=None, description="国道/省道/县道/乡道/村道/城市道路 or route code")
     oneway_column: str | None = None
     extract: bool = Field(
@@ -180,6 +194,7 @@ class ZoneLayerConfig(_Strict):
     osm_admin_level: int | None = None
     path: InputPath | None = None
     layer: str | None = None
+    crs: str | None = Field(default=None, description="CRS of a zone file without .prj, e.g. EPSG:4490")
     id_column: str | None = Field(default=None, description="zone code, e.g. the 12-digit township code")
     name_column: str | None = None
     urban_rural_code_column: str | None = Field(default=None, description="urban-rural classification code 111-220")
@@ -291,16 +306,14 @@ class ServiceConfig(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="prefix of the service's zone-table columns")
     tiers: list[str] | None = Field(default=None, description="facility tiers offering it; all when omitted")
     mode: Literal["walk", "bike", "drive", "ambulance"] = "walk"
-    bands_minutes: list[float] = Field(min_length=1)
-    target_minutes: float
+    bands_minutes: list[Minutes] = Field(min_length=1)
+    target_minutes: Minutes
     label: str | None = Field(default=None, description="name of the service on maps and reports")
     label_zh: str | None = Field(default=None, description="the same in Chinese")
 
     @model_validator(mode="after")
     def _target_is_a_band(self) -> ServiceConfig:
-        if self.target_minutes not in self.bands_minutes:
-            raise ValueError(f"target_minutes {self.target_minutes:g} must be one of bands_minutes")
-        self.bands_minutes = sorted(self.bands_minutes)
+        self.bands_minutes = _check_bands(self.bands_minutes, self.target_minutes)
         return self
 
 
@@ -342,8 +355,8 @@ class ScenarioConfig(_Strict):
 
     name: str
     mode: Literal["walk", "bike", "drive", "ambulance"] = "walk"
-    bands_minutes: list[float] = Field(default_factory=lambda: [5.0, 10.0, 15.0], min_length=1)
-    target_minutes: float = 15.0
+    bands_minutes: list[Minutes] = Field(default_factory=lambda: [5.0, 10.0, 15.0], min_length=1)
+    target_minutes: Minutes = Field(default=15.0, description="required in a config file (see load_config)")
     target_percent: float = Field(default=100.0, ge=0, le=100, description="share to reach within the target")
     snap_max_m: float = Field(default=500.0, gt=0)
     offroad_kmh: float = Field(default=5.0, gt=0)
@@ -446,9 +459,7 @@ class ScenarioConfig(_Strict):
 
     @model_validator(mode="after")
     def _target_is_a_band(self) -> ScenarioConfig:
-        if self.target_minutes not in self.bands_minutes:
-            raise ValueError(f"target_minutes {self.target_minutes:g} must be one of bands_minutes")
-        self.bands_minutes = sorted(self.bands_minutes)
+        self.bands_minutes = _check_bands(self.bands_minutes, self.target_minutes)
         return self
 
     def missing_files(self) -> list[Problem]:
@@ -498,26 +509,53 @@ def load_config(path: str | Path) -> ScenarioConfig:
     path = Path(path)
     if not path.is_file():
         raise InputError([Problem(str(path), "config file not found", "check the path")])
+    raw = path.read_bytes()
+    encoding = detect_encoding(raw)
+    if encoding is None:
+        raise InputError([Problem(str(path), "the text is neither UTF-8 nor GBK/GB18030",
+                                  "save the config as UTF-8 (in Notepad: Save as, Encoding UTF-8)")])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(raw.decode(encoding))
     except yaml.YAMLError as error:
         raise InputError([Problem(str(path), f"not valid YAML: {error}", "fix the syntax")]) from None
     if not isinstance(data, dict):
         raise InputError([Problem(str(path), "the file must hold a mapping of keys", "see configs/")])
+    problems = []
+    if "target_minutes" not in data:
+        problems.append(Problem(str(path), "key 'target_minutes': required key is missing",
+                                "add it: the minutes a person should reach care within, one of bands_minutes"))
     try:
         config = ScenarioConfig.model_validate(data)
     except ValidationError as error:
-        problems = [
+        problems += [
             Problem(
                 str(path),
-                f"key '{'.'.join(str(part) for part in item['loc']) or '(top level)'}': {_message(item)}",
+                (f"key '{'.'.join(str(part) for part in item['loc'])}': " if item["loc"] else "") + _message(item),
                 _FIXES.get(item["type"], "fix the value"),
             )
             for item in error.errors()
         ]
-        raise InputError(problems) from None
+    if problems:
+        raise InputError(problems + _missing_raw_files(data, path)) from None
     config.source = path.resolve()
     return config.resolve_paths(path.resolve().parent)
+
+
+def _missing_raw_files(data: dict, path: Path) -> list[Problem]:
+    """Input files named in a config that failed validation and do not exist, so one report lists them too."""
+    def get(section: object, key: str) -> object:
+        return section.get(key) if isinstance(section, dict) else None
+
+    keys = [(f"{section}.{key}", get(data.get(section), key)) for section, key in (
+        ("roads", "pbf"), ("roads", "lines"), ("facilities", "path"), ("population", "raster"),
+        ("population", "points"), ("statistics", "path"))]
+    zones = data.get("zones") if isinstance(data.get("zones"), list) else []
+    keys += [(f"zones[{i}].path", get(zone, "path")) for i, zone in enumerate(zones)]
+    return [
+        Problem(str(path), f"{key}: file not found: {value}", "check the path (relative to the config file)")
+        for key, value in keys
+        if isinstance(value, str) and not value.startswith(PACKAGE_PREFIX) and not (path.parent / value).exists()
+    ]
 
 
 _FIXES = {
@@ -531,4 +569,6 @@ def _message(item: dict) -> str:
         return "unknown key"
     if item["type"] == "missing":
         return "required key is missing"
+    if item["type"] == "value_error":  # a rule across keys: its message names them; the input is a whole section
+        return str(item["msg"]).removeprefix("Value error, ")
     return f"{item['msg']} (got {item.get('input')!r})"

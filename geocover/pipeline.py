@@ -28,11 +28,13 @@ from geocover.io.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, 
 from geocover.network.graph import Network, build_network, max_speed_kmh, urban_rural_factors
 from geocover.network.snapping import Snap
 from geocover.prepare import (
+    facilities_in_area,
     load_facilities,
     load_population,
     load_roads,
     load_statistics,
     load_weights,
+    statistics_gaps,
     with_access_rules,
 )
 from geocover.schema import ZONE_KEYS, pct_within_column, within_column
@@ -172,6 +174,7 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
     facilities = load_facilities(config) if facilities is None else facilities
     notes = _input_notes(zones, facilities)
     statistics = load_statistics(config)
+    notes += statistics_gaps(statistics, zones)
     step("zones and facilities read")
     roads = config.roads
     segments = load_roads(config, zones) if segments is None else segments
@@ -196,7 +199,8 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
                                   "check that the road file covers the zones") for mode in empty])
     network = networks[config.mode]
     step(f"network built: {network.n_nodes:,} nodes")
-    facilities = facilities[facilities.within(area.iloc[0])].reset_index(drop=True)
+    facilities, outside = facilities_in_area(facilities, zones, area, str(config.facilities.path), unit is None)
+    notes += outside
     grid = load_population(config, zones, area, statistics)
     if unit is not None:
         grid = _reported_or_peopled(grid, zones)

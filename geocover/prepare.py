@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from geocover.config import ScenarioConfig
 from geocover.errors import InputError, Problem
-from geocover.io.facilities import read_facilities
+from geocover.io.facilities import VECTOR_SUFFIXES, read_facilities
 from geocover.io.osm import SEGMENTS_LAYOUT, RoadSegments, load_segments, read_road_segments, save_segments
 from geocover.io.population import (
     PopulationGrid,
@@ -22,11 +22,62 @@ from geocover.io.population import (
     rescale_to_totals,
 )
 from geocover.io.road_lines import read_road_lines
+from geocover.io.sniff import pbf_problems, raster_problems
 from geocover.io.statistics import read_statistics
+from geocover.io.vectors import read_vector, vector_problems
 from geocover.io.zones import study_area
 
 EXTRACT_MARGIN_KMH = 150.0
 """With ``roads.extract``, roads are kept within the zones plus this speed times the largest band."""
+
+
+def check_inputs(config: ScenarioConfig) -> list[Problem]:
+    """Every problem of every input file, found in one pass before any computation.
+
+    Missing files; road, raster and vector files that are not what they claim or cannot be read
+    (a cut-off PBF, an HTML page saved as one, a damaged or all-nodata GeoTIFF, a missing layer,
+    Big5 or damaged DBF text); and the rows of the facility and statistics tables. Nothing is
+    computed; the problems of all files come together.
+    """
+    problems = config.missing_files()
+    roads = config.roads
+
+    def present(path: Path | None) -> bool:
+        return path is not None and Path(path).exists()
+
+    if present(roads.pbf):
+        problems += pbf_problems(roads.pbf)
+    if present(roads.lines):
+        problems += vector_problems(roads.lines, roads.layer)
+    for zone in config.zones:
+        for path in (zone.path, zone.seats):
+            if present(path):
+                problems += vector_problems(path, zone.layer)
+    rasters = [(config.population.raster, "population raster"), (config.builtup_raster, "built-up raster")]
+    rasters += [(path, f"weight raster '{name}'") for name, path in config.population.weights.items()]
+    if config.offroad is not None:
+        rasters += [(config.offroad.dem, "elevation raster"), (config.offroad.landcover_factor, "land-cover raster")]
+    problems += [p for path, what in rasters if present(path) for p in raster_problems(path, what=what)]
+    if present(config.population.points):
+        problems += vector_problems(config.population.points)
+    if config.siting is not None and present(config.siting.candidates):
+        problems += vector_problems(config.siting.candidates)
+    loaders = [(config.facilities.path, lambda: load_facilities(config))]
+    if config.statistics is not None:
+        loaders.append((config.statistics.path, lambda: load_statistics(config)))
+    for path, loader in loaders:
+        if not present(path):
+            continue
+        if Path(path).suffix.lower() in VECTOR_SUFFIXES and (found := vector_problems(path, config.facilities.layer)):
+            problems += found
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                loader()
+        except InputError as error:
+            problems += error.problems
+    return problems
 
 
 def load_facilities(config: ScenarioConfig) -> gpd.GeoDataFrame:
@@ -35,11 +86,69 @@ def load_facilities(config: ScenarioConfig) -> gpd.GeoDataFrame:
     return read_facilities(config.facilities.path, **options)
 
 
+def facilities_in_area(
+    facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, area: gpd.GeoSeries, file: str, report: bool = True
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """The facilities inside the study area, and notes on what the run leaves out or cannot match.
+
+    Every facility outside the study area (a file of another place, or coordinates in the wrong system)
+    is an error naming the file; some outside, tier labels not recognised (set to ``other``) and township
+    codes that match no zone are stated in the notes. With ``report`` False (a batch unit), only kept.
+    """
+    inside = facilities.within(area.iloc[0]).to_numpy()
+    if not report:  # a batch unit: the province's facilities, most of them elsewhere
+        return facilities[inside].reset_index(drop=True), []
+    if len(facilities) and not inside.any():
+        west, south, east, north = facilities.total_bounds
+        raise InputError([Problem(
+            file, f"every facility lies outside the study area: they span lon {west:.3f} to {east:.3f}, lat "
+            f"{south:.3f} to {north:.3f}; the zones and their reach lie at lon {area.total_bounds[0]:.3f} to "
+            f"{area.total_bounds[2]:.3f}, lat {area.total_bounds[1]:.3f} to {area.total_bounds[3]:.3f}",
+            "check coord_system (gcj02 for Amap, bd09 for Baidu, EPSG:nnnn for metres) and that the file is of "
+            "this place")])
+    notes = []
+    if not inside.all():
+        names = facilities["name"].where(facilities["name"].notna(), facilities["facility_id"])[~inside]
+        notes.append(f"{int((~inside).sum())} facilities outside the study area left out: "
+                     + "; ".join(map(str, names.tolist()[:20])) + (" …" if (~inside).sum() > 20 else ""))
+    unknown = facilities.attrs.get("unknown_tier_labels") or {}
+    if unknown:
+        notes.append(f"{sum(unknown.values())} facilities with labels not recognised were set to tier 'other': "
+                     + ", ".join(f"'{label}' ({n})" for label, n in list(unknown.items())[:20])
+                     + " (map them with facilities.tier_map)")
+    if "township_code" in facilities.columns:
+        codes = facilities["township_code"].dropna().astype(str)
+        stray = sorted(set(codes) - set(zones["zone_id"].astype(str)))
+        if stray:
+            notes.append(f"{int(codes.isin(stray).sum())} facilities give a township code that matches no zone "
+                         f"(they are placed by their coordinates): {', '.join(stray[:20])}")
+    kept = facilities[inside].reset_index(drop=True)
+    kept.attrs.update(facilities.attrs)
+    return kept, notes
+
+
 def load_statistics(config: ScenarioConfig) -> pd.DataFrame | None:
     """The statistics table keyed by code, or None when the scenario has none."""
     if config.statistics is None:
         return None
     return read_statistics(config.statistics.path, config.statistics.sheet, config.statistics.year)
+
+
+def statistics_gaps(statistics: pd.DataFrame | None, zones: gpd.GeoDataFrame) -> list[str]:
+    """Notes on the zones of a level the statistics table covers (some of its codes match) that have no row.
+
+    Their official figures (常住人口, beds…) are left empty in the outputs; the note says which.
+    """
+    if statistics is None:
+        return []
+    notes = []
+    for level, ids in zones.groupby("zone_level", sort=False)["zone_id"]:
+        codes = ids.astype(str)
+        missing = codes[~codes.isin(statistics.index)]
+        if len(missing) and len(missing) < len(codes):
+            notes.append(f"{len(missing)} {level} zone(s) have no row in the statistics table (official figures "
+                         f"left empty): {', '.join(missing.tolist()[:20])}")
+    return notes
 
 
 def roads_cache_file(config: ScenarioConfig) -> Path | None:
@@ -71,7 +180,7 @@ def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
         save_segments(segments, cached)
         return segments
     if roads.lines is not None:
-        return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer)
+        return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer, roads.crs)
     return read_road_segments(roads.pbf, extract_box(config, zones) if roads.extract else None)
 
 
@@ -108,7 +217,7 @@ def load_population(
         grid = population_from_points(gpd.GeoDataFrame({"people": []}, geometry=[], crs="EPSG:4326"), "people",
                                       area, population.cell_m)
     else:
-        points = pyogrio.read_dataframe(population.points)
+        points = read_vector(population.points)
         if population.count_column not in points.columns:
             raise InputError([Problem(str(population.points), "column not found", f"use one of {list(points.columns)}",
                                       column=population.count_column)])
@@ -119,6 +228,10 @@ def load_population(
             raise InputError([Problem(str(config.statistics.path), "no population column (常住人口)",
                                       "add one to rescale the grid")])
         totals = statistics["population"].reindex(level["zone_id"]).to_numpy(dtype=np.float64)
+        if np.isnan(totals).any():
+            raise InputError([Problem(str(config.statistics.path), f"no population for {code}",
+                                      f"add a row for every {population.rescale_level} to rescale the grid",
+                                      column="population") for code in level["zone_id"][np.isnan(totals)]])
         rescale_to_totals(grid, level, totals)
     return grid
 

@@ -16,7 +16,7 @@ from shapely.geometry import Point, box
 from geocover.errors import InputError, Problem
 from geocover.io.coordinates import wgs84_to_bd09, wgs84_to_gcj02
 from geocover.io.facilities import OUTPUT_COLUMNS, classify_ownership, classify_tier, normalize_grade, read_facilities
-from geocover.io.spreadsheets import dbf_encoding
+from geocover.io.vectors import dbf_encoding
 from tests.conftest import need_shared
 
 HEADER = ["机构名称", "机构类别代码", "医院等级", "主办单位", "乡镇代码", "地址", "经度", "纬度"]

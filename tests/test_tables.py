@@ -8,7 +8,8 @@ import pytest
 from openpyxl import Workbook
 
 from geocover.errors import InputError
-from geocover.io.spreadsheets import SOURCE_ROW, detect_encoding, read_table
+from geocover.io.encodings import detect_encoding
+from geocover.io.spreadsheets import SOURCE_ROW, read_table
 
 ROWS = "机构名称,经度,纬度,床位数\n城关镇中心卫生院,116.40,39.90,\"1,200\"\n李村卫生室,116.5,39.8,3\n合计,,,1203\n"
 

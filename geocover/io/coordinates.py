@@ -348,3 +348,29 @@ def to_wgs84(lon: ArrayLike, lat: ArrayLike, system: str) -> tuple[NDArray, NDAr
     out_lon, out_lat = np.asarray(out_lon, dtype=float), np.asarray(out_lat, dtype=float)
     bad = ~(np.isfinite(out_lon) & np.isfinite(out_lat))
     return np.where(bad, np.nan, out_lon), np.where(bad, np.nan, out_lat)
+
+
+def _inside_area_of_use(lon: NDArray, lat: NDArray, system: str, margin_deg: float = 1.0) -> NDArray[np.bool_]:
+    area = CRS.from_user_input(system).area_of_use
+    if area is None:
+        return np.isfinite(lon) & np.isfinite(lat)
+    return ((lon >= area.west - margin_deg) & (lon <= area.east + margin_deg)
+            & (lat >= area.south - margin_deg) & (lat <= area.north + margin_deg))
+
+
+def projected_swapped(x: ArrayLike, y: ArrayLike, system: str) -> bool:
+    """Whether projected x/y were written in surveyors' order (X = northing first) in every row.
+
+    True when, as given, no point falls within the area of use of ``system`` (an ``EPSG:nnnn``
+    projected CRS, 1 degree of margin) and, exchanged, every point does: with EPSG:4547 a
+    northing of 4,200,000 read as an easting lands in the Pacific.
+    """
+    if not system.startswith("EPSG:"):
+        return False
+    x, y = _arrays(x, y)
+    filled = np.isfinite(x) & np.isfinite(y)
+    if not filled.any():
+        return False
+    given = _inside_area_of_use(*to_wgs84(x[filled], y[filled], system), system)
+    exchanged = _inside_area_of_use(*to_wgs84(y[filled], x[filled], system), system)
+    return not given.any() and bool(exchanged.all())

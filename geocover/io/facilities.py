@@ -16,10 +16,16 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 
 from geocover.errors import InputError, Problem, raise_if_any
-from geocover.io.coordinates import gk3_to_wgs84, is_geographic, normalize_system, parse_degrees, to_wgs84
+from geocover.io.coordinates import (
+    gk3_to_wgs84,
+    is_geographic,
+    normalize_system,
+    parse_degrees,
+    projected_swapped,
+    to_wgs84,
+)
 from geocover.io.facility_labels import (
     TIERS,
     cell_text,
@@ -29,7 +35,8 @@ from geocover.io.facility_labels import (
     split_words,
     township_code,
 )
-from geocover.io.spreadsheets import SOURCE_ROW, TABLE_SUFFIXES, dbf_encoding, read_table
+from geocover.io.spreadsheets import SOURCE_ROW, TABLE_SUFFIXES, read_table
+from geocover.io.vectors import read_vector
 
 __all__ = ["OUTPUT_COLUMNS", "TIERS", "VECTOR_SUFFIXES", "classify_ownership", "classify_tier",
            "normalize_grade", "read_facilities"]
@@ -68,16 +75,7 @@ def _find_column(columns: list[str], role: str) -> str | None:
 
 def _read_vector(path: Path, layer: str | None, file: str) -> tuple[pd.DataFrame, np.ndarray | None, Any]:
     """Attributes, an (n, 2) array of point coordinates (NaN without geometry) and the CRS."""
-    try:
-        layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
-    except Exception as exc:  # pyogrio raises DataSourceError and GDAL errors of several kinds
-        raise_if_any([Problem(file, f"cannot be read as a GIS layer ({exc})",
-                              "check that it opens in QGIS; a Shapefile needs its .shx and .dbf")])
-    if layer is not None and layer not in layers:
-        raise_if_any([Problem(file, f"has no layer '{layer}'; its layers are: " + ", ".join(layers),
-                              "pass layer= one of these names")])
-    gdf = pyogrio.read_dataframe(path, layer=layer, encoding=dbf_encoding(path)
-                                 if path.suffix.lower() == ".shp" else None)
+    gdf = read_vector(path, layer, require_crs=False, file=file)
     is_layer = isinstance(gdf, gpd.GeoDataFrame)  # not so for a table without geometry
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name) if is_layer else gdf)
     frame.insert(0, SOURCE_ROW, np.arange(1, len(frame) + 1, dtype="int64"))
@@ -134,6 +132,15 @@ def _to_wgs84(xy: np.ndarray, system: str, cols: tuple[str, str], rows: np.ndarr
     x, y = xy[:, 0], xy[:, 1]
     out = np.full_like(xy, np.nan)
     filled = np.isfinite(x) & np.isfinite(y)
+    for i in np.flatnonzero(np.isinf(xy).any(axis=1)):
+        problems.append(Problem(file, f"{x[i]}, {y[i]} is not a finite coordinate (too many digits?)",
+                                "write the coordinates as numbers", int(rows[i]), cols[0]))
+    if projected_swapped(x, y, system):
+        problems.append(Problem(file, f"X and Y are swapped in every row: as written they lie outside the area "
+                                f"of {system}, exchanged inside it (surveyors write X = northing first)",
+                                f"pass lon_column='{cols[1]}', lat_column='{cols[0]}'", None,
+                                f"{cols[0]}/{cols[1]}"))
+        return out
     if not is_geographic(system):
         out[:, 0], out[:, 1] = to_wgs84(x, y, system)
         for i in np.flatnonzero(filled & ~np.isfinite(out[:, 0])):
@@ -301,7 +308,7 @@ def _load(path: Path, layer: str | None, sheet: str | int | None, system: str | 
     return frame, geometry, file, system
 
 
-def read_facilities(  # noqa: PLR0913 - one keyword per column option of the facilities: config section
+def read_facilities(  # noqa: PLR0913, C901 - one keyword and one check per column option of the facilities: section
     path: str | Path,
     *,
     layer: str | None = None,
@@ -442,6 +449,9 @@ def read_facilities(  # noqa: PLR0913 - one keyword per column option of the fac
     attributes = frame.drop(columns=[SOURCE_ROW] + (["name"] if name_col == "name" else []))
     attributes.columns = [f"{c}_source" if c in OUTPUT_COLUMNS else c for c in attributes.columns]
     located = np.isfinite(lonlat).all(axis=1) & ~np.isin(rows, [p.row for p in problems])
+    if problems and not located.any():
+        raise InputError([*problems, Problem(file, "every row is bad: --lenient would leave no facility",
+                                             "fix the rows listed above")])
     result = gpd.GeoDataFrame(pd.concat([out, attributes], axis=1)[located].reset_index(drop=True),
                               geometry=gpd.points_from_xy(*lonlat[located].T), crs="EPSG:4326")
     result.attrs.update(skipped=skipped, dropped=[str(p) for p in problems],

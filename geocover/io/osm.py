@@ -21,7 +21,8 @@ import osmium
 import osmium.geom
 import pyogrio
 
-from geocover.errors import InputError, Problem
+from geocover.errors import Problem, raise_if_any
+from geocover.io.sniff import pbf_problems
 from geocover.network.segments import RoadSegments
 from geocover.output_folder import give_user_mode
 
@@ -179,17 +180,20 @@ def read_road_segments(path: str | Path, bounds: tuple[float, float, float, floa
         Nodes missing from the file are skipped, their neighbours joined by one segment.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError([Problem(str(path), "road file not found", "check the path in the config")])
-    processor = (
-        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-        .with_locations()
-        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-        .with_filter(osmium.filter.KeyFilter("highway"))
-    )
+    raise_if_any(pbf_problems(path))
     batches = _WayBatches(bounds)
-    for way in processor:
-        batches.add(way)
+    try:
+        processor = (
+            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+            .with_locations()
+            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+            .with_filter(osmium.filter.KeyFilter("highway"))
+        )
+        for way in processor:
+            batches.add(way)
+    except RuntimeError as exc:  # libosmium's io and format errors
+        raise_if_any([Problem(str(path), f"the OSM file is damaged ({exc})",
+                              "download the .osm.pbf again (e.g. from download.geofabrik.de)")])
     return batches.segments()
 
 

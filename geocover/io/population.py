@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 import rasterio
+import rasterio.errors
 import rasterio.features
 import rasterio.windows
 from affine import Affine
@@ -97,12 +98,22 @@ def read_population(
         window = rasterio.windows.Window(0, 0, src.width, src.height)
         if study_area is not None:
             bounds = transform_bounds(study_area.crs, src.crs, *study_area.total_bounds, densify_pts=21)
-            window = (
-                rasterio.windows.from_bounds(*bounds, transform=src.transform)
-                .round_offsets(op="floor")
-                .round_lengths(op="ceil")
-                .intersection(window)
-            )
+            try:
+                window = (
+                    rasterio.windows.from_bounds(*bounds, transform=src.transform)
+                    .round_offsets(op="floor")
+                    .round_lengths(op="ceil")
+                    .intersection(window)
+                )
+            except rasterio.errors.WindowError:
+                covers = transform_bounds(src.crs, "EPSG:4326", *src.bounds)
+                wanted = study_area.to_crs(4326).total_bounds
+                raise InputError([Problem(
+                    str(path), "the raster does not overlap the zones: it covers lon {:.3f} to {:.3f}, lat {:.3f} "
+                    "to {:.3f}; the study area lies at lon {:.3f} to {:.3f}, lat {:.3f} to {:.3f}".format(
+                        *covers, *wanted),
+                    "use the population raster of this place (e.g. WorldPop of this country)",
+                )]) from None
         data = src.read(1, window=window, masked=True).astype(np.float64)
         transform = src.window_transform(window)
         crs = pyproj.CRS.from_user_input(src.crs)

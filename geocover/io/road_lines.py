@@ -12,9 +12,9 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 
 from geocover.errors import InputError, Problem
+from geocover.io.vectors import read_vector
 from geocover.network.segments import RoadSegments, oneway_flags, segments_from_lines
 
 #: Driving speed per road grade in km/h (names as in GB/T 917 and common Chinese road data).
@@ -57,6 +57,7 @@ def read_road_lines(
     grade_column: str,
     oneway_column: str | None = None,
     layer: str | None = None,
+    crs: str | None = None,
 ) -> RoadSegments:
     """Read a road line layer into straight segments, nodes joined where vertices coincide.
 
@@ -69,6 +70,8 @@ def read_road_lines(
     oneway_column : str, optional
         1/yes/是/单向: one way in drawing direction; -1/逆向: against it; anything else both ways.
     layer : str, optional
+    crs : str, optional
+        CRS of a layer without one (a Shapefile without ``.prj``), e.g. ``EPSG:4490``.
 
     Returns
     -------
@@ -82,13 +85,11 @@ def read_road_lines(
         Listing missing columns, a missing CRS and every row with an unknown grade.
     """
     file = str(path)
-    frame = pyogrio.read_dataframe(path, layer=layer)
+    frame = read_vector(path, layer, crs)
     problems = []
     for column in (c for c in (grade_column, oneway_column) if c):
         if column not in frame.columns:
             problems.append(Problem(file, "column not found", f"use one of {list(frame.columns)}", column=column))
-    if frame.crs is None:
-        problems.append(Problem(file, "the layer has no CRS", "save it with its CRS (.prj)"))
     if problems:
         raise InputError(problems)
     grades = frame[grade_column].map(road_grade)

@@ -20,104 +20,21 @@ from typing import Any
 import pandas as pd
 
 from geocover.errors import Problem, raise_if_any
+from geocover.io.encodings import detect_encoding
 
-__all__ = ["SOURCE_ROW", "TABLE_SUFFIXES", "dbf_encoding", "detect_encoding", "read_table"]
+__all__ = ["SOURCE_ROW", "TABLE_SUFFIXES", "read_table"]
 
 #: Name of the column holding the 1-based row number in the source file or sheet.
 SOURCE_ROW = "source_row"
 #: File name endings read by :func:`read_table`.
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
 
-_ENCODINGS = ("utf-8", "gbk", "gb18030")
 _TOTAL_RE = re.compile(r"^(合计|小计|总计|总合计|全县合计|全市合计|total|subtotal)([:：(（].*)?$",
                        re.IGNORECASE)
 _FOOTNOTE_RE = re.compile(r"^(注\d*|说明|备注|资料来源|数据来源|填表人|制表人|制表|审核人|负责人)[:：]")
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _THOUSANDS_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _HEADER_SCAN_ROWS = 30
-
-
-def detect_encoding(data: bytes) -> str | None:
-    """Name the text encoding of ``data``.
-
-    Parameters
-    ----------
-    data : bytes
-        Raw file content.
-
-    Returns
-    -------
-    str or None
-        ``"utf-8-sig"`` (UTF-8 with BOM), ``"utf-16"`` (with BOM), ``"utf-8"``, ``"gbk"`` or
-        ``"gb18030"`` (GB18030 characters outside GBK, e.g. rare characters in names), tried
-        in that order with strict decoding; ``None`` when none decodes the data.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    for encoding in _ENCODINGS:
-        try:
-            data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return encoding
-    return None
-
-
-def _in_gb2312(char: str) -> bool:
-    try:
-        char.encode("gb2312")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def dbf_encoding(path: str | Path) -> str | None:
-    """Encoding of a Shapefile's DBF that has no ``.cpg`` file, detected from its bytes.
-
-    GDAL reads such a DBF as ISO-8859-1, which garbles GBK names written by Chinese GIS
-    software; pass the result to pyogrio's ``encoding=``.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The ``.shp`` (or ``.dbf``) file.
-
-    Returns
-    -------
-    str or None
-        ``"UTF-8"``, ``"GBK"`` or ``"GB18030"`` when the field names and values (first 4 MB)
-        decode strictly as such, for GBK/GB18030 with at least 80 % of the non-ASCII
-        characters among the common GB2312 ones (Latin-1 accents followed by a letter decode
-        as rare GBK characters and are not taken for GBK); ``None`` when a
-        ``.cpg`` exists, the text is ASCII or nothing fits, leaving the choice to GDAL.
-    """
-    shp = Path(path)
-    if any(shp.with_suffix(s).exists() for s in (".cpg", ".CPG")):
-        return None
-    dbf = next((p for p in (shp.with_suffix(".dbf"), shp.with_suffix(".DBF")) if p.exists()), None)
-    if dbf is None:
-        return None
-    with dbf.open("rb") as handle:
-        head = handle.read(32)
-        if len(head) < 32:
-            return None
-        header_len = int.from_bytes(head[8:10], "little")
-        record_len = max(1, int.from_bytes(head[10:12], "little"))
-        records = min(int.from_bytes(head[4:8], "little"), 4_000_000 // record_len)
-        text = handle.read(max(0, header_len - 32) + records * record_len)
-    if text.isascii():
-        return None
-    for encoding in ("utf-8", "gbk", "gb18030"):
-        try:
-            decoded = text.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        wide = [c for c in decoded if ord(c) > 0x7F]
-        if encoding == "utf-8" or sum(_in_gb2312(c) for c in wide) >= 0.8 * len(wide):
-            return encoding.upper()
-    return None
 
 
 def _clean_text(value: str) -> str:

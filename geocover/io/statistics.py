@@ -95,6 +95,9 @@ def read_statistics(path: str | Path, sheet: str | int | None = None, year: int 
         out = out.sort_values("year").drop_duplicates("zone_id", keep="last")
     duplicated = out["zone_id"].duplicated(keep=False)
     if duplicated.any():
-        raise InputError([Problem(file, f"code {code} appears more than once", "keep one row per unit (and year)",
-                                  column=found["zone_id"][0]) for code in out.loc[duplicated, "zone_id"].unique()])
+        rows = table[SOURCE_ROW].reindex(out.index)
+        raise InputError([Problem(file, f"code {code} appears more than once (rows "
+                                  + ", ".join(str(r) for r in rows[out["zone_id"] == code]) + ")",
+                                  "keep one row per unit (and year)", column=found["zone_id"][0])
+                          for code in out.loc[duplicated, "zone_id"].unique()])
     return out.set_index("zone_id")

@@ -7,7 +7,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from geocover.analysis.seat_zones import network_voronoi
@@ -17,6 +16,7 @@ from geocover.errors import InputError, Problem
 from geocover.io.osm import read_admin_boundaries
 from geocover.io.population import PopulationGrid
 from geocover.io.utm import utm_crs
+from geocover.io.vectors import read_vector
 from geocover.network.graph import Network
 from geocover.network.snapping import Snap
 from geocover.schema import CODE_DIGITS
@@ -113,7 +113,7 @@ def seat_zones(
         Columns :data:`ZONE_COLUMNS` and polygons, EPSG:4326.
     """
     source = str(layer.seats)
-    points = pyogrio.read_dataframe(layer.seats, layer=layer.layer)
+    points = read_vector(layer.seats, layer.layer, layer.crs)
     problems = [Problem(source, f"column named by {key} not found", f"use one of {list(points.columns)}",
                         column=column)
                 for key, column in (("id_column", layer.id_column), ("name_column", layer.name_column))
@@ -163,9 +163,10 @@ def _roll_up(frame: pd.DataFrame, level: str, rollup: list[str]) -> gpd.GeoDataF
 
 def _read_zone_file(layer: ZoneLayerConfig) -> tuple[gpd.GeoDataFrame | None, list[Problem]]:
     path = layer.path
-    if path is None or not path.exists():
-        return None, [Problem(str(path), "zone file not found", "check the path in the config")]
-    frame = pyogrio.read_dataframe(path, layer=layer.layer)
+    try:
+        frame = read_vector(path, layer.layer, layer.crs)
+    except InputError as error:
+        return None, error.problems
     problems = []
     for key, column in (("id_column", layer.id_column), ("name_column", layer.name_column)):
         if column is not None and column not in frame.columns:
@@ -173,10 +174,19 @@ def _read_zone_file(layer: ZoneLayerConfig) -> tuple[gpd.GeoDataFrame | None, li
                 str(path), f"column named by {key} not found", f"use one of {list(frame.columns)}",
                 column=column,
             ))
+    if not isinstance(frame, gpd.GeoDataFrame):
+        return None, [Problem(str(path), "the layer has no geometry (a table, not zone polygons)",
+                              "give the township boundary layer (polygons)")]
+    kinds = frame.geometry.geom_type.to_numpy()
+    for row in np.flatnonzero(frame.geometry.isna().to_numpy() | frame.geometry.is_empty.to_numpy()):
+        problems.append(Problem(str(path), "the zone has no geometry", "draw its boundary or delete the row",
+                                row=int(row) + 1))
+    for row in np.flatnonzero(frame.geometry.notna().to_numpy() & ~frame.geometry.is_empty.to_numpy()
+                              & ~np.isin(kinds, ("Polygon", "MultiPolygon"))):
+        problems.append(Problem(str(path), f"a {kinds[row]}, not a polygon: zones are areas",
+                                "give the boundary polygons (points of seats go under seats:)", row=int(row) + 1))
     if problems:
         return None, problems
-    if frame.crs is None:
-        return None, [Problem(str(path), "the layer has no CRS", "save it with its CRS (.prj)")]
     ids = frame[layer.id_column].astype(str) if layer.id_column else pd.Series(
         [f"{layer.level}-{i}" for i in range(1, len(frame) + 1)], index=frame.index
     )
