@@ -97,10 +97,6 @@ LABELS: dict[str, dict[str, str]] = {
     "report_title": {"en": "Access to health facilities: {title}", "zh": "医疗机构可达性报告：{title}"},
     "report_scenario": {"en": "Scenario {name}: {mode}, bands {bands} min, target {target} min.",
                         "zh": "情景 {name}：{mode}，时间分段 {bands} 分钟，目标 {target} 分钟。"},
-    "report_summary": {"en": "{level}: {zones} zones, {people} people, {pct}% within {minutes} min, "
-                             "{lost} reach no facility.",
-                       "zh": "{level}：{zones} 个区域，{people} 人，{pct}% 在 {minutes} 分钟内，"
-                             "{lost} 人无法到达任何机构。"},
     "report_audit": {"en": "Planning standards met and not met", "zh": "规划标准达标情况"},
     "report_no_audit": {"en": "No standards audit in this run.", "zh": "本次运行未进行规划标准审核。"},
     "report_audit_count": {"en": "{met} checks met, {not_met} not met, {other} not evaluable or not set by the plan.",

@@ -273,23 +273,18 @@ def _report_html(result: ScenarioResult, lang: Lang, map_file: str | None) -> st
     target, key = _target(result)
     title = map_title(config, lang)
     mode = mode_name(config.mode, lang)
-    lines = [label("report_scenario", lang, name=config.name, mode=mode, target=target,
-                   bands=", ".join(f"{b:g}" for b in sorted(config.bands_minutes)))]
-    for level, table in result.table.groupby("zone_level", sort=False):
-        people = table["population"].sum()
-        pct = 100 * table[f"pop_within_{key}"].sum() / people if people else float("nan")
-        lines.append(label("report_summary", lang, level=level_name(str(level), lang), zones=len(table),
-                           people=f"{people:,.0f}", pct=f"{pct:.1f}", minutes=target,
-                           lost=f"{table['pop_unreachable'].sum():,.0f}"))
-    lines += totals_lines(result, lang)
+    scenario = label("report_scenario", lang, name=config.name, mode=mode, target=target,
+                     bands=", ".join(f"{b:g}" for b in sorted(config.bands_minutes)))
     figure, _ = draw_static_map(result, lang)
     top = most_beyond(result, lang)
     parts = [f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head><meta charset="utf-8">',
              f"<title>{html.escape(label('report_title', lang, title=title))}</title><style>{_CSS}</style></head>",
              f"<body>\n<h1>{html.escape(label('report_title', lang, title=title))}</h1>",
-             f"<p>{html.escape(lines[0])}</p>",
+             f"<p>{html.escape(scenario)}</p>",
              f'<h3 id="key-figures">{html.escape(label("report_key_figures", lang))}</h3>',
-             html_table(key_figures(result, lang), lang, target, "key-figures"), _sites_section(result, lang, target),
+             html_table(key_figures(result, lang), lang, target, "key-figures"),
+             "".join(f'<p class="totals">{html.escape(line)}</p>' for line in totals_lines(result, lang)),
+             _sites_section(result, lang, target),
              f'<h2 id="map">{html.escape(label("report_map", lang))}</h2>',
              f'<figure><img alt="map" src="{_png_uri(figure)}"></figure>']
     if map_file is not None:
