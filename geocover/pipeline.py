@@ -189,12 +189,12 @@ def run_scenario(
     cell_snaps = {}
     for mode, net in networks.items():
         given = cell_snaps_of(net, grid) if cell_snaps_of is not None else None
-        cell_snaps[mode] = given if given is not None else snap_cells(net, grid, config.snap_max_m)
+        cell_snaps[mode] = given if given is not None else snap_cells(net, grid, config.snap_limit_m)
     for layer in (z for z in config.zones if z.seats is not None):
-        derived = seat_zones(layer, zones, network, grid, config.snap_max_m, config.offroad_kmh,
+        derived = seat_zones(layer, zones, network, grid, config.snap_limit_m, config.offroad_kmh,
                              cell_snaps[config.mode], config.builtup_raster, config.urban_builtup_percent)
         zones = gpd.GeoDataFrame(pd.concat([zones, derived], ignore_index=True), crs="EPSG:4326")
-    access = cell_accessibility(network, facilities, grid, config.snap_max_m, config.offroad_kmh,
+    access = cell_accessibility(network, facilities, grid, config.snap_limit_m, config.offroad_kmh,
                                 cell_snap=cell_snaps[config.mode])
     if config.offroad is not None:
         access = walk_off_road(access, config.offroad, network.crs)
@@ -210,11 +210,11 @@ def run_scenario(
     if zones["is_county_seat"].astype(bool).any() and zones["parent_id"].notna().any():
         seat_network = networks.get("drive", network)
         table["minutes_to_county_seat"] = minutes_to_county_seat(
-            zones, seat_network, config.snap_max_m, config.offroad_kmh).to_numpy()
+            zones, seat_network, config.snap_limit_m, config.offroad_kmh).to_numpy()
     if statistics is not None and "population" in statistics.columns:
         table["official_population"] = statistics["population"].reindex(table["zone_id"]).to_numpy()
     extra = {
-        s.name: run_service(s, networks[s.mode], facilities, grid, config.snap_max_m, config.offroad_kmh,
+        s.name: run_service(s, networks[s.mode], facilities, grid, config.snap_limit_m, config.offroad_kmh,
                             cell_snaps[s.mode])
         for s in config.services
     }
@@ -225,7 +225,7 @@ def run_scenario(
         stations = facilities.iloc[offering(facilities, config.ambulance.tiers)]
         cell_urban = _cell_urban(grid, zones, config)
         ambulance = ambulance_cells(config.ambulance, stations, grid, cell_urban, networks["drive"],
-                                    networks["ambulance"], config.snap_max_m, config.offroad_kmh, cell_snaps["drive"])
+                                    networks["ambulance"], config.snap_limit_m, config.offroad_kmh, cell_snaps["drive"])
         table = table.merge(ambulance_columns(config.ambulance, ambulance, grid, zones), on=_KEYS, how="left")
         if statistics is not None and "ambulances" in statistics.columns:
             table = pd.concat([table, ambulance_sufficiency(table, statistics)], axis=1)
@@ -235,7 +235,7 @@ def run_scenario(
                                              config.offroad_kmh, str(config.source))
         table = table.merge(columns, on=_KEYS, how="left")
     if config.tier_minutes:
-        tiers = tier_columns(network, facilities, grid, zones, config.snap_max_m, config.offroad_kmh,
+        tiers = tier_columns(network, facilities, grid, zones, config.snap_limit_m, config.offroad_kmh,
                              cell_snaps[config.mode])
         table = table.merge(tiers, on=_KEYS, how="left")
     step("zone table")

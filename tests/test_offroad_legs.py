@@ -1,0 +1,99 @@
+"""Off-road legs by default (#18): every cell near a road that reaches a facility gets a time, its walk reported."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import shapely
+from affine import Affine
+
+from geocover.io.population import PopulationGrid
+from geocover.network.graph import Network
+from geocover.network.snapping import Snap, _project
+from geocover.travel.cells import cell_accessibility
+from geocover.travel.nearest import nearest_facility_nodes, point_minutes
+
+CRS = pyproj.CRS("EPSG:32633")
+X0, Y0 = 500_000.0, 4_000_000.0
+WALK_KMH = 5.0
+ROAD_KMH = 30.0
+
+
+def _network(points: list[tuple[float, float]], segments: list[tuple[int, int]]) -> Network:
+    x, y = X0 + np.array([p[0] for p in points]), Y0 + np.array([p[1] for p in points])
+    u, v = np.array([s[0] for s in segments]), np.array([s[1] for s in segments])
+    minutes = np.hypot(x[v] - x[u], y[v] - y[u]) / (ROAD_KMH * 1000.0 / 60.0)
+    return Network(x=x, y=y, u=u, v=v, minutes_uv=minutes, minutes_vu=minutes.copy(), crs=CRS)
+
+
+def _grid(centres: list[tuple[float, float]]) -> PopulationGrid:
+    """A one-column grid whose cell centres are the given points (metres from X0, Y0)."""
+    shape = (len(centres), 1)
+    grid = PopulationGrid(np.ones(shape), np.ones(shape, dtype=bool), Affine(1.0, 0, 0, 0, -1.0, 0), CRS)
+    grid.centres = lambda: (X0 + np.array([c[0] for c in centres]), Y0 + np.array([c[1] for c in centres]))
+    return grid
+
+
+def _facilities(points: list[tuple[float, float]]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(geometry=[shapely.Point(X0 + x, Y0 + y) for x, y in points], crs=CRS)
+
+
+def _brute_minutes(network: Network, facilities: Snap, px: float, py: float) -> float:
+    """Best total minutes over every segment: the walk to it (exact projection) plus the network time from there."""
+    nodes = nearest_facility_nodes(network, facilities, "to", WALK_KMH)
+    seg = np.arange(network.n_edges)
+    t, d2 = _project(network, np.full(len(seg), X0 + px), np.full(len(seg), Y0 + py), seg)
+    snap = Snap(seg, t, np.sqrt(d2))
+    return float(point_minutes(network, nodes, snap, facilities, WALK_KMH)[0].min())
+
+
+# A connected road along y = 0 (x 0..2000 m) with the facility at its east end; an isolated track
+# 200 m long at y = 500 m; a second island 40 km east with its own road and facility.
+POINTS = [(0, 0), (500, 0), (1000, 0), (1500, 0), (2000, 0), (900, 500), (1100, 500),
+          (40_000, 0), (41_000, 0)]
+SEGMENTS = [(0, 1), (1, 2), (2, 3), (3, 4), (5, 6), (7, 8)]
+
+
+def test_a_cell_beside_an_isolated_track_takes_the_connected_road():
+    network = _network(POINTS, SEGMENTS)
+    facilities = _facilities([(2000, 0), (41_000, 0)])
+    access = cell_accessibility(network, facilities, _grid([(1000, 400)]), offroad_kmh=WALK_KMH)
+    walk, drive = 400.0 / (WALK_KMH * 1000 / 60), 1000.0 / (ROAD_KMH * 1000 / 60)
+    np.testing.assert_allclose(access.minutes[0, 0], walk + drive, rtol=1e-12)
+    brute = _brute_minutes(network, access.facility_snap, 1000.0, 400.0)
+    np.testing.assert_allclose(access.minutes[0, 0], brute, rtol=1e-12)
+    assert access.facility[0, 0] == 0
+    assert access.cell_snap.edge[0] in (1, 2)  # the connected road, not the track (segment 4)
+    np.testing.assert_allclose(access.offroad_minutes[0, 0], walk, rtol=1e-12)
+
+
+def test_a_facility_far_from_the_road_serves_with_its_off_road_leg_and_islands_stay_apart():
+    network = _network(POINTS, SEGMENTS)
+    facilities = _facilities([(2000, -1500)])  # 1.5 km south of the road's east end, on the first island
+    cells = [(0, 100), (41_000, 50), (1000, 480), (10_000, 0)]
+    access = cell_accessibility(network, facilities, _grid(cells), offroad_kmh=WALK_KMH)
+    speed = WALK_KMH * 1000 / 60
+    expected_first = 100 / speed + 2000 / (ROAD_KMH * 1000 / 60) + 1500 / speed
+    np.testing.assert_allclose(access.minutes[0, 0], expected_first, rtol=1e-12)
+    np.testing.assert_allclose(access.facility_offroad_minutes, [1500 / speed], rtol=1e-12)
+    # The second island's road reaches no facility of the first, and the sea is wider than offroad_max_m.
+    assert np.isinf(access.minutes[1, 0]) and access.facility[1, 0] == -1
+    np.testing.assert_allclose(access.minutes[2, 0], _brute_minutes(network, access.facility_snap, 1000, 480))
+    # 8 km from every road: beyond the default 5 km off-road leg; a larger offroad_max_m gives it a time.
+    assert np.isinf(access.minutes[3, 0])
+    wider = cell_accessibility(network, facilities, _grid(cells), offroad_kmh=WALK_KMH, offroad_max_m=20_000)
+    np.testing.assert_allclose(wider.minutes[3, 0], _brute_minutes(network, wider.facility_snap, 10_000, 0))
+    assert np.isinf(wider.minutes[1, 0])  # 39 km of sea: still apart
+
+
+def test_snap_max_m_is_an_opt_in_cut_off_that_reproduces_the_old_definition():
+    network = _network(POINTS, SEGMENTS)
+    facilities = _facilities([(2000, 0), (2000, -1500)])
+    cells = [(0, 100), (1000, 400), (1500, 900)]
+    access = cell_accessibility(network, facilities, _grid(cells), 300.0, offroad_kmh=WALK_KMH)
+    assert np.isfinite(access.minutes[0, 0])
+    assert np.isinf(access.minutes[1:, 0]).all()  # nearest road 400 m away; 900 m
+    assert access.facility_snap.snapped.tolist() == [True, False]
+    default = cell_accessibility(network, facilities, _grid(cells), offroad_kmh=WALK_KMH)
+    assert np.isfinite(default.minutes).all()
