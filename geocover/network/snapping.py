@@ -85,7 +85,7 @@ def sample_index(network: Network, spacing_m: float | None = None) -> SampleInde
     segment = np.repeat(np.arange(network.n_edges, dtype=np.int64), count)
     t = ranges(np.zeros(network.n_edges, dtype=np.int64), count) / pieces[segment]
     points = np.column_stack([ax[segment] + t * dx[segment], ay[segment] + t * dy[segment]])
-    index = SampleIndex(cKDTree(points, balanced_tree=False), segment, spacing)
+    index = SampleIndex(cKDTree(points), segment, spacing)
     if spacing_m is None:
         network._cache["snap_samples"] = index
     return index

@@ -119,7 +119,7 @@ def cell_accessibility(
         Residents travelling to care, or care (an ambulance) travelling out.
     cell_snap : Snap, optional
         The cells already snapped to ``network`` by :func:`snap_cells` (it is the costly part:
-        pass it when several facility sets are searched on one network).
+        pass it when several facility sets are searched on one network); the cut-off applies to it.
     delay_minutes : numpy.ndarray, optional
         Minutes added per facility before travel, e.g. an ambulance station's dispatch delay.
     offroad_max_m : float
@@ -139,6 +139,10 @@ def cell_accessibility(
                                    delay_minutes=delay_minutes)
     if cell_snap is None:
         cell_snap = snap_cells(network, grid, limit_m)
+    elif np.any(cell_snap.offset_m > limit_m):
+        far = cell_snap.offset_m > limit_m
+        cell_snap = Snap(np.where(far, -1, cell_snap.edge), np.where(far, 0.0, cell_snap.fraction),
+                         np.where(far, np.inf, cell_snap.offset_m))
     minutes, nearest = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh,
                                      delay_minutes=delay_minutes)
     stranded = np.flatnonzero(np.isinf(minutes) & cell_snap.snapped)
