@@ -203,7 +203,8 @@ def run_scenario(
     if config.facility_table:
         extra_columns = facility_table(network, facilities, access, config.bands_minutes, config.offroad_kmh)
         facilities = gpd.GeoDataFrame(pd.concat([facilities, extra_columns], axis=1), crs=facilities.crs)
-    table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities)
+    table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities,
+                       grid.to_grid(access.cell_snap.offset_m, np.inf), config.offroad_report_m)
     table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=_KEYS, how="left")
     table = _add_weights(table, weights, access.minutes, zones, config.target_minutes)
     table = pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)
@@ -346,6 +347,7 @@ def _facility_columns(
     snap = access.facility_snap
     out["snapped"] = snap.snapped
     out["snap_distance_m"] = np.where(snap.snapped, snap.offset_m, np.nan)
+    out["offroad_minutes"] = np.where(snap.snapped, access.facility_offroad_minutes, np.nan)
     people = access.grid.population
     nearest = access.facility
     served = nearest >= 0

@@ -97,3 +97,18 @@ def test_snap_max_m_is_an_opt_in_cut_off_that_reproduces_the_old_definition():
     assert access.facility_snap.snapped.tolist() == [True, False]
     default = cell_accessibility(network, facilities, _grid(cells), offroad_kmh=WALK_KMH)
     assert np.isfinite(default.minutes).all()
+
+
+def test_zone_table_counts_people_farther_off_road_than_the_threshold():
+    from geocover.analysis.zone_table import zone_table
+
+    grid = PopulationGrid(np.array([[1.0, 2.0, 4.0, 8.0]]), np.ones((1, 4), dtype=bool),
+                          Affine(100.0, 0, X0, 0, -100.0, Y0), CRS)
+    zones = gpd.GeoDataFrame({"zone_level": ["county", "county"], "zone_id": ["a", "b"], "zone_name": ["A", "B"]},
+                             geometry=[shapely.box(X0, Y0 - 100, X0 + 200, Y0), shapely.box(X0 + 200, Y0 - 100,
+                                                                                            X0 + 400, Y0)], crs=CRS)
+    offroad_m = np.array([[500.0, 1500.0, 1000.0, np.inf]])  # exactly 1000 m is not "over"
+    minutes = np.array([[10.0, 20.0, 30.0, np.inf]])
+    table = zone_table(grid, minutes, zones, [15.0], 15.0, offroad_m=offroad_m, offroad_report_m=1000.0)
+    assert table["pop_offroad_over_1000"].tolist() == [2.0, 8.0]
+    assert "pop_offroad_over_1000" not in zone_table(grid, minutes, zones, [15.0], 15.0).columns
