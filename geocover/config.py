@@ -292,7 +292,9 @@ class ScenarioConfig(_Strict):
     offroad_max_m: float = Field(
         default=5000.0, gt=0, description="longest off-road leg (no leg across the sea between islands), metres"
     )
-    offroad_report_m: float = Field(default=1000.0, gt=0, description="pop_offroad_over_<m>: people farther off-road")
+    offroad_report_m: float | None = Field(
+        default=None, gt=0, description="adds pop_offroad_over_<m> per zone: people whose off-road leg is longer"
+    )
     offroad_kmh: float = Field(default=5.0, gt=0)
     roads: RoadsConfig
     facilities: FacilitiesConfig

@@ -203,8 +203,9 @@ def run_scenario(
     if config.facility_table:
         extra_columns = facility_table(network, facilities, access, config.bands_minutes, config.offroad_kmh)
         facilities = gpd.GeoDataFrame(pd.concat([facilities, extra_columns], axis=1), crs=facilities.crs)
+    offroad_m = None if config.offroad_report_m is None else grid.to_grid(access.cell_snap.offset_m, np.inf)
     table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities,
-                       grid.to_grid(access.cell_snap.offset_m, np.inf), config.offroad_report_m)
+                       offroad_m, config.offroad_report_m or 0.0)
     table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=_KEYS, how="left")
     table = _add_weights(table, weights, access.minutes, zones, config.target_minutes)
     table = pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)

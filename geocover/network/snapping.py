@@ -12,7 +12,7 @@ from geocover.network.graph import Network, ranges
 _CHUNK = 200_000
 """Points per chunk, which bounds the candidate arrays held in memory (chunk x k)."""
 
-_FIRST_K = 16
+_FIRST_K = 8
 """Samples fetched per point in the first round; points whose candidates may lie beyond take 4 times more."""
 
 _SLACK = 1e-9
@@ -52,40 +52,52 @@ class Snap:
 
 @dataclass
 class SampleIndex:
-    """Points sampled along every segment, at most ``spacing_m`` apart, in a KD-tree.
+    """Points along every segment, at most ``spacing_m`` apart, in a KD-tree: the network's nodes and
+    points inside segments longer than the spacing.
 
     Attributes
     ----------
     tree : scipy.spatial.cKDTree
-    segment : numpy.ndarray of int64
-        Segment of each sample (both ends of every segment are samples; a zero-length segment has two).
+    start, count : numpy.ndarray of int64
+        The segments of sample ``i`` are ``segments[start[i]:start[i] + count[i]]``: those meeting at
+        a node, or the one segment an inner sample lies on.
+    segments : numpy.ndarray of int64
     spacing_m : float
         Largest distance between consecutive samples of a segment, metres.
     """
 
     tree: cKDTree
-    segment: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+    segments: np.ndarray
     spacing_m: float
 
 
 def sample_index(network: Network, spacing_m: float | None = None) -> SampleIndex:
-    """Points sampled along the segments of ``network`` at most ``spacing_m`` apart, in a KD-tree.
+    """The :class:`SampleIndex` of ``network``, samples at most ``spacing_m`` apart along each segment.
 
-    The default spacing is the mean segment length (about three samples per segment); that index is
-    built once and cached on ``network``.
+    The default spacing is the mean segment length; that index is built once and cached on ``network``.
     """
     if spacing_m is None and "snap_samples" in network._cache:
         return network._cache["snap_samples"]
+    m = network.n_edges
     ax, ay = network.x[network.u], network.y[network.u]
     dx, dy = network.x[network.v] - ax, network.y[network.v] - ay
     length = np.hypot(dx, dy)
     spacing = spacing_m if spacing_m is not None else float(length.mean()) if length.any() else 1.0
+    ends = np.concatenate([network.u, network.v])
+    order = np.argsort(ends, kind="stable")
+    node, first = np.unique(ends[order], return_index=True)
+    node_segments = np.concatenate([np.arange(m), np.arange(m)])[order]
     pieces = np.maximum(np.ceil(length / spacing), 1.0).astype(np.int64)
-    count = pieces + 1
-    segment = np.repeat(np.arange(network.n_edges, dtype=np.int64), count)
-    t = ranges(np.zeros(network.n_edges, dtype=np.int64), count) / pieces[segment]
-    points = np.column_stack([ax[segment] + t * dx[segment], ay[segment] + t * dy[segment]])
-    index = SampleIndex(cKDTree(points), segment, spacing)
+    inner = np.repeat(np.arange(m, dtype=np.int64), pieces - 1)
+    t = (ranges(np.ones(m, dtype=np.int64), pieces - 1) / pieces[inner]) if len(inner) else np.zeros(0)
+    points = np.column_stack([np.concatenate([network.x[node], ax[inner] + t * dx[inner]]),
+                              np.concatenate([network.y[node], ay[inner] + t * dy[inner]])])
+    start = np.concatenate([first, len(node_segments) + np.arange(len(inner))]).astype(np.int64)
+    count = np.concatenate([np.diff(np.append(first, len(node_segments))), np.ones(len(inner), dtype=np.int64)])
+    index = SampleIndex(cKDTree(points), start, count.astype(np.int64),
+                        np.concatenate([node_segments, inner]).astype(np.int64), spacing)
     if spacing_m is None:
         network._cache["snap_samples"] = index
     return index
@@ -154,21 +166,39 @@ def _snap_chunk(
     network: Network, index: SampleIndex, x: np.ndarray, y: np.ndarray, slack: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest segment, fraction and distance of each point, by rounds of growing ``k``."""
-    n_samples = len(index.segment)
+    n_samples = len(index.start)
     edge, fraction, offset = np.full(len(x), -1, dtype=np.int64), np.zeros(len(x)), np.full(len(x), np.inf)
     rest, k = np.arange(len(x)), min(_FIRST_K, n_samples)
     while len(rest):
         distance, sample = index.tree.query(np.column_stack([x[rest], y[rest]]), k=k)
         distance, sample = distance.reshape(len(rest), k), sample.reshape(len(rest), k)
-        reach = distance[:, :1] + 0.5 * index.spacing_m + slack
-        done = (distance[:, -1] > reach[:, 0]) | (k == n_samples)
-        rows, candidate = rest[done], index.segment[sample[done]]
-        t, d2 = _project(network, x[rows, None], y[rows, None], candidate)
-        d2 = np.where(distance[done] <= reach[done], d2, np.inf)
-        best = d2.min(axis=1)
-        tied = d2 == best[:, None]
-        column = np.argmin(np.where(tied, candidate, np.iinfo(np.int64).max), axis=1)
-        pick = np.arange(len(rows))
-        edge[rows], fraction[rows], offset[rows] = candidate[pick, column], t[pick, column], np.sqrt(best)
+        reach = distance[:, 0] + 0.5 * index.spacing_m + slack
+        done = (distance[:, -1] > reach) | (k == n_samples)
+        if done.any():
+            _settle(network, index, x, y, rest[done], distance[done], sample[done], reach[done],
+                    (edge, fraction, offset))
         rest, k = rest[~done], min(4 * k, n_samples)
     return edge, fraction, offset
+
+
+def _settle(
+    network: Network, index: SampleIndex, x: np.ndarray, y: np.ndarray, rows: np.ndarray, distance: np.ndarray,
+    sample: np.ndarray, reach: np.ndarray, out: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """Write into ``out`` (edge, fraction, offset) the nearest of the candidate segments of points ``rows``:
+    those of their samples within ``reach``; ties to the lowest segment index."""
+    edge, fraction, offset = out
+    near = distance <= reach[:, None]
+    sample_row = np.repeat(np.arange(len(rows)), near.sum(axis=1))
+    hit = sample[near]
+    size = index.count[hit]
+    pair_row = np.repeat(sample_row, size)
+    pair_seg = index.segments[ranges(index.start[hit], size)]
+    t, d2 = _project(network, x[rows][pair_row], y[rows][pair_row], pair_seg)
+    group = np.flatnonzero(np.r_[True, pair_row[1:] != pair_row[:-1]])
+    best = np.minimum.reduceat(d2, group)
+    tied = d2 == best[pair_row]
+    chosen = np.minimum.reduceat(np.where(tied, pair_seg, np.iinfo(np.int64).max), group)
+    pick = tied & (pair_seg == chosen[pair_row])
+    edge[rows], offset[rows] = chosen, np.sqrt(best)
+    fraction[rows[pair_row[pick]]] = t[pick]
