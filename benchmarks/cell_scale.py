@@ -39,7 +39,7 @@ def main() -> None:
     network = measure(rows, args.nodes, "build_network", "", lambda: build_network(
         grid_segments(args.nodes), "drive", "EPSG:32650"))
     index = measure(rows, args.nodes, "snapping index", "", lambda: sample_index(network),
-                    lambda found: f"{len(found.segment):,} samples")
+                    lambda found: f"{len(found.start):,} samples")
     facilities = random_facilities(network, 1000, seed=1)
     network.csr(reverse=True)
     rng = np.random.default_rng(2)
