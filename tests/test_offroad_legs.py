@@ -95,6 +95,8 @@ def test_snap_max_m_is_an_opt_in_cut_off_that_reproduces_the_old_definition():
     assert np.isfinite(access.minutes[0, 0])
     assert np.isinf(access.minutes[1:, 0]).all()  # nearest road 400 m away; 900 m
     assert access.facility_snap.snapped.tolist() == [True, False]
+    fragment = cell_accessibility(network, facilities, _grid([(1000, 400)]), 1000.0, offroad_kmh=WALK_KMH)
+    assert np.isinf(fragment.minutes[0, 0])  # the old definition: the nearest road only, here the track
     default = cell_accessibility(network, facilities, _grid(cells), offroad_kmh=WALK_KMH)
     assert np.isfinite(default.minutes).all()
 

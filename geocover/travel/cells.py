@@ -125,9 +125,10 @@ def cell_accessibility(
     offroad_max_m : float
         Longest off-road leg in metres, for cells and facilities alike (islands stay apart).
 
-    Every cell and facility joins its nearest road. A cell whose road reaches no facility (an
-    isolated track) joins instead the nearest road that reaches one, when that is within the
-    cut-off: it is the better of the two, as the first gives no time at all.
+    Every cell and facility joins its nearest road. Without ``snap_max_m``, a cell whose road
+    reaches no facility (an isolated track) joins instead the nearest road that reaches one, when
+    that is within ``offroad_max_m``: it is the better of the two, as the first gives no time at
+    all. With ``snap_max_m`` (the old definition) cells keep their nearest road.
 
     Returns
     -------
@@ -145,7 +146,7 @@ def cell_accessibility(
                          np.where(far, np.inf, cell_snap.offset_m))
     minutes, nearest = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh,
                                      delay_minutes=delay_minutes)
-    stranded = np.flatnonzero(np.isinf(minutes) & cell_snap.snapped)
+    stranded = np.flatnonzero(np.isinf(minutes) & cell_snap.snapped & (snap_max_m is None))
     if len(stranded):
         x, y = _to_network_crs(network, grid.crs, *(c[stranded] for c in grid.centres()))
         detour = snap_reaching(network, nodes, x, y, limit_m)
