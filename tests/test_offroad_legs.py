@@ -114,3 +114,24 @@ def test_zone_table_counts_people_farther_off_road_than_the_threshold():
     table = zone_table(grid, minutes, zones, [15.0], 15.0, offroad_m=offroad_m, offroad_report_m=1000.0)
     assert table["pop_offroad_over_1000"].tolist() == [2.0, 8.0]
     assert "pop_offroad_over_1000" not in zone_table(grid, minutes, zones, [15.0], 15.0).columns
+
+
+def test_a_scenario_reports_the_off_road_legs_per_zone_and_per_facility():
+    from pathlib import Path
+
+    from geocover.config import load_config
+    from geocover.pipeline import run_scenario
+
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml")
+    config.snap_max_m, config.offroad_report_m = None, 50.0
+    result = run_scenario(config, progress=False, polygons=False)
+    access, grid = result.access, result.access.grid
+    speed = config.offroad_kmh * 1000.0 / 60.0
+    np.testing.assert_allclose(result.facilities["offroad_minutes"], result.facilities["snap_distance_m"] / speed)
+    far = grid.valid & (access.offroad_minutes * speed > 50.0)
+    assert 0 < grid.population[far].sum() < grid.population[grid.valid].sum()
+    for level, zones in result.zones.groupby("zone_level", sort=False):
+        labels = grid.labels(zones)
+        expected = [grid.population[far & (labels == k)].sum() for k in range(1, len(zones) + 1)]
+        got = result.table.set_index(["zone_level", "zone_id"]).loc[level, "pop_offroad_over_50"]
+        np.testing.assert_allclose(got.loc[zones["zone_id"]].to_numpy(), expected)
