@@ -194,8 +194,8 @@ def run_scenario(
         derived = seat_zones(layer, zones, network, grid, config.snap_limit_m, config.offroad_kmh,
                              cell_snaps[config.mode], config.builtup_raster, config.urban_builtup_percent)
         zones = gpd.GeoDataFrame(pd.concat([zones, derived], ignore_index=True), crs="EPSG:4326")
-    access = cell_accessibility(network, facilities, grid, config.snap_limit_m, config.offroad_kmh,
-                                cell_snap=cell_snaps[config.mode])
+    access = cell_accessibility(network, facilities, grid, config.snap_max_m, config.offroad_kmh,
+                                cell_snap=cell_snaps[config.mode], offroad_max_m=config.offroad_max_m)
     if config.offroad is not None:
         access = walk_off_road(access, config.offroad, network.crs)
     step("travel times computed")

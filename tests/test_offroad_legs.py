@@ -135,3 +135,24 @@ def test_a_scenario_reports_the_off_road_legs_per_zone_and_per_facility():
         expected = [grid.population[far & (labels == k)].sum() for k in range(1, len(zones) + 1)]
         got = result.table.set_index(["zone_level", "zone_id"]).loc[level, "pop_offroad_over_50"]
         np.testing.assert_allclose(got.loc[zones["zone_id"]].to_numpy(), expected)
+
+
+def test_a_scenario_takes_the_connected_road_for_a_cell_beside_an_isolated_track(monkeypatch):
+    from geocover import pipeline
+
+    seen = {}
+    real = pipeline.cell_accessibility
+
+    def spy(*args, **kwargs):
+        seen["snap_max_m"], seen["offroad_max_m"] = args[3], kwargs.get("offroad_max_m")
+        return real(*args, **kwargs)
+
+    from pathlib import Path
+
+    from geocover.config import load_config
+
+    monkeypatch.setattr(pipeline, "cell_accessibility", spy)
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml")
+    config.snap_max_m, config.offroad_max_m = None, 3000.0
+    pipeline.run_scenario(config, progress=False, polygons=False)
+    assert seen == {"snap_max_m": None, "offroad_max_m": 3000.0}  # the detour rule is on in a scenario run
