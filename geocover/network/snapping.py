@@ -120,9 +120,11 @@ def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: 
     (:func:`sample_index`): if the nearest sample lies at ``d``, the nearest segment lies at
     ``D <= d`` and has a sample within ``D + s/2 <= d + s/2``, so every segment at the minimum
     distance, ties included, has a sample among those within ``d + s/2`` (plus a slack far above
-    rounding errors). The ``k`` nearest samples of each point are fetched (16, then 4 times more
-    for the few points where the ``k``-th still lies within that radius); the cost does not grow
-    with the distance to the road. Points go by chunks of 200,000.
+    rounding errors). The ``k`` nearest samples of each point are fetched (8, then 4 times more
+    for the few points where the ``k``-th still lies within that radius). A point at ``d`` from a
+    smooth road has about ``2 sqrt(d / s)`` samples within ``d + s/2``: the cost grows with the
+    square root of the distance, not with the area around the point. Large inputs are queried in
+    spatial order, by chunks of 200,000 points.
 
     Parameters
     ----------
