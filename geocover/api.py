@@ -259,7 +259,7 @@ def summarize(result: ScenarioResult) -> str:
         f"scenario {config.name}: {config.mode}, bands {', '.join(f'{b:g}' for b in config.bands_minutes)} min",
         f"network: {result.network.n_nodes:,} nodes, {result.network.n_edges:,} segments",
         f"facilities: {len(facilities)} in the study area, {unsnapped} farther than "
-        f"{config.snap_max_m:g} m from a road (serve no one)",
+        f"{config.snap_limit_m:g} m from a road (serve no one)",
     ]
     for level, table in result.table.groupby("zone_level", sort=False):
         total = table["population"].sum()

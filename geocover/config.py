@@ -358,7 +358,15 @@ class ScenarioConfig(_Strict):
     bands_minutes: list[Minutes] = Field(default_factory=lambda: [5.0, 10.0, 15.0], min_length=1)
     target_minutes: Minutes = Field(default=15.0, description="required in a config file (see load_config)")
     target_percent: float = Field(default=100.0, ge=0, le=100, description="share to reach within the target")
-    snap_max_m: float = Field(default=500.0, gt=0)
+    snap_max_m: float | None = Field(
+        default=None, gt=0, description="opt-in cut-off: cells and facilities farther from every road are unreachable"
+    )
+    offroad_max_m: float = Field(
+        default=5000.0, gt=0, description="longest off-road leg (no leg across the sea between islands), metres"
+    )
+    offroad_report_m: float | None = Field(
+        default=None, gt=0, description="adds pop_offroad_over_<m> per zone: people whose off-road leg is longer"
+    )
     offroad_kmh: float = Field(default=5.0, gt=0)
     roads: RoadsConfig
     facilities: FacilitiesConfig
@@ -389,6 +397,11 @@ class ScenarioConfig(_Strict):
         default=None, description="also write results_<epsg>.gpkg in this CRS: EPSG:4490 (CGCS2000), gk3, EPSG:nnnn"
     )
     source: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def snap_limit_m(self) -> float:
+        """Longest off-road leg, metres: ``offroad_max_m``, or the opt-in ``snap_max_m`` when shorter."""
+        return min(self.offroad_max_m, self.snap_max_m or float("inf"))
 
     @model_validator(mode="after")
     def _known_output_crs(self) -> ScenarioConfig:

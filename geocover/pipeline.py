@@ -209,13 +209,13 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
     cell_snaps = {}
     for mode, net in networks.items():
         given = cell_snaps_of(net, grid) if cell_snaps_of is not None else None
-        cell_snaps[mode] = given if given is not None else snap_cells(net, grid, config.snap_max_m)
+        cell_snaps[mode] = given if given is not None else snap_cells(net, grid, config.snap_limit_m)
     for layer in (z for z in config.zones if z.seats is not None):
-        derived = seat_zones(layer, zones, network, grid, config.snap_max_m, config.offroad_kmh,
+        derived = seat_zones(layer, zones, network, grid, config.snap_limit_m, config.offroad_kmh,
                              cell_snaps[config.mode], config.builtup_raster, config.urban_builtup_percent)
         zones = gpd.GeoDataFrame(pd.concat([zones, derived], ignore_index=True), crs="EPSG:4326")
     access = cell_accessibility(network, facilities, grid, config.snap_max_m, config.offroad_kmh,
-                                cell_snap=cell_snaps[config.mode])
+                                cell_snap=cell_snaps[config.mode], offroad_max_m=config.offroad_max_m)
     if config.offroad is not None:
         access = walk_off_road(access, config.offroad, network.crs)
     step("travel times computed")
@@ -223,18 +223,20 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
     if config.facility_table:
         extra_columns = facility_table(network, facilities, access, config.bands_minutes, config.offroad_kmh)
         facilities = gpd.GeoDataFrame(pd.concat([facilities, extra_columns], axis=1), crs=facilities.crs)
-    table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities)
+    offroad_m = None if config.offroad_report_m is None else grid.to_grid(access.cell_snap.offset_m, np.inf)
+    table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities,
+                       offroad_m, config.offroad_report_m or 0.0)
     table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=ZONE_KEYS, how="left")
     table = _add_weights(table, weights, access.minutes, zones, config.target_minutes)
     table = pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)
     if zones["is_county_seat"].astype(bool).any() and zones["parent_id"].notna().any():
         seat_network = networks.get("drive", network)
         table["minutes_to_county_seat"] = minutes_to_county_seat(
-            zones, seat_network, config.snap_max_m, config.offroad_kmh).to_numpy()
+            zones, seat_network, config.snap_limit_m, config.offroad_kmh).to_numpy()
     if statistics is not None and "population" in statistics.columns:
         table["official_population"] = statistics["population"].reindex(table["zone_id"]).to_numpy()
     extra = {
-        s.name: run_service(s, networks[s.mode], facilities, grid, config.snap_max_m, config.offroad_kmh,
+        s.name: run_service(s, networks[s.mode], facilities, grid, config.snap_limit_m, config.offroad_kmh,
                             cell_snaps[s.mode])
         for s in config.services
     }
@@ -245,7 +247,7 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
         stations = facilities.iloc[offering(facilities, config.ambulance.tiers)]
         cell_urban = _cell_urban(grid, zones, config)
         ambulance = ambulance_cells(config.ambulance, stations, grid, cell_urban, networks["drive"],
-                                    networks["ambulance"], config.snap_max_m, config.offroad_kmh, cell_snaps["drive"])
+                                    networks["ambulance"], config.snap_limit_m, config.offroad_kmh, cell_snaps["drive"])
         table = table.merge(ambulance_columns(config.ambulance, ambulance, grid, zones), on=ZONE_KEYS, how="left")
         if statistics is not None and "ambulances" in statistics.columns:
             table = pd.concat([table, ambulance_sufficiency(table, statistics)], axis=1)
@@ -255,7 +257,7 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
                                              config.offroad_kmh, str(config.source))
         table = table.merge(columns, on=ZONE_KEYS, how="left")
     if config.tier_minutes:
-        tiers = tier_columns(network, facilities, grid, zones, config.snap_max_m, config.offroad_kmh,
+        tiers = tier_columns(network, facilities, grid, zones, config.snap_limit_m, config.offroad_kmh,
                              cell_snaps[config.mode])
         table = table.merge(tiers, on=ZONE_KEYS, how="left")
     step("zone table")
@@ -368,6 +370,7 @@ def _facility_columns(
     snap = access.facility_snap
     out["snapped"] = snap.snapped
     out["snap_distance_m"] = np.where(snap.snapped, snap.offset_m, np.nan)
+    out["offroad_minutes"] = np.where(snap.snapped, access.facility_offroad_minutes, np.nan)
     people = access.grid.population
     nearest = access.facility
     served = nearest >= 0

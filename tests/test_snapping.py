@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from geocover.network.graph import Network
-from geocover.network.snapping import _plan, _snap_chunk, snap_points
+from geocover.network.snapping import _snap_chunk, sample_index, snap_points
 
 X0, Y0 = 500_000.0, 4_000_000.0  # UTM-sized coordinates, where rounding errors are the largest
 
@@ -56,19 +56,24 @@ def _brute(network: Network, px: np.ndarray, py: np.ndarray, max_distance_m: flo
     return edge, fraction, offset
 
 
-def _check(network: Network, px: np.ndarray, py: np.ndarray, max_distance_m: float, radius: float) -> np.ndarray:
-    """Assert snap_points and every plan of rounds equal the brute force; return the segments."""
-    edge, fraction, offset = _brute(network, px, py, max_distance_m)
+def _check(
+    network: Network, px: np.ndarray, py: np.ndarray, max_distance_m: float | None, spacing_m: float
+) -> np.ndarray:
+    """Assert snap_points, and the search on a sample index of another spacing, equal the brute force.
+
+    Returns the segments."""
+    edge, fraction, offset = _brute(network, px, py, np.inf if max_distance_m is None else max_distance_m)
     snap = snap_points(network, px, py, max_distance_m)
     assert snap.edge.dtype == np.int64
     np.testing.assert_array_equal(snap.edge, edge)
     np.testing.assert_allclose(snap.fraction, fraction, rtol=0.0, atol=1e-12)
     np.testing.assert_allclose(snap.offset_m, offset, rtol=0.0, atol=1e-9)
     slack = 1e-9 * (1.0 + max(np.abs(network.x).max(), np.abs(network.y).max(), np.abs(px).max(), np.abs(py).max()))
-    for radii in [(), (0.0,), (radius,), (radius, max_distance_m), (max_distance_m,)]:
-        plan_edge, plan_offset = _snap_chunk(network, px, py, max_distance_m, radii, slack)
-        np.testing.assert_array_equal(plan_edge, edge, err_msg=f"radii {radii}")
-        np.testing.assert_allclose(plan_offset, offset, rtol=0.0, atol=1e-9, err_msg=f"radii {radii}")
+    all_edge, all_fraction, all_offset = _brute(network, px, py, np.inf)
+    spaced_edge, spaced_fraction, spaced_offset = _snap_chunk(network, sample_index(network, spacing_m), px, py, slack)
+    np.testing.assert_array_equal(spaced_edge, all_edge, err_msg=f"spacing {spacing_m}")
+    np.testing.assert_allclose(spaced_fraction, all_fraction, rtol=0.0, atol=1e-12)
+    np.testing.assert_allclose(spaced_offset, all_offset, rtol=0.0, atol=1e-9)
     return snap.edge
 
 
@@ -119,13 +124,10 @@ def test_a_point_exactly_at_the_snap_distance_snaps_and_one_just_beyond_does_not
     _check(network, px, py, 5.0, 1.0)
 
 
-def test_dense_and_sparse_inputs_large_enough_for_the_pilot():
+def test_dense_and_sparse_inputs_without_cut_off():
     dense = _lattice(12, 100.0)
     gx, gy = np.meshgrid(X0 - 200 + np.arange(130) * 12.0, Y0 - 200 + np.arange(130) * 12.0)
-    px, py = gx.ravel(), gy.ravel()
-    radii = _plan(dense, px, py, 500.0, 1e-3)
-    assert len(radii) >= 1 and radii[0] < 100.0  # a narrow first round: most points are within 50 m
-    _check(dense, px, py, 500.0, radii[0])
+    _check(dense, gx.ravel(), gy.ravel(), None, 7.0)
     # Three long roads cut into 50 m segments across 10 km; points every 75 m, most beyond 300 m.
     s = np.linspace(0.0, 1.0, 201)
     roads = [((0, 1000), (10_000, 9000)), ((0, 6000), (10_000, 2000)), ((5000, 0), (5500, 10_000))]
@@ -135,9 +137,39 @@ def test_dense_and_sparse_inputs_large_enough_for_the_pilot():
     sparse = _network(x, y, u, u + 1)
     gx, gy = np.meshgrid(X0 + np.arange(133) * 75.0, Y0 + np.arange(133) * 75.0)
     px, py = gx.ravel(), gy.ravel()
-    assert _plan(sparse, px, py, 300.0, 1e-3) == (300.0,)  # one round, no nearest-neighbour query
-    edge = _check(sparse, px, py, 300.0, 50.0)
+    edge = _check(sparse, px, py, 300.0, 500.0)
     assert 0.05 < (edge >= 0).mean() < 0.5
+    assert (_check(sparse, px, py, None, 20.0) >= 0).all()
+
+
+def test_points_far_out_at_sea_snap_exactly():
+    """A curved coast road of 2,000 short segments; points 5 to 80 km out (one equidistant from both ends),
+    where many samples are nearly as far."""
+    angle = np.linspace(0.0, np.pi, 2001)
+    x, y = X0 + 20_000.0 * np.cos(angle), Y0 + 20_000.0 * np.sin(angle)
+    network = _network(x, y, np.arange(2000), np.arange(1, 2001))
+    rng = np.random.default_rng(5)
+    radius = rng.uniform(25_000.0, 100_000.0, 3000)
+    heading = rng.uniform(0.0, 2.0 * np.pi, 3000)
+    px, py = X0 + radius * np.cos(heading), Y0 + radius * np.sin(heading)
+    px[:3], py[:3] = X0 + np.array([0.0, 50_000.0, -70_000.0]), Y0 + np.array([-50_000.0, 0.0, 0.0])
+    edge = _check(network, px, py, None, 31.4)
+    assert (edge >= 0).all()
+    _check(network, px, py, None, 5_000.0)  # samples far apart: more rounds, same answer
+
+
+def test_a_network_of_one_segment_and_duplicate_segments():
+    one = _network([X0, X0 + 100.0], [Y0, Y0], [0], [1])
+    px = X0 + np.array([-50_000.0, 0.0, 50.0, 100.0, 30.0])
+    py = Y0 + np.array([50_000.0, 0.0, 0.0, 0.0, -7.0])
+    edge = _check(one, px, py, None, 10.0)
+    np.testing.assert_array_equal(edge, 0)
+    # The same street listed three times, and a zero-length segment on its end: the first one listed wins.
+    dup = _network([X0, X0 + 100.0], [Y0, Y0], [1, 0, 1, 0, 1], [1, 1, 0, 1, 1])
+    edge = _check(dup, px, py, None, 10.0)
+    np.testing.assert_array_equal(edge, [1, 1, 1, 0, 1])
+    zero = _network([X0, X0], [Y0, Y0], [0], [1])  # only a zero-length segment
+    np.testing.assert_array_equal(_check(zero, px, py, None, 1.0), 0)
 
 
 def test_empty_inputs():

@@ -53,6 +53,8 @@ def zone_table(
     bands_minutes: Sequence[float],
     target_minutes: float,
     facilities: gpd.GeoDataFrame | None = None,
+    offroad_m: np.ndarray | None = None,
+    offroad_report_m: float = 1000.0,
 ) -> pd.DataFrame:
     """Population by travel-time band for each zone.
 
@@ -70,6 +72,11 @@ def zone_table(
         The standard (e.g. 15): splits reachable people into within and beyond.
     facilities : geopandas.GeoDataFrame, optional
         Counted per zone (column ``facilities``), and per ``tier`` when present.
+    offroad_m : numpy.ndarray, shape ``grid.shape``, optional
+        Off-road leg per cell in metres (``inf`` when no road within the cut-off): adds
+        ``pop_offroad_over_<offroad_report_m>``, the people whose leg is longer.
+    offroad_report_m : float
+        Threshold of that column, metres.
 
     Returns
     -------
@@ -104,6 +111,10 @@ def zone_table(
                 people[ok & (zone_minutes > target_minutes)].sum()
             )
             row["pop_unreachable"] = float(people[~ok].sum())
+            if offroad_m is not None:
+                row[f"pop_offroad_over_{band_label(offroad_report_m)}"] = float(
+                    people[offroad_m[inside] > offroad_report_m].sum()
+                )
             reach_people = people[ok]
             total = reach_people.sum()
             row["mean_minutes"] = (

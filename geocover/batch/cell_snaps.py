@@ -150,7 +150,7 @@ def plan_cell_snaps(config: ScenarioConfig, unit_zones: gpd.GeoDataFrame, segmen
     raster = config.population.raster
     if raster is None or unit_zones.empty:
         return []
-    reach_m = study_reach_m(config, segments) + config.snap_max_m
+    reach_m = study_reach_m(config, segments) + config.snap_limit_m
     units = unit_zones.to_crs("EPSG:4326")
     bounds = units.geometry.bounds.to_numpy()
     crs_of = [utm_crs_at((west + east) / 2, (south + north) / 2) for west, south, east, north in bounds]
@@ -171,7 +171,7 @@ def plan_cell_snaps(config: ScenarioConfig, unit_zones: gpd.GeoDataFrame, segmen
                 continue
             snaps = CellSnaps(folder / f"crs{k}", crs.to_string(), pyproj.CRS(src.crs).to_string(),
                               tuple(src.window_transform(window))[:6], (int(window.height), int(window.width)),
-                              modes, config.snap_max_m)
+                              modes, config.snap_limit_m)
             if not snaps.complete:
                 _create(snaps)
             plans.append(snaps)

@@ -216,7 +216,7 @@ class _Halo:
             self._unreachable[mode] = np.zeros(len(snap), dtype=bool)
         elif mode not in self._unreachable:
             self._unreachable[mode] = certainly_unreachable(self.result.networks[mode], snap, self.result.study_area,
-                                                            config.snap_max_m, self.radius)
+                                                            config.snap_limit_m, self.radius)
         limit = min(max(bands), self.exact_up_to(mode))
         grid = self.result.access.grid
         return grid.to_grid(coded_minutes(minutes[grid.valid], limit, self._unreachable[mode])), limit
@@ -247,7 +247,7 @@ def _fixed_table(result: ScenarioResult, halo: _Halo, coded: dict[str, np.ndarra
         facilities = result.facilities
         for tier in sorted(facilities["tier"].dropna().unique()):
             access = cell_accessibility(result.network, facilities.iloc[offering(facilities, [tier])], grid,
-                                        config.snap_max_m, config.offroad_kmh, cell_snap=result.access.cell_snap)
+                                        config.snap_limit_m, config.offroad_kmh, cell_snap=result.access.cell_snap)
             tier_coded, _ = halo.coded(access.minutes, config.mode, result.access.cell_snap, config.bands_minutes)
             part, _ = capped_zone_table(grid, tier_coded, zones, [limits[""]], limits[""], limits[""])
             _replace_columns(table, part, [(f"minutes_{s}_{tier}", f"{s}_minutes") for s in ("mean", "median", "p90")]

@@ -5,42 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
+from scipy.spatial import cKDTree
 
 from geocover.network.graph import Network, ranges
 
-_CHUNK = 500_000
-"""Points per chunk, which bounds the candidate pairs held in memory."""
+_CHUNK = 200_000
+"""Points per chunk, which bounds the candidate arrays held in memory (chunk x k)."""
 
-_PILOT_POINTS = 256
-"""Sample size of the pilot query that plans the rounds (see :func:`_plan`)."""
+_SORT_POINTS = 10_000
+"""Inputs this large are queried in spatial order (:func:`_spatial_order`)."""
 
-_PILOT_MIN_POINTS = 16_384
-"""Smaller inputs skip the pilot and go straight to the nearest-neighbour query."""
-
-# Estimated costs, in units of one candidate pair of a ``dwithin`` round (about 0.3 us with
-# GEOS 3.14): measured on lattice and sparse synthetic networks (benchmarks/snapping.py) with one
-# ``dwithin`` query per point; the binned rounds cost less per point, the plan's choice still holds.
-_ROUND_COST = 1.5
-"""Cost of one point in one ``dwithin`` round, its pairs aside."""
-
-_FALLBACK_COST = 27.0
-"""Cost of the nearest-neighbour query and the query of ties for a point that snaps."""
-
-_EMPTY_COST = 1.5
-"""Cost of the nearest-neighbour query for a point that snaps nowhere."""
-
-_BIN_POINTS = 8
-"""Points per bin aimed at by the binned rounds (:func:`_binned_pairs`)."""
-
-_BIN_MAX_RADII = 4.0
-"""Largest bin side, in round radii: wider bins would gather many segments for each point."""
-
-_BIN_CHUNK = 100_000
-"""Points per binned query, which bounds its candidate pairs."""
+_FIRST_K = 8
+"""Samples fetched per point in the first round; points whose candidates may lie beyond take 4 times more."""
 
 _SLACK = 1e-9
-"""Widening of GEOS queries, relative to the largest coordinate, far above the rounding error of any distance."""
+"""Widening of the candidate radius, relative to the largest coordinate, far above any rounding error."""
 
 
 @dataclass
@@ -74,8 +53,61 @@ class Snap:
         return Snap(self.edge[index], self.fraction[index], self.offset_m[index])
 
 
-def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: float) -> Snap:
-    """Snap points to their nearest segment of ``network``.
+@dataclass
+class SampleIndex:
+    """Points along every segment, at most ``spacing_m`` apart, in a KD-tree: the network's nodes and
+    points inside segments longer than the spacing.
+
+    Attributes
+    ----------
+    tree : scipy.spatial.cKDTree
+    start, count : numpy.ndarray of int64
+        The segments of sample ``i`` are ``segments[start[i]:start[i] + count[i]]``: those meeting at
+        a node, or the one segment an inner sample lies on.
+    segments : numpy.ndarray of int64
+    spacing_m : float
+        Largest distance between consecutive samples of a segment, metres.
+    """
+
+    tree: cKDTree
+    start: np.ndarray
+    count: np.ndarray
+    segments: np.ndarray
+    spacing_m: float
+
+
+def sample_index(network: Network, spacing_m: float | None = None) -> SampleIndex:
+    """The :class:`SampleIndex` of ``network``, samples at most ``spacing_m`` apart along each segment.
+
+    The default spacing is the mean segment length; that index is built once and cached on ``network``.
+    """
+    if spacing_m is None and "snap_samples" in network._cache:
+        return network._cache["snap_samples"]
+    m = network.n_edges
+    ax, ay = network.x[network.u], network.y[network.u]
+    dx, dy = network.x[network.v] - ax, network.y[network.v] - ay
+    length = np.hypot(dx, dy)
+    spacing = spacing_m if spacing_m is not None else float(length.mean()) if length.any() else 1.0
+    ends = np.concatenate([network.u, network.v])
+    order = np.argsort(ends, kind="stable")
+    node, first = np.unique(ends[order], return_index=True)
+    node_segments = np.concatenate([np.arange(m), np.arange(m)])[order]
+    pieces = np.maximum(np.ceil(length / spacing), 1.0).astype(np.int64)
+    inner = np.repeat(np.arange(m, dtype=np.int64), pieces - 1)
+    t = (ranges(np.ones(m, dtype=np.int64), pieces - 1) / pieces[inner]) if len(inner) else np.zeros(0)
+    points = np.column_stack([np.concatenate([network.x[node], ax[inner] + t * dx[inner]]),
+                              np.concatenate([network.y[node], ay[inner] + t * dy[inner]])])
+    start = np.concatenate([first, len(node_segments) + np.arange(len(inner))]).astype(np.int64)
+    count = np.concatenate([np.diff(np.append(first, len(node_segments))), np.ones(len(inner), dtype=np.int64)])
+    index = SampleIndex(cKDTree(points), start, count.astype(np.int64),
+                        np.concatenate([node_segments, inner]).astype(np.int64), spacing)
+    if spacing_m is None:
+        network._cache["snap_samples"] = index
+    return index
+
+
+def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: float | None = None) -> Snap:
+    """Snap points to their nearest segment of ``network``, however far from it.
 
     The result is that of a brute force over all segments: each point joins the segment at the
     smallest distance, computed in NumPy by one formula (:func:`_project`) for every candidate, so
@@ -84,25 +116,24 @@ def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: 
     that a network whose segments are a subset of another's, in the same relative order, snaps a
     point to the same segment whenever that segment is in both.
 
-    GEOS only proposes candidates, through queries widened by a slack far above rounding errors,
-    so that no segment at the minimum distance is left out. Rounds take the segments within a radius
-    (a superset of them: those whose envelope meets the box of a small bin of points widened by the
-    radius, one query per bin, see :func:`_binned_pairs`) and settle the points whose nearest one
-    lies within it; the points left after
-    the last round take a nearest-neighbour query limited to ``max_distance_m``, then a ``dwithin``
-    query at the distance found, to see every segment tied with it. The radii come from a pilot
-    sample of the points (see :func:`_plan`): one round about as wide as the distance from most
-    points to the road in a dense network, or a single round at ``max_distance_m`` where roads are
-    sparse. They change the time only, never the result. Points go by chunks of 500,000.
+    The candidates come from a KD-tree of points sampled along the segments at most ``s`` apart
+    (:func:`sample_index`): if the nearest sample lies at ``d``, the nearest segment lies at
+    ``D <= d`` and has a sample within ``D + s/2 <= d + s/2``, so every segment at the minimum
+    distance, ties included, has a sample among those within ``d + s/2`` (plus a slack far above
+    rounding errors). The ``k`` nearest samples of each point are fetched (8, then 4 times more
+    for the few points where the ``k``-th still lies within that radius). A point at ``d`` from a
+    smooth road has about ``2 sqrt(d / s)`` samples within ``d + s/2``: the cost grows with the
+    square root of the distance, not with the area around the point. Large inputs are queried in
+    spatial order, by chunks of 200,000 points.
 
     Parameters
     ----------
     network : Network
     x, y : numpy.ndarray
         Point coordinates in ``network.crs`` (metres).
-    max_distance_m : float
-        Points farther than this from every segment stay unsnapped (unreachable); a point exactly
-        at this distance snaps.
+    max_distance_m : float, optional
+        Opt-in cut-off: points farther than this from every segment stay unsnapped (unreachable);
+        a point exactly at this distance snaps. ``None`` (the default): every point snaps.
 
     Returns
     -------
@@ -113,15 +144,25 @@ def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: 
     edge, fraction, offset = np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, np.inf)
     if n == 0 or network.n_edges == 0:
         return Snap(edge, fraction, offset)
+    index = sample_index(network)
     scale = max(np.abs(network.x).max(), np.abs(network.y).max(), np.abs(x).max(), np.abs(y).max())
     slack = _SLACK * (1.0 + scale)
-    radii = _plan(network, x, y, max_distance_m, slack)
+    order = _spatial_order(x, y, index.spacing_m) if n >= _SORT_POINTS else np.arange(n)
     for start in range(0, n, _CHUNK):
-        part = slice(start, start + _CHUNK)
-        edge[part], offset[part] = _snap_chunk(network, x[part], y[part], max_distance_m, radii, slack)
-    snapped = np.flatnonzero(edge >= 0)
-    fraction[snapped] = _project(network, x[snapped], y[snapped], edge[snapped])[0]
+        part = order[start:start + _CHUNK]
+        edge[part], fraction[part], offset[part] = _snap_chunk(network, index, x[part], y[part], slack)
+    if max_distance_m is not None:
+        far = offset > max_distance_m
+        edge[far], fraction[far], offset[far] = -1, 0.0, np.inf
     return Snap(edge, fraction, offset)
+
+
+def _spatial_order(x: np.ndarray, y: np.ndarray, spacing_m: float) -> np.ndarray:
+    """Points ordered by square bins of 64 sample spacings, row by row: neighbouring queries then walk
+    the same branches of the KD-tree (scattered points of a large input otherwise miss the cache)."""
+    side = 64.0 * spacing_m
+    col = ((x - x.min()) // side).astype(np.int64)
+    return np.argsort(((y - y.min()) // side).astype(np.int64) * (int(col.max()) + 1) + col, kind="stable")
 
 
 def _project(network: Network, px: np.ndarray, py: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,110 +176,43 @@ def _project(network: Network, px: np.ndarray, py: np.ndarray, seg: np.ndarray) 
     return t, ex * ex + ey * ey
 
 
-def _nearest(
-    network: Network, px: np.ndarray, py: np.ndarray, pair_point: np.ndarray, pair_seg: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest candidate segment of each point (lowest index on ties) and its distance; -1 and inf if none."""
-    d2 = _project(network, px[pair_point], py[pair_point], pair_seg)[1]
-    best = np.full(len(px), np.inf)
-    np.minimum.at(best, pair_point, d2)
-    tied = d2 == best[pair_point]
-    edge = np.full(len(px), np.iinfo(np.int64).max)
-    np.minimum.at(edge, pair_point[tied], pair_seg[tied])
-    edge[np.isinf(best)] = -1
-    return edge, np.sqrt(best)
+def _snap_chunk(
+    network: Network, index: SampleIndex, x: np.ndarray, y: np.ndarray, slack: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest segment, fraction and distance of each point, by rounds of growing ``k``."""
+    n_samples = len(index.start)
+    edge, fraction, offset = np.full(len(x), -1, dtype=np.int64), np.zeros(len(x)), np.full(len(x), np.inf)
+    rest, k = np.arange(len(x)), min(_FIRST_K, n_samples)
+    while len(rest):
+        distance, sample = index.tree.query(np.column_stack([x[rest], y[rest]]), k=k)
+        distance, sample = distance.reshape(len(rest), k), sample.reshape(len(rest), k)
+        reach = distance[:, 0] + 0.5 * index.spacing_m + slack
+        done = (distance[:, -1] > reach) | (k == n_samples)
+        if done.any():
+            _settle(network, index, x, y, rest[done], distance[done], sample[done], reach[done],
+                    (edge, fraction, offset))
+        rest, k = rest[~done], min(4 * k, n_samples)
+    return edge, fraction, offset
 
 
 def _settle(
-    network: Network, x: np.ndarray, y: np.ndarray, rest: np.ndarray, pairs: tuple[np.ndarray, np.ndarray],
-    limit: float, edge: np.ndarray, offset: np.ndarray,
-) -> np.ndarray:
-    """Snap the points ``rest`` whose nearest candidate segment lies within ``limit``.
-
-    ``pairs``: (position into ``rest``, segment) candidate pairs holding every segment within ``limit``
-    of each point. Writes the points' segment and distance into ``edge`` and ``offset``; returns the
-    points left over.
-    """
-    near, distance = _nearest(network, x[rest], y[rest], *pairs)
-    found = distance <= limit
-    edge[rest[found]], offset[rest[found]] = near[found], distance[found]
-    return rest[~found]
-
-
-def _binned_pairs(
-    network: Network, x: np.ndarray, y: np.ndarray, distance: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(point, segment) pairs holding every segment within ``distance`` of each point, from one envelope
-    query per square bin of points (the bin's points' box widened by ``distance``) instead of one
-    ``dwithin`` query per point: population cells come about :data:`_BIN_POINTS` to a bin."""
-    n = len(x)
-    x0, y0 = x.min(), y.min()
-    extent = max(x.max() - x0, y.max() - y0, 1e-9)
-    side = min(max(extent * np.sqrt(_BIN_POINTS / n), distance), _BIN_MAX_RADII * distance, 2.0 * extent)
-    n_x = int(extent // side) + 2
-    key = ((y - y0) // side).astype(np.int64) * n_x + ((x - x0) // side).astype(np.int64)
-    order = np.argsort(key, kind="stable")
-    starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
-    counts = np.diff(np.r_[starts, n])
-    bx, by = x[order], y[order]
-    boxes = shapely.box(np.minimum.reduceat(bx, starts) - distance, np.minimum.reduceat(by, starts) - distance,
-                        np.maximum.reduceat(bx, starts) + distance, np.maximum.reduceat(by, starts) + distance)
-    pair_bin, pair_seg = network.tree.query(boxes)
-    size = counts[pair_bin]
-    return order[ranges(starts[pair_bin], size)], np.repeat(pair_seg, size)
-
-
-def _snap_chunk(
-    network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: float, radii: tuple[float, ...], slack: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest segment and distance of each point: rounds at ``radii``, then the fallback."""
-    edge, offset = np.full(len(x), -1, dtype=np.int64), np.full(len(x), np.inf)
-    rest = np.arange(len(x))
-    for radius in radii:
-        for start in range(0, len(rest), _BIN_CHUNK):
-            part = rest[start:start + _BIN_CHUNK]
-            _settle(network, x, y, part, _binned_pairs(network, x[part], y[part], radius + slack), radius, edge, offset)
-        rest = rest[edge[rest] < 0]
-    if not radii or radii[-1] < max_distance_m:
-        points = shapely.points(x[rest], y[rest])
-        (hit, _), reach = network.tree.query_nearest(
-            points, max_distance=max_distance_m + slack, return_distance=True, all_matches=False
-        )
-        pairs = network.tree.query(points[hit], predicate="dwithin", distance=reach + 2.0 * slack)
-        _settle(network, x, y, rest[hit], pairs, max_distance_m, edge, offset)
-    return edge, offset
-
-
-def _plan(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: float, slack: float) -> tuple[float, ...]:
-    """Radii of the ``dwithin`` rounds, by the least estimated cost on a pilot sample of the points.
-
-    The sample's candidate pairs within ``max_distance_m`` tell, for a first radius ``r`` among
-    the sample's nearest distances and ``max_distance_m``, how many pairs the round computes and
-    which points miss it. Those then take either the nearest-neighbour query, cheap for a point
-    far from every road but costly for one near a dense network (plan ``(r,)``), or a second
-    round at ``max_distance_m``, whose cost is the number of their pairs (plan
-    ``(r, max_distance_m)``). Small inputs, and an infinite ``max_distance_m``, skip the pilot and
-    the rounds: ``()``.
-    """
-    if len(x) < _PILOT_MIN_POINTS or not np.isfinite(max_distance_m):
-        return ()
-    step = len(x) // _PILOT_POINTS
-    px, py = x[::step][:_PILOT_POINTS], y[::step][:_PILOT_POINTS]
-    pair_point, pair_seg = network.tree.query(
-        shapely.points(px, py), predicate="dwithin", distance=max_distance_m + slack
-    )
-    pair_distance = np.sort(np.sqrt(_project(network, px[pair_point], py[pair_point], pair_seg)[1]))
-    nearest = _nearest(network, px, py, pair_point, pair_seg)[1]
-    order = np.argsort(nearest)
-    nearest = nearest[order]
-    second_round = np.bincount(pair_point, minlength=len(px))[order] + _ROUND_COST
-    snapped = np.searchsorted(nearest, max_distance_m, side="right")
-    radii = np.append(nearest[:snapped], max_distance_m)
-    settled = np.searchsorted(nearest, radii, side="right")
-    first = len(px) * _ROUND_COST + np.searchsorted(pair_distance, radii, side="right")
-    fallback = (_FALLBACK_COST * (snapped - settled) + _EMPTY_COST * (len(px) - snapped)) * (radii < max_distance_m)
-    twice = np.append(np.cumsum(second_round[::-1])[::-1], 0.0)[settled]
-    cost = np.concatenate([first + fallback, first + twice])
-    best = int(np.argmin(cost))
-    radius = float(radii[best % len(radii)])
-    return (radius,) if best < len(radii) or radius == max_distance_m else (radius, float(max_distance_m))
+    network: Network, index: SampleIndex, x: np.ndarray, y: np.ndarray, rows: np.ndarray, distance: np.ndarray,
+    sample: np.ndarray, reach: np.ndarray, out: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """Write into ``out`` (edge, fraction, offset) the nearest of the candidate segments of points ``rows``:
+    those of their samples within ``reach``; ties to the lowest segment index."""
+    edge, fraction, offset = out
+    near = distance <= reach[:, None]
+    sample_row = np.repeat(np.arange(len(rows)), near.sum(axis=1))
+    hit = sample[near]
+    size = index.count[hit]
+    pair_row = np.repeat(sample_row, size)
+    pair_seg = index.segments[ranges(index.start[hit], size)]
+    t, d2 = _project(network, x[rows][pair_row], y[rows][pair_row], pair_seg)
+    group = np.flatnonzero(np.r_[True, pair_row[1:] != pair_row[:-1]])
+    best = np.minimum.reduceat(d2, group)
+    tied = d2 == best[pair_row]
+    chosen = np.minimum.reduceat(np.where(tied, pair_seg, np.iinfo(np.int64).max), group)
+    pick = tied & (pair_seg == chosen[pair_row])
+    edge[rows], offset[rows] = chosen, np.sqrt(best)
+    fraction[rows[pair_row[pick]]] = t[pick]

@@ -172,7 +172,7 @@ class Workspace:
                                      geometry=[shapely.Point(edit["lon"], edit["lat"])], crs="EPSG:4326")
             edit = {**edit, "facility_id": new_id}
             facilities = gpd.GeoDataFrame(pd.concat([facilities, added], ignore_index=True), crs="EPSG:4326")
-            access = add_facility(access, network, edit["lon"], edit["lat"], config.snap_max_m, config.offroad_kmh,
+            access = add_facility(access, network, edit["lon"], edit["lat"], config.snap_limit_m, config.offroad_kmh,
                                   crs="EPSG:4326")
         elif op == "remove":
             facilities = facilities.drop(index=row).reset_index(drop=True)
@@ -180,7 +180,7 @@ class Workspace:
         elif op == "move":
             facilities = facilities.copy()
             facilities.loc[row, "geometry"] = shapely.Point(edit["lon"], edit["lat"])
-            access = move_facility(access, network, row, edit["lon"], edit["lat"], config.snap_max_m,
+            access = move_facility(access, network, row, edit["lon"], edit["lat"], config.snap_limit_m,
                                    config.offroad_kmh, crs="EPSG:4326")
         else:
             facilities = facilities.copy()
@@ -222,17 +222,17 @@ class Workspace:
             access, network = scenario.services[service.name], self.result.networks[service.mode]
             old_tier = scenario.facilities["tier"].iloc[row] if row >= 0 else None
             if op == "add":
-                access = add_facility(access, network, edit["lon"], edit["lat"], config.snap_max_m, config.offroad_kmh,
+                access = add_facility(access, network, edit["lon"], edit["lat"], config.snap_limit_m, config.offroad_kmh,
                                       crs="EPSG:4326", serving=_offers(edit["tier"], service.tiers))
             elif op == "remove":
                 access = remove_facility(access, network, row, config.offroad_kmh)
             elif op == "move" and _offers(old_tier, service.tiers):
-                access = move_facility(access, network, row, edit["lon"], edit["lat"], config.snap_max_m,
+                access = move_facility(access, network, row, edit["lon"], edit["lat"], config.snap_limit_m,
                                        config.offroad_kmh, crs="EPSG:4326")
             elif op == "retier" and _offers(old_tier, service.tiers) != _offers(edit["tier"], service.tiers):
                 point = scenario.facilities.geometry.iloc[row]
                 access = retier_facility(access, network, row, _offers(edit["tier"], service.tiers), point.x, point.y,
-                                         config.snap_max_m, config.offroad_kmh, crs="EPSG:4326")
+                                         config.snap_limit_m, config.offroad_kmh, crs="EPSG:4326")
             services[service.name] = access
         return services
 
@@ -354,7 +354,7 @@ def _per_row(service: ServiceResult, result: ScenarioResult) -> Accessibility:
     """A service's travel times with one facility snap per row of the facility table, the rows that do
     not offer it unsnapped (the form :mod:`geocover.travel.edits` updates)."""
     network = result.networks[service.config.mode]
-    snap = snap_facilities(network, result.facilities, result.config.snap_max_m)
+    snap = snap_facilities(network, result.facilities, result.config.snap_limit_m)
     offers = np.zeros(len(result.facilities), dtype=bool)
     offers[service.facility_rows] = True
     snap = Snap(np.where(offers, snap.edge, -1), snap.fraction, np.where(offers, snap.offset_m, np.inf))

@@ -296,8 +296,8 @@ def site(  # noqa: PLR0913 - the keywords of SitingConfig, one each, as the note
     if inside_zones:
         found = cands.keep_in_zones(found, result.zones)
     found = cands.exclude_near(found, result.facilities, min_distance_m)
-    found = cands.keep_on_road(found, network, config.snap_max_m)
-    snap = snap_points(network, found.geometry.x.to_numpy(), found.geometry.y.to_numpy(), config.snap_max_m)
+    found = cands.keep_on_road(found, network, config.snap_limit_m)
+    snap = snap_points(network, found.geometry.x.to_numpy(), found.geometry.y.to_numpy(), config.snap_limit_m)
     minutes = access.minutes[grid.valid]
     if model == "ambulance":
         solved = _ambulance(result, found, snap, weights, k, target_share, capacity, ambulance_metric,

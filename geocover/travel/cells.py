@@ -13,6 +13,9 @@ from geocover.network.graph import WALK_SPEED_KMH, Network
 from geocover.network.snapping import Snap, snap_points
 from geocover.travel.nearest import Direction, NodeTimes, nearest_facility_nodes, point_minutes
 
+OFFROAD_MAX_M = 5000.0
+"""Default longest off-road leg, metres (``offroad_max_m``): no walk across the sea between islands."""
+
 
 @dataclass
 class Accessibility:
@@ -22,13 +25,17 @@ class Accessibility:
     ----------
     grid : PopulationGrid
     minutes : numpy.ndarray, shape ``grid.shape``
-        Minutes to the nearest facility; ``inf`` unreachable, NaN outside the valid cells.
+        Minutes to the nearest facility, the cell's off-road leg included; ``inf`` unreachable, NaN
+        outside the valid cells.
     facility : numpy.ndarray of int64, shape ``grid.shape``
         Row of the nearest facility in the facility table, -1 when none.
     nodes : NodeTimes
         Minutes and nearest facility per network node.
     facility_snap, cell_snap : Snap
-        Where facilities and valid cells joined the network.
+        Where facilities and valid cells joined the network (a cell whose nearest road reaches no
+        facility joins the nearest road that does, when that is within the cut-off).
+    offroad_kmh : float
+        Walking speed on the off-road legs, km/h.
     """
 
     grid: PopulationGrid
@@ -37,6 +44,22 @@ class Accessibility:
     nodes: NodeTimes
     facility_snap: Snap
     cell_snap: Snap
+    offroad_kmh: float = WALK_SPEED_KMH
+
+    @property
+    def offroad_minutes(self) -> np.ndarray:
+        """Minutes walked from each cell centre to its road, shape ``grid.shape``; ``inf`` unsnapped, NaN outside."""
+        return self.grid.to_grid(self.cell_snap.offset_m / (self.offroad_kmh * 1000.0 / 60.0))
+
+    @property
+    def facility_offroad_minutes(self) -> np.ndarray:
+        """Minutes walked between each facility and its road (facility table order), ``inf`` unsnapped."""
+        return self.facility_snap.offset_m / (self.offroad_kmh * 1000.0 / 60.0)
+
+
+def cut_off_m(snap_max_m: float | None, offroad_max_m: float = OFFROAD_MAX_M) -> float:
+    """Longest off-road leg, metres: ``offroad_max_m``, or the opt-in ``snap_max_m`` when shorter."""
+    return min(offroad_max_m, np.inf if snap_max_m is None else snap_max_m)
 
 
 def _to_network_crs(network: Network, crs: pyproj.CRS, x: np.ndarray, y: np.ndarray):
@@ -44,7 +67,7 @@ def _to_network_crs(network: Network, crs: pyproj.CRS, x: np.ndarray, y: np.ndar
     return transformer.transform(x, y)
 
 
-def snap_facilities(network: Network, facilities: gpd.GeoDataFrame, snap_max_m: float) -> Snap:
+def snap_facilities(network: Network, facilities: gpd.GeoDataFrame, snap_max_m: float | None = None) -> Snap:
     """Snap facility points (any CRS) to the network.
 
     Parameters
@@ -52,8 +75,8 @@ def snap_facilities(network: Network, facilities: gpd.GeoDataFrame, snap_max_m: 
     network : Network
     facilities : geopandas.GeoDataFrame
         Point geometries.
-    snap_max_m : float
-        Facilities farther from every road stay unsnapped and serve no one.
+    snap_max_m : float, optional
+        Facilities farther from every road stay unsnapped and serve no one; ``None``: no cut-off.
 
     Returns
     -------
@@ -63,7 +86,7 @@ def snap_facilities(network: Network, facilities: gpd.GeoDataFrame, snap_max_m: 
     return snap_points(network, points.x.to_numpy(), points.y.to_numpy(), snap_max_m)
 
 
-def snap_cells(network: Network, grid: PopulationGrid, snap_max_m: float) -> Snap:
+def snap_cells(network: Network, grid: PopulationGrid, snap_max_m: float | None = None) -> Snap:
     """Snap the centres of the valid cells of ``grid`` to ``network`` (row-major order)."""
     x, y = _to_network_crs(network, grid.crs, *grid.centres())
     return snap_points(network, x, y, snap_max_m)
@@ -73,11 +96,12 @@ def cell_accessibility(
     network: Network,
     facilities: gpd.GeoDataFrame,
     grid: PopulationGrid,
-    snap_max_m: float,
+    snap_max_m: float | None = None,
     offroad_kmh: float = WALK_SPEED_KMH,
     direction: Direction = "to",
     cell_snap: Snap | None = None,
     delay_minutes: np.ndarray | None = None,
+    offroad_max_m: float = OFFROAD_MAX_M,
 ) -> Accessibility:
     """Minutes between every valid cell centre of ``grid`` and its nearest facility.
 
@@ -87,29 +111,54 @@ def cell_accessibility(
     facilities : geopandas.GeoDataFrame
         Facility points, any CRS.
     grid : PopulationGrid
-    snap_max_m : float
-        Snap distance in metres for cells and facilities; beyond it they are unreachable.
+    snap_max_m : float, optional
+        Opt-in snap cut-off in metres for cells and facilities; beyond it they are unreachable.
     offroad_kmh : float
         Walking speed on the off-road legs, km/h.
     direction : {"to", "from"}
         Residents travelling to care, or care (an ambulance) travelling out.
     cell_snap : Snap, optional
         The cells already snapped to ``network`` by :func:`snap_cells` (it is the costly part:
-        pass it when several facility sets are searched on one network).
+        pass it when several facility sets are searched on one network); the cut-off applies to it.
     delay_minutes : numpy.ndarray, optional
         Minutes added per facility before travel, e.g. an ambulance station's dispatch delay.
+    offroad_max_m : float
+        Longest off-road leg in metres, for cells and facilities alike (islands stay apart).
+
+    Every cell and facility joins its nearest road. Without ``snap_max_m``, a cell whose road
+    reaches no facility (an isolated track) joins instead the nearest road that reaches one, when
+    that is within ``offroad_max_m``: it is the better of the two, as the first gives no time at
+    all. With ``snap_max_m`` (the old definition) cells keep their nearest road.
 
     Returns
     -------
     Accessibility
     """
-    facility_snap = snap_facilities(network, facilities, snap_max_m)
+    limit_m = cut_off_m(snap_max_m, offroad_max_m)
+    facility_snap = snap_facilities(network, facilities, limit_m)
     nodes = nearest_facility_nodes(network, facility_snap, direction=direction, offroad_kmh=offroad_kmh,
                                    delay_minutes=delay_minutes)
     if cell_snap is None:
-        cell_snap = snap_cells(network, grid, snap_max_m)
+        cell_snap = snap_cells(network, grid, limit_m)
+    elif np.any(cell_snap.offset_m > limit_m):
+        far = cell_snap.offset_m > limit_m
+        cell_snap = Snap(np.where(far, -1, cell_snap.edge), np.where(far, 0.0, cell_snap.fraction),
+                         np.where(far, np.inf, cell_snap.offset_m))
     minutes, nearest = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh,
                                      delay_minutes=delay_minutes)
+    stranded = np.flatnonzero(np.isinf(minutes) & cell_snap.snapped & (snap_max_m is None))
+    if len(stranded):
+        x, y = _to_network_crs(network, grid.crs, *(c[stranded] for c in grid.centres()))
+        detour = snap_reaching(network, nodes, x, y, limit_m)
+        found = np.flatnonzero(detour.snapped)
+        if len(found):
+            cell_snap = Snap(cell_snap.edge.copy(), cell_snap.fraction.copy(), cell_snap.offset_m.copy())
+            cell_snap.edge[stranded[found]] = detour.edge[found]
+            cell_snap.fraction[stranded[found]] = detour.fraction[found]
+            cell_snap.offset_m[stranded[found]] = detour.offset_m[found]
+            minutes[stranded], nearest[stranded] = point_minutes(
+                network, nodes, cell_snap.take(stranded), facility_snap, offroad_kmh=offroad_kmh,
+                delay_minutes=delay_minutes)
     facility_grid = np.full(grid.shape, -1, dtype=np.int64)
     facility_grid[grid.valid] = nearest
     return Accessibility(
@@ -119,4 +168,24 @@ def cell_accessibility(
         nodes=nodes,
         facility_snap=facility_snap,
         cell_snap=cell_snap,
+        offroad_kmh=offroad_kmh,
     )
+
+
+def snap_reaching(network: Network, nodes: NodeTimes, x: np.ndarray, y: np.ndarray, limit_m: float) -> Snap:
+    """Snap points to the nearest segment with an end that reaches a facility (segment indices of ``network``).
+
+    The sub-network of those segments, and its snapping index, are cached on ``network`` for the
+    last set searched.
+    """
+    reaching = np.isfinite(nodes.minutes[network.u]) | np.isfinite(nodes.minutes[network.v])
+    cached = network._cache.get("reaching")
+    if cached is None or not np.array_equal(cached[0], reaching):
+        kept = np.flatnonzero(reaching)
+        sub = Network(x=network.x, y=network.y, u=network.u[kept], v=network.v[kept],
+                      minutes_uv=network.minutes_uv[kept], minutes_vu=network.minutes_vu[kept], crs=network.crs)
+        cached = network._cache["reaching"] = (reaching, kept, sub)
+    _, kept, sub = cached
+    snap = snap_points(sub, x, y, limit_m)
+    snap.edge[snap.snapped] = kept[snap.edge[snap.snapped]]
+    return snap

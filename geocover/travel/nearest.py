@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from geocover.network.chains import Chains, chains
-from geocover.network.graph import WALK_SPEED_KMH, Network
+from geocover.network.graph import WALK_SPEED_KMH, Network, ranges
 from geocover.network.snapping import Snap
 
 Direction = Literal["to", "from"]
@@ -304,13 +303,11 @@ def _same_segment(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best direct time along a shared segment, for points whose segment holds a facility."""
     minutes, facility, point = _same_segment_pairs(network, points, facilities, direction, offroad_kmh, delay_minutes)
-    table = pd.DataFrame({"point": point, "minutes": minutes, "facility": facility})
-    table = table.sort_values(["point", "minutes", "facility"]).drop_duplicates("point")
-    return (
-        table["minutes"].to_numpy(),
-        table["facility"].to_numpy(dtype=np.int64),
-        table["point"].to_numpy(dtype=np.int64),
-    )
+    order = np.lexsort((facility, minutes, point))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = point[order][1:] != point[order][:-1]
+    best = order[first]
+    return minutes[best], facility[best], point[best]
 
 
 def _same_segment_pairs(
@@ -327,15 +324,13 @@ def _same_segment_pairs(
     forbids the direct way; the facility's off-road leg (and delay) is included, the point's is not.
     """
     fac = np.flatnonzero(facilities.snapped)
-    pairs = pd.DataFrame({"point": np.arange(len(points)), "edge": points.edge}).merge(
-        pd.DataFrame({"facility": fac, "edge": facilities.edge[fac]}), on="edge"
-    )
-    if pairs.empty:
-        empty = np.empty(0, dtype=np.int64)
-        return np.empty(0), empty, empty
-    e = pairs["edge"].to_numpy()
-    p = pairs["point"].to_numpy()
-    f = pairs["facility"].to_numpy()
+    fac = fac[np.argsort(facilities.edge[fac], kind="stable")]
+    fac_edge = facilities.edge[fac]
+    first = np.searchsorted(fac_edge, points.edge, side="left")
+    count = np.searchsorted(fac_edge, points.edge, side="right") - first
+    p = np.repeat(np.arange(len(points), dtype=np.int64), count)
+    f = fac[ranges(first, count)].astype(np.int64)
+    e = points.edge[p]
     s, t = points.fraction[p], facilities.fraction[f]
     # Travelling from position a to position b along u->v when b >= a, else along v->u.
     start, end = (s, t) if direction == "to" else (t, s)
@@ -344,4 +339,4 @@ def _same_segment_pairs(
         forward, _part(end - start, network.minutes_uv[e]), _part(start - end, network.minutes_vu[e])
     )
     minutes = minutes + _facility_leg(facilities, f, offroad_kmh, delay_minutes)
-    return minutes, f.astype(np.int64), p.astype(np.int64)
+    return minutes, f, p
