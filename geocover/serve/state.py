@@ -222,8 +222,8 @@ class Workspace:
             access, network = scenario.services[service.name], self.result.networks[service.mode]
             old_tier = scenario.facilities["tier"].iloc[row] if row >= 0 else None
             if op == "add":
-                access = add_facility(access, network, edit["lon"], edit["lat"], config.snap_limit_m, config.offroad_kmh,
-                                      crs="EPSG:4326", serving=_offers(edit["tier"], service.tiers))
+                access = add_facility(access, network, edit["lon"], edit["lat"], config.snap_limit_m,
+                                      config.offroad_kmh, crs="EPSG:4326", serving=_offers(edit["tier"], service.tiers))
             elif op == "remove":
                 access = remove_facility(access, network, row, config.offroad_kmh)
             elif op == "move" and _offers(old_tier, service.tiers):
