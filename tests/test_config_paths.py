@@ -45,7 +45,8 @@ def _path_fields(model: type[BaseModel]):
         for arg in args:
             if isinstance(arg, type) and issubclass(arg, BaseModel):
                 yield from _path_fields(arg)
-        if Path in args or any(typing.get_origin(arg) is typing.Annotated for arg in args):
+        if Path in args or any(typing.get_origin(arg) is typing.Annotated and typing.get_args(arg)[0] is Path
+                               for arg in args):
             yield model, name, field
 
 
