@@ -27,7 +27,10 @@ table's), ``beds``, ``doctors`` (执业(助理)医师), ``nurses``, ``gps`` (全
 ``pharmacists``, ``psychiatric_beds``, ``public_tcm_beds``, ``tcm_doctors``,
 ``childcare_places``, ``family_doctors``, ``psychiatrists``, ``health_inspectors``,
 ``health_education_staff``, ``village_doctors``, ``tertiary_general_hospitals``,
-``beds_city_public``, ``beds_county_grassroots``, ``beds_other_public``.
+``beds_city_public``, ``beds_county_grassroots``, ``beds_other_public`` (read from the Chinese
+yearbook headers by :func:`geocover.io.statistics.read_statistics`, which also passes any other
+numeric column through for custom rules); ``population_base`` (常住人口 / 户籍人口) is named in
+the note of every ratio row.
 
 Facilities (optional GeoDataFrame or DataFrame): ``tier``; ``township_code`` (12-digit
 code of the facility's township, used to place it in province/city/county/township units

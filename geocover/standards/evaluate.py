@@ -177,7 +177,8 @@ def population(ctx: Context, unit: pd.Series) -> tuple[float | None, str]:
     record = ctx.statistics.get(key(unit["zone_id"]))
     value = number(record, "population")
     if value is not None:
-        return value, _stats_source(record)
+        base = record.get("population_base")
+        return value, _stats_source(record) + (f", {base}" if isinstance(base, str) and base else "")
     return number(unit, "population"), "zone table"
 
 

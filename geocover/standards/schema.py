@@ -24,7 +24,8 @@ A rule has one ``kind``; its ``params`` are validated per kind:
     are not county seats, ranked by minutes to the county seat (central township health
     centre candidates); ``where``/``min_grade`` filter the facilities by attribute.
 ``ratio_per_population``
-    ``numerator`` (a statistics column: beds, doctors, nurses, gps, ambulances…) ``per``
+    ``numerator`` (a statistics column: one of :data:`NUMERATORS`, or any numeric column of the
+    statistics table for a custom rule) ``per``
     1,000 / 10,000 / 30,000 / 100,000 / 1,000,000 residents against ``target``
     (``target_max`` for ``range``).
 ``count_by_population_band``
@@ -66,7 +67,7 @@ Kind = Literal["travel_time", "radius", "response_time", "one_per_unit", "ratio_
                "count_by_population_band", "share_with_attribute"]
 Direction = Literal["at_least", "at_most", "range"]
 Tier = Literal[TIERS]
-Numerator = Literal[NUMERATORS]
+Numerator = Annotated[str, Field(min_length=1, description="a NUMERATORS name or any numeric statistics column")]
 UnitLevel = Literal[UNIT_LEVELS]
 AttributeValue = str | int | float | bool
 
