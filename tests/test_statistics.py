@@ -138,6 +138,8 @@ YEARBOOK_HEADERS = {
     "health_education_staff": "健康教育专业人员(人)", "village_doctors": "乡村医生(人)",
     "tertiary_general_hospitals": "三级综合医院数(所)", "beds_city_public": "市办以上公立医院床位(张)",
     "beds_county_grassroots": "县办公立医院及基层医疗卫生机构床位(张)", "beds_other_public": "其他公立医院床位(张)",
+    "cdc_staff": "疾病预防控制机构人员数(人)", "rehabilitation_doctors": "康复医师(人)",
+    "rehabilitation_therapists": "康复治疗师(人)",
 }
 
 

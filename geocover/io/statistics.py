@@ -47,6 +47,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "beds_county_grassroots": ("beds_county_grassroots", "县办公立医院及基层医疗卫生机构床位",
                                "县办公立医院及基层医疗机构床位"),
     "beds_other_public": ("beds_other_public", "其他公立医院床位"),
+    "cdc_staff": ("cdc_staff", "疾病预防控制机构人员", "疾控机构人员", "疾病预防控制中心人员"),
+    "rehabilitation_doctors": ("rehabilitation_doctors", "康复医师", "康复医学科医师"),
+    "rehabilitation_therapists": ("rehabilitation_therapists", "康复治疗师", "康复治疗人员"),
 }
 VALUE_FIELDS = ("population", "registered_population", *(f for f in ALIASES if f not in ("zone_id", "name", "year")))
 _UNIT = re.compile(r"\((万?人|万|名|张|个|所|辆|家|床|位|人次)\)$")

@@ -57,6 +57,7 @@ NUMERATORS = (
     "psychiatric_beds", "public_tcm_beds", "tcm_doctors", "childcare_places", "family_doctors",
     "psychiatrists", "health_inspectors", "health_education_staff", "village_doctors",
     "tertiary_general_hospitals", "beds_city_public", "beds_county_grassroots", "beds_other_public",
+    "cdc_staff", "rehabilitation_doctors", "rehabilitation_therapists",
 ) + tuple(f"facilities_{tier}" for tier in TIERS)
 UNIT_LEVELS = (
     "province", "city", "county", "township", "street", "township_or_street", "village", "community",
@@ -330,12 +331,21 @@ class NotEvaluable(_Strict):
     covers: list[str] = Field(default_factory=list)
 
 
+class NotAStandard(_Strict):
+    """A number in the plan text that sets no standard (a baseline, an outcome, a restated target)."""
+
+    line: int = Field(ge=1, description="line of the seed text")
+    quote_zh: str = Field(min_length=1, description="the words around the number, as in the seed text")
+    reason: str = Field(min_length=1, description="why it is no rule: baseline, outcome, restates <rule uid>…")
+
+
 class Plan(_Strict):
-    """One plan: metadata, checkable rules and the standards that cannot be checked."""
+    """One plan: metadata, checkable rules, the standards that cannot be checked and the other numbers."""
 
     plan: PlanInfo
     rules: list[Rule] = Field(default_factory=list)
     not_evaluable: list[NotEvaluable] = Field(default_factory=list)
+    not_standards: list[NotAStandard] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Plan:
