@@ -462,10 +462,11 @@ def complete_inputs(plan) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
                          **{f"facilities_{tier}": 1 for tier in TIERS})
     statistics = zones[["zone_id", "population"]].assign(**{n: 1000.0 for n in NUMERATORS})
     attributes = {r.params.attribute for r in plan.rules if r.kind == "share_with_attribute"}
-    attributes |= {c for r in plan.rules for c in getattr(r.params, "where", {}) if c != "hospital_type"}
+    attributes |= {c for r in plan.rules for c in getattr(r.params, "where", {}) if c not in ("hospital_type", "grade")}
     rows = [{"tier": tier, "township_code": code[:9] + "000", "village_code": code, "ownership": "government",
-             "grade": "三级甲等", "hospital_type": kind, **dict.fromkeys(attributes, True)}
-            for tier in TIERS for code in ("511102001001", "511102002001") for kind in ("general", "tcm")]
+             "grade": grade, "hospital_type": kind, **dict.fromkeys(attributes, True)}
+            for tier in TIERS for code in ("511102001001", "511102002001") for kind in ("general", "tcm")
+            for grade in ("三级甲等", "二级甲等")]
     return zones, statistics, pd.DataFrame(rows)
 
 
@@ -492,3 +493,24 @@ def test_facilities_placed_by_geometry_when_no_codes() -> None:
     towns = by_unit(audit([rule], zones, facilities=facilities, report_unspecified=False), "P1.township")
     # 东镇 holds the township health centre, 西镇 only a village clinic.
     assert (towns["东镇"]["status"], towns["西镇"]["status"]) == (PASS, FAIL)
+
+
+def test_taiyuan_day_surgery_counts_each_grade_on_its_own() -> None:
+    plan = load_preset("taiyuan_14th_fyp")
+    rules = [plan.rule("3.3.day_surgery_tertiary"), plan.rule("3.3.day_surgery_secondary"), plan.rule("3.2.tcm_beds")]
+    facilities = pd.DataFrame({
+        "tier": ["hospital"] * 5,
+        "grade": ["三级甲等", "二级甲等", "二级乙等", "一级", "二级甲等"],
+        "hospital_type": ["general", "general", "general", "general", "tcm"],
+        "has_day_surgery": [True, True, False, True, False],
+        "tcm_beds_at_least_5pct": [True, False, True, False, False],
+    })
+    table = audit(rules, pd.DataFrame(columns=["zone_level", "zone_id", "zone_name"]), facilities=facilities,
+                  report_unspecified=False).set_index("rule_id")
+    # Tertiary general: 1 of 1 with day surgery. Grade II general: 1 of 2 = 50 %, the target.
+    assert table.loc["3.3.day_surgery_tertiary", "value"] == pytest.approx(100)
+    assert table.loc["3.3.day_surgery_secondary", "value"] == pytest.approx(50)
+    assert table.loc["3.3.day_surgery_secondary", "status"] == PASS
+    # Grade II+ general hospitals (3 of them, not the grade I one nor the TCM hospital): 2 of 3 meet 5 % TCM beds.
+    assert table.loc["3.2.tcm_beds", "value"] == pytest.approx(200 / 3)
+    assert table.loc["3.2.tcm_beds", "status"] == FAIL
