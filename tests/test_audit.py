@@ -462,9 +462,10 @@ def complete_inputs(plan) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
                          **{f"facilities_{tier}": 1 for tier in TIERS})
     statistics = zones[["zone_id", "population"]].assign(**{n: 1000.0 for n in NUMERATORS})
     attributes = {r.params.attribute for r in plan.rules if r.kind == "share_with_attribute"}
-    attributes |= {c for r in plan.rules for c in getattr(r.params, "where", {}) if c not in ("hospital_type", "grade")}
+    values = {c: accepted[0] for r in plan.rules for c, accepted in getattr(r.params, "where", {}).items()
+              if c not in ("hospital_type", "grade")}
     rows = [{"tier": tier, "township_code": code[:9] + "000", "village_code": code, "ownership": "government",
-             "grade": grade, "hospital_type": kind, **dict.fromkeys(attributes, True)}
+             "grade": grade, "hospital_type": kind, **dict.fromkeys(attributes, True), **values}
             for tier in TIERS for code in ("511102001001", "511102002001") for kind in ("general", "tcm")
             for grade in ("三级甲等", "二级甲等")]
     return zones, statistics, pd.DataFrame(rows)
@@ -514,3 +515,17 @@ def test_taiyuan_day_surgery_counts_each_grade_on_its_own() -> None:
     # Grade II+ general hospitals (3 of them, not the grade I one nor the TCM hospital): 2 of 3 meet 5 % TCM beds.
     assert table.loc["3.2.tcm_beds", "value"] == pytest.approx(200 / 3)
     assert table.loc["3.2.tcm_beds", "status"] == FAIL
+
+
+def test_linfen_occupational_disease_diagnosis_needs_two_institutions() -> None:
+    rule = load_preset("linfen_14th_fyp_public_health").rule("专栏1.occupational_disease_diagnosis")
+    zones = pd.DataFrame({"zone_level": ["city"], "zone_id": ["141000"], "zone_name": ["临汾市"]})
+    facilities = pd.DataFrame({"tier": ["hospital", "other", "hospital", "village_clinic"],
+                               "township_code": ["141002001000"] * 4,
+                               "occupational_disease_diagnosis": [True, "是", False, True]})
+    # Two of the hospital/other tiers diagnose occupational disease (the village clinic is not counted): 2 ≥ 2.
+    result = audit([rule], zones, facilities=facilities, report_unspecified=False).iloc[0]
+    assert (result["value"], result["status"]) == (2, PASS)
+    facilities.loc[1, "occupational_disease_diagnosis"] = "否"
+    result = audit([rule], zones, facilities=facilities, report_unspecified=False).iloc[0]
+    assert (result["value"], result["status"], result["to_add"]) == (1, FAIL, 1)
