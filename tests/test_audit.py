@@ -9,10 +9,14 @@ import pandas as pd
 import pytest
 
 from geocover.standards import (
+    ABOVE_GUIDELINE,
+    BASELINE,
+    CANDIDATE,
     COLUMNS,
     FAIL,
     NOT_EVALUABLE,
     NOT_SPECIFIED,
+    OPTION,
     PASS,
     audit,
     list_presets,
@@ -189,7 +193,8 @@ def test_central_township_health_centre_candidates() -> None:
     # 丙镇 is the county seat and 丁镇 has under 100,000 residents: not candidates.
     assert set(result) == {"甲镇", "乙镇", "戊镇"}
     # Candidates ranked by minutes to the county seat, farthest first: 甲镇 45 min, 乙镇 30 min.
-    assert result["甲镇"]["rank"] == 1 and result["甲镇"]["status"] == FAIL and result["甲镇"]["to_add"] == 1
+    # 优先支持: towns without a central centre are candidates, not failures.
+    assert result["甲镇"]["rank"] == 1 and result["甲镇"]["status"] == CANDIDATE and result["甲镇"]["to_add"] == 1
     assert result["乙镇"]["rank"] == 2 and result["乙镇"]["status"] == PASS
     # 戊镇: county-seat flag missing → not evaluable.
     assert result["戊镇"]["status"] == NOT_EVALUABLE and result["戊镇"]["missing"] == "zones.is_county_seat"
@@ -227,8 +232,9 @@ def test_beds_against_the_city_targets_of_table_3() -> None:
     # 太原市: 50000 / 5,000,000 × 1000 = 10.0 < 11.00 → fail; needed 11 × 5000 = 55000 → add 5000 beds.
     assert taiyuan["status"] == FAIL and taiyuan["value"] == pytest.approx(10.0) and taiyuan["to_add"] == 5000
     datong = table[table["rule_id"] == "Table 3.datong"].iloc[0]
-    # 大同市: 23000 / 3,000,000 × 1000 = 7.667 ≥ 7.50 → pass.
-    assert datong["status"] == PASS and datong["value"] == pytest.approx(7.6667, abs=1e-4)
+    # 大同市: 23000 / 3,000,000 × 1000 = 7.667 > 7.50, a guideline (指导标准) already exceeded → no new beds.
+    assert datong["status"] == ABOVE_GUIDELINE and datong["value"] == pytest.approx(7.6667, abs=1e-4)
+    assert "no new beds" in datong["note"]
     yangquan = table[table["rule_id"] == "Table 3.yangquan"].iloc[0]
     assert yangquan["status"] == NOT_EVALUABLE and "statistics.beds" in yangquan["missing"]
 
@@ -477,7 +483,8 @@ def test_every_rule_is_checked_when_the_data_is_complete(name: str) -> None:
     zones, statistics, facilities = complete_inputs(plan)
     reach = sorted({t for r in plan.rules if r.kind == "travel_time" for t in r.scope.tiers})
     table = audit(plan, zones, statistics, facilities, reach_tiers=reach or None)
-    decided = set(table.loc[table["status"].isin([PASS, FAIL]), "rule_id"])
+    decided = set(table.loc[table["status"].isin([PASS, FAIL, BASELINE, OPTION, CANDIDATE, ABOVE_GUIDELINE]),
+                            "rule_id"])
     assert {r.uid for r in plan.rules} - decided == set()
 
 
@@ -529,3 +536,23 @@ def test_linfen_occupational_disease_diagnosis_needs_two_institutions() -> None:
     facilities.loc[1, "occupational_disease_diagnosis"] = "否"
     result = audit([rule], zones, facilities=facilities, report_unspecified=False).iloc[0]
     assert (result["value"], result["status"], result["to_add"]) == (1, FAIL, 1)
+
+
+def test_readings_option_baseline_and_ones_above() -> None:
+    option = load_preset("shanxi_2023_2025").rule("U16")
+    baseline = load_preset("shanxi_13th_fyp").rule("T16.centres")
+    facilities = pd.DataFrame({"tier": ["hospital", "hospital", "township_health_centre", "community_health_centre"],
+                               "grade": ["二级甲等", "三级", None, None],
+                               "has_blood_storage": [True, False, None, None],
+                               "provides_tcm": [None, None, True, True]})
+    none = pd.DataFrame(columns=["zone_level", "zone_id", "zone_name"])
+    table = audit([option, baseline], none, facilities=facilities, report_unspecified=False).set_index("rule_id")
+    # 可 (may): 1 of 2 grade II+ hospitals store blood, 50 % < 100 %: the option is not taken, not a failure.
+    assert table.loc["U16", "status"] == OPTION and "not taken" in table.loc["U16", "note"]
+    # 90%以上 includes 90 %: 2 of 2 centres (100 %) → the baseline claim holds; its status is baseline.
+    assert table.loc["T16.centres", "status"] == BASELINE and "holds" in table.loc["T16.centres", "note"]
+    rule = load_preset("shanxi_13th_fyp").rule("T16.centres").model_copy(update={"baseline_claim": False})
+    facilities.loc[len(facilities)] = {"tier": "township_health_centre", "provides_tcm": False}
+    facilities = pd.concat([facilities] + [facilities.iloc[[2]]] * 7, ignore_index=True)
+    # 9 of 10 centres = 90 %: "90%以上" is met at exactly 90 %.
+    assert audit([rule], none, facilities=facilities, report_unspecified=False).iloc[0]["status"] == PASS

@@ -12,7 +12,7 @@ from shapely.geometry import Point
 from geocover.errors import InputError
 from geocover.io.statistics import read_statistics
 from geocover.pipeline import run_scenario
-from geocover.standards import FAIL, PASS, audit, list_presets, load_preset
+from geocover.standards import ABOVE_GUIDELINE, BASELINE, FAIL, PASS, audit, list_presets, load_preset
 from geocover.standards.schema import RULE_ADAPTER
 from tests.test_audit import complete_inputs
 from tests.test_zones import counties  # noqa: F401  (fixture)
@@ -167,7 +167,7 @@ def test_every_preset_numerator_read_from_chinese_headers(name, tmp_path):
     assert not counted["missing"].fillna("").str.contains("statistics.").any()
     assert set(counted["rule_id"].dropna()) == {r.uid for r in plan.rules if r.kind in (
         "ratio_per_population", "count_by_population_band")}
-    assert counted.dropna(subset=["rule_id"])["status"].isin([PASS, FAIL]).all()
+    assert counted.dropna(subset=["rule_id"])["status"].isin([PASS, FAIL, ABOVE_GUIDELINE, BASELINE]).all()
     assert counted["note"].str.contains("常住人口").any()
 
 

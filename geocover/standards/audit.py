@@ -45,7 +45,9 @@ Output
 One row per (rule, unit): ``rule_id``, ``kind``, ``measure`` (what ``value`` is),
 ``unit_level``, ``unit_id``, ``unit_name``, ``value``, ``target``, ``target_max``,
 ``direction``, ``status`` (``pass``, ``fail``, ``not evaluable``, ``not specified by this
-plan``), ``missing`` (the missing column, layer or table), ``to_add`` (beds, ambulances,
+plan``; as the plan means it: ``baseline`` for a status the plan claims, ``option`` for 可,
+``candidate`` for a unit on a 优先支持 list, ``above guideline: no new beds`` for a guideline
+already exceeded), ``missing`` (the missing column, layer or table), ``to_add`` (beds, ambulances,
 doctors, facilities or residents to reach the target, rounded up; negative: excess over a
 ceiling), ``to_add_unit``, ``rank`` (central township health centre candidates),
 ``approximately`` (左右), ``conflicts_with``, ``origin`` (plan, scenario, override) and

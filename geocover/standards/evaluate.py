@@ -18,6 +18,8 @@ import pandas as pd
 from geocover.standards.schema import Rule
 
 PASS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED = "pass", "fail", "not evaluable", "not specified by this plan"
+BASELINE, OPTION, CANDIDATE = "baseline", "option", "candidate"
+ABOVE_GUIDELINE = "above guideline: no new beds"
 COLUMNS = (
     "rule_id", "kind", "measure", "unit_level", "unit_id", "unit_name", "value", "target", "target_max",
     "direction", "status", "missing", "to_add", "to_add_unit", "rank", "approximately", "conflicts_with",
@@ -99,8 +101,28 @@ def row(rule: Rule | None, **fields: Any) -> dict[str, Any]:
         )
     base.update(fields)
     notes = [n for n in ([*_rule_notes(rule)] if rule else []) + [fields.get("note")] if n]
+    if rule is not None and base["status"] in (PASS, FAIL):
+        base["status"], reading = _reading(rule, base)
+        notes += [reading] if reading else []
     base["note"] = "; ".join(notes) or None
     return base
+
+
+def _reading(rule: Rule, base: dict[str, Any]) -> tuple[str, str | None]:
+    """The status as the plan means it: a baseline claim, an option (可), a priority list, a guideline."""
+    met = base["status"] == PASS
+    if rule.baseline_claim:
+        return BASELINE, "the claim holds in the data" if met else "the claim does not hold in the data"
+    if rule.obligation == "option":
+        return OPTION, "the option is taken" if met else "the option is not taken (the plan says 可: may)"
+    if rule.obligation == "priority" and not met:
+        return CANDIDATE, "a priority candidate (优先支持), not an obligation"
+    value, target = base.get("value"), base.get("target")
+    if rule.guideline and met and rule.direction == "at_least" and value is not None and target is not None and (
+        value > target * (1 + 1e-9)
+    ):
+        return ABOVE_GUIDELINE, f"{value:.2f} is above the guideline {target:g}: the plan adds no new beds here"
+    return base["status"], None
 
 
 def _rule_notes(rule: Rule) -> Iterator[str]:

@@ -215,6 +215,10 @@ class _RuleBase(_Strict):
     approximately: bool = Field(default=False, description="the plan says 左右 (about)")
     binding: bool | None = Field(default=None, description="约束性 (true) or 预期性 (false) where stated")
     baseline_claim: bool = Field(default=False, description="a status the plan claims, not a target")
+    obligation: Literal["required", "option", "priority"] = Field(
+        default="required", description="required; option (可: may); priority (优先支持: a candidate list)"
+    )
+    guideline: bool = Field(default=False, description="a planning guideline (指导标准): above it means no new beds")
     conflicts_with: list[str] = Field(default_factory=list, description="rule uids of conflicting targets")
     covers: list[str] = Field(default_factory=list, description="other extraction ids stating this standard")
     note: str | None = None
