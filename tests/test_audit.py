@@ -556,3 +556,20 @@ def test_readings_option_baseline_and_ones_above() -> None:
     facilities = pd.concat([facilities] + [facilities.iloc[[2]]] * 7, ignore_index=True)
     # 9 of 10 centres = 90 %: "90%以上" is met at exactly 90 %.
     assert audit([rule], none, facilities=facilities, report_unspecified=False).iloc[0]["status"] == PASS
+
+
+def test_provenance_columns_and_the_ended_plan_warning() -> None:
+    import datetime
+
+    plan = load_preset("shanxi_13th_fyp")
+    zones = pd.DataFrame({"zone_level": ["province"], "zone_id": ["14"], "zone_name": ["山西省"]})
+    table = audit(plan, zones, report_unspecified=False, today=datetime.date(2026, 1, 1))
+    first = table.iloc[0]
+    rule = plan.rule(first["rule_id"])
+    assert (first["quote_zh"], first["seed_line"], first["section"]) == (
+        rule.quote_zh, rule.source.line, rule.source.section)
+    assert table["note"].str.contains("plan period 2016–2020 has ended").all()
+    assert not audit(plan, zones, report_unspecified=False, today=datetime.date(2020, 6, 1))["note"].fillna(
+        "").str.contains("has ended").any()
+    gps = audit([load_preset("shanxi_2023_2025").rule("Table 1.gps")], zones, report_unspecified=False).iloc[0]
+    assert (gps["binding"], gps["baseline"], gps["target_year"]) == ("约束性", 2.01, 2025)

@@ -50,12 +50,15 @@ plan``; as the plan means it: ``baseline`` for a status the plan claims, ``optio
 already exceeded), ``missing`` (the missing column, layer or table), ``to_add`` (beds, ambulances,
 doctors, facilities or residents to reach the target, rounded up; negative: excess over a
 ceiling), ``to_add_unit``, ``rank`` (central township health centre candidates),
-``approximately`` (左右), ``conflicts_with``, ``origin`` (plan, scenario, override) and
-``note``.
+``approximately`` (左右), ``conflicts_with``, ``origin`` (plan, scenario, override),
+``note``, and the provenance of the rule: ``quote_zh`` (the plan's words), ``seed_line`` and
+``section`` (where they stand in the plan text), ``target_year``, ``binding`` (约束性 /
+预期性 where the plan says) and the plan's ``baseline``.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 import tempfile
@@ -88,7 +91,7 @@ from geocover.standards.evaluate import (
     select_units,
     unit_fields,
 )
-from geocover.standards.schema import Plan, Rule, rule_matches
+from geocover.standards.schema import Plan, PlanInfo, Rule, rule_matches
 
 __all__ = ["CORE_CHECKS", "COLUMNS", "FAIL", "NOT_EVALUABLE", "NOT_SPECIFIED", "PASS", "audit", "write_audit"]
 
@@ -116,6 +119,8 @@ def audit(
     reach_tiers: Sequence[str] | None = None,
     radius_measure: str | None = None,
     report_unspecified: bool = True,
+    plan_info: PlanInfo | None = None,
+    today: datetime.date | None = None,
 ) -> pd.DataFrame:
     """Evaluate every rule for every unit it applies to.
 
@@ -138,6 +143,11 @@ def audit(
         ``straight`` or ``network``: how the ``pop_within_radius_*`` columns were measured.
     report_unspecified : bool
         Add a "not specified by this plan" row for each of :data:`CORE_CHECKS` no rule covers.
+    plan_info : PlanInfo, optional
+        The audited plan (taken from ``rules`` when a Plan): a plan whose period ended before
+        ``today``'s year gets a warning in the note of every row.
+    today : datetime.date, optional
+        The date the warning is judged at; today by default.
 
     Returns
     -------
@@ -169,6 +179,14 @@ def audit(
             for label, kind, filters in CORE_CHECKS
             if not any(rule_matches(r, kind, **filters) for r in rule_list)
         ]
+    info = rules.plan if isinstance(rules, Plan) else plan_info
+    year = (today or datetime.date.today()).year
+    if info is not None and info.end_year < year:
+        warning = (f"warning: the plan period {info.start_year}–{info.end_year} has ended; "
+                   "its targets are those of a past plan")
+        for entry in rows:
+            if entry["rule_id"] is not None:
+                entry["note"] = f"{entry['note']}; {warning}" if entry["note"] else warning
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     for column in ("to_add", "rank"):
         table[column] = table[column].astype("Int64")

@@ -69,6 +69,8 @@ def scenario_audit(result: ScenarioResult) -> pd.DataFrame | None:
     if result.config.standards is None:
         return None
     rules = scenario_rules(result)
+    standards = result.config.standards
+    info = (load_preset(standards.plan) if standards.plan else load_plan(standards.path)).plan
     statistics = result.statistics.reset_index() if result.statistics is not None else None
     groups: dict[str | None, list[Rule]] = {}
     for rule in rules:
@@ -81,7 +83,7 @@ def scenario_audit(result: ScenarioResult) -> pd.DataFrame | None:
         measure = result.config.ambulance.measure if result.config.ambulance is not None else None
         radius = {"straight": "straight", "road": "network"}.get(measure)
         parts.append(audit(group, table, statistics, result.facilities, travel_mode=mode, reach_tiers=tiers,
-                           radius_measure=radius, report_unspecified=False))
+                           radius_measure=radius, report_unspecified=False, plan_info=info))
     unspecified = audit(rules, result.table.iloc[:0], None, None, report_unspecified=True)
     parts.append(unspecified[unspecified["rule_id"].isna()])
     return pd.concat([p for p in parts if not p.empty], ignore_index=True)
