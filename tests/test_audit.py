@@ -573,3 +573,16 @@ def test_provenance_columns_and_the_ended_plan_warning() -> None:
         "").str.contains("has ended").any()
     gps = audit([load_preset("shanxi_2023_2025").rule("Table 1.gps")], zones, report_unspecified=False).iloc[0]
     assert (gps["binding"], gps["baseline"], gps["target_year"]) == ("约束性", 2.01, 2025)
+
+
+def test_a_tier_absent_from_the_layer_is_not_evaluable_not_zero() -> None:
+    rule = load_preset("shanxi_2023_2025").rule("P1.township")
+    zones = pd.DataFrame({"zone_level": ["township"], "zone_id": ["140105001"], "zone_name": ["甲镇"],
+                          "facilities_township_health_centre": [0]})
+    facilities = pd.DataFrame({"tier": ["village_clinic"], "township_code": ["140105001000"]})
+    result = audit([rule], zones, facilities=facilities, report_unspecified=False).iloc[0]
+    assert result["status"] == NOT_EVALUABLE
+    assert result["missing"] == "the layer has no township_health_centre or central_township_health_centre facilities"
+    facilities.loc[1] = {"tier": "township_health_centre", "township_code": "140105002000"}
+    # With the tier in the layer, a township without one is a plain fail.
+    assert audit([rule], zones, facilities=facilities, report_unspecified=False).iloc[0]["status"] == FAIL

@@ -234,6 +234,9 @@ def evaluate_one_per_unit(rule: Rule, ctx: Context) -> list[dict]:
     measure = f"facilities ({' or '.join(tiers)})"
     candidates: list[dict] = []
     counts: dict[str, pd.Series | str] = {}
+    layer = ctx.facilities
+    absent = (f"the layer has no {' or '.join(tiers)} facilities" if layer is not None and "tier" in layer.columns
+              and not layer["tier"].isin(tiers).any() else None)
     for level, unit in select_units(rule, ctx, out):
         fields = {**unit_fields(level, unit), "measure": measure, "target": p.min_count, "target_max": p.max_count}
         if p.min_population is not None:
@@ -251,6 +254,10 @@ def evaluate_one_per_unit(rule: Rule, ctx: Context) -> list[dict]:
             if seat:
                 continue
         count, missing, note = _facility_count(rule, ctx, level, unit, by_attribute, counts)
+        if absent and rule.obligation == "priority":
+            note = "; ".join(n for n in (note, f"{absent}: every qualifying unit is a candidate") if n)
+        elif absent:
+            count, missing = None, absent
         if count is None:
             out.append(row(rule, **fields, status=NOT_EVALUABLE, missing=missing))
             continue
