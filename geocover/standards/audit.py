@@ -193,16 +193,24 @@ def audit(
     return table
 
 
-def write_audit(table: pd.DataFrame, path_csv: str | Path, path_xlsx: str | Path | None = None) -> None:
+def write_audit(
+    table: pd.DataFrame, path_csv: str | Path, path_xlsx: str | Path | None = None,
+    conflicts: pd.DataFrame | None = None,
+) -> None:
     """Write the audit as CSV (UTF-8 with BOM, opens in Excel) and optionally XLSX.
+
+    ``conflicts`` (:func:`geocover.standards.conflicts.plan_conflicts`) is written beside the
+    audit as ``plan_conflicts.csv`` and as the sheet ``plan_conflicts`` of the XLSX.
 
     Each file is written to a temporary file beside it and moved into place only when every
     file is complete, so no half-written output is left behind.
     """
     targets = [(Path(path_csv), lambda p: table.to_csv(p, index=False, encoding="utf-8-sig"))]
+    if conflicts is not None:
+        targets.append((Path(path_csv).with_name("plan_conflicts.csv"),
+                        lambda p: conflicts.to_csv(p, index=False, encoding="utf-8-sig")))
     if path_xlsx is not None:
-        targets.append((Path(path_xlsx), lambda p: table.to_excel(p, index=False, sheet_name="audit",
-                                                                  engine="xlsxwriter")))
+        targets.append((Path(path_xlsx), lambda p: _write_sheets(p, table, conflicts)))
     written: list[tuple[str, Path]] = []
     try:
         for path, write in targets:
@@ -217,6 +225,13 @@ def write_audit(table: pd.DataFrame, path_csv: str | Path, path_xlsx: str | Path
         for temporary, _ in written:
             if os.path.exists(temporary):
                 os.remove(temporary)
+
+
+def _write_sheets(path: str, table: pd.DataFrame, conflicts: pd.DataFrame | None) -> None:
+    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
+        table.to_excel(writer, index=False, sheet_name="audit")
+        if conflicts is not None:
+            conflicts.to_excel(writer, index=False, sheet_name="plan_conflicts")
 
 
 def _statistics(statistics: pd.DataFrame | None) -> dict[str, pd.Series]:

@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geocover.config import ServiceConfig
+from geocover.config import ServiceConfig, StandardsConfig
 from geocover.pipeline import ScenarioResult
 from geocover.standards import audit, load_plan, load_preset, resolve_rules
-from geocover.standards.schema import Rule
+from geocover.standards.schema import Plan, Rule
 
 _KEYS = ["zone_level", "zone_id", "zone_name"]
+
+
+def scenario_plan(standards: StandardsConfig) -> Plan:
+    """The plan a scenario's ``standards:`` section names (a preset or a plan file)."""
+    return load_preset(standards.plan) if standards.plan else load_plan(standards.path)
 
 
 def scenario_rules(result: ScenarioResult) -> list[Rule]:
     """The rules of the scenario's plan, with its overrides and additions."""
     standards = result.config.standards
-    plan = load_preset(standards.plan) if standards.plan else load_plan(standards.path)
-    return resolve_rules(plan, standards.add, standards.override, where=str(result.config.source))
+    return resolve_rules(scenario_plan(standards), standards.add, standards.override, where=str(result.config.source))
 
 
 def _view(result: ScenarioResult, service: ServiceConfig | None) -> tuple[pd.DataFrame, list[str], str]:
@@ -69,8 +73,7 @@ def scenario_audit(result: ScenarioResult) -> pd.DataFrame | None:
     if result.config.standards is None:
         return None
     rules = scenario_rules(result)
-    standards = result.config.standards
-    info = (load_preset(standards.plan) if standards.plan else load_plan(standards.path)).plan
+    info = scenario_plan(result.config.standards).plan
     statistics = result.statistics.reset_index() if result.statistics is not None else None
     groups: dict[str | None, list[Rule]] = {}
     for rule in rules:
