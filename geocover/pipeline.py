@@ -28,6 +28,7 @@ from geocover.io.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, 
 from geocover.network.graph import Network, build_network, max_speed_kmh, urban_rural_factors
 from geocover.network.snapping import Snap
 from geocover.prepare import load_facilities, load_population, load_roads, load_statistics, load_weights
+from geocover.standards.plans import people_per_ambulance
 from geocover.travel.cells import Accessibility, cell_accessibility, snap_cells
 from geocover.travel.offroad import cell_graph, sample_raster, walk_on
 
@@ -227,8 +228,10 @@ def run_scenario(
         ambulance = ambulance_cells(config.ambulance, stations, grid, cell_urban, networks["drive"],
                                     networks["ambulance"], config.snap_max_m, config.offroad_kmh, cell_snaps["drive"])
         table = table.merge(ambulance_columns(config.ambulance, ambulance, grid, zones), on=_KEYS, how="left")
-        if statistics is not None and "ambulances" in statistics.columns:
-            table = pd.concat([table, ambulance_sufficiency(table, statistics)], axis=1)
+        standards = config.standards
+        per_people = people_per_ambulance(standards.plan, standards.path) if standards else 30_000.0
+        if statistics is not None and "ambulances" in statistics.columns and per_people is not None:
+            table = pd.concat([table, ambulance_sufficiency(table, statistics, per_people)], axis=1)
     allocation, scores = None, {}
     if config.capacity is not None or config.fca is not None:
         columns, allocation, scores = supply_columns(network, facilities, access, zones, config.capacity, config.fca,

@@ -202,3 +202,12 @@ def test_scenario_errors_are_all_reported() -> None:
     assert "rule T7 already exists" in messages
     assert "standards.add.1" in messages and "scope.area" in messages
     assert messages.count("taiyuan.yaml") == 4
+
+
+def test_ambulances_needed_follow_the_audited_plan() -> None:
+    from geocover.standards.plans import people_per_ambulance
+
+    # Shanxi 1 per 30,000; Linfen 0.30 per 10,000 = 1 per 33,333; Taiyuan and Leshan set no fleet ratio.
+    assert people_per_ambulance("shanxi_2023_2025") == 30_000
+    assert people_per_ambulance("linfen_14th_fyp_public_health") == pytest.approx(10_000 / 0.30)
+    assert people_per_ambulance("taiyuan_14th_fyp") is None and people_per_ambulance("leshan_shizhong_14th_fyp") is None
