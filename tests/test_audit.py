@@ -485,7 +485,10 @@ def test_every_rule_is_checked_when_the_data_is_complete(name: str) -> None:
     table = audit(plan, zones, statistics, facilities, reach_tiers=reach or None)
     decided = set(table.loc[table["status"].isin([PASS, FAIL, BASELINE, OPTION, CANDIDATE, ABOVE_GUIDELINE]),
                             "rule_id"])
-    assert {r.uid for r in plan.rules} - decided == set()
+    # Travel-time rules narrowed to named or graded facilities need travel times to exactly those.
+    narrowed = {r.uid for r in plan.rules if r.kind == "travel_time" and (r.params.facility_names or r.params.where
+                                                                          or r.params.min_grade)}
+    assert {r.uid for r in plan.rules} - decided == narrowed
 
 
 def test_facilities_placed_by_geometry_when_no_codes() -> None:
@@ -586,3 +589,16 @@ def test_a_tier_absent_from_the_layer_is_not_evaluable_not_zero() -> None:
     facilities.loc[1] = {"tier": "township_health_centre", "township_code": "140105002000"}
     # With the tier in the layer, a township without one is a plain fail.
     assert audit([rule], zones, facilities=facilities, report_unspecified=False).iloc[0]["status"] == FAIL
+
+
+def test_linfen_circle_of_five_tertiary_hospitals_is_not_any_hospital() -> None:
+    rule = load_preset("linfen_14th_fyp_public_health").rule("S1")
+    zones = pd.DataFrame({"zone_level": ["county"], "zone_id": ["141002"], "zone_name": ["尧都区"],
+                          "urban_rural": ["urban"], "population": [1000.0], "pct_within_15": [100.0],
+                          "pop_within_15": [1000.0]})
+    result = audit([rule], zones, reach_tiers=["hospital"], report_unspecified=False).iloc[0]
+    # Travel times to every hospital cannot pass a circle the plan forms of five named tertiary hospitals.
+    assert result["status"] == NOT_EVALUABLE
+    assert "grade 3 or above" in result["missing"] and "临汾市中心医院" in result["missing"]
+    plain = rule.model_copy(update={"params": rule.params.model_copy(update={"min_grade": None, "facility_names": []})})
+    assert audit([plain], zones, reach_tiers=["hospital"], report_unspecified=False).iloc[0]["status"] == PASS

@@ -311,6 +311,9 @@ def _label(value: float) -> str:
 def _reach_missing(rule: Rule, ctx: Context) -> tuple[str | None, str | None]:
     """(missing, note) about the facilities the zone table's travel times were computed to."""
     tiers = set(rule.scope.tiers)
+    narrowed = _narrowed(rule)
+    if narrowed:
+        return f"travel times to {narrowed} only (configure a service with exactly these facilities)", None
     if not tiers:
         return None, None
     if ctx.reach_tiers is None:
@@ -322,6 +325,15 @@ def _reach_missing(rule: Rule, ctx: Context) -> tuple[str | None, str | None]:
     fewer = tiers - ctx.reach_tiers
     return None, (f"travel times reach {', '.join(sorted(ctx.reach_tiers))} only, not "
                   f"{', '.join(sorted(fewer))}: coverage may be understated") if fewer else None
+
+
+def _narrowed(rule: Rule) -> str | None:
+    """The facilities a travel-time rule narrows its tiers to (grade, column values, names), in words."""
+    p = rule.params
+    parts = [f"grade {p.min_grade} or above"] if getattr(p, "min_grade", None) else []
+    parts += [f"{column} in {', '.join(map(str, values))}" for column, values in getattr(p, "where", {}).items()]
+    parts += [f"the facilities {', '.join(p.facility_names)}"] if getattr(p, "facility_names", None) else []
+    return "; ".join(parts) or None
 
 
 def _mode_missing(rule: Rule, ctx: Context) -> tuple[str | None, str]:

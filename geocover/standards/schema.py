@@ -107,11 +107,18 @@ class Scope(_Strict):
 
 
 class TravelTimeParams(_Strict):
-    """``target_pct`` % of residents within ``minutes`` (min) of a facility, by ``mode``."""
+    """``target_pct`` % of residents within ``minutes`` (min) of a facility, by ``mode``.
+
+    ``min_grade``, ``where`` and ``facility_names`` narrow the facilities (Linfen's circle of five
+    named tertiary hospitals): such a rule needs travel times to exactly those facilities.
+    """
 
     minutes: float = Field(gt=0)
     mode: Literal["walk", "cycle", "drive", "unspecified"] = "unspecified"
     target_pct: float = Field(default=100.0, gt=0, le=100)
+    where: dict[str, list[AttributeValue]] = Field(default_factory=dict, description="facility column -> values")
+    min_grade: int | None = Field(default=None, ge=1, le=3, description="hospital grade 1–3 or above")
+    facility_names: list[str] = Field(default_factory=list, description="the named facilities only")
 
 
 class RadiusParams(_Strict):
