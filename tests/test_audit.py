@@ -602,3 +602,15 @@ def test_linfen_circle_of_five_tertiary_hospitals_is_not_any_hospital() -> None:
     assert "grade 3 or above" in result["missing"] and "临汾市中心医院" in result["missing"]
     plain = rule.model_copy(update={"params": rule.params.model_copy(update={"min_grade": None, "facility_names": []})})
     assert audit([plain], zones, reach_tiers=["hospital"], report_unspecified=False).iloc[0]["status"] == PASS
+
+
+def test_shanxi_u11_psychiatric_care_in_cities_over_three_million() -> None:
+    rule = load_preset("shanxi_2023_2025").rule("U11")
+    zones = pd.DataFrame({"zone_level": ["city"] * 3, "zone_id": ["1401", "1402", "1403"],
+                          "zone_name": ["太原市", "大同市", "阳泉市"], "population": [5.4e6, 3.1e6, 1.3e6]})
+    facilities = pd.DataFrame({"tier": ["hospital", "hospital"], "township_code": ["140105001000", "140202001000"],
+                               "has_psychiatric_department": ["是", "否"]})
+    result = by_unit(audit([rule], zones, facilities=facilities, report_unspecified=False), "U11")
+    # 阳泉市 has fewer than 3 million residents: not audited. 太原市 has one, 大同市's hospital has no psychiatry.
+    assert set(result) == {"太原市", "大同市"}
+    assert (result["太原市"]["status"], result["大同市"]["status"]) == (PASS, FAIL)
