@@ -458,7 +458,8 @@ def complete_inputs(plan) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     units = [("province", "14", "山西省", 3.5e7)]
     units += [("city", f"14{i:02d}00", name, 3.0e6) for i, name in enumerate(SHANXI_CITIES, start=1)]
     units += [("county", "511102", "市中区", 6.0e5), ("township", "511102001000", "苏稽镇", 1.5e5),
-              ("township", "511102002000", "通江街道", 6.0e4), ("village", "511102001001", "张村", 2.0e3),
+              ("township", "511102002000", "通江街道", 6.0e4), ("township", "511102003000", "茅桥镇", 5.0e4),
+              ("village", "511102001001", "张村", 2.0e3),
               ("village", "511102002001", "和平社区", 3.0e3)]
     zones = pd.DataFrame(units, columns=["zone_level", "zone_id", "zone_name", "population"])
     zones = zones.assign(urban_rural=(["urban", "rural"] * 9)[:len(zones)], is_county_seat=False,
