@@ -615,3 +615,14 @@ def test_shanxi_u11_psychiatric_care_in_cities_over_three_million() -> None:
     # 阳泉市 has fewer than 3 million residents: not audited. 太原市 has one, 大同市's hospital has no psychiatry.
     assert set(result) == {"太原市", "大同市"}
     assert (result["太原市"]["status"], result["大同市"]["status"]) == (PASS, FAIL)
+
+
+def test_radius_rules_are_measured_from_their_own_tiers() -> None:
+    rule = load_preset("shanxi_2023_2025").rule_for("radius", area="urban")
+    zones = pd.DataFrame({"zone_level": ["city"], "zone_id": ["1401"], "zone_name": ["太原市"],
+                          "urban_rural": ["urban"], "pop_urban": [100.0], "pop_within_radius_urban_5km": [100.0]})
+    # Radii measured from hospitals cannot pass a rule about emergency centres and stations.
+    hospitals = audit([rule], zones, radius_tiers=["hospital"], report_unspecified=False).iloc[0]
+    assert hospitals["status"] == NOT_EVALUABLE and "radii from emergency_centre" in hospitals["missing"]
+    own = audit([rule], zones, radius_tiers=list(rule.scope.tiers), report_unspecified=False).iloc[0]
+    assert own["status"] == PASS

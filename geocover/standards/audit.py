@@ -121,6 +121,7 @@ def audit(
     report_unspecified: bool = True,
     plan_info: PlanInfo | None = None,
     today: datetime.date | None = None,
+    radius_tiers: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Evaluate every rule for every unit it applies to.
 
@@ -143,6 +144,9 @@ def audit(
         ``straight`` or ``network``: how the ``pop_within_radius_*`` columns were measured.
     report_unspecified : bool
         Add a "not specified by this plan" row for each of :data:`CORE_CHECKS` no rule covers.
+    radius_tiers : sequence of str, optional
+        Tiers the ``pop_within_radius_*`` columns were measured from (the scenario's
+        ``ambulance.tiers``); a radius rule about other tiers is not evaluable.
     plan_info : PlanInfo, optional
         The audited plan (taken from ``rules`` when a Plan): a plan whose period ended before
         ``today``'s year gets a warning in the note of every row.
@@ -162,6 +166,7 @@ def audit(
         travel_mode=travel_mode,
         reach_tiers=frozenset(reach_tiers) if reach_tiers is not None else None,
         radius_measure=radius_measure,
+        radius_tiers=frozenset(radius_tiers) if radius_tiers is not None else None,
     )
     rows: list[dict] = []
     for rule in rule_list:

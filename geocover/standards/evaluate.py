@@ -48,6 +48,7 @@ class Context:
     travel_mode: str | None
     reach_tiers: frozenset[str] | None
     radius_measure: str | None
+    radius_tiers: frozenset[str] | None = None
 
 
 def key(value: Any) -> str:
@@ -379,6 +380,10 @@ def evaluate_radius(rule: Rule, ctx: Context) -> list[dict]:
     measured = None if p.measure == "unspecified" or ctx.radius_measure == p.measure else (
         f"{p.measure} distances (zone table: {ctx.radius_measure or 'not stated'})")
     measure = f"% of {area} residents within {p.km:g}" + (f"–{p.km_max:g}" if p.km_max else "") + " km"
+    tiers, reach = set(rule.scope.tiers), ctx.radius_tiers
+    if tiers and reach is not None and set(reach) != tiers:
+        measured = measured or (f"radii from {', '.join(sorted(tiers))} (the zone table's are from "
+                                f"{', '.join(sorted(reach)) or 'no tier'})")
     for level, unit in select_units(rule, ctx, out, area_filter=False):
         fields = {**unit_fields(level, unit), "measure": measure, "target": p.target_pct}
         within, total = number(unit, column), number(unit, total_column)

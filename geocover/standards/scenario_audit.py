@@ -86,7 +86,8 @@ def scenario_audit(result: ScenarioResult) -> pd.DataFrame | None:
         measure = result.config.ambulance.measure if result.config.ambulance is not None else None
         radius = {"straight": "straight", "road": "network"}.get(measure)
         parts.append(audit(group, table, statistics, result.facilities, travel_mode=mode, reach_tiers=tiers,
-                           radius_measure=radius, report_unspecified=False, plan_info=info))
+                           radius_measure=radius, report_unspecified=False, plan_info=info,
+                           radius_tiers=result.config.ambulance.tiers if result.config.ambulance else None))
     unspecified = audit(rules, result.table.iloc[:0], None, None, report_unspecified=True)
     parts.append(unspecified[unspecified["rule_id"].isna()])
     return pd.concat([p for p in parts if not p.empty], ignore_index=True)
