@@ -32,8 +32,9 @@ from geocover.render.tables import write_csv, write_workbook
 from geocover.render.writers import OUTPUT_STEPS, write_outputs
 from geocover.schema import band_label
 from geocover.siting.scenario import site_scenario, summary_lines
-from geocover.standards import FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, list_presets, write_audit
-from geocover.standards.scenario_audit import scenario_audit
+from geocover.standards import FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, list_presets, load_preset, write_audit
+from geocover.standards.conflicts import plan_conflicts
+from geocover.standards.scenario_audit import scenario_audit, scenario_plan
 
 
 def project_file(relative: str) -> Path:
@@ -101,9 +102,13 @@ def run(
 
 
 def audit(
-    config: ScenarioConfig | str | Path, out: str | Path | None = None, progress: bool = True
+    config: ScenarioConfig | str | Path, out: str | Path | None = None, progress: bool = True,
+    parent_plan: str | None = None,
 ) -> tuple[dict[str, Path], str]:
     """Run a scenario and write only its standards audit (``audit.csv``, ``audit.xlsx``).
+
+    With ``parent_plan`` (or ``standards.parent_plan``), the plan is also compared with the plan
+    above it: ``plan_conflicts.csv`` and a sheet of ``audit.xlsx``.
 
     Returns
     -------
@@ -116,12 +121,15 @@ def audit(
     if config.standards is None:
         raise InputError([Problem(str(config.source), "key 'standards': no plan to audit against",
                                   f"add standards: {{plan: ...}} with one of {', '.join(list_presets())}")])
+    parent = parent_plan or config.standards.parent_plan
+    conflicts = plan_conflicts(scenario_plan(config.standards), load_preset(parent)) if parent else None
     folder = config.output_folder(out)
+    names = ["audit.csv", "audit.xlsx"] + (["plan_conflicts.csv"] if conflicts is not None else [])
     with staged_outputs(folder, scenario=config.name, keep_previous=True) as stage:
         result = run_scenario(config, progress=progress)
         result.audit = scenario_audit(result)
-        write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
-    return {name: folder / name for name in ("audit.csv", "audit.xlsx")}, _audit_summary(result.audit)
+        write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx", conflicts=conflicts)
+    return {name: folder / name for name in names}, _audit_summary(result.audit)
 
 
 def compare(

@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("config", type=Path, help="scenario YAML file with a standards: section")
     audit.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
     audit.add_argument("--quiet", action="store_true", help="no progress bar")
+    audit.add_argument("--parent-plan", help="a preset of the plan above it: also write plan_conflicts.csv")
     compare = commands.add_parser("compare", help="the scenario against its plan: zone tables side by side")
     compare.add_argument("config", type=Path, help="scenario YAML file with a plan: section")
     compare.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
@@ -130,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  wrote {path}")
             return 0
         if args.command in ("audit", "compare"):
+            extra = {"parent_plan": args.parent_plan} if args.command == "audit" and args.parent_plan else {}
             verb = api.audit if args.command == "audit" else api.compare
-            outputs, summary = verb(args.config, out=args.out, progress=not args.quiet)
+            outputs, summary = verb(args.config, out=args.out, progress=not args.quiet, **extra)
             print(summary)
             for path in outputs.values():
                 print(f"  wrote {path}")

@@ -239,6 +239,7 @@ class StandardsConfig(_Strict):
 
     plan: str | None = Field(default=None, description="a preset of configs/standards, e.g. leshan_shizhong_14th_fyp")
     path: InputPath | None = Field(default=None, description="a plan file of your own, in the same format")
+    parent_plan: str | None = Field(default=None, description="the plan above it (a preset): plan_conflicts.csv")
     add: list[dict] = Field(default_factory=list, description="rules of the scenario's own (same keys as a plan)")
     override: dict[str, dict] = Field(default_factory=dict, description="rule id (or id.part) -> changed keys")
     levels: dict[str, str] = Field(

@@ -38,6 +38,7 @@ from geocover.prepare import (
     with_access_rules,
 )
 from geocover.schema import ZONE_KEYS, pct_within_column, within_column
+from geocover.standards.plans import people_per_ambulance
 from geocover.travel.cells import Accessibility, cell_accessibility, snap_cells
 from geocover.travel.isochrones import isochrones
 from geocover.travel.offroad import cell_graph, sample_raster, walk_on
@@ -249,8 +250,10 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
         ambulance = ambulance_cells(config.ambulance, stations, grid, cell_urban, networks["drive"],
                                     networks["ambulance"], config.snap_limit_m, config.offroad_kmh, cell_snaps["drive"])
         table = table.merge(ambulance_columns(config.ambulance, ambulance, grid, zones), on=ZONE_KEYS, how="left")
-        if statistics is not None and "ambulances" in statistics.columns:
-            table = pd.concat([table, ambulance_sufficiency(table, statistics)], axis=1)
+        standards = config.standards
+        per_people = people_per_ambulance(standards.plan, standards.path) if standards else 30_000.0
+        if statistics is not None and "ambulances" in statistics.columns and per_people is not None:
+            table = pd.concat([table, ambulance_sufficiency(table, statistics, per_people)], axis=1)
     allocation, scores = None, {}
     if config.capacity is not None or config.fca is not None:
         columns, allocation, scores = supply_columns(network, facilities, access, zones, config.capacity, config.fca,

@@ -9,10 +9,14 @@ import pandas as pd
 import pytest
 
 from geocover.standards import (
+    ABOVE_GUIDELINE,
+    BASELINE,
+    CANDIDATE,
     COLUMNS,
     FAIL,
     NOT_EVALUABLE,
     NOT_SPECIFIED,
+    OPTION,
     PASS,
     audit,
     list_presets,
@@ -189,7 +193,8 @@ def test_central_township_health_centre_candidates() -> None:
     # 丙镇 is the county seat and 丁镇 has under 100,000 residents: not candidates.
     assert set(result) == {"甲镇", "乙镇", "戊镇"}
     # Candidates ranked by minutes to the county seat, farthest first: 甲镇 45 min, 乙镇 30 min.
-    assert result["甲镇"]["rank"] == 1 and result["甲镇"]["status"] == FAIL and result["甲镇"]["to_add"] == 1
+    # 优先支持: towns without a central centre are candidates, not failures.
+    assert result["甲镇"]["rank"] == 1 and result["甲镇"]["status"] == CANDIDATE and result["甲镇"]["to_add"] == 1
     assert result["乙镇"]["rank"] == 2 and result["乙镇"]["status"] == PASS
     # 戊镇: county-seat flag missing → not evaluable.
     assert result["戊镇"]["status"] == NOT_EVALUABLE and result["戊镇"]["missing"] == "zones.is_county_seat"
@@ -227,8 +232,9 @@ def test_beds_against_the_city_targets_of_table_3() -> None:
     # 太原市: 50000 / 5,000,000 × 1000 = 10.0 < 11.00 → fail; needed 11 × 5000 = 55000 → add 5000 beds.
     assert taiyuan["status"] == FAIL and taiyuan["value"] == pytest.approx(10.0) and taiyuan["to_add"] == 5000
     datong = table[table["rule_id"] == "Table 3.datong"].iloc[0]
-    # 大同市: 23000 / 3,000,000 × 1000 = 7.667 ≥ 7.50 → pass.
-    assert datong["status"] == PASS and datong["value"] == pytest.approx(7.6667, abs=1e-4)
+    # 大同市: 23000 / 3,000,000 × 1000 = 7.667 > 7.50, a guideline (指导标准) already exceeded → no new beds.
+    assert datong["status"] == ABOVE_GUIDELINE and datong["value"] == pytest.approx(7.6667, abs=1e-4)
+    assert "no new beds" in datong["note"]
     yangquan = table[table["rule_id"] == "Table 3.yangquan"].iloc[0]
     assert yangquan["status"] == NOT_EVALUABLE and "statistics.beds" in yangquan["missing"]
 
@@ -452,7 +458,8 @@ def complete_inputs(plan) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     units = [("province", "14", "山西省", 3.5e7)]
     units += [("city", f"14{i:02d}00", name, 3.0e6) for i, name in enumerate(SHANXI_CITIES, start=1)]
     units += [("county", "511102", "市中区", 6.0e5), ("township", "511102001000", "苏稽镇", 1.5e5),
-              ("township", "511102002000", "通江街道", 6.0e4), ("village", "511102001001", "张村", 2.0e3),
+              ("township", "511102002000", "通江街道", 6.0e4), ("township", "511102003000", "茅桥镇", 5.0e4),
+              ("village", "511102001001", "张村", 2.0e3),
               ("village", "511102002001", "和平社区", 3.0e3)]
     zones = pd.DataFrame(units, columns=["zone_level", "zone_id", "zone_name", "population"])
     zones = zones.assign(urban_rural=(["urban", "rural"] * 9)[:len(zones)], is_county_seat=False,
@@ -462,10 +469,12 @@ def complete_inputs(plan) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
                          **{f"facilities_{tier}": 1 for tier in TIERS})
     statistics = zones[["zone_id", "population"]].assign(**{n: 1000.0 for n in NUMERATORS})
     attributes = {r.params.attribute for r in plan.rules if r.kind == "share_with_attribute"}
-    attributes |= {c for r in plan.rules for c in getattr(r.params, "where", {}) if c != "hospital_type"}
+    values = {c: accepted[0] for r in plan.rules for c, accepted in getattr(r.params, "where", {}).items()
+              if c not in ("hospital_type", "grade")}
     rows = [{"tier": tier, "township_code": code[:9] + "000", "village_code": code, "ownership": "government",
-             "grade": "三级甲等", "hospital_type": kind, **dict.fromkeys(attributes, True)}
-            for tier in TIERS for code in ("511102001001", "511102002001") for kind in ("general", "tcm")]
+             "grade": grade, "hospital_type": kind, **dict.fromkeys(attributes, True), **values}
+            for tier in TIERS for code in ("511102001001", "511102002001") for kind in ("general", "tcm")
+            for grade in ("三级甲等", "二级甲等")]
     return zones, statistics, pd.DataFrame(rows)
 
 
@@ -475,8 +484,12 @@ def test_every_rule_is_checked_when_the_data_is_complete(name: str) -> None:
     zones, statistics, facilities = complete_inputs(plan)
     reach = sorted({t for r in plan.rules if r.kind == "travel_time" for t in r.scope.tiers})
     table = audit(plan, zones, statistics, facilities, reach_tiers=reach or None)
-    decided = set(table.loc[table["status"].isin([PASS, FAIL]), "rule_id"])
-    assert {r.uid for r in plan.rules} - decided == set()
+    decided = set(table.loc[table["status"].isin([PASS, FAIL, BASELINE, OPTION, CANDIDATE, ABOVE_GUIDELINE]),
+                            "rule_id"])
+    # Travel-time rules narrowed to named or graded facilities need travel times to exactly those.
+    narrowed = {r.uid for r in plan.rules if r.kind == "travel_time" and (r.params.facility_names or r.params.where
+                                                                          or r.params.min_grade)}
+    assert {r.uid for r in plan.rules} - decided == narrowed
 
 
 def test_facilities_placed_by_geometry_when_no_codes() -> None:
@@ -492,3 +505,124 @@ def test_facilities_placed_by_geometry_when_no_codes() -> None:
     towns = by_unit(audit([rule], zones, facilities=facilities, report_unspecified=False), "P1.township")
     # 东镇 holds the township health centre, 西镇 only a village clinic.
     assert (towns["东镇"]["status"], towns["西镇"]["status"]) == (PASS, FAIL)
+
+
+def test_taiyuan_day_surgery_counts_each_grade_on_its_own() -> None:
+    plan = load_preset("taiyuan_14th_fyp")
+    rules = [plan.rule("3.3.day_surgery_tertiary"), plan.rule("3.3.day_surgery_secondary"), plan.rule("3.2.tcm_beds")]
+    facilities = pd.DataFrame({
+        "tier": ["hospital"] * 5,
+        "grade": ["三级甲等", "二级甲等", "二级乙等", "一级", "二级甲等"],
+        "hospital_type": ["general", "general", "general", "general", "tcm"],
+        "has_day_surgery": [True, True, False, True, False],
+        "tcm_beds_at_least_5pct": [True, False, True, False, False],
+    })
+    table = audit(rules, pd.DataFrame(columns=["zone_level", "zone_id", "zone_name"]), facilities=facilities,
+                  report_unspecified=False).set_index("rule_id")
+    # Tertiary general: 1 of 1 with day surgery. Grade II general: 1 of 2 = 50 %, the target.
+    assert table.loc["3.3.day_surgery_tertiary", "value"] == pytest.approx(100)
+    assert table.loc["3.3.day_surgery_secondary", "value"] == pytest.approx(50)
+    assert table.loc["3.3.day_surgery_secondary", "status"] == PASS
+    # Grade II+ general hospitals (3 of them, not the grade I one nor the TCM hospital): 2 of 3 meet 5 % TCM beds.
+    assert table.loc["3.2.tcm_beds", "value"] == pytest.approx(200 / 3)
+    assert table.loc["3.2.tcm_beds", "status"] == FAIL
+
+
+def test_linfen_occupational_disease_diagnosis_needs_two_institutions() -> None:
+    rule = load_preset("linfen_14th_fyp_public_health").rule("专栏1.occupational_disease_diagnosis")
+    zones = pd.DataFrame({"zone_level": ["city"], "zone_id": ["141000"], "zone_name": ["临汾市"]})
+    facilities = pd.DataFrame({"tier": ["hospital", "other", "hospital", "village_clinic"],
+                               "township_code": ["141002001000"] * 4,
+                               "occupational_disease_diagnosis": [True, "是", False, True]})
+    # Two of the hospital/other tiers diagnose occupational disease (the village clinic is not counted): 2 ≥ 2.
+    result = audit([rule], zones, facilities=facilities, report_unspecified=False).iloc[0]
+    assert (result["value"], result["status"]) == (2, PASS)
+    facilities.loc[1, "occupational_disease_diagnosis"] = "否"
+    result = audit([rule], zones, facilities=facilities, report_unspecified=False).iloc[0]
+    assert (result["value"], result["status"], result["to_add"]) == (1, FAIL, 1)
+
+
+def test_readings_option_baseline_and_ones_above() -> None:
+    option = load_preset("shanxi_2023_2025").rule("U16")
+    baseline = load_preset("shanxi_13th_fyp").rule("T16.centres")
+    facilities = pd.DataFrame({"tier": ["hospital", "hospital", "township_health_centre", "community_health_centre"],
+                               "grade": ["二级甲等", "三级", None, None],
+                               "has_blood_storage": [True, False, None, None],
+                               "provides_tcm": [None, None, True, True]})
+    none = pd.DataFrame(columns=["zone_level", "zone_id", "zone_name"])
+    table = audit([option, baseline], none, facilities=facilities, report_unspecified=False).set_index("rule_id")
+    # 可 (may): 1 of 2 grade II+ hospitals store blood, 50 % < 100 %: the option is not taken, not a failure.
+    assert table.loc["U16", "status"] == OPTION and "not taken" in table.loc["U16", "note"]
+    # 90%以上 includes 90 %: 2 of 2 centres (100 %) → the baseline claim holds; its status is baseline.
+    assert table.loc["T16.centres", "status"] == BASELINE and "holds" in table.loc["T16.centres", "note"]
+    rule = load_preset("shanxi_13th_fyp").rule("T16.centres").model_copy(update={"baseline_claim": False})
+    facilities.loc[len(facilities)] = {"tier": "township_health_centre", "provides_tcm": False}
+    facilities = pd.concat([facilities] + [facilities.iloc[[2]]] * 7, ignore_index=True)
+    # 9 of 10 centres = 90 %: "90%以上" is met at exactly 90 %.
+    assert audit([rule], none, facilities=facilities, report_unspecified=False).iloc[0]["status"] == PASS
+
+
+def test_provenance_columns_and_the_ended_plan_warning() -> None:
+    import datetime
+
+    plan = load_preset("shanxi_13th_fyp")
+    zones = pd.DataFrame({"zone_level": ["province"], "zone_id": ["14"], "zone_name": ["山西省"]})
+    table = audit(plan, zones, report_unspecified=False, today=datetime.date(2026, 1, 1))
+    first = table.iloc[0]
+    rule = plan.rule(first["rule_id"])
+    assert (first["quote_zh"], first["seed_line"], first["section"]) == (
+        rule.quote_zh, rule.source.line, rule.source.section)
+    assert table["note"].str.contains("plan period 2016–2020 has ended").all()
+    assert not audit(plan, zones, report_unspecified=False, today=datetime.date(2020, 6, 1))["note"].fillna(
+        "").str.contains("has ended").any()
+    gps = audit([load_preset("shanxi_2023_2025").rule("Table 1.gps")], zones, report_unspecified=False).iloc[0]
+    assert (gps["binding"], gps["baseline"], gps["target_year"]) == ("约束性", 2.01, 2025)
+
+
+def test_a_tier_absent_from_the_layer_is_not_evaluable_not_zero() -> None:
+    rule = load_preset("shanxi_2023_2025").rule("P1.township")
+    zones = pd.DataFrame({"zone_level": ["township"], "zone_id": ["140105001"], "zone_name": ["甲镇"],
+                          "facilities_township_health_centre": [0]})
+    facilities = pd.DataFrame({"tier": ["village_clinic"], "township_code": ["140105001000"]})
+    result = audit([rule], zones, facilities=facilities, report_unspecified=False).iloc[0]
+    assert result["status"] == NOT_EVALUABLE
+    assert result["missing"] == "the layer has no township_health_centre or central_township_health_centre facilities"
+    facilities.loc[1] = {"tier": "township_health_centre", "township_code": "140105002000"}
+    # With the tier in the layer, a township without one is a plain fail.
+    assert audit([rule], zones, facilities=facilities, report_unspecified=False).iloc[0]["status"] == FAIL
+
+
+def test_linfen_circle_of_five_tertiary_hospitals_is_not_any_hospital() -> None:
+    rule = load_preset("linfen_14th_fyp_public_health").rule("S1")
+    zones = pd.DataFrame({"zone_level": ["county"], "zone_id": ["141002"], "zone_name": ["尧都区"],
+                          "urban_rural": ["urban"], "population": [1000.0], "pct_within_15": [100.0],
+                          "pop_within_15": [1000.0]})
+    result = audit([rule], zones, reach_tiers=["hospital"], report_unspecified=False).iloc[0]
+    # Travel times to every hospital cannot pass a circle the plan forms of five named tertiary hospitals.
+    assert result["status"] == NOT_EVALUABLE
+    assert "grade 3 or above" in result["missing"] and "临汾市中心医院" in result["missing"]
+    plain = rule.model_copy(update={"params": rule.params.model_copy(update={"min_grade": None, "facility_names": []})})
+    assert audit([plain], zones, reach_tiers=["hospital"], report_unspecified=False).iloc[0]["status"] == PASS
+
+
+def test_shanxi_u11_psychiatric_care_in_cities_over_three_million() -> None:
+    rule = load_preset("shanxi_2023_2025").rule("U11")
+    zones = pd.DataFrame({"zone_level": ["city"] * 3, "zone_id": ["1401", "1402", "1403"],
+                          "zone_name": ["太原市", "大同市", "阳泉市"], "population": [5.4e6, 3.1e6, 1.3e6]})
+    facilities = pd.DataFrame({"tier": ["hospital", "hospital"], "township_code": ["140105001000", "140202001000"],
+                               "has_psychiatric_department": ["是", "否"]})
+    result = by_unit(audit([rule], zones, facilities=facilities, report_unspecified=False), "U11")
+    # 阳泉市 has fewer than 3 million residents: not audited. 太原市 has one, 大同市's hospital has no psychiatry.
+    assert set(result) == {"太原市", "大同市"}
+    assert (result["太原市"]["status"], result["大同市"]["status"]) == (PASS, FAIL)
+
+
+def test_radius_rules_are_measured_from_their_own_tiers() -> None:
+    rule = load_preset("shanxi_2023_2025").rule_for("radius", area="urban")
+    zones = pd.DataFrame({"zone_level": ["city"], "zone_id": ["1401"], "zone_name": ["太原市"],
+                          "urban_rural": ["urban"], "pop_urban": [100.0], "pop_within_radius_urban_5km": [100.0]})
+    # Radii measured from hospitals cannot pass a rule about emergency centres and stations.
+    hospitals = audit([rule], zones, radius_tiers=["hospital"], report_unspecified=False).iloc[0]
+    assert hospitals["status"] == NOT_EVALUABLE and "radii from emergency_centre" in hospitals["missing"]
+    own = audit([rule], zones, radius_tiers=list(rule.scope.tiers), report_unspecified=False).iloc[0]
+    assert own["status"] == PASS

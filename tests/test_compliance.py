@@ -116,3 +116,14 @@ def test_central_township_health_centre_candidates_ranked_by_minutes_to_the_coun
     fails = audit[audit["status"] == "fail"]
     expected = fails.groupby("unit_name")["rule_id"].apply(lambda r: ", ".join(sorted(set(r))))
     assert {name: rules for name, rules in failing.items() if rules} == expected.to_dict()
+
+
+def test_chinese_templates_reach_the_headline_spatial_standards():
+    shanxi = load_config(ROOT / "configs" / "shanxi_province.yaml")
+    community = next(s for s in shanxi.services if s.name == "community")
+    # Shanxi T1: the urban 15-minute circle of community stations and centres, walking.
+    assert set(community.tiers) == {"community_health_station", "community_health_centre"}
+    assert (community.mode, community.target_minutes) == ("walk", 15)
+    for name in ("shanxi_province", "linfen"):
+        ambulance = load_config(ROOT / "configs" / f"{name}.yaml").ambulance
+        assert (ambulance.urban_km, ambulance.rural_km) == (5, [10, 20])

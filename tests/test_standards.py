@@ -61,14 +61,13 @@ def test_every_preset_loads(plan) -> None:
     assert all(rule.quote_zh and rule.text_en for rule in plan.rules)
 
 
-def test_ids_and_quotes_are_verbatim_in_the_extraction(plan, standards_dir: Path) -> None:
+def test_ids_are_those_of_the_extraction(plan, standards_dir: Path) -> None:
+    # Quotes are checked against the plan text itself in tests/test_plan_text.py.
     text = (standards_dir / plan.plan.extraction_file).read_text(encoding="utf-8")
     entries = [*plan.rules, *plan.not_evaluable]
     for entry in entries:
         assert entry.id in text, f"{plan.plan.id}: id {entry.id} is not in the extraction"
         assert all(c in extraction_ids(text) for c in entry.covers), entry.covers
-        if entry.quote_zh is not None:
-            assert entry.quote_zh in text, f"{plan.plan.id} {entry.id}: quote not verbatim: {entry.quote_zh}"
 
 
 def test_every_extraction_row_is_a_rule_or_not_evaluable(plan, standards_dir: Path) -> None:
@@ -100,7 +99,8 @@ def test_shanxi_2023_tables_are_encoded_row_by_row(standards_dir: Path) -> None:
                   for cells in [line.split("|")] if re.search(r"[\u4e00-\u9fff]", cells[2])]
     assert len(indicators) == 26
     quoted = {e.quote_zh for e in [*plan.rules, *plan.not_evaluable] if e.id == "Table 1"}
-    assert set(indicators) <= quoted
+    # Each row is quoted from its label on, with its numbers.
+    assert [i for i in indicators if not any(q.startswith(i) for q in quoted)] == []
     # Table 3, 2025 guideline beds per 1,000, copied by hand from the extraction.
     expected = {"太原市": 11.00, "大同市": 7.50, "朔州市": 7.50, "忻州市": 6.50, "吕梁市": 5.00, "晋中市": 6.78,
                 "阳泉市": 7.00, "长治市": 7.50, "晋城市": 7.00, "临汾市": 6.50, "运城市": 7.30}
@@ -202,3 +202,12 @@ def test_scenario_errors_are_all_reported() -> None:
     assert "rule T7 already exists" in messages
     assert "standards.add.1" in messages and "scope.area" in messages
     assert messages.count("taiyuan.yaml") == 4
+
+
+def test_ambulances_needed_follow_the_audited_plan() -> None:
+    from geocover.standards.plans import people_per_ambulance
+
+    # Shanxi 1 per 30,000; Linfen 0.30 per 10,000 = 1 per 33,333; Taiyuan and Leshan set no fleet ratio.
+    assert people_per_ambulance("shanxi_2023_2025") == 30_000
+    assert people_per_ambulance("linfen_14th_fyp_public_health") == pytest.approx(10_000 / 0.30)
+    assert people_per_ambulance("taiyuan_14th_fyp") is None and people_per_ambulance("leshan_shizhong_14th_fyp") is None

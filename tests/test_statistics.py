@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 from shapely.geometry import Point
@@ -11,6 +12,9 @@ from shapely.geometry import Point
 from geocover.errors import InputError
 from geocover.io.statistics import read_statistics
 from geocover.pipeline import run_scenario
+from geocover.standards import ABOVE_GUIDELINE, BASELINE, FAIL, PASS, audit, list_presets, load_preset
+from geocover.standards.schema import RULE_ADAPTER
+from tests.test_audit import complete_inputs
 from tests.test_zones import counties  # noqa: F401  (fixture)
 
 STATS = (
@@ -121,3 +125,67 @@ def test_aggregating_the_raster_keeps_every_total(counties):  # noqa: F811
     assert coarse.access.grid.shape == (2, 8)
     assert coarse.access.grid.population.sum() == fine.access.grid.population.sum() == 400
     np.testing.assert_allclose(coarse.table["population"], fine.table["population"])
+
+
+#: Headers as 卫生健康统计 exports and yearbooks print them (full-width brackets, units, 数), written by hand.
+YEARBOOK_HEADERS = {
+    "beds": "实有床位数(张)", "doctors": "执业（助理）医师(人)", "nurses": "注册护士数(人)", "gps": "全科医生数(人)",
+    "ambulances": "救护车(辆)", "infectious_beds": "传染病床位(张)", "public_health_staff": "公共卫生人员数(人)",
+    "pharmacists": "药师(士)数(人)", "psychiatric_beds": "精神科床位数(张)",
+    "public_tcm_beds": "公立中医医院床位数(张)",
+    "tcm_doctors": "中医类别执业（助理）医师(人)", "childcare_places": "托位数(个)", "family_doctors": "家庭医生数(人)",
+    "psychiatrists": "精神科执业(助理)医师(人)", "health_inspectors": "卫生监督员(人)",
+    "health_education_staff": "健康教育专业人员(人)", "village_doctors": "乡村医生(人)",
+    "tertiary_general_hospitals": "三级综合医院数(所)", "beds_city_public": "市办以上公立医院床位(张)",
+    "beds_county_grassroots": "县办公立医院及基层医疗卫生机构床位(张)", "beds_other_public": "其他公立医院床位(张)",
+    "cdc_staff": "疾病预防控制机构人员数(人)", "rehabilitation_doctors": "康复医师(人)",
+    "rehabilitation_therapists": "康复治疗师(人)",
+}
+
+
+@pytest.mark.parametrize("name", list_presets())
+def test_every_preset_numerator_read_from_chinese_headers(name, tmp_path):
+    plan = load_preset(name)
+    zones, _, facilities = complete_inputs(plan)
+    zones["zone_id"] = zones["zone_id"].str.ljust(12, "0")  # as read_statistics pads the codes
+    used = {r.params.numerator for r in plan.rules if r.kind in ("ratio_per_population", "count_by_population_band")}
+    from_layer = {n for n in used if n.startswith("facilities_")}
+    assert used - from_layer <= set(YEARBOOK_HEADERS), "a preset numerator has no yearbook header in this test"
+    workbook = pd.DataFrame({"区划代码": zones["zone_id"], "户籍人口(万人)": zones["population"] / 2e4,
+                             "常住人口(万人)": zones["population"] / 1e4,
+                             **{YEARBOOK_HEADERS[n]: 1000 + i for i, n in enumerate(sorted(used - from_layer))}})
+    workbook.to_excel(tmp_path / "卫生健康统计.xlsx", index=False)
+    statistics = read_statistics(tmp_path / "卫生健康统计.xlsx")
+    for i, numerator in enumerate(sorted(used - from_layer)):
+        assert (statistics[numerator] == 1000 + i).all()
+    # 常住人口 is the base although 户籍人口 comes first; 户籍人口 is kept beside it.
+    assert (statistics["population"].to_numpy() == zones["population"].to_numpy()).all()
+    assert (statistics["registered_population"].to_numpy() == zones["population"].to_numpy() / 2).all()
+    assert set(statistics["population_base"]) == {"常住人口"}
+    table = audit(plan, zones, statistics.reset_index(), facilities)
+    counted = table[table["kind"].isin(["ratio_per_population", "count_by_population_band"])]
+    assert not counted["missing"].fillna("").str.contains("statistics.").any()
+    assert set(counted["rule_id"].dropna()) == {r.uid for r in plan.rules if r.kind in (
+        "ratio_per_population", "count_by_population_band")}
+    assert counted.dropna(subset=["rule_id"])["status"].isin([PASS, FAIL, ABOVE_GUIDELINE, BASELINE]).all()
+    assert counted["note"].str.contains("常住人口").any()
+
+
+def test_registered_population_only_is_named_and_other_columns_pass_through(tmp_path):
+    path = tmp_path / "yearbook.csv"
+    path.write_text("户籍人口(万人),区划代码,卫生技术人员(万人),备注\n2,141000,0.01,市\n1,141002,0.003,区\n",
+                    encoding="utf-8")
+    statistics = read_statistics(path)
+    assert statistics.loc["141000000000", "population"] == pytest.approx(20_000)
+    assert set(statistics["population_base"]) == {"户籍人口"}
+    assert statistics.loc["141002000000", "卫生技术人员"] == pytest.approx(30)
+    assert "备注" not in statistics.columns
+    rule = RULE_ADAPTER.validate_python({
+        "id": "C1", "text_en": "health technicians per 1,000", "quote_zh": "卫生技术人员",
+        "kind": "ratio_per_population",
+        "scope": {"unit_levels": ["city"]}, "params": {"numerator": "卫生技术人员", "per": 1000, "target": 0.4}})
+    zones = pd.DataFrame({"zone_level": ["city"], "zone_id": ["141000000000"], "zone_name": ["临汾市"]})
+    result = audit([rule], zones, statistics.reset_index(), report_unspecified=False).iloc[0]
+    # 100 technicians / 20,000 registered residents × 1,000 = 5 ≥ 0.4.
+    assert result["status"] == PASS and result["value"] == pytest.approx(5.0)
+    assert "户籍人口" in result["note"]

@@ -36,6 +36,7 @@ from geocover.network.graph import Network
 from geocover.network.snapping import Snap
 from geocover.pipeline import ScenarioResult
 from geocover.schema import ZONE_KEYS, service_column
+from geocover.standards.plans import people_per_ambulance
 from geocover.travel.cells import Accessibility
 from geocover.travel.nearest import NodeTimes
 
@@ -169,8 +170,12 @@ def _spanning_rows(zones: gpd.GeoDataFrame, cells: MergedCells, config: Scenario
     table = pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)
     if statistics is not None and "population" in statistics.columns:
         table["official_population"] = statistics["population"].reindex(table["zone_id"]).to_numpy()
-    if config.ambulance is not None and statistics is not None and "ambulances" in statistics.columns:
-        table = pd.concat([table, ambulance_sufficiency(table, statistics)], axis=1)
+    standards = config.standards
+    per_people = people_per_ambulance(standards.plan, standards.path) if standards else 30_000.0
+    if config.ambulance is not None and statistics is not None and "ambulances" in statistics.columns and (
+        per_people is not None
+    ):
+        table = pd.concat([table, ambulance_sufficiency(table, statistics, per_people)], axis=1)
     for service in config.services:
         if service.name in cells.services:
             part, _ = capped_zone_table(cells.grid, cells.services[service.name], zones, service.bands_minutes,

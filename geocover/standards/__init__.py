@@ -6,11 +6,12 @@
 """
 
 from geocover.standards.audit import COLUMNS, CORE_CHECKS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, audit, write_audit
+from geocover.standards.evaluate import ABOVE_GUIDELINE, BASELINE, CANDIDATE, OPTION
 from geocover.standards.plans import list_presets, load_plan, load_preset, presets_dir, resolve_rules
 from geocover.standards.schema import NotEvaluable, Plan, PlanInfo, Rule, Scope, Source, rule_matches
 
 __all__ = [
-    "COLUMNS", "CORE_CHECKS", "FAIL", "NOT_EVALUABLE", "NOT_SPECIFIED", "PASS", "NotEvaluable", "Plan", "PlanInfo",
-    "Rule", "Scope", "Source", "audit", "list_presets", "load_plan", "load_preset", "presets_dir", "resolve_rules",
-    "rule_matches", "write_audit",
+    "ABOVE_GUIDELINE", "BASELINE", "CANDIDATE", "COLUMNS", "CORE_CHECKS", "FAIL", "NOT_EVALUABLE", "NOT_SPECIFIED",
+    "OPTION", "PASS", "NotEvaluable", "Plan", "PlanInfo", "Rule", "Scope", "Source", "audit", "list_presets",
+    "load_plan", "load_preset", "presets_dir", "resolve_rules", "rule_matches", "write_audit",
 ]

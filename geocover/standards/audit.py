@@ -27,7 +27,10 @@ table's), ``beds``, ``doctors`` (执业(助理)医师), ``nurses``, ``gps`` (全
 ``pharmacists``, ``psychiatric_beds``, ``public_tcm_beds``, ``tcm_doctors``,
 ``childcare_places``, ``family_doctors``, ``psychiatrists``, ``health_inspectors``,
 ``health_education_staff``, ``village_doctors``, ``tertiary_general_hospitals``,
-``beds_city_public``, ``beds_county_grassroots``, ``beds_other_public``.
+``beds_city_public``, ``beds_county_grassroots``, ``beds_other_public`` (read from the Chinese
+yearbook headers by :func:`geocover.io.statistics.read_statistics`, which also passes any other
+numeric column through for custom rules); ``population_base`` (常住人口 / 户籍人口) is named in
+the note of every ratio row.
 
 Facilities (optional GeoDataFrame or DataFrame): ``tier``; ``township_code`` (12-digit
 code of the facility's township, used to place it in province/city/county/township units
@@ -42,15 +45,20 @@ Output
 One row per (rule, unit): ``rule_id``, ``kind``, ``measure`` (what ``value`` is),
 ``unit_level``, ``unit_id``, ``unit_name``, ``value``, ``target``, ``target_max``,
 ``direction``, ``status`` (``pass``, ``fail``, ``not evaluable``, ``not specified by this
-plan``), ``missing`` (the missing column, layer or table), ``to_add`` (beds, ambulances,
+plan``; as the plan means it: ``baseline`` for a status the plan claims, ``option`` for 可,
+``candidate`` for a unit on a 优先支持 list, ``above guideline: no new beds`` for a guideline
+already exceeded), ``missing`` (the missing column, layer or table), ``to_add`` (beds, ambulances,
 doctors, facilities or residents to reach the target, rounded up; negative: excess over a
 ceiling), ``to_add_unit``, ``rank`` (central township health centre candidates),
-``approximately`` (左右), ``conflicts_with``, ``origin`` (plan, scenario, override) and
-``note``.
+``approximately`` (左右), ``conflicts_with``, ``origin`` (plan, scenario, override),
+``note``, and the provenance of the rule: ``quote_zh`` (the plan's words), ``seed_line`` and
+``section`` (where they stand in the plan text), ``target_year``, ``binding`` (约束性 /
+预期性 where the plan says) and the plan's ``baseline``.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 import tempfile
@@ -85,7 +93,7 @@ from geocover.standards.evaluate import (
     select_units,
     unit_fields,
 )
-from geocover.standards.schema import Plan, Rule, rule_matches
+from geocover.standards.schema import Plan, PlanInfo, Rule, rule_matches
 
 __all__ = ["CORE_CHECKS", "COLUMNS", "FAIL", "NOT_EVALUABLE", "NOT_SPECIFIED", "PASS", "audit", "write_audit"]
 
@@ -113,6 +121,9 @@ def audit(
     reach_tiers: Sequence[str] | None = None,
     radius_measure: str | None = None,
     report_unspecified: bool = True,
+    plan_info: PlanInfo | None = None,
+    today: datetime.date | None = None,
+    radius_tiers: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Evaluate every rule for every unit it applies to.
 
@@ -135,6 +146,14 @@ def audit(
         ``straight`` or ``network``: how the ``pop_within_radius_*`` columns were measured.
     report_unspecified : bool
         Add a "not specified by this plan" row for each of :data:`CORE_CHECKS` no rule covers.
+    radius_tiers : sequence of str, optional
+        Tiers the ``pop_within_radius_*`` columns were measured from (the scenario's
+        ``ambulance.tiers``); a radius rule about other tiers is not evaluable.
+    plan_info : PlanInfo, optional
+        The audited plan (taken from ``rules`` when a Plan): a plan whose period ended before
+        ``today``'s year gets a warning in the note of every row.
+    today : datetime.date, optional
+        The date the warning is judged at; today by default.
 
     Returns
     -------
@@ -149,6 +168,7 @@ def audit(
         travel_mode=travel_mode,
         reach_tiers=frozenset(reach_tiers) if reach_tiers is not None else None,
         radius_measure=radius_measure,
+        radius_tiers=frozenset(radius_tiers) if radius_tiers is not None else None,
     )
     rows: list[dict] = []
     for rule in rule_list:
@@ -166,21 +186,39 @@ def audit(
             for label, kind, filters in CORE_CHECKS
             if not any(rule_matches(r, kind, **filters) for r in rule_list)
         ]
+    info = rules.plan if isinstance(rules, Plan) else plan_info
+    year = (today or datetime.date.today()).year
+    if info is not None and info.end_year < year:
+        warning = (f"warning: the plan period {info.start_year}–{info.end_year} has ended; "
+                   "its targets are those of a past plan")
+        for entry in rows:
+            if entry["rule_id"] is not None:
+                entry["note"] = f"{entry['note']}; {warning}" if entry["note"] else warning
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     for column in ("to_add", "rank"):
         table[column] = table[column].astype("Int64")
     return table
 
 
-def write_audit(table: pd.DataFrame, path_csv: str | Path, path_xlsx: str | Path | None = None) -> None:
+def write_audit(
+    table: pd.DataFrame, path_csv: str | Path, path_xlsx: str | Path | None = None,
+    conflicts: pd.DataFrame | None = None,
+) -> None:
     """Write the audit as CSV (UTF-8 with BOM, opens in Excel) and optionally XLSX.
+
+    ``conflicts`` (:func:`geocover.standards.conflicts.plan_conflicts`) is written beside the
+    audit as ``plan_conflicts.csv`` and as the sheet ``plan_conflicts`` of the XLSX.
 
     Each file is written to a temporary file beside it and moved into place only when every
     file is complete, so no half-written output is left behind.
     """
     targets = [(Path(path_csv), lambda p: table.to_csv(p, index=False, encoding="utf-8-sig"))]
+    if conflicts is not None:
+        targets.append((Path(path_csv).with_name("plan_conflicts.csv"),
+                        lambda p: conflicts.to_csv(p, index=False, encoding="utf-8-sig")))
     if path_xlsx is not None:
-        targets.append((Path(path_xlsx), lambda p: write_workbook({"audit": table}, p)))
+        sheets = {"audit": table} | ({} if conflicts is None else {"plan_conflicts": conflicts})
+        targets.append((Path(path_xlsx), lambda p: write_workbook(sheets, p)))
     written: list[tuple[str, Path]] = []
     try:
         for path, write in targets:
@@ -205,7 +243,7 @@ def _statistics(statistics: pd.DataFrame | None) -> dict[str, pd.Series]:
     return {key(record["zone_id"]): record for _, record in table.iterrows()}
 
 
-def evaluate_one_per_unit(rule: Rule, ctx: Context) -> list[dict]:
+def evaluate_one_per_unit(rule: Rule, ctx: Context) -> list[dict]:  # noqa: C901 - one status per reading of the rule
     """Facilities of the rule's tiers per unit (townships without a township health centre…)."""
     out: list[dict] = []
     p, tiers = rule.params, rule.scope.tiers
@@ -213,6 +251,9 @@ def evaluate_one_per_unit(rule: Rule, ctx: Context) -> list[dict]:
     measure = f"facilities ({' or '.join(tiers)})"
     candidates: list[dict] = []
     counts: dict[str, pd.Series | str] = {}
+    layer = ctx.facilities
+    absent = (f"the layer has no {' or '.join(tiers)} facilities" if layer is not None and "tier" in layer.columns
+              and not layer["tier"].isin(tiers).any() else None)
     for level, unit in select_units(rule, ctx, out):
         fields = {**unit_fields(level, unit), "measure": measure, "target": p.min_count, "target_max": p.max_count}
         if p.min_population is not None:
@@ -230,6 +271,10 @@ def evaluate_one_per_unit(rule: Rule, ctx: Context) -> list[dict]:
             if seat:
                 continue
         count, missing, note = _facility_count(rule, ctx, level, unit, by_attribute, counts)
+        if absent and rule.obligation == "priority":
+            note = "; ".join(n for n in (note, f"{absent}: every qualifying unit is a candidate") if n)
+        elif absent:
+            count, missing = None, absent
         if count is None:
             out.append(row(rule, **fields, status=NOT_EVALUABLE, missing=missing))
             continue

@@ -19,10 +19,12 @@ from geocover.schema import UNIT_CODE_DIGITS, band_label
 from geocover.standards.schema import Rule
 
 PASS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED = "pass", "fail", "not evaluable", "not specified by this plan"
+BASELINE, OPTION, CANDIDATE = "baseline", "option", "candidate"
+ABOVE_GUIDELINE = "above guideline: no new beds"
 COLUMNS = (
     "rule_id", "kind", "measure", "unit_level", "unit_id", "unit_name", "value", "target", "target_max",
     "direction", "status", "missing", "to_add", "to_add_unit", "rank", "approximately", "conflicts_with",
-    "origin", "note",
+    "origin", "note", "quote_zh", "seed_line", "section", "target_year", "binding", "baseline",
 )
 _STREET = ("街道", "街道办事处", "街道办", "街办")
 _COMMUNITY = ("社区", "居委会", "居民委员会")
@@ -45,6 +47,7 @@ class Context:
     travel_mode: str | None
     reach_tiers: frozenset[str] | None
     radius_measure: str | None
+    radius_tiers: frozenset[str] | None = None
 
 
 def key(value: Any) -> str:
@@ -94,12 +97,34 @@ def row(rule: Rule | None, **fields: Any) -> dict[str, Any]:
     if rule is not None:
         base.update(
             rule_id=rule.uid, kind=rule.kind, direction=rule.direction, approximately=rule.approximately,
-            conflicts_with=", ".join(rule.conflicts_with) or None, origin=rule.origin,
+            conflicts_with=", ".join(rule.conflicts_with) or None, origin=rule.origin, quote_zh=rule.quote_zh,
+            seed_line=rule.source.line, section=rule.source.section, target_year=rule.target_year,
+            binding={True: "约束性", False: "预期性"}.get(rule.binding), baseline=rule.baseline,
         )
     base.update(fields)
     notes = [n for n in ([*_rule_notes(rule)] if rule else []) + [fields.get("note")] if n]
+    if rule is not None and base["status"] in (PASS, FAIL):
+        base["status"], reading = _reading(rule, base)
+        notes += [reading] if reading else []
     base["note"] = "; ".join(notes) or None
     return base
+
+
+def _reading(rule: Rule, base: dict[str, Any]) -> tuple[str, str | None]:
+    """The status as the plan means it: a baseline claim, an option (可), a priority list, a guideline."""
+    met = base["status"] == PASS
+    if rule.baseline_claim:
+        return BASELINE, "the claim holds in the data" if met else "the claim does not hold in the data"
+    if rule.obligation == "option":
+        return OPTION, "the option is taken" if met else "the option is not taken (the plan says 可: may)"
+    if rule.obligation == "priority" and not met:
+        return CANDIDATE, "a priority candidate (优先支持), not an obligation"
+    value, target = base.get("value"), base.get("target")
+    if rule.guideline and met and rule.direction == "at_least" and value is not None and target is not None and (
+        value > target * (1 + 1e-9)
+    ):
+        return ABOVE_GUIDELINE, f"{value:.2f} is above the guideline {target:g}: the plan adds no new beds here"
+    return base["status"], None
 
 
 def _rule_notes(rule: Rule) -> Iterator[str]:
@@ -176,7 +201,8 @@ def population(ctx: Context, unit: pd.Series) -> tuple[float | None, str]:
     record = ctx.statistics.get(key(unit["zone_id"]))
     value = number(record, "population")
     if value is not None:
-        return value, _stats_source(record)
+        base = record.get("population_base")
+        return value, _stats_source(record) + (f", {base}" if isinstance(base, str) and base else "")
     return number(unit, "population"), "zone table"
 
 
@@ -281,6 +307,9 @@ Evaluator = Callable[[Rule, Context], list[dict]]
 def _reach_missing(rule: Rule, ctx: Context) -> tuple[str | None, str | None]:
     """(missing, note) about the facilities the zone table's travel times were computed to."""
     tiers = set(rule.scope.tiers)
+    narrowed = _narrowed(rule)
+    if narrowed:
+        return f"travel times to {narrowed} only (configure a service with exactly these facilities)", None
     if not tiers:
         return None, None
     if ctx.reach_tiers is None:
@@ -292,6 +321,15 @@ def _reach_missing(rule: Rule, ctx: Context) -> tuple[str | None, str | None]:
     fewer = tiers - ctx.reach_tiers
     return None, (f"travel times reach {', '.join(sorted(ctx.reach_tiers))} only, not "
                   f"{', '.join(sorted(fewer))}: coverage may be understated") if fewer else None
+
+
+def _narrowed(rule: Rule) -> str | None:
+    """The facilities a travel-time rule narrows its tiers to (grade, column values, names), in words."""
+    p = rule.params
+    parts = [f"grade {p.min_grade} or above"] if getattr(p, "min_grade", None) else []
+    parts += [f"{column} in {', '.join(map(str, values))}" for column, values in getattr(p, "where", {}).items()]
+    parts += [f"the facilities {', '.join(p.facility_names)}"] if getattr(p, "facility_names", None) else []
+    return "; ".join(parts) or None
 
 
 def _mode_missing(rule: Rule, ctx: Context) -> tuple[str | None, str]:
@@ -337,6 +375,10 @@ def evaluate_radius(rule: Rule, ctx: Context) -> list[dict]:
     measured = None if p.measure == "unspecified" or ctx.radius_measure == p.measure else (
         f"{p.measure} distances (zone table: {ctx.radius_measure or 'not stated'})")
     measure = f"% of {area} residents within {p.km:g}" + (f"–{p.km_max:g}" if p.km_max else "") + " km"
+    tiers, reach = set(rule.scope.tiers), ctx.radius_tiers
+    if tiers and reach is not None and set(reach) != tiers:
+        measured = measured or (f"radii from {', '.join(sorted(tiers))} (the zone table's are from "
+                                f"{', '.join(sorted(reach)) or 'no tier'})")
     for level, unit in select_units(rule, ctx, out, area_filter=False):
         fields = {**unit_fields(level, unit), "measure": measure, "target": p.target_pct}
         within, total = number(unit, column), number(unit, total_column)

@@ -42,6 +42,18 @@ def load_preset(name: str) -> Plan:
     return load_plan(path)
 
 
+def people_per_ambulance(plan: str | None, path: str | Path | None = None) -> float | None:
+    """Residents per ambulance the plan sets (preset ``plan`` or plan file ``path``); ``None`` when it sets none.
+
+    Shanxi: 1 per 30,000 gives 30,000; Linfen: 0.30 per 10,000 gives 33,333; Taiyuan and Leshan
+    set no fleet ratio. Without a plan (both ``None``) the zone table keeps Shanxi's 30,000.
+    """
+    if plan is None and path is None:
+        return 30_000.0
+    rule = (load_preset(plan) if plan else load_plan(path)).rule_for("ratio_per_population", numerator="ambulances")
+    return rule.params.per / rule.params.target if rule is not None else None
+
+
 def load_plan(path: str | Path) -> Plan:
     """Load and validate a plan file.
 

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geocover.config import ServiceConfig
+from geocover.config import ServiceConfig, StandardsConfig
 from geocover.pipeline import ScenarioResult
 from geocover.schema import service_column
 from geocover.standards import audit, load_plan, load_preset, resolve_rules
-from geocover.standards.schema import Rule
+from geocover.standards.schema import Plan, Rule
+
+
+def scenario_plan(standards: StandardsConfig) -> Plan:
+    """The plan a scenario's ``standards:`` section names (a preset or a plan file)."""
+    return load_preset(standards.plan) if standards.plan else load_plan(standards.path)
 
 
 def scenario_rules(result: ScenarioResult) -> list[Rule]:
     """The rules of the scenario's plan, with its overrides and additions."""
     standards = result.config.standards
-    plan = load_preset(standards.plan) if standards.plan else load_plan(standards.path)
-    return resolve_rules(plan, standards.add, standards.override, where=str(result.config.source))
+    return resolve_rules(scenario_plan(standards), standards.add, standards.override, where=str(result.config.source))
 
 
 def _view(result: ScenarioResult, service: ServiceConfig | None) -> tuple[pd.DataFrame, list[str], str]:
@@ -74,6 +78,7 @@ def scenario_audit(result: ScenarioResult, rules: list[Rule] | None = None) -> p
     if result.config.standards is None:
         return None
     rules = scenario_rules(result) if rules is None else rules
+    info = scenario_plan(result.config.standards).plan
     statistics = result.statistics.reset_index() if result.statistics is not None else None
     groups: dict[str | None, list[Rule]] = {}
     for rule in rules:
@@ -86,7 +91,8 @@ def scenario_audit(result: ScenarioResult, rules: list[Rule] | None = None) -> p
         measure = result.config.ambulance.measure if result.config.ambulance is not None else None
         radius = {"straight": "straight", "road": "network"}.get(measure)
         parts.append(audit(group, table, statistics, result.facilities, travel_mode=mode, reach_tiers=tiers,
-                           radius_measure=radius, report_unspecified=False))
+                           radius_measure=radius, report_unspecified=False, plan_info=info,
+                           radius_tiers=result.config.ambulance.tiers if result.config.ambulance else None))
     unspecified = audit(rules, result.table.iloc[:0], None, None, report_unspecified=True)
     parts.append(unspecified[unspecified["rule_id"].isna()])
     return pd.concat([p for p in parts if not p.empty], ignore_index=True)

@@ -24,7 +24,8 @@ A rule has one ``kind``; its ``params`` are validated per kind:
     are not county seats, ranked by minutes to the county seat (central township health
     centre candidates); ``where``/``min_grade`` filter the facilities by attribute.
 ``ratio_per_population``
-    ``numerator`` (a statistics column: beds, doctors, nurses, gps, ambulances…) ``per``
+    ``numerator`` (a statistics column: one of :data:`NUMERATORS`, or any numeric column of the
+    statistics table for a custom rule) ``per``
     1,000 / 10,000 / 30,000 / 100,000 / 1,000,000 residents against ``target``
     (``target_max`` for ``range``).
 ``count_by_population_band``
@@ -54,6 +55,7 @@ NUMERATORS = (
     "psychiatric_beds", "public_tcm_beds", "tcm_doctors", "childcare_places", "family_doctors",
     "psychiatrists", "health_inspectors", "health_education_staff", "village_doctors",
     "tertiary_general_hospitals", "beds_city_public", "beds_county_grassroots", "beds_other_public",
+    "cdc_staff", "rehabilitation_doctors", "rehabilitation_therapists",
 ) + tuple(f"facilities_{tier}" for tier in TIERS)
 UNIT_LEVELS = (
     "province", "city", "county", "township", "street", "township_or_street", "village", "community",
@@ -64,7 +66,7 @@ Kind = Literal["travel_time", "radius", "response_time", "one_per_unit", "ratio_
                "count_by_population_band", "share_with_attribute"]
 Direction = Literal["at_least", "at_most", "range"]
 Tier = Literal[TIERS]
-Numerator = Literal[NUMERATORS]
+Numerator = Annotated[str, Field(min_length=1, description="a NUMERATORS name or any numeric statistics column")]
 UnitLevel = Literal[UNIT_LEVELS]
 AttributeValue = str | int | float | bool
 
@@ -103,11 +105,18 @@ class Scope(_Strict):
 
 
 class TravelTimeParams(_Strict):
-    """``target_pct`` % of residents within ``minutes`` (min) of a facility, by ``mode``."""
+    """``target_pct`` % of residents within ``minutes`` (min) of a facility, by ``mode``.
+
+    ``min_grade``, ``where`` and ``facility_names`` narrow the facilities (Linfen's circle of five
+    named tertiary hospitals): such a rule needs travel times to exactly those facilities.
+    """
 
     minutes: float = Field(gt=0)
     mode: Literal["walk", "cycle", "drive", "unspecified"] = "unspecified"
     target_pct: float = Field(default=100.0, gt=0, le=100)
+    where: dict[str, list[AttributeValue]] = Field(default_factory=dict, description="facility column -> values")
+    min_grade: int | None = Field(default=None, ge=1, le=3, description="hospital grade 1–3 or above")
+    facility_names: list[str] = Field(default_factory=list, description="the named facilities only")
 
 
 class RadiusParams(_Strict):
@@ -211,6 +220,10 @@ class _RuleBase(_Strict):
     approximately: bool = Field(default=False, description="the plan says 左右 (about)")
     binding: bool | None = Field(default=None, description="约束性 (true) or 预期性 (false) where stated")
     baseline_claim: bool = Field(default=False, description="a status the plan claims, not a target")
+    obligation: Literal["required", "option", "priority"] = Field(
+        default="required", description="required; option (可: may); priority (优先支持: a candidate list)"
+    )
+    guideline: bool = Field(default=False, description="a planning guideline (指导标准): above it means no new beds")
     conflicts_with: list[str] = Field(default_factory=list, description="rule uids of conflicting targets")
     covers: list[str] = Field(default_factory=list, description="other extraction ids stating this standard")
     note: str | None = None
@@ -327,12 +340,21 @@ class NotEvaluable(_Strict):
     covers: list[str] = Field(default_factory=list)
 
 
+class NotAStandard(_Strict):
+    """A number in the plan text that sets no standard (a baseline, an outcome, a restated target)."""
+
+    line: int = Field(ge=1, description="line of the seed text")
+    quote_zh: str = Field(min_length=1, description="the words around the number, as in the seed text")
+    reason: str = Field(min_length=1, description="why it is no rule: baseline, outcome, restates <rule uid>…")
+
+
 class Plan(_Strict):
-    """One plan: metadata, checkable rules and the standards that cannot be checked."""
+    """One plan: metadata, checkable rules, the standards that cannot be checked and the other numbers."""
 
     plan: PlanInfo
     rules: list[Rule] = Field(default_factory=list)
     not_evaluable: list[NotEvaluable] = Field(default_factory=list)
+    not_standards: list[NotAStandard] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Plan:
