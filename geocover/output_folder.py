@@ -19,10 +19,13 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
 
 from geocover.errors import InputError, Problem
 
@@ -54,6 +57,21 @@ def user_file_mode() -> int:
 def give_user_mode(path: str | Path) -> None:
     """Set ``path`` (made by ``tempfile.mkstemp``, mode 0600) to the user's normal file permissions."""
     os.chmod(path, user_file_mode())
+
+
+def save_npz(path: Path, compress: bool = False, **arrays) -> Path:
+    """Write ``arrays`` to the NumPy archive ``path`` through a temporary file beside it, with the user's
+    normal file mode: a reader never sees half a file."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        give_user_mode(temporary)
+        with os.fdopen(handle, "wb") as file:
+            (np.savez_compressed if compress else np.savez)(file, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
 
 
 @contextmanager

@@ -8,9 +8,7 @@ Boundaries and points are read with GDAL's OSM driver through pyogrio.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from array import array
 from dataclasses import fields
 from pathlib import Path
@@ -24,7 +22,7 @@ import pyogrio
 from geocover.errors import Problem, raise_if_any
 from geocover.io.sniff import pbf_problems
 from geocover.network.segments import RoadSegments
-from geocover.output_folder import give_user_mode
+from geocover.output_folder import save_npz
 
 SEGMENTS_LAYOUT = 2
 """Layout of the ``.npz`` written by :func:`save_segments` (2: uncompressed, ``highway`` as codes)."""
@@ -254,16 +252,7 @@ def save_segments(segments: RoadSegments, path: str | Path) -> Path:
     codes, values = segments.highway_classes
     arrays["highway_values"] = np.asarray(values, dtype=str)
     arrays["highway_codes"] = codes.astype(np.promote_types(np.int8, np.min_scalar_type(len(values))))
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        give_user_mode(temporary)
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return save_npz(path, **arrays)
 
 
 def load_segments(path: str | Path) -> RoadSegments:

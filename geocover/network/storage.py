@@ -8,14 +8,12 @@ target and moved into place with ``os.replace``, so a reader never sees a half-w
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from geocover.network.graph import Network
-from geocover.output_folder import give_user_mode
+from geocover.output_folder import save_npz
 
 FORMAT_VERSION = 1
 """Written into every file; :func:`load_network` refuses other versions."""
@@ -42,20 +40,9 @@ def save_network(network: Network, path: str | Path) -> Path:
     if network.n_nodes < 2**31:
         # Node indices fit in 32 bits: half the bytes to compress; loading restores int64.
         arrays["u"], arrays["v"] = arrays["u"].astype(np.int32), arrays["v"].astype(np.int32)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        give_user_mode(temporary)
-        with os.fdopen(handle, "wb") as file:
-            np.savez_compressed(
-                file, **arrays, crs_wkt=np.array(network.crs.to_wkt()), mode=np.array(network.mode),
-                cost_unit=np.array(network.cost_unit),
-                format_version=np.array(FORMAT_VERSION),
-            )
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return save_npz(path, compress=True, **arrays, crs_wkt=np.array(network.crs.to_wkt()),
+                    mode=np.array(network.mode), cost_unit=np.array(network.cost_unit),
+                    format_version=np.array(FORMAT_VERSION))
 
 
 def load_network(path: str | Path) -> Network:
