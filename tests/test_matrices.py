@@ -18,25 +18,11 @@ from geocover.travel.matrices import (
 )
 from geocover.travel.nearest import nearest_facility_nodes, point_minutes
 from tests.reference import reference_minutes
+from tests.synthetic import street_grid
 
 
 def _grid_network(seed: int, n_side: int, spacing: float = 400.0) -> Network:
-    """A jittered street grid with gaps, three speeds and one-way streets both ways round."""
-    rng = np.random.default_rng(seed)
-    ix, iy = np.meshgrid(np.arange(n_side), np.arange(n_side))
-    x = ix.ravel() * spacing + rng.uniform(-0.15, 0.15, ix.size) * spacing
-    y = iy.ravel() * spacing + rng.uniform(-0.15, 0.15, ix.size) * spacing
-    node = np.arange(ix.size).reshape(n_side, n_side)
-    u = np.concatenate([node[:, :-1].ravel(), node[:-1, :].ravel()])
-    v = np.concatenate([node[:, 1:].ravel(), node[1:, :].ravel()])
-    keep = rng.random(len(u)) > 0.15
-    u, v = u[keep], v[keep]
-    minutes = np.hypot(x[v] - x[u], y[v] - y[u]) / (rng.choice([15.0, 30.0, 50.0], len(u)) * 1000 / 60)
-    oneway = rng.random(len(u))
-    return Network(
-        x=x, y=y, u=u, v=v, minutes_uv=np.where(oneway < 0.15, np.inf, minutes),
-        minutes_vu=np.where(oneway > 0.85, np.inf, minutes), crs="EPSG:32633", mode="drive",
-    )
+    return street_grid(seed, n_side, spacing, gap_share=0.15, oneway_share=0.15)
 
 
 def _alone(snap: Snap, i: int) -> Snap:
