@@ -52,7 +52,7 @@ def _path_fields(model: type[BaseModel]):
 
 def test_every_path_field_is_declared_input_or_output():
     undeclared = [f"{model.__name__}.{name}" for model, name, field in _path_fields(ScenarioConfig)
-                  if config_module._path_kind(field.annotation, field.metadata) is None]
+                  if config_module.path_kind(field.annotation, field.metadata) is None]
     assert undeclared == ["ScenarioConfig.source"]
 
 
