@@ -7,6 +7,7 @@ For notebooks, ``import geocover as gc`` gives the building blocks, GeoDataFrame
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -94,7 +95,7 @@ def run(
     bar = tqdm(total=PIPELINE_STEPS + 2 + len(OUTPUT_STEPS), desc="geocover", disable=not progress, unit="step")
     with bar, staged_outputs(config.output_folder(out), scenario=config.name):
         result = run_scenario(config, progress=bar)
-        result.audit = scenario_audit(result)
+        result = replace(result, audit=scenario_audit(result))
         bar.set_postfix_str("standards audited")
         bar.update(1)
         outputs = _write_all(result, out, lang, offline, export_network=export_network, steps=bar)
@@ -127,7 +128,7 @@ def audit(
     names = ["audit.csv", "audit.xlsx"] + (["plan_conflicts.csv"] if conflicts is not None else [])
     with staged_outputs(folder, scenario=config.name, keep_previous=True) as stage:
         result = run_scenario(config, progress=progress)
-        result.audit = scenario_audit(result)
+        result = replace(result, audit=scenario_audit(result))
         write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx", conflicts=conflicts)
     return {name: folder / name for name in names}, _audit_summary(result.audit)
 
