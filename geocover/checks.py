@@ -93,8 +93,11 @@ def site_problems(config: ScenarioConfig, **options) -> list[Problem]:
     from geocover.siting.scenario import siting_options
 
     problems = check_inputs(config)
-    chosen = collect(problems, lambda: siting_options(config, **options))
     configured = config.siting.candidates if config.siting is not None else None
+    own: list[Problem] = []
+    chosen = collect(own, lambda: siting_options(config, **options))
+    listed = configured is not None and not Path(configured).exists() and options.get("candidates") is None
+    problems += [p for p in own if not (listed and "file not found" in p.message)]  # check_inputs named it
     candidates = chosen.candidates if chosen is not None else (options.get("candidates") or configured)
     if candidates is not None and Path(candidates).exists():
         found = vector_problems(candidates) if candidates != configured else []

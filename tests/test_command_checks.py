@@ -129,3 +129,9 @@ def test_the_checks_pass_a_good_scenario(tmp_path):
                                    "batch: {unit_level: grid_500m}\n", raster_ok=True))
     assert audit_problems(config) == compare_problems(config) == site_problems(config, k=1) == []
     assert batch_problems(config, tmp_path / "out") == []
+
+
+def test_site_names_a_missing_configured_candidate_file_once(tmp_path, capsys, no_computing):
+    extra = f"siting: {{k: 1, candidate_rule: file, candidates: {tmp_path / 'gone.gpkg'}}}\n"
+    err = _refused(["site", str(_scenario(tmp_path, extra, raster_ok=True)), "--quiet"], capsys)
+    assert "1 problem(s)" in err and "gone.gpkg" in err
