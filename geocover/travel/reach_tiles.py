@@ -47,23 +47,12 @@ class ReachTiles:
         # buffers would meet end to end at the cut, edges all but collinear, which slows the overlays.
         n_chains, chain_of = segment_chains(network)
         chain = chain_of[segments]
-        box = []
-        for ends, reduce, start in ((np.minimum, np.minimum, np.inf), (np.maximum, np.maximum, -np.inf)):
-            for coordinate in (network.x, network.y):
-                per_chain = np.full(n_chains, start)
-                reduce.at(per_chain, chain, ends(coordinate[network.u[segments]], coordinate[network.v[segments]]))
-                box.append(per_chain[chain])
+        box = _chain_boxes(network, segments, chain, n_chains)
         x_lo = ((box[0] - grow - x0) // tile_m).astype(np.int64)
         y_lo = ((box[1] - grow - y0) // tile_m).astype(np.int64)
         x_hi = ((box[2] + grow - x0) // tile_m).astype(np.int64)
         y_hi = ((box[3] + grow - y0) // tile_m).astype(np.int64)
-        differ = (x_lo ^ x_hi) | (y_lo ^ y_hi)
-        level = np.zeros(len(segments), dtype=np.int64)
-        while True:
-            up = (differ >> level) != 0
-            if not up.any():
-                break
-            level[up] += 1
+        level = _common_level((x_lo ^ x_hi) | (y_lo ^ y_hi))
         # Tile codes per level (x << 21 | y), every ancestor of every home included.
         code = ((x_lo >> level) << 21) | (y_lo >> level)
         codes, carry = [], np.empty(0, dtype=np.int64)
@@ -258,3 +247,24 @@ def _overlay(disjoint: list[shapely.Geometry], other: shapely.Geometry | None) -
         return shapely.Polygon() if other is None else other
     combined = parts[0] if len(parts) == 1 else shapely.multipolygons(parts)
     return combined if other is None or other.is_empty else shapely.union(combined, other)
+
+
+def _chain_boxes(network: Network, segments: np.ndarray, chain: np.ndarray, n_chains: int) -> list[np.ndarray]:
+    """Per segment of ``segments``: the bounding box of its whole chain, ``[x_min, y_min, x_max, y_max]``, metres."""
+    box = []
+    for ends, reduce, start in ((np.minimum, np.minimum, np.inf), (np.maximum, np.maximum, -np.inf)):
+        for coordinate in (network.x, network.y):
+            per_chain = np.full(n_chains, start)
+            reduce.at(per_chain, chain, ends(coordinate[network.u[segments]], coordinate[network.v[segments]]))
+            box.append(per_chain[chain])
+    return box
+
+
+def _common_level(differ: np.ndarray) -> np.ndarray:
+    """The lowest quadtree level at which two tile indexes differing in the bits ``differ`` share a tile."""
+    level = np.zeros(len(differ), dtype=np.int64)
+    while True:
+        up = (differ >> level) != 0
+        if not up.any():
+            return level
+        level[up] += 1
