@@ -178,7 +178,7 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
     notes += statistics_gaps(statistics, zones)
     step("zones and facilities read")
     roads = config.roads
-    segments = load_roads(config, zones) if segments is None else segments
+    segments = load_roads(config, zones, notes) if segments is None else segments
     area = study_area(zones, study_reach_m(config, segments))
     segments = with_access_rules(segments.within(tuple(area.total_bounds)), config)
     crs = utm_crs(zones)
@@ -194,7 +194,7 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
     }
     empty = [mode for mode, net in networks.items() if net.n_nodes == 0]
     if empty:
-        where = str(config.roads.pbf or config.roads.lines)
+        where = str(config.roads.path)
         raise InputError([Problem(where, f"no road open to {mode} within the study area "
                                   f"({', '.join(map(str, area.total_bounds.round(4)))})",
                                   "check that the road file covers the zones") for mode in empty])
