@@ -194,8 +194,8 @@ def _open_ends(segments: RoadSegments, n_nodes: int, exposed: np.ndarray, join_m
     level = ~segments.bridge & ~segments.tunnel
     on_level = np.zeros(n_nodes, dtype=bool)
     on_level[np.concatenate([segments.u[level], segments.v[level]])] = True
-    dangling = np.flatnonzero((degree == 1) & on_level)
-    exposed = np.setdiff1d(exposed[on_level[exposed]], dangling)
+    exposed = exposed[on_level[exposed]]
+    dangling = np.setdiff1d(np.flatnonzero((degree == 1) & on_level), exposed)
     ends = np.concatenate([dangling, exposed])
     return ends, np.concatenate([np.full(len(dangling), join_m), np.full(len(exposed), max(join_m, duplicate_m))])
 
@@ -244,11 +244,12 @@ def _join(segments: RoadSegments, x: np.ndarray, y: np.ndarray, node_source: np.
     """The segments split and their nodes merged at every junction, and the number of junctions.
 
     ``ends`` are ``(node, segment, t)``: a line end and the point at fraction ``t`` of a segment from its
-    ``u``; ``crossings`` are ``(segment, t, segment, t)``. A point within ``join_m`` of its segment's nearer
-    end node is that node; else a new node there splits the segment. The two sides' nodes are merged.
+    ``u``; ``crossings`` are ``(segment, segment, t, t)`` (see :func:`_crossings`). A point within ``join_m``
+    of its segment's nearer end node is that node; else a new node there splits the segment. The two sides'
+    nodes are merged.
     """
     end_nodes, end_segments, end_t = ends
-    first, first_t, second, second_t = crossings
+    first, second, first_t, second_t = crossings
     n_nodes, n_ends, n_crossings = len(x), len(end_nodes), len(first)
     length_m = np.hypot(x[segments.v] - x[segments.u], y[segments.v] - y[segments.u])
     segment = np.concatenate([end_segments, first, second]).astype(np.intp)
