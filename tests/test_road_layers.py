@@ -11,12 +11,17 @@ import numpy as np
 import pyproj
 import pytest
 from scipy.sparse.csgraph import dijkstra
-from shapely import LineString
+from shapely import LineString, Point, box
 
+from geocover.cli import main
+from geocover.config import load_config
+from geocover.io.osm import load_segments, read_road_segments, save_segments
 from geocover.io.road_lines import GRADE_SPEEDS_KMH
 from geocover.network.combine import combine_roads
 from geocover.network.graph import DRIVE_SPEEDS_KMH, build_network
 from geocover.network.segments import RoadSegments
+from geocover.prepare import load_roads
+from tests.test_bad_inputs import CONFIG, check, shapefile, write_pbf, write_raster
 
 CRS = "EPSG:32631"  # UTM 31N: combine_roads and the networks here measure in the same metres as the layers
 PRIMARY_M_PER_MIN = DRIVE_SPEEDS_KMH["primary"] * 1000.0 / 60.0
@@ -146,3 +151,111 @@ def test_two_local_layers_cross_and_the_first_listed_wins_a_duplicate():
                                       "村道": layer(village, "village")})
     assert report.junctions == 1 and report.duplicate_segments == {"OSM": 0, "县道": 0, "村道": 1}
     assert report.km == pytest.approx({"OSM": 1.0, "县道": 1.0, "村道": 1.0}, abs=1e-6)
+
+
+# --- the config: pbf and line layers in a county scenario, run and checked from the command line -------------
+
+@pytest.fixture()
+def county(tmp_path):
+    """The small county of test_bad_inputs (a street along the equator from 0 to 0.02 degrees east, two GBK
+    townships, a clinic), with a village road (GeoPackage) ending 2 m south of the street at 0.01 degrees east
+    and a county road (GBK Shapefile, no .cpg) crossing it at 0.005 degrees east."""
+    write_pbf(tmp_path / "roads.pbf")
+    shapefile(tmp_path / "towns.shp", [box(0.0, -0.001, 0.01, 0.001), box(0.01, -0.001, 0.02, 0.001)],
+              [b"DM", b"MC"], [[b"140100001000", "城关镇".encode("gbk")], [b"140100002000", "河西乡".encode("gbk")]])
+    (tmp_path / "clinics.csv").write_text("名称,经度,纬度\n城关镇卫生院,0.012,0.0001\n", encoding="gbk")
+    write_raster(tmp_path / "people.tif", np.ones(20))
+    gpd.GeoDataFrame({"grade": ["村道"]}, geometry=[LineString([(0.01, -0.000018), (0.01, -0.009)])],
+                     crs="EPSG:4326").to_file(tmp_path / "villages.gpkg", layer="roads")
+    shapefile(tmp_path / "县道.shp", [LineString([(0.005, -0.004), (0.005, 0.004)])], ["等级".encode("gbk")],
+              [["县道".encode("gbk")]])
+    return tmp_path
+
+
+TWO_LAYERS = """roads:
+  pbf: roads.pbf
+  lines:
+    - {path: villages.gpkg, layer: roads, grade_column: grade}
+    - {path: 县道.shp, grade_column: 等级}
+"""
+
+
+def write_config(folder, roads: str):
+    path = folder / "county.yaml"
+    path.write_text(CONFIG.replace("roads: {pbf: roads.pbf}\n", roads), encoding="utf-8")
+    return path
+
+
+def test_pbf_and_two_layers_run_with_the_combination_in_the_notes(county, capsys):
+    config = load_config(write_config(county, TWO_LAYERS))
+    assert [lines.path.name for lines in config.roads.line_layers] == ["villages.gpkg", "县道.shp"]
+    notes: list[str] = []
+    segments = load_roads(config, None, notes)
+    # Both junctions fall on street nodes (one every 0.001 degree): the street stays whole, the county road is cut.
+    assert np.bincount(segments.source).tolist() == [20, 1, 2]
+    geod = pyproj.Geod(ellps="WGS84")
+    km = [geod.line_length([0, 0.02], [0, 0]), geod.line_length([0.01, 0.01], [0, -0.009]),
+          geod.line_length([0.005, 0.005], [-0.004, 0.004])]
+    note = notes[0]
+    assert note.startswith("roads combined from 3 sources: OSM roads.pbf ")
+    shown = [float(part.split(" km")[0].rsplit(" ", 1)[1]) for part in note.split(";")[:3]]
+    np.testing.assert_allclose(shown, np.round(np.array(km) / 1000, 1), atol=0.051)
+    assert "2 junctions joined" in note
+    assert main(["run", str(county / "county.yaml"), "--out", str(county / "out"), "--quiet"]) == 0
+    assert f"note: {note}" in capsys.readouterr().out
+
+
+def test_the_single_layer_keys_still_read_one_layer(county):
+    config = load_config(write_config(county, "roads: {lines: 县道.shp, grade_column: 等级}\n"))
+    [lines] = config.roads.line_layers
+    assert lines.grade_column == "等级" and lines.path == county / "县道.shp"
+    notes: list[str] = []
+    segments = load_roads(config, None, notes)
+    assert notes == [] and segments.highway.tolist() == ["county"]  # GBK read as GBK, not mojibake
+
+
+def test_every_problem_of_every_layer_at_once(county, capsys):
+    gpd.GeoDataFrame({"名称": ["a", "b"]}, geometry=[LineString([(0, 0), (0.01, 0)]), Point(0.01, 0)],
+                     crs="EPSG:4326").to_file(county / "no_grade.gpkg")
+    shapefile(county / "bad.shp", [LineString([(0, 0), (0.01, 0)]), LineString([(0.01, 0), (0.02, 0)])],
+              ["等级".encode("gbk")], [["机耕路".encode("gbk")], ["村道".encode("gbk")]], prj=False)
+    roads = """roads:
+  pbf: roads.pbf
+  lines:
+    - {path: no_grade.gpkg, grade_column: 等级}
+    - {path: bad.shp, grade_column: 等级}
+    - {path: missing.shp, grade_column: 等级}
+"""
+    check(["validate", str(write_config(county, roads))], capsys,
+          "no_grade.gpkg", "column '等级'", "column not found",
+          "row 2", "a Point, not a line", "bad.shp", "no CRS", "unknown road grade '机耕路'",
+          "missing.shp", count=5)
+
+
+def test_a_list_of_layers_takes_its_keys_per_layer(county, capsys):
+    roads = "roads:\n  lines: [{path: 县道.shp, grade_column: 等级}]\n  grade_column: 等级\n"
+    check(["validate", str(write_config(county, roads))], capsys, "key 'roads'",
+          "with a list of 'lines', give 'grade_column' in each layer")
+    roads = "roads:\n  lines: [{path: 县道.shp}]\n"
+    check(["validate", str(write_config(county, roads))], capsys, "roads.lines", "grade_column",
+          "required key is missing")
+
+
+def test_osm_bridge_tunnel_and_layer_tags_are_kept(tmp_path):
+    nodes = "".join(f'<node id="{i}" version="1" lat="0" lon="{i * 0.001:.3f}"/>' for i in range(1, 6))
+    ways = "".join(f'<way id="{10 + i}" version="1"><nd ref="{i}"/><nd ref="{i + 1}"/><tag k="highway" '
+                   f'v="primary"/>{tags}</way>' for i, tags in enumerate([
+                       '<tag k="bridge" v="viaduct"/><tag k="layer" v="2"/>', '<tag k="tunnel" v="yes"/>',
+                       '<tag k="tunnel" v="building_passage"/>', '<tag k="bridge" v="no"/><tag k="layer" v="x"/>'],
+                       start=1))
+    (tmp_path / "hand.osm").write_text(f"<?xml version='1.0'?><osm version='0.6'>{nodes}{ways}</osm>",
+                                       encoding="utf-8")
+    segments = read_road_segments(tmp_path / "hand.osm")
+    order = np.argsort(segments.way_id)
+    assert segments.bridge[order].tolist() == [True, False, False, False]
+    assert segments.tunnel[order].tolist() == [False, True, False, False]
+    assert segments.layer[order].tolist() == [2, 0, 0, 0]
+    save_segments(segments, tmp_path / "roads.npz")
+    loaded = load_segments(tmp_path / "roads.npz")
+    for name in ("bridge", "tunnel", "layer", "source"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(segments, name))
