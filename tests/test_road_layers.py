@@ -10,17 +10,22 @@ import networkx as nx
 import numpy as np
 import pyproj
 import pytest
+import rasterio
 from scipy.sparse.csgraph import dijkstra
 from shapely import LineString, Point, box
 
 from geocover.cli import main
 from geocover.config import load_config
 from geocover.io.osm import load_segments, read_road_segments, save_segments
-from geocover.io.road_lines import GRADE_SPEEDS_KMH
+from geocover.io.population import read_population
+from geocover.io.road_lines import GRADE_SPEEDS_KMH, read_road_lines
 from geocover.network.combine import combine_roads
 from geocover.network.graph import DRIVE_SPEEDS_KMH, build_network
 from geocover.network.segments import RoadSegments
+from geocover.network.snapping import Snap
 from geocover.prepare import load_roads
+from geocover.travel.cells import cell_accessibility, snap_facilities
+from tests.reference import reference_minutes as reference_minutes_nx
 from tests.test_bad_inputs import CONFIG, check, shapefile, write_pbf, write_raster
 
 CRS = "EPSG:32631"  # UTM 31N: combine_roads and the networks here measure in the same metres as the layers
@@ -259,3 +264,73 @@ def test_osm_bridge_tunnel_and_layer_tags_are_kept(tmp_path):
     loaded = load_segments(tmp_path / "roads.npz")
     for name in ("bridge", "tunnel", "layer", "source"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(segments, name))
+
+
+# --- the Comoros PBF and a village road it lacks ------------------------------------------------------------
+
+COMOROS_UTM = "EPSG:32738"
+VILLAGE = (43.667062, -12.401271)
+"""WorldPop people on Mwali 5.7 km from any OSM road (about 2,000 in 2 km around): a village the PBF misses."""
+ROAD_END = 4571600260
+"""The OSM node nearest to it, at (43.6737026, -12.3579656): the end of an unclassified road."""
+
+
+@pytest.fixture(scope="module")
+def comoros_village(comoros_dir, tmp_path_factory):
+    """OSM roads alone and with a 村道 drawn from 2 m off :data:`ROAD_END` over a bend to :data:`VILLAGE`
+    (a GeoPackage in EPSG:32738), the drawn vertices in metres, and the combination's report."""
+    folder = tmp_path_factory.mktemp("comoros_village")
+    osm = read_road_segments(comoros_dir / "comores-latest.osm.pbf")
+    to_metric = pyproj.Transformer.from_crs("EPSG:4326", COMOROS_UTM, always_xy=True)
+    node = int(np.flatnonzero(osm.node_id == ROAD_END)[0])
+    end = np.array(to_metric.transform(osm.lon[node], osm.lat[node]))
+    village = np.array(to_metric.transform(*VILLAGE))
+    bend = (end + village) / 2 + [400.0, 0.0]
+    path = folder / "village_road.gpkg"
+    gpd.GeoDataFrame({"等级": ["村道"]}, geometry=[LineString([end - [0.0, 2.0], bend, village])],
+                     crs=COMOROS_UTM).to_file(path)
+    local = read_road_lines(path, "等级")
+    combined, report = combine_roads({"OSM": osm, "village_road.gpkg": local})
+    return osm, combined, report, (end, bend, village)
+
+
+def test_comoros_village_road_is_joined_and_counted(comoros_village):
+    osm, combined, report, (end, bend, village) = comoros_village
+    drawn_m = np.hypot(*(bend - end)) + np.hypot(*(village - bend))  # from the OSM node, where the 2 m gap closed
+    assert report.junctions == 1 and report.duplicate_segments["village_road.gpkg"] == 0
+    assert report.km["village_road.gpkg"] * 1000 == pytest.approx(drawn_m, abs=1e-3)
+    to_metric = pyproj.Transformer.from_crs("EPSG:4326", COMOROS_UTM, always_xy=True)
+    x, y = to_metric.transform(osm.lon, osm.lat)
+    assert report.km["OSM"] * 1000 == pytest.approx(np.hypot(x[osm.v] - x[osm.u], y[osm.v] - y[osm.u]).sum(), rel=1e-9)
+    assert len(combined.u) == len(osm.u) + 2  # OSM untouched, the two drawn segments added
+
+
+def test_comoros_village_cells_get_times_through_the_new_road(comoros_village, comoros_dir):
+    osm, combined, _, (end, bend, village) = comoros_village
+    facilities = gpd.read_file(comoros_dir / "health.gpkg")
+    facilities = facilities[facilities["amenity"].isin(["hospital", "clinic", "doctors"])]
+    area = gpd.GeoSeries([Point(village).buffer(2500.0)], crs=COMOROS_UTM).to_crs("EPSG:4326")
+    grid = read_population(comoros_dir / "population.tif", area)
+    before, after = (cell_accessibility(build_network(segments, "drive", COMOROS_UTM), facilities, grid,
+                                        snap_max_m=1000.0, offroad_kmh=5.0) for segments in (osm, combined))
+    valid = grid.valid
+    assert np.isinf(before.minutes[valid]).all()  # every cell is beyond 1 km of an OSM road
+    reached = valid & np.isfinite(after.minutes)
+    assert grid.population[reached].sum() > 500
+    # Independent reference: NetworkX on the OSM network alone gives the time from the road end; the drawn
+    # road adds its length at the 村道 speed.
+    network = build_network(osm, "drive", COMOROS_UTM)
+    node = int(np.flatnonzero(network.node_id == ROAD_END)[0])
+    edge = int(np.flatnonzero((network.u == node) | (network.v == node))[0])
+    at_end = Snap(np.array([edge]), np.array([0.0 if network.u[edge] == node else 1.0]), np.array([0.0]))
+    osm_snap = snap_facilities(network, facilities, 1000.0)
+    from_end = reference_minutes_nx(network, osm_snap, at_end, offroad_kmh=5.0)[0]
+    drawn_m = np.hypot(*(bend - end)) + np.hypot(*(village - bend))
+    combined_network = build_network(combined, "drive", COMOROS_UTM)
+    village_node = int(np.argmin(np.hypot(combined_network.x - village[0], combined_network.y - village[1])))
+    assert np.isfinite(from_end)
+    assert after.nodes.minutes[village_node] == pytest.approx(from_end + drawn_m / VILLAGE_M_PER_MIN, rel=1e-6)
+    # The cell holding the village's end is reached from it: a walk of at most 1 km and the node's time.
+    row, col = rasterio.transform.rowcol(grid.transform, *VILLAGE)
+    assert after.nodes.minutes[village_node] <= after.minutes[row, col] <= (
+        after.nodes.minutes[village_node] + 2 * 1000.0 / (5.0 * 1000 / 60))
