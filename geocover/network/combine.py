@@ -112,15 +112,15 @@ def combine_roads(
                                             always_xy=True)
     x, y = to_metric.transform(merged.lon, merged.lat)
     length_m = np.hypot(x[merged.v] - x[merged.u], y[merged.v] - y[merged.u])
-    dropped = _duplicates(merged, x, y, length_m, duplicate_m) if duplicate_m > 0 else np.zeros(len(length_m), bool)
-    used_by_dropped = np.unique(np.concatenate([merged.u[dropped], merged.v[dropped]]))
-    kept = merged.take(~dropped)
-    exposed = np.intersect1d(used_by_dropped, np.concatenate([kept.u, kept.v]))
-    lines = _lines(kept, x, y)
+    lines = _lines(merged, x, y)
+    dropped = _duplicates(merged, x, y, lines, length_m, duplicate_m) if duplicate_m > 0 else np.zeros(len(lines), bool)
+    kept, lines = merged.take(~dropped), lines[~dropped]
+    exposed = np.flatnonzero(_touched(merged.take(dropped), len(x)) & _touched(kept, len(x)))
     joinable = np.flatnonzero(~kept.bridge & ~kept.tunnel)
+    tree = shapely.STRtree(lines[joinable])
     ends, tolerance_m = _open_ends(kept, len(x), exposed, join_m, duplicate_m)
-    ends = _end_joins(kept, x, y, lines, joinable, ends, tolerance_m, node_source)
-    combined, junctions = _join(kept, x, y, node_source, join_m, ends, _crossings(kept, lines, joinable))
+    ends = _end_joins(kept, x, y, (lines, joinable, tree), ends, tolerance_m, node_source)
+    combined, junctions = _join(kept, x, y, node_source, join_m, ends, _crossings(kept, (lines, joinable, tree)))
     cx, cy = to_metric.transform(combined.lon, combined.lat)
     combined_m = np.hypot(cx[combined.v] - cx[combined.u], cy[combined.v] - cy[combined.u])
     km = np.bincount(combined.source, weights=combined_m, minlength=len(names)) / 1000.0
@@ -155,6 +155,14 @@ def _lines(segments: RoadSegments, x: np.ndarray, y: np.ndarray) -> np.ndarray:
                                          np.column_stack([x[segments.v], y[segments.v]])], axis=1))
 
 
+def _touched(segments: RoadSegments, n_nodes: int) -> np.ndarray:
+    """Whether each node is an end of one of the segments."""
+    touched = np.zeros(n_nodes, dtype=bool)
+    touched[segments.u] = True
+    touched[segments.v] = True
+    return touched
+
+
 def _near(tree: shapely.STRtree, x: np.ndarray, y: np.ndarray, distance_m: float) -> np.ndarray:
     """Whether each point lies within ``distance_m`` of a geometry of ``tree``."""
     found = np.zeros(len(x), dtype=bool)
@@ -162,12 +170,11 @@ def _near(tree: shapely.STRtree, x: np.ndarray, y: np.ndarray, distance_m: float
     return found
 
 
-def _duplicates(segments: RoadSegments, x: np.ndarray, y: np.ndarray, length_m: np.ndarray,
+def _duplicates(segments: RoadSegments, x: np.ndarray, y: np.ndarray, lines: np.ndarray, length_m: np.ndarray,
                 duplicate_m: float) -> np.ndarray:
     """Whether each segment repeats kept roads of earlier sources: its ends and points at most ``duplicate_m``
     apart along it all within ``duplicate_m`` of them."""
     dropped = np.zeros(len(length_m), dtype=bool)
-    lines = _lines(segments, x, y)
     for source in range(1, int(segments.source.max(initial=0)) + 1):
         earlier = np.flatnonzero((segments.source < source) & ~dropped)
         mine = np.flatnonzero(segments.source == source)
@@ -200,15 +207,19 @@ def _open_ends(segments: RoadSegments, n_nodes: int, exposed: np.ndarray, join_m
     return ends, np.concatenate([np.full(len(dangling), join_m), np.full(len(exposed), max(join_m, duplicate_m))])
 
 
-def _end_joins(segments: RoadSegments, x: np.ndarray, y: np.ndarray, lines: np.ndarray, joinable: np.ndarray,
-               ends: np.ndarray, tolerance_m: np.ndarray, node_source: np.ndarray,
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _end_joins(segments: RoadSegments, x: np.ndarray, y: np.ndarray,
+               index: tuple[np.ndarray, np.ndarray, shapely.STRtree], ends: np.ndarray, tolerance_m: np.ndarray,
+               node_source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each end's nearest joinable segment of another source and layer within its tolerance: the end nodes,
-    the segments and the foot of the perpendicular as a fraction of the segment from ``u``."""
+    the segments and the foot of the perpendicular as a fraction of the segment from ``u``.
+
+    ``index`` is ``(lines, joinable, tree)``: every segment's LineString in metres, the joinable segments (no
+    bridge or tunnel) and an STRtree of their lines."""
+    lines, joinable, tree = index
     node_layer = np.zeros(len(x), dtype=np.int8)
     node_layer[segments.u], node_layer[segments.v] = segments.layer, segments.layer
     points = shapely.points(x[ends], y[ends])
-    which, found = shapely.STRtree(lines[joinable]).query(points, predicate="dwithin", distance=tolerance_m)
+    which, found = tree.query(points, predicate="dwithin", distance=tolerance_m)
     found = joinable[found]
     other = ((segments.source[found] != node_source[ends[which]])
              & (segments.layer[found] == node_layer[ends[which]]))
@@ -221,12 +232,14 @@ def _end_joins(segments: RoadSegments, x: np.ndarray, y: np.ndarray, lines: np.n
     return ends[which], found, t
 
 
-def _crossings(segments: RoadSegments, lines: np.ndarray, joinable: np.ndarray,
+def _crossings(segments: RoadSegments, index: tuple[np.ndarray, np.ndarray, shapely.STRtree],
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pairs of joinable segments of different sources and the same layer that cross at one point: the
-    later source's segment, the earlier's, and the crossing as a fraction of each from its ``u``."""
+    later source's segment, the earlier's, and the crossing as a fraction of each from its ``u`` (``index``
+    as for :func:`_end_joins`)."""
+    lines, joinable, tree = index
     later = joinable[segments.source[joinable] > 0]
-    which, found = shapely.STRtree(lines[joinable]).query(lines[later], predicate="intersects")
+    which, found = tree.query(lines[later], predicate="intersects")
     first, second = later[which], joinable[found]
     keep = (segments.source[second] < segments.source[first]) & (segments.layer[second] == segments.layer[first])
     first, second = first[keep], second[keep]
@@ -269,19 +282,31 @@ def _join(segments: RoadSegments, x: np.ndarray, y: np.ndarray, node_source: np.
     below = min(0, int(segments.node_id.min(initial=0)))
     node_id = np.concatenate([segments.node_id, below - np.arange(1, len(split_node) + 1, dtype=np.int64)])
     pieces = _split(segments, split_segment, split_t, split_node)
-    total = len(lon)
-    links = coo_matrix((np.ones(len(first_node)), (first_node, second_node)), shape=(total, total))
-    _, label = connected_components(links, directed=False)
-    order = np.lexsort((np.arange(total), rank))
-    _, first_of_label = np.unique(label[order], return_index=True)
-    representative = order[first_of_label][label]
+    representative = _representatives(len(lon), first_node, second_node, rank)
     u, v = representative[pieces.u], representative[pieces.v]
     keep = u != v
-    used, inverse = np.unique(np.concatenate([u[keep], v[keep]]), return_inverse=True)
-    n_kept = int(keep.sum())
+    used = np.zeros(len(lon), dtype=bool)
+    used[u[keep]] = used[v[keep]] = True
+    position = np.cumsum(used) - 1
     joined = replace(pieces.take(keep), node_id=node_id[used], lon=lon[used], lat=lat[used])
-    joined.u, joined.v = inverse[:n_kept], inverse[n_kept:]
+    joined.u, joined.v = position[u[keep]], position[v[keep]]
     return joined, len(np.unique(representative[first_node]))
+
+
+def _representatives(n_nodes: int, first: np.ndarray, second: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """The node each node becomes when ``first[i]`` and ``second[i]`` are merged: of each group of merged
+    nodes, the one of the lowest ``rank`` (the earliest source), then of the lowest index."""
+    representative = np.arange(n_nodes)
+    linked, inverse = np.unique(np.concatenate([first, second]), return_inverse=True)
+    if not len(linked):
+        return representative
+    links = coo_matrix((np.ones(len(first)), (inverse[:len(first)], inverse[len(first):])),
+                       shape=(len(linked), len(linked)))
+    _, label = connected_components(links, directed=False)
+    order = np.lexsort((linked, rank[linked]))
+    _, first_of_label = np.unique(label[order], return_index=True)
+    representative[linked] = linked[order[first_of_label][label]]
+    return representative
 
 
 def _split(segments: RoadSegments, segment: np.ndarray, t: np.ndarray, node: np.ndarray) -> RoadSegments:
