@@ -138,7 +138,7 @@ def _concatenate(parts: list[RoadSegments]) -> tuple[RoadSegments, np.ndarray]:
     offsets = np.cumsum([0] + [len(part.lon) for part in parts])
     ids = [parts[0].node_id.astype(np.int64)]
     for part in parts[1:]:
-        below = min(0, *(int(i.min()) for i in ids if len(i)))
+        below = min([0, *(int(i.min()) for i in ids if len(i))])
         ids.append(below - np.arange(1, len(part.lon) + 1, dtype=np.int64))
     arrays = {name: np.concatenate([getattr(part, name) for part in parts]) for name in SEGMENT_ARRAYS}
     arrays["u"] = np.concatenate([part.u + offset for part, offset in zip(parts, offsets, strict=False)])
@@ -181,8 +181,10 @@ def _duplicates(segments: RoadSegments, x: np.ndarray, y: np.ndarray, lines: np.
         if not len(earlier) or not len(mine):
             continue
         tree = shapely.STRtree(lines[earlier])
-        u, v = segments.u[mine], segments.v[mine]
-        mine = mine[_near(tree, x[u], y[u], duplicate_m) & _near(tree, x[v], y[v], duplicate_m)]
+        ends = np.flatnonzero(_touched(segments.take(mine), len(x)))
+        near_end = np.zeros(len(x), dtype=bool)
+        near_end[ends] = _near(tree, x[ends], y[ends], duplicate_m)
+        mine = mine[near_end[segments.u[mine]] & near_end[segments.v[mine]]]
         counts = np.ceil(length_m[mine] / duplicate_m).astype(np.int64) + 1
         of_sample = np.repeat(np.arange(len(mine)), counts)
         step = np.arange(len(of_sample)) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -316,7 +318,9 @@ def _split(segments: RoadSegments, segment: np.ndarray, t: np.ndarray, node: np.
     starts = np.r_[True, segment[1:] != segment[:-1]] if len(segment) else np.zeros(0, dtype=bool)
     last = np.r_[segment[1:] != segment[:-1], True] if len(segment) else np.zeros(0, dtype=bool)
     before = np.where(starts, segments.u[segment], np.roll(node, 1))
-    whole = np.setdiff1d(np.arange(len(segments.u)), segment)
+    cut = np.zeros(len(segments.u), dtype=bool)
+    cut[segment] = True
+    whole = np.flatnonzero(~cut)
     parent = np.concatenate([whole, segment, segment[last]])
     pieces = segments.take(parent)
     pieces.u = np.concatenate([segments.u[whole], before, node[last]])
