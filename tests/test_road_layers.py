@@ -206,6 +206,8 @@ def test_pbf_and_two_layers_run_with_the_combination_in_the_notes(county, capsys
     shown = [float(part.split(" km")[0].rsplit(" ", 1)[1]) for part in note.split(";")[:3]]
     np.testing.assert_allclose(shown, np.round(np.array(km) / 1000, 1), atol=0.051)
     assert "2 junctions joined" in note
+    assert main(["validate", str(county / "county.yaml")]) == 0
+    assert "villages.gpkg (1 segments); " in capsys.readouterr().out
     assert main(["run", str(county / "county.yaml"), "--out", str(county / "out"), "--quiet"]) == 0
     assert f"note: {note}" in capsys.readouterr().out
 
