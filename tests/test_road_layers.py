@@ -11,6 +11,8 @@ import numpy as np
 import pyproj
 import pytest
 import rasterio
+import scipy.sparse as sp
+import shapely
 from scipy.sparse.csgraph import dijkstra
 from shapely import LineString, Point, box
 
@@ -156,6 +158,44 @@ def test_two_local_layers_cross_and_the_first_listed_wins_a_duplicate():
                                       "村道": layer(village, "village")})
     assert report.junctions == 1 and report.duplicate_segments == {"OSM": 0, "县道": 0, "村道": 1}
     assert report.km == pytest.approx({"OSM": 1.0, "县道": 1.0, "村道": 1.0}, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_crossings_equal_shapely_noding_of_random_layers(seed):
+    # East-west OSM-like roads and north-south local ones, random in place and extent, none crossing its own
+    # kind: combined with a 1 mm tolerance (no line end joins) the network is shapely's noding of all lines.
+    rng = np.random.default_rng(seed)
+
+    def roads(n: int, vertical: bool) -> list[list[tuple[float, float]]]:
+        drawn = []
+        for _ in range(n):
+            at, start, length_m = rng.uniform(0, 2000), rng.uniform(0, 1000), rng.uniform(300, 1500)
+            stops = np.sort(np.r_[start, start + length_m, rng.uniform(start, start + length_m, rng.integers(0, 3))])
+            drawn.append([(500000.0 + at, 100000.0 + s) if vertical else (500000.0 + s, 100000.0 + at) for s in stops])
+        return drawn
+
+    osm, village = roads(8, vertical=False), roads(8, vertical=True)
+    combined, report = combine_roads({"OSM": layer(osm, "primary"), "村道": layer(village, "village")},
+                                     join_m=0.001, duplicate_m=0)
+    noded = shapely.get_parts(shapely.node(shapely.MultiLineString([LineString(c) for c in osm + village])))
+    graph = nx.Graph()
+    for piece in noded:
+        coords = [tuple(xy) for xy in np.round(shapely.get_coordinates(piece), 4)]
+        for a, b in zip(coords[:-1], coords[1:], strict=True):
+            graph.add_edge(a, b, length_m=np.hypot(b[0] - a[0], b[1] - a[1]))
+    drawn = {tuple(xy) for line in osm + village for xy in np.round(line, 4)}
+    network = build_network(combined, "walk", CRS)
+    assert report.junctions == len(set(graph.nodes) - drawn) > 0  # every crossing, each one node
+    assert (network.n_nodes, network.n_edges) == (graph.number_of_nodes(), graph.number_of_edges())
+    assert network.length_m.sum() == pytest.approx(sum(p.length for p in noded), abs=1e-3)  # vertices kept to 1e-9°
+    ends = [line[0] for line in osm + village]
+    index = [int(np.argmin(np.hypot(network.x - x, network.y - y))) for x, y in ends]
+    lengths = sp.csr_matrix((network.length_m, (network.u, network.v)), shape=(network.n_nodes,) * 2)
+    ours = dijkstra(lengths, directed=False, indices=index)[:, index]
+    for i, a in enumerate(ends):
+        reached = nx.single_source_dijkstra_path_length(graph, tuple(np.round(a, 4)), weight="length_m")
+        theirs = [reached.get(tuple(np.round(b, 4)), np.inf) for b in ends]
+        np.testing.assert_allclose(ours[i], theirs, rtol=1e-6, atol=1e-3)
 
 
 # --- the config: pbf and line layers in a county scenario, run and checked from the command line -------------
