@@ -266,17 +266,20 @@ def test_every_problem_of_every_layer_at_once(county, capsys):
                      crs="EPSG:4326").to_file(county / "no_grade.gpkg")
     shapefile(county / "bad.shp", [LineString([(0, 0), (0.01, 0)]), LineString([(0.01, 0), (0.02, 0)])],
               ["等级".encode("gbk")], [["机耕路".encode("gbk")], ["村道".encode("gbk")]], prj=False)
+    shapefile(county / "big5.shp", [LineString([(0, 0), (0.01, 0)])], ["名稱".encode("big5")],
+              [["鄉道".encode("big5")]])
     roads = """roads:
   pbf: roads.pbf
   lines:
     - {path: no_grade.gpkg, grade_column: 等级}
     - {path: bad.shp, grade_column: 等级}
     - {path: missing.shp, grade_column: 等级}
+    - {path: big5.shp, grade_column: 名稱}
 """
     check(["validate", str(write_config(county, roads))], capsys,
           "no_grade.gpkg", "column '等级'", "column not found",
           "row 2", "a Point, not a line", "bad.shp", "no CRS", "unknown road grade '机耕路'",
-          "missing.shp", count=5)
+          "missing.shp", "big5.shp", "Big5", count=6)
 
 
 def test_a_list_of_layers_takes_its_keys_per_layer(county, capsys):
