@@ -261,6 +261,24 @@ def test_the_single_layer_keys_still_read_one_layer(county):
     assert notes == [] and segments.highway.tolist() == ["county"]  # GBK read as GBK, not mojibake
 
 
+def test_join_and_duplicate_tolerances_and_the_pbf_cache_come_from_the_config(county):
+    # A 村道 drawn 8 m north of the street over its first 0.005 degrees (557 m): a duplicate at the default
+    # duplicate_m (15 m), kept with duplicate_m: 0; its ends join the street only when join_m reaches 8 m.
+    gpd.GeoDataFrame({"grade": ["村道"]}, geometry=[LineString([(0.0, 0.0000723), (0.005, 0.0000723)])],
+                     crs="EPSG:4326").to_file(county / "beside.gpkg")
+    found = []
+    for keys in ("", "duplicate_m: 0, ", "duplicate_m: 0, join_m: 10, "):
+        lines = "lines: [{path: beside.gpkg, grade_column: grade}]"
+        config = load_config(write_config(county, f"roads: {{pbf: roads.pbf, cache_dir: cache, {keys}{lines}}}\n"))
+        notes: list[str] = []
+        segments = load_roads(config, None, notes)
+        found.append((np.bincount(segments.source, minlength=2).tolist(), notes[0]))
+    assert found[0][0] == [20, 0] and "1 segments, 0.6 km dropped as duplicates" in found[0][1]
+    assert found[1][0] == [20, 1] and "0 junctions" in found[1][1]
+    assert found[2][0] == [20, 1] and "2 junctions" in found[2][1]
+    assert len(list((county / "cache").glob("roads.pbf.*.segments.npz"))) == 1  # the PBF parsed once, then read
+
+
 def test_every_problem_of_every_layer_at_once(county, capsys):
     gpd.GeoDataFrame({"名称": ["a", "b"]}, geometry=[LineString([(0, 0), (0.01, 0)]), Point(0.01, 0)],
                      crs="EPSG:4326").to_file(county / "no_grade.gpkg")
