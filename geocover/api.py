@@ -303,10 +303,12 @@ def _population_summary(config: ScenarioConfig, zones: gpd.GeoDataFrame | None) 
 
 def _roads_summary(config: ScenarioConfig) -> str:
     roads = config.roads
-    if roads.lines is not None:
-        segments = read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer, roads.crs)
-        return f"roads: {roads.lines} ({len(segments.u):,} segments)"
-    return f"roads: {roads.pbf} ({Path(roads.pbf).stat().st_size / 1e6:.1f} MB, every block present)"
+    parts = [] if roads.pbf is None else [f"{roads.pbf} ({Path(roads.pbf).stat().st_size / 1e6:.1f} MB, every block "
+                                           "present)"]
+    for lines in roads.line_layers:
+        segments = read_road_lines(lines.path, lines.grade_column, lines.oneway_column, lines.layer, lines.crs)
+        parts.append(f"{lines.path} ({len(segments.u):,} segments)")
+    return "roads: " + "; ".join(parts)
 
 
 def validate(config: ScenarioConfig | str | Path) -> str:

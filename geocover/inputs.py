@@ -132,7 +132,7 @@ def prepare_inputs(  # noqa: PLR0913 - the inputs a caller may have read already
     statistics = load_statistics(config)
     notes += statistics_gaps(statistics, zones)
     step("zones and facilities read")
-    segments = load_roads(config, zones) if segments is None else segments
+    segments = load_roads(config, zones, notes) if segments is None else segments
     area = study_area(zones, study_reach_m(config, segments))
     segments = with_access_rules(segments.within(tuple(area.total_bounds)), config)
     networks = _networks(config, segments, zones, area)

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from geocover.config import ScenarioConfig
-from geocover.errors import InputError, Problem
+from geocover.config.sections import RoadLinesConfig
+from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.facilities import VECTOR_SUFFIXES, read_facilities
 from geocover.io.osm import SEGMENTS_LAYOUT, RoadSegments, load_segments, read_road_segments, save_segments
 from geocover.io.population import (
@@ -21,11 +22,12 @@ from geocover.io.population import (
     read_population,
     rescale_to_totals,
 )
-from geocover.io.road_lines import read_road_lines
+from geocover.io.road_lines import read_road_lines, road_lines_problems
 from geocover.io.sniff import pbf_problems, raster_problems
 from geocover.io.statistics import read_statistics
 from geocover.io.vectors import read_vector, vector_problems
 from geocover.io.zones import study_area
+from geocover.network.combine import combine_roads
 
 EXTRACT_MARGIN_KMH = 150.0
 """With ``roads.extract``, roads are kept within the zones plus this speed times the largest band."""
@@ -47,8 +49,7 @@ def check_inputs(config: ScenarioConfig) -> list[Problem]:
 
     if present(roads.pbf):
         problems += pbf_problems(roads.pbf)
-    if present(roads.lines):
-        problems += vector_problems(roads.lines, roads.layer)
+    problems += [p for lines in roads.line_layers if present(lines.path) for p in road_layer_problems(lines)]
     for zone in config.zones:
         for path in (zone.path, zone.seats):
             if present(path):
@@ -78,6 +79,19 @@ def check_inputs(config: ScenarioConfig) -> list[Problem]:
         except InputError as error:
             problems += error.problems
     return problems
+
+
+def road_layer_problems(lines: RoadLinesConfig) -> list[Problem]:
+    """Every problem of one road line layer: unreadable or Big5/damaged text, no CRS, missing columns, rows
+    with an unknown grade or a geometry that is not a line (see :func:`geocover.io.road_lines.road_lines_problems`)."""
+    found = vector_problems(lines.path, lines.layer)
+    if found:
+        return found
+    try:
+        frame = read_vector(lines.path, lines.layer, lines.crs, require_crs=False)
+    except InputError as error:
+        return error.problems
+    return road_lines_problems(frame, str(lines.path), lines.grade_column, lines.oneway_column)
 
 
 def load_facilities(config: ScenarioConfig) -> gpd.GeoDataFrame:
@@ -154,7 +168,8 @@ def statistics_gaps(statistics: pd.DataFrame | None, zones: gpd.GeoDataFrame) ->
 def roads_cache_file(config: ScenarioConfig) -> Path | None:
     """The ``.npz`` under ``roads.cache_dir`` that keeps the parsed PBF, named after the file, its size,
     modification time and the layout of :func:`~geocover.io.osm.save_segments` (a cache of another layout is
-    never read); None when the roads are not cached (no ``cache_dir``, a line layer, or ``extract``)."""
+    never read); None when the roads are not cached (no ``cache_dir``, no PBF, or ``extract``). Only the PBF
+    is cached: line layers are read and joined to it on every run."""
     roads = config.roads
     if roads.cache_dir is None or roads.pbf is None or roads.extract:
         return None
@@ -163,25 +178,51 @@ def roads_cache_file(config: ScenarioConfig) -> Path | None:
     return Path(roads.cache_dir) / name
 
 
-def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
-    """Road segments from the configured source; with ``roads.extract``, only the ways around the zones
-    (see :func:`extract_box`), kept while the PBF is streamed once.
+def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame, notes: list[str] | None = None) -> RoadSegments:
+    """Road segments from the configured sources: the PBF, the line layers, or both joined where they meet.
 
-    With ``roads.cache_dir``, a parsed PBF is kept there as one ``.npz`` (see :func:`roads_cache_file`)
-    and read back in a fraction of the parsing time: a province is parsed once.
+    With ``roads.extract``, only the PBF's ways around the zones (see :func:`extract_box`), kept while the
+    PBF is streamed once. With ``roads.cache_dir``, a parsed PBF is kept there as one ``.npz`` (see
+    :func:`roads_cache_file`) and read back in a fraction of the parsing time: a province is parsed once.
+    With several sources, they are combined by :func:`geocover.network.combine.combine_roads` (the PBF first,
+    then the layers as listed; ``roads.join_m``, ``roads.duplicate_m``) and its report, kilometres per source,
+    duplicates dropped and junctions joined, is appended to ``notes`` when given.
     """
     roads = config.roads
+    sources: dict[str, RoadSegments] = {}
+    if roads.pbf is not None:
+        sources[f"OSM {Path(roads.pbf).name}"] = _osm_roads(config, zones)
+    problems = []
+    for number, lines in enumerate(roads.line_layers, start=1):
+        name = Path(lines.path).name + (f" ({lines.layer})" if lines.layer else "")
+        try:
+            segments = read_road_lines(lines.path, lines.grade_column, lines.oneway_column, lines.layer, lines.crs)
+        except InputError as error:
+            problems += error.problems
+            continue
+        sources[name if name not in sources else f"{name} #{number}"] = segments
+    raise_if_any(problems)
+    if len(sources) == 1:
+        return next(iter(sources.values()))
+    segments, combined = combine_roads(sources, roads.join_m, roads.duplicate_m)
+    if notes is not None:
+        notes += combined.notes()
+    return segments
+
+
+def _osm_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame) -> RoadSegments:
+    """The PBF's road segments: from the cache when there is one, else streamed (around the zones with
+    ``roads.extract``)."""
+    roads = config.roads
     cached = roads_cache_file(config)
-    if cached is not None:
-        if cached.is_file():
-            return load_segments(cached)
-        segments = read_road_segments(roads.pbf)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        save_segments(segments, cached)
-        return segments
-    if roads.lines is not None:
-        return read_road_lines(roads.lines, roads.grade_column, roads.oneway_column, roads.layer, roads.crs)
-    return read_road_segments(roads.pbf, extract_box(config, zones) if roads.extract else None)
+    if cached is None:
+        return read_road_segments(roads.pbf, extract_box(config, zones) if roads.extract else None)
+    if cached.is_file():
+        return load_segments(cached)
+    segments = read_road_segments(roads.pbf)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    save_segments(segments, cached)
+    return segments
 
 
 def with_access_rules(segments: RoadSegments, config: ScenarioConfig) -> RoadSegments:

@@ -307,8 +307,7 @@ def test_bands_and_target(scenario, capsys, old, new, expected):
 
 
 def test_cross_field_error_names_keys_without_a_dump(scenario, capsys):
-    scenario.write_text(CONFIG.replace("roads: {pbf: roads.pbf}", "roads: {pbf: roads.pbf, lines: r.shp}"),
-                        encoding="utf-8")
+    scenario.write_text(CONFIG.replace("roads: {pbf: roads.pbf}", "roads: {speed_factor: 2}"), encoding="utf-8")
     err = check(["validate", str(scenario)], capsys, "key 'roads'", "'pbf' or 'lines'")
     assert "got {" not in err and "Value error" not in err
 

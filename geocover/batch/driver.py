@@ -135,9 +135,10 @@ def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
     """
     roads = config.roads
     if roads.lines is not None:
-        stat = Path(roads.lines).stat()
-        key = json.dumps([str(Path(roads.lines).resolve()), stat.st_size, stat.st_mtime_ns, roads.grade_column,
-                          roads.oneway_column, roads.layer])
+        files = [Path(path) for _, kind, path in roads.declared_paths() if kind == "input"]
+        key = json.dumps([[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files] + [
+            roads.model_dump_json(include={"lines", "layer", "crs", "grade_column", "oneway_column", "join_m",
+                                           "duplicate_m", "extract"})])
         digest = hashlib.sha1(key.encode()).hexdigest()[:12]
         parsed = state_dir / ROADS_FOLDER / f"lines-{digest}.v{SEGMENTS_LAYOUT}.npz"
         if not parsed.is_file():

@@ -27,7 +27,9 @@ def path_kind(annotation: Any, metadata: list | None = None) -> str | None:
         return next((item for item in metadata if item in ("input", "output")), None)
     if get_origin(annotation) is Annotated:
         args = get_args(annotation)
-        return args[1] if args[0] is Path and args[1] in ("input", "output") else None
+        if args[0] is not Path:  # an annotated union, e.g. one with a discriminator
+            return path_kind(args[0])
+        return args[1] if args[1] in ("input", "output") else None
     return next(filter(None, map(path_kind, get_args(annotation))), None)
 Minutes = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 """A travel time in minutes: positive and finite."""

@@ -3,23 +3,48 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from geocover.config.paths import InputPath, Minutes, OutputPath, Section, check_bands
+from geocover.network.combine import DUPLICATE_M, JOIN_M
 from geocover.network.graph import CLOSED_KINDS
 
 
+class RoadLinesConfig(Section):
+    """One road line layer of a ``roads.lines`` list: a vector file classed by road grade."""
+
+    path: InputPath = Field(description="road line layer (Shapefile, GeoPackage…)")
+    layer: str | None = None
+    crs: str | None = Field(default=None, description="CRS of a layer without .prj, e.g. EPSG:4490")
+    grade_column: str = Field(description="国道/省道/县道/乡道/村道/城市道路 or route code")
+    oneway_column: str | None = None
+
+
+RoadLines = Annotated[
+    Annotated[InputPath, Tag("path")] | Annotated[list[RoadLinesConfig], Tag("layers")],
+    Discriminator(lambda value: "layers" if isinstance(value, list) else "path"),
+]
+"""``roads.lines``: one layer's path (with ``roads.layer``, ``crs`` and columns) or a list of layers."""
+
+
 class RoadsConfig(Section):
-    """Road network source: an OSM file, or a line layer classed by road grade."""
+    """Road network sources: an OSM file, line layers classed by road grade, or both (joined where they meet)."""
 
     pbf: InputPath | None = Field(default=None, description="OSM PBF (or .osm XML) file")
-    lines: InputPath | None = Field(default=None, description="road line layer (Shapefile, GeoPackage…)")
+    lines: RoadLines | None = Field(
+        default=None, description="road line layer (Shapefile, GeoPackage…), or a list of layers each with path, "
+        "layer, crs, grade_column, oneway_column; with pbf, joined to the OSM roads")
     layer: str | None = None
     crs: str | None = Field(default=None, description="CRS of a line layer without .prj, e.g. EPSG:4490")
     grade_column: str | None = Field(default=None, description="国道/省道/县道/乡道/村道/城市道路 or route code")
     oneway_column: str | None = None
+    join_m: float = Field(default=JOIN_M, ge=0, allow_inf_nan=False, description="with several road sources: line "
+                          "ends and crossings this close (metres) to another source's road are joined to it")
+    duplicate_m: float = Field(default=DUPLICATE_M, ge=0, allow_inf_nan=False, description="with several road "
+                               "sources: a segment wholly this close (metres) to an earlier source's roads is dropped "
+                               "as a duplicate (OSM kept); 0 keeps all")
     extract: bool = Field(
         default=False,
         description="stream the roads near the zones out of a large PBF first (margin: 150 km/h x largest band)",
@@ -41,17 +66,30 @@ class RoadsConfig(Section):
     rural_factor: float = Field(default=1.0, gt=0, description="drive speed factor on roads elsewhere")
 
     @model_validator(mode="after")
-    def _one_source(self) -> RoadsConfig:
-        if (self.pbf is None) == (self.lines is None):
-            raise ValueError("give exactly one of 'pbf' or 'lines'")
-        if self.lines is not None and self.grade_column is None:
+    def _sources(self) -> RoadsConfig:
+        if self.pbf is None and not self.lines:
+            raise ValueError("give 'pbf' or 'lines' (or both)")
+        single = [key for key in ("layer", "crs", "grade_column", "oneway_column") if getattr(self, key) is not None]
+        if isinstance(self.lines, list) and single:
+            raise ValueError(f"with a list of 'lines', give {', '.join(map(repr, single))} in each layer")
+        if isinstance(self.lines, Path) and self.grade_column is None:
             raise ValueError("'lines' needs 'grade_column'")
         return self
 
     @property
     def path(self) -> Path:
-        """The road file, whichever kind."""
-        return self.pbf if self.pbf is not None else self.lines
+        """The main road file: the PBF, else the first line layer."""
+        return self.pbf if self.pbf is not None else self.line_layers[0].path
+
+    @property
+    def line_layers(self) -> list[RoadLinesConfig]:
+        """The line layers, a single ``lines`` path with its ``layer``, ``crs`` and columns as one."""
+        if isinstance(self.lines, list):
+            return self.lines
+        if self.lines is None:
+            return []
+        return [RoadLinesConfig(path=self.lines, layer=self.layer, crs=self.crs, grade_column=self.grade_column,
+                                oneway_column=self.oneway_column)]
 
     @model_validator(mode="after")
     def _default_closed_kinds(self) -> RoadsConfig:

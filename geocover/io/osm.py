@@ -24,8 +24,9 @@ from geocover.io.sniff import pbf_problems
 from geocover.network.segments import RoadSegments
 from geocover.output_folder import save_npz
 
-SEGMENTS_LAYOUT = 2
-"""Layout of the ``.npz`` written by :func:`save_segments` (2: uncompressed, ``highway`` as codes)."""
+SEGMENTS_LAYOUT = 3
+"""Layout of the ``.npz`` written by :func:`save_segments` (2: uncompressed, ``highway`` as codes; 3: with
+``bridge``, ``tunnel``, ``layer`` and ``source``)."""
 
 _MPH = 1.609344
 _FLUSH_REFS = 1_000_000
@@ -69,6 +70,15 @@ def _oneway_flag(tags: osmium.osm.TagList) -> int:
     return 0
 
 
+def _grade_separation(tags: osmium.osm.TagList) -> tuple[bool, bool, int]:
+    """``bridge``, ``tunnel`` (any value but ``no``; a building passage is no tunnel) and ``layer`` (0 when
+    untagged or not a whole number) of a way."""
+    layer = tags.get("layer", "0").strip()
+    level = int(layer) if layer.lstrip("+-").isdigit() else 0
+    return (tags.get("bridge", "no") != "no", tags.get("tunnel", "no") not in ("no", "building_passage"),
+            max(-5, min(5, level)))
+
+
 class _WayBatches:
     """``highway`` ways streamed in batches of about :data:`_FLUSH_REFS` node references.
 
@@ -81,8 +91,9 @@ class _WayBatches:
         ``(west, south, east, north)`` in degrees, edges included; None keeps every way.
     """
 
-    _COLUMNS = (np.int64, np.int64, object, np.int8, np.float64, bool, bool)
-    """Types of a way's row: id, located nodes, highway, oneway, maxspeed (km/h), foot and motor closed."""
+    _COLUMNS = (np.int64, np.int64, object, np.int8, np.float64, bool, bool, bool, bool, np.int8)
+    """Types of a way's row: id, located nodes, highway, oneway, maxspeed (km/h), foot and motor closed, bridge,
+    tunnel, layer."""
 
     def __init__(self, bounds: tuple[float, float, float, float] | None) -> None:
         self.bounds = bounds
@@ -95,7 +106,7 @@ class _WayBatches:
     def _start(self) -> None:
         self.refs = array("q")
         self.coords: list[str] = []
-        self.ways: list[tuple[int, int, str, int, float, bool, bool]] = []
+        self.ways: list[tuple[int, int, str, int, float, bool, bool, bool, bool, int]] = []
 
     def add(self, way: osmium.osm.Way) -> None:
         """Buffer one way, its located nodes and its tags; flush when the batch is full."""
@@ -114,6 +125,7 @@ class _WayBatches:
             way.id, len(refs), tags.get("highway"), _oneway_flag(tags), parse_maxspeed(tags.get("maxspeed")),
             tags.get("foot", access) in ("no", "private"),
             tags.get("motor_vehicle", tags.get("vehicle", access)) in ("no", "private"),
+            *_grade_separation(tags),
         ))
         if len(self.refs) >= _FLUSH_REFS:
             self.flush()
@@ -145,7 +157,7 @@ class _WayBatches:
         """The kept ways as segments between consecutive located nodes, nodes shared by id."""
         self.flush()
         ids, lonlat, way_index = (np.concatenate(parts) for parts in zip(*self.points, strict=True))
-        way_id, _, highway, oneway, maxspeed, foot_no, motor_no = (
+        way_id, _, highway, oneway, maxspeed, foot_no, motor_no, bridge, tunnel, layer = (
             np.concatenate(parts) for parts in zip(*self.tags, strict=True)
         )
         first = np.flatnonzero(way_index[:-1] == way_index[1:])
@@ -156,7 +168,8 @@ class _WayBatches:
         return RoadSegments(
             node_id=unique_ids, lon=lonlat[point_of_node, 0], lat=lonlat[point_of_node, 1], u=u, v=v,
             way_id=way_id[way], highway=highway[way], oneway=oneway[way], maxspeed_kmh=maxspeed[way],
-            foot_forbidden=foot_no[way], motor_forbidden=motor_no[way],
+            foot_forbidden=foot_no[way], motor_forbidden=motor_no[way], bridge=bridge[way], tunnel=tunnel[way],
+            layer=layer[way],
         )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from geocover.errors import InputError, Problem
+from geocover.errors import Problem, raise_if_any
 from geocover.io.vectors import read_vector
 from geocover.network.segments import RoadSegments, oneway_flags, segments_from_lines
 
@@ -82,24 +82,39 @@ def read_road_lines(
     Raises
     ------
     InputError
-        Listing missing columns, a missing CRS and every row with an unknown grade.
+        Listing every problem at once (see :func:`road_lines_problems`).
     """
-    file = str(path)
-    frame = read_vector(path, layer, crs)
-    problems = []
-    for column in (c for c in (grade_column, oneway_column) if c):
-        if column not in frame.columns:
-            problems.append(Problem(file, "column not found", f"use one of {list(frame.columns)}", column=column))
-    if problems:
-        raise InputError(problems)
+    frame = read_vector(path, layer, crs, require_crs=False)
+    raise_if_any(road_lines_problems(frame, str(path), grade_column, oneway_column))
     grades = frame[grade_column].map(road_grade)
-    problems = [
-        Problem(file, f"unknown road grade {frame[grade_column].iat[i]!r}",
-                "use 国道/省道/县道/乡道/村道/城市道路 or a route code like G105", row=i + 1, column=grade_column)
-        for i in np.flatnonzero(grades.isna().to_numpy())
-    ]
-    if problems:
-        raise InputError(problems)
     oneway = oneway_flags(frame[oneway_column].to_numpy(dtype=object)) if oneway_column else None
     return segments_from_lines(gpd.GeoSeries(frame.geometry, crs=frame.crs), grades.to_numpy(dtype=object),
                                oneway=oneway)
+
+
+def road_lines_problems(
+    frame: gpd.GeoDataFrame, file: str, grade_column: str, oneway_column: str | None = None
+) -> list[Problem]:
+    """Every problem of a road line layer read by :func:`~geocover.io.vectors.read_vector`: no CRS, missing
+    columns, each row with an unknown grade and each row that is not a line (points, polygons, no geometry)."""
+    problems = []
+    if frame.crs is None:
+        problems.append(Problem(file, "the layer has no CRS (no .prj)",
+                                "copy its .prj beside it, or state it with crs: (e.g. crs: EPSG:4490) in the config"))
+    for column in (c for c in (grade_column, oneway_column) if c):
+        if column not in frame.columns:
+            problems.append(Problem(file, "column not found", f"use one of {list(frame.columns)}", column=column))
+    if grade_column in frame.columns:
+        unknown = frame[grade_column].map(road_grade).isna().to_numpy()
+        problems += [
+            Problem(file, f"unknown road grade {frame[grade_column].iat[i]!r}",
+                    "use 国道/省道/县道/乡道/村道/城市道路 or a route code like G105", row=i + 1, column=grade_column)
+            for i in np.flatnonzero(unknown)
+        ]
+    kinds = frame.geometry.geom_type
+    problems += [
+        Problem(file, f"the geometry is {'missing' if kinds.iat[i] is None else 'a ' + kinds.iat[i]}, not a line",
+                "keep only (multi)lines in a road layer", row=i + 1)
+        for i in np.flatnonzero(~kinds.isin(["LineString", "MultiLineString"]).to_numpy())
+    ]
+    return problems

@@ -39,6 +39,14 @@ class RoadSegments:
         Parsed OSM ``maxspeed`` in km/h, NaN where untagged or unparsable.
     foot_forbidden, motor_forbidden : numpy.ndarray of bool
         Access tags that close the way to walkers or to motor vehicles.
+    bridge, tunnel : numpy.ndarray of bool, optional
+        OSM ``bridge`` or ``tunnel`` set (to anything but ``no``; ``tunnel=building_passage`` is not a
+        tunnel): the way crosses others at another level. False everywhere when omitted.
+    layer : numpy.ndarray of int8, optional
+        OSM ``layer`` (0 when untagged or omitted): ways of different layers cross without meeting.
+    source : numpy.ndarray of int8, optional
+        Which road source each segment comes from, an index into the sources given to
+        :func:`geocover.network.combine.combine_roads` (0 for a single source, the default).
     """
 
     node_id: np.ndarray
@@ -52,6 +60,16 @@ class RoadSegments:
     maxspeed_kmh: np.ndarray
     foot_forbidden: np.ndarray
     motor_forbidden: np.ndarray
+    bridge: np.ndarray | None = None
+    tunnel: np.ndarray | None = None
+    layer: np.ndarray | None = None
+    source: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n_segments = len(self.u)
+        for name, dtype in (("bridge", bool), ("tunnel", bool), ("layer", np.int8), ("source", np.int8)):
+            value = getattr(self, name)
+            setattr(self, name, np.zeros(n_segments, dtype=dtype) if value is None else np.asarray(value, dtype))
 
     @classmethod
     def from_gdf(
@@ -103,27 +121,27 @@ class RoadSegments:
         """Segments with at least one end inside ``(west, south, east, north)`` degrees."""
         west, south, east, north = bounds
         inside = (self.lon >= west) & (self.lon <= east) & (self.lat >= south) & (self.lat <= north)
-        return self._subset(inside[self.u] | inside[self.v])
+        return self.take(inside[self.u] | inside[self.v])
 
     def near(self, bounds: tuple[float, float, float, float]) -> RoadSegments:
         """Segments whose bounding box (of their ends) meets ``(west, south, east, north)`` degrees: with
         :meth:`within`'s, the long ones passing across the box."""
         west, south, east, north = bounds
         lon_u, lon_v, lat_u, lat_v = self.lon[self.u], self.lon[self.v], self.lat[self.u], self.lat[self.v]
-        return self._subset((np.minimum(lon_u, lon_v) <= east) & (np.maximum(lon_u, lon_v) >= west)
+        return self.take((np.minimum(lon_u, lon_v) <= east) & (np.maximum(lon_u, lon_v) >= west)
                             & (np.minimum(lat_u, lat_v) <= north) & (np.maximum(lat_u, lat_v) >= south))
 
-    def _subset(self, keep: np.ndarray) -> RoadSegments:
-        """The segments where ``keep``, in their order, on the same nodes."""
+    def take(self, keep: np.ndarray) -> RoadSegments:
+        """The segments selected by ``keep`` (a boolean mask or indices, repeats allowed), on the same nodes."""
         codes, classes = self.highway_classes
-        part = replace(
-            self, u=self.u[keep], v=self.v[keep], way_id=self.way_id[keep], highway=self.highway[keep],
-            oneway=self.oneway[keep], maxspeed_kmh=self.maxspeed_kmh[keep],
-            foot_forbidden=self.foot_forbidden[keep], motor_forbidden=self.motor_forbidden[keep],
-        )
+        part = replace(self, **{name: getattr(self, name)[keep] for name in SEGMENT_ARRAYS})
         part.highway_classes = codes[keep], classes
         return part
 
+
+SEGMENT_ARRAYS = ("u", "v", "way_id", "highway", "oneway", "maxspeed_kmh", "foot_forbidden", "motor_forbidden",
+                  "bridge", "tunnel", "layer", "source")
+"""The :class:`RoadSegments` fields holding one value per segment (the others hold one per node)."""
 
 ONEWAY_ALONG = frozenset({"1", "yes", "true", "y", "是", "单向", "正向"})
 """Values of a oneway column meaning one way in the drawing direction (compared lower-cased)."""

@@ -1,0 +1,328 @@
+"""Several road sources as one set of segments: OSM and local line layers joined where they meet.
+
+Chinese analysts have OSM for the main roads and the transport bureau's rural road layers (县道, 乡道, 村道)
+for the rest. :func:`combine_roads` puts them together by stated rules, the sources in order of precedence
+(OSM first when given, then the line layers as listed):
+
+* **Duplicates.** A segment of a later source whose whole length lies within ``duplicate_m`` of the kept
+  roads of earlier sources (tested at its ends and at points at most ``duplicate_m`` apart along it, so no
+  point of it is farther than 1.5 x ``duplicate_m``) repeats a road already there: it is dropped and the
+  earlier one kept (OSM over a local layer, because OSM carries ``maxspeed``, ``oneway`` and access tags).
+  Where a dropped segment leaves a kept one's end open, that end is joined to the nearest road of another
+  source within ``duplicate_m``.
+* **Ends.** The dangling end of a line (a node of one segment in its source) is joined to the nearest
+  segment of another source within ``join_m``: onto that segment's end node when the foot of the
+  perpendicular lies within ``join_m`` of it, else at the foot, splitting the segment there.
+* **Crossings.** Segments of different sources that cross are split at the crossing and joined there (onto
+  an end node within ``join_m`` of it, as above).
+* **Grade separation.** Nothing is joined to or across a segment tagged ``bridge`` or ``tunnel``, nor
+  between segments whose OSM ``layer`` differs (a line layer is at layer 0).
+
+Joined nodes take the position of the earlier source's node, so OSM geometry is never moved. Segments of
+one source are never joined to each other here: each source keeps its own topology. Everything is
+vectorized over Shapely STRtrees in a local UTM projection (fine for a province's 10^6 segments).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pyproj
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from geocover.io.utm import utm_crs_at
+from geocover.network.segments import SEGMENT_ARRAYS, RoadSegments
+
+JOIN_M = 5.0
+"""Default junction tolerance in metres: line ends and crossings this close to another source's road meet it."""
+DUPLICATE_M = 15.0
+"""Default duplicate tolerance in metres: a later source's segment wholly this close to earlier roads is dropped."""
+
+
+@dataclass
+class RoadsCombined:
+    """What :func:`combine_roads` kept, dropped and joined.
+
+    Attributes
+    ----------
+    km : dict of str to float
+        Kilometres of road each source contributes to the combined segments (after duplicates are dropped).
+    duplicate_km : dict of str to float
+        Kilometres of each source dropped as duplicates of an earlier source's roads.
+    duplicate_segments : dict of str to int
+        Segments of each source dropped as duplicates.
+    junctions : int
+        Distinct nodes where roads of different sources were joined (line ends and crossings).
+    join_m, duplicate_m : float
+        The tolerances used, metres.
+    """
+
+    km: dict[str, float]
+    duplicate_km: dict[str, float]
+    duplicate_segments: dict[str, int]
+    junctions: int
+    join_m: float
+    duplicate_m: float
+
+    def notes(self) -> list[str]:
+        """One sentence for a run's notes: kilometres per source, duplicates dropped and junctions joined."""
+        parts = []
+        for name, km in self.km.items():
+            dropped = self.duplicate_segments[name]
+            extra = (f" ({dropped:,} segments, {self.duplicate_km[name]:,.1f} km dropped as duplicates of an "
+                     f"earlier source within {self.duplicate_m:g} m)") if dropped else ""
+            parts.append(f"{name} {km:,.1f} km{extra}")
+        return [f"roads combined from {len(self.km)} sources: " + "; ".join(parts)
+                + f"; {self.junctions:,} junctions joined between sources (within {self.join_m:g} m, none at "
+                "bridges, tunnels or across layers)"]
+
+
+def combine_roads(
+    sources: dict[str, RoadSegments], join_m: float = JOIN_M, duplicate_m: float = DUPLICATE_M
+) -> tuple[RoadSegments, RoadsCombined]:
+    """Merge the segments of several road sources into one, joined where they meet (see the module's rules).
+
+    Parameters
+    ----------
+    sources : dict of str to RoadSegments
+        The sources by name, in order of precedence: an earlier source wins over a later one's duplicate.
+    join_m : float
+        Junction tolerance in metres (:data:`JOIN_M`).
+    duplicate_m : float
+        Duplicate tolerance in metres (:data:`DUPLICATE_M`); 0 keeps every segment.
+
+    Returns
+    -------
+    segments : RoadSegments
+        All kept segments, ``source`` the position of their source in ``sources``; the first source keeps its
+        node ids, the other nodes get negative ids.
+    combined : RoadsCombined
+        Kilometres per source, duplicates dropped, junctions joined.
+    """
+    names = list(sources)
+    if not 0 < len(names) < 128:
+        raise ValueError(f"give 1 to 127 road sources, got {len(names)}")
+    merged, node_source = _concatenate(list(sources.values()))
+    west, east = (float(merged.lon.min()), float(merged.lon.max())) if len(merged.lon) else (0.0, 0.0)
+    south, north = (float(merged.lat.min()), float(merged.lat.max())) if len(merged.lat) else (0.0, 0.0)
+    to_metric = pyproj.Transformer.from_crs("EPSG:4326", utm_crs_at((west + east) / 2, (south + north) / 2),
+                                            always_xy=True)
+    x, y = to_metric.transform(merged.lon, merged.lat)
+    length_m = np.hypot(x[merged.v] - x[merged.u], y[merged.v] - y[merged.u])
+    lines = _lines(merged, x, y)
+    dropped = _duplicates(merged, x, y, lines, length_m, duplicate_m) if duplicate_m > 0 else np.zeros(len(lines), bool)
+    kept, lines = merged.take(~dropped), lines[~dropped]
+    exposed = np.flatnonzero(_touched(merged.take(dropped), len(x)) & _touched(kept, len(x)))
+    joinable = np.flatnonzero(~kept.bridge & ~kept.tunnel)
+    tree = shapely.STRtree(lines[joinable])
+    ends, tolerance_m = _open_ends(kept, len(x), exposed, join_m, duplicate_m)
+    ends = _end_joins(kept, x, y, (lines, joinable, tree), ends, tolerance_m, node_source)
+    combined, junctions = _join(kept, x, y, node_source, join_m, ends, _crossings(kept, (lines, joinable, tree)))
+    cx, cy = to_metric.transform(combined.lon, combined.lat)
+    combined_m = np.hypot(cx[combined.v] - cx[combined.u], cy[combined.v] - cy[combined.u])
+    km = np.bincount(combined.source, weights=combined_m, minlength=len(names)) / 1000.0
+    lost = merged.source[dropped]
+    lost_km = np.bincount(lost, weights=length_m[dropped], minlength=len(names)) / 1000.0
+    return combined, RoadsCombined(
+        km=dict(zip(names, km.tolist(), strict=True)), duplicate_km=dict(zip(names, lost_km.tolist(), strict=True)),
+        duplicate_segments=dict(zip(names, np.bincount(lost, minlength=len(names)).tolist(), strict=True)),
+        junctions=junctions, join_m=join_m, duplicate_m=duplicate_m,
+    )
+
+
+def _concatenate(parts: list[RoadSegments]) -> tuple[RoadSegments, np.ndarray]:
+    """All sources' segments on one node list, ``source`` set, and the source of every node."""
+    offsets = np.cumsum([0] + [len(part.lon) for part in parts])
+    ids = [parts[0].node_id.astype(np.int64)]
+    for part in parts[1:]:
+        below = min([0, *(int(i.min()) for i in ids if len(i))])
+        ids.append(below - np.arange(1, len(part.lon) + 1, dtype=np.int64))
+    arrays = {name: np.concatenate([getattr(part, name) for part in parts]) for name in SEGMENT_ARRAYS}
+    arrays["u"] = np.concatenate([part.u + offset for part, offset in zip(parts, offsets, strict=False)])
+    arrays["v"] = np.concatenate([part.v + offset for part, offset in zip(parts, offsets, strict=False)])
+    arrays["source"] = np.repeat(np.arange(len(parts), dtype=np.int8), [len(part.u) for part in parts])
+    merged = RoadSegments(node_id=np.concatenate(ids), lon=np.concatenate([p.lon for p in parts]),
+                          lat=np.concatenate([p.lat for p in parts]), **arrays)
+    return merged, np.repeat(np.arange(len(parts), dtype=np.int8), np.diff(offsets))
+
+
+def _lines(segments: RoadSegments, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Shapely LineStrings of the segments in metres."""
+    return shapely.linestrings(np.stack([np.column_stack([x[segments.u], y[segments.u]]),
+                                         np.column_stack([x[segments.v], y[segments.v]])], axis=1))
+
+
+def _touched(segments: RoadSegments, n_nodes: int) -> np.ndarray:
+    """Whether each node is an end of one of the segments."""
+    touched = np.zeros(n_nodes, dtype=bool)
+    touched[segments.u] = True
+    touched[segments.v] = True
+    return touched
+
+
+def _near(tree: shapely.STRtree, x: np.ndarray, y: np.ndarray, distance_m: float) -> np.ndarray:
+    """Whether each point lies within ``distance_m`` of a geometry of ``tree``."""
+    found = np.zeros(len(x), dtype=bool)
+    found[tree.query(shapely.points(x, y), predicate="dwithin", distance=distance_m)[0]] = True
+    return found
+
+
+def _duplicates(segments: RoadSegments, x: np.ndarray, y: np.ndarray, lines: np.ndarray, length_m: np.ndarray,
+                duplicate_m: float) -> np.ndarray:
+    """Whether each segment repeats kept roads of earlier sources: its ends and points at most ``duplicate_m``
+    apart along it all within ``duplicate_m`` of them."""
+    dropped = np.zeros(len(length_m), dtype=bool)
+    for source in range(1, int(segments.source.max(initial=0)) + 1):
+        earlier = np.flatnonzero((segments.source < source) & ~dropped)
+        mine = np.flatnonzero(segments.source == source)
+        if not len(earlier) or not len(mine):
+            continue
+        tree = shapely.STRtree(lines[earlier])
+        ends = np.flatnonzero(_touched(segments.take(mine), len(x)))
+        near_end = np.zeros(len(x), dtype=bool)
+        near_end[ends] = _near(tree, x[ends], y[ends], duplicate_m)
+        mine = mine[near_end[segments.u[mine]] & near_end[segments.v[mine]]]
+        counts = np.ceil(length_m[mine] / duplicate_m).astype(np.int64) + 1
+        of_sample = np.repeat(np.arange(len(mine)), counts)
+        step = np.arange(len(of_sample)) - np.repeat(np.cumsum(counts) - counts, counts)
+        t = step / np.repeat(counts - 1, counts)
+        u, v = segments.u[mine][of_sample], segments.v[mine][of_sample]
+        near = _near(tree, x[u] + t * (x[v] - x[u]), y[u] + t * (y[v] - y[u]), duplicate_m)
+        dropped[mine[np.bincount(of_sample, weights=~near, minlength=len(mine)) == 0]] = True
+    return dropped
+
+
+def _open_ends(segments: RoadSegments, n_nodes: int, exposed: np.ndarray, join_m: float,
+               duplicate_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """The nodes to join to another source's road and each one's tolerance (m): line ends (of one segment,
+    not a bridge or tunnel) within ``join_m``, ends left open by dropped duplicates within ``duplicate_m``."""
+    degree = np.bincount(np.concatenate([segments.u, segments.v]), minlength=n_nodes)
+    level = ~segments.bridge & ~segments.tunnel
+    on_level = np.zeros(n_nodes, dtype=bool)
+    on_level[np.concatenate([segments.u[level], segments.v[level]])] = True
+    exposed = exposed[on_level[exposed]]
+    dangling = np.setdiff1d(np.flatnonzero((degree == 1) & on_level), exposed)
+    ends = np.concatenate([dangling, exposed])
+    return ends, np.concatenate([np.full(len(dangling), join_m), np.full(len(exposed), max(join_m, duplicate_m))])
+
+
+def _end_joins(segments: RoadSegments, x: np.ndarray, y: np.ndarray,
+               index: tuple[np.ndarray, np.ndarray, shapely.STRtree], ends: np.ndarray, tolerance_m: np.ndarray,
+               node_source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each end's nearest joinable segment of another source and layer within its tolerance: the end nodes,
+    the segments and the foot of the perpendicular as a fraction of the segment from ``u``.
+
+    ``index`` is ``(lines, joinable, tree)``: every segment's LineString in metres, the joinable segments (no
+    bridge or tunnel) and an STRtree of their lines."""
+    lines, joinable, tree = index
+    node_layer = np.zeros(len(x), dtype=np.int8)
+    node_layer[segments.u], node_layer[segments.v] = segments.layer, segments.layer
+    points = shapely.points(x[ends], y[ends])
+    which, found = tree.query(points, predicate="dwithin", distance=tolerance_m)
+    found = joinable[found]
+    other = ((segments.source[found] != node_source[ends[which]])
+             & (segments.layer[found] == node_layer[ends[which]]))
+    which, found = which[other], found[other]
+    distance_m = shapely.distance(points[which], lines[found])
+    order = np.lexsort((found, distance_m, which))
+    nearest = order[np.r_[True, which[order][1:] != which[order][:-1]]] if len(order) else order
+    which, found = which[nearest], found[nearest]
+    t = np.nan_to_num(shapely.line_locate_point(lines[found], points[which], normalized=True))
+    return ends[which], found, t
+
+
+def _crossings(segments: RoadSegments, index: tuple[np.ndarray, np.ndarray, shapely.STRtree],
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of joinable segments of different sources and the same layer that cross at one point: the
+    later source's segment, the earlier's, and the crossing as a fraction of each from its ``u`` (``index``
+    as for :func:`_end_joins`)."""
+    lines, joinable, tree = index
+    later = joinable[segments.source[joinable] > 0]
+    which, found = tree.query(lines[later], predicate="intersects")
+    first, second = later[which], joinable[found]
+    keep = (segments.source[second] < segments.source[first]) & (segments.layer[second] == segments.layer[first])
+    first, second = first[keep], second[keep]
+    crossing = shapely.intersection(lines[first], lines[second])
+    point = shapely.get_type_id(crossing) == 0
+    first, second, crossing = first[point], second[point], crossing[point]
+    t_first = np.nan_to_num(shapely.line_locate_point(lines[first], crossing, normalized=True))
+    t_second = np.nan_to_num(shapely.line_locate_point(lines[second], crossing, normalized=True))
+    return first, second, t_first, t_second
+
+
+def _join(segments: RoadSegments, x: np.ndarray, y: np.ndarray, node_source: np.ndarray, join_m: float,
+          ends: tuple[np.ndarray, np.ndarray, np.ndarray],
+          crossings: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> tuple[RoadSegments, int]:
+    """The segments split and their nodes merged at every junction, and the number of junctions.
+
+    ``ends`` are ``(node, segment, t)``: a line end and the point at fraction ``t`` of a segment from its
+    ``u``; ``crossings`` are ``(segment, segment, t, t)`` (see :func:`_crossings`). A point within ``join_m``
+    of its segment's nearer end node is that node; else a new node there splits the segment. The two sides'
+    nodes are merged.
+    """
+    end_nodes, end_segments, end_t = ends
+    first, second, first_t, second_t = crossings
+    n_nodes, n_ends, n_crossings = len(x), len(end_nodes), len(first)
+    length_m = np.hypot(x[segments.v] - x[segments.u], y[segments.v] - y[segments.u])
+    segment = np.concatenate([end_segments, first, second]).astype(np.intp)
+    t = np.concatenate([end_t, first_t, second_t])
+    along_m = t * length_m[segment]
+    node = np.where(along_m <= length_m[segment] - along_m, segments.u[segment], segments.v[segment])
+    new = np.minimum(along_m, length_m[segment] - along_m) > join_m
+    node[new] = n_nodes + np.arange(int(new.sum()))
+    first_node = np.concatenate([end_nodes, node[n_ends:n_ends + n_crossings]])
+    second_node = np.concatenate([node[:n_ends], node[n_ends + n_crossings:]])
+    split_segment, split_t, split_node = segment[new], t[new], node[new]
+    lon_u, lon_v = segments.lon[segments.u[split_segment]], segments.lon[segments.v[split_segment]]
+    lat_u, lat_v = segments.lat[segments.u[split_segment]], segments.lat[segments.v[split_segment]]
+    lon = np.concatenate([segments.lon, lon_u + split_t * (lon_v - lon_u)])
+    lat = np.concatenate([segments.lat, lat_u + split_t * (lat_v - lat_u)])
+    rank = np.concatenate([node_source, segments.source[split_segment]])
+    below = min(0, int(segments.node_id.min(initial=0)))
+    node_id = np.concatenate([segments.node_id, below - np.arange(1, len(split_node) + 1, dtype=np.int64)])
+    pieces = _split(segments, split_segment, split_t, split_node)
+    representative = _representatives(len(lon), first_node, second_node, rank)
+    u, v = representative[pieces.u], representative[pieces.v]
+    keep = u != v
+    used = np.zeros(len(lon), dtype=bool)
+    used[u[keep]] = used[v[keep]] = True
+    position = np.cumsum(used) - 1
+    joined = replace(pieces.take(keep), node_id=node_id[used], lon=lon[used], lat=lat[used])
+    joined.u, joined.v = position[u[keep]], position[v[keep]]
+    return joined, len(np.unique(representative[first_node]))
+
+
+def _representatives(n_nodes: int, first: np.ndarray, second: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """The node each node becomes when ``first[i]`` and ``second[i]`` are merged: of each group of merged
+    nodes, the one of the lowest ``rank`` (the earliest source), then of the lowest index."""
+    representative = np.arange(n_nodes)
+    linked, inverse = np.unique(np.concatenate([first, second]), return_inverse=True)
+    if not len(linked):
+        return representative
+    links = coo_matrix((np.ones(len(first)), (inverse[:len(first)], inverse[len(first):])),
+                       shape=(len(linked), len(linked)))
+    _, label = connected_components(links, directed=False)
+    order = np.lexsort((linked, rank[linked]))
+    _, first_of_label = np.unique(label[order], return_index=True)
+    representative[linked] = linked[order[first_of_label][label]]
+    return representative
+
+
+def _split(segments: RoadSegments, segment: np.ndarray, t: np.ndarray, node: np.ndarray) -> RoadSegments:
+    """The segments with each ``segment`` cut at fraction ``t`` by ``node`` (several cuts of one in order)."""
+    order = np.lexsort((t, segment))
+    segment, node = segment[order], node[order]
+    starts = np.r_[True, segment[1:] != segment[:-1]] if len(segment) else np.zeros(0, dtype=bool)
+    last = np.r_[segment[1:] != segment[:-1], True] if len(segment) else np.zeros(0, dtype=bool)
+    before = np.where(starts, segments.u[segment], np.roll(node, 1))
+    cut = np.zeros(len(segments.u), dtype=bool)
+    cut[segment] = True
+    whole = np.flatnonzero(~cut)
+    parent = np.concatenate([whole, segment, segment[last]])
+    pieces = segments.take(parent)
+    pieces.u = np.concatenate([segments.u[whole], before, node[last]])
+    pieces.v = np.concatenate([segments.v[whole], node, segments.v[segment[last]]])
+    return pieces
