@@ -72,12 +72,17 @@ class RoadsCombined:
         parts = []
         for name, km in self.km.items():
             dropped = self.duplicate_segments[name]
-            extra = (f" ({dropped:,} segments, {self.duplicate_km[name]:,.1f} km dropped as duplicates of an "
-                     f"earlier source within {self.duplicate_m:g} m)") if dropped else ""
+            extra = (f" ({_count(dropped, 'segment')}, {self.duplicate_km[name]:,.1f} km dropped as duplicates of "
+                     f"an earlier source within {self.duplicate_m:g} m)") if dropped else ""
             parts.append(f"{name} {km:,.1f} km{extra}")
         return [f"roads combined from {len(self.km)} sources: " + "; ".join(parts)
-                + f"; {self.junctions:,} junctions joined between sources (within {self.join_m:g} m, none at "
+                + f"; {_count(self.junctions, 'junction')} joined between sources (within {self.join_m:g} m, none at "
                 "bridges, tunnels or across layers)"]
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 junction``, ``2 junctions``."""
+    return f"{number:,} {noun}{'s' * (number != 1)}"
 
 
 def combine_roads(
