@@ -125,7 +125,7 @@ def test_a_local_road_along_osm_is_dropped_and_its_open_end_joined():
     assert report.junctions == 1
     expected = 500 / VILLAGE_M_PER_MIN + 1000 / PRIMARY_M_PER_MIN
     assert drive_minutes(combined, (501000.0, 100500.0), W) == pytest.approx(expected, rel=1e-6)
-    assert "1 segments, 1.0 km dropped as duplicates" in report.notes()[0]
+    assert "1 segment, 1.0 km dropped as duplicates" in report.notes()[0]
 
 
 def test_a_local_road_only_partly_along_osm_is_kept():
