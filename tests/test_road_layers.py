@@ -273,7 +273,7 @@ def test_join_and_duplicate_tolerances_and_the_pbf_cache_come_from_the_config(co
         notes: list[str] = []
         segments = load_roads(config, None, notes)
         found.append((np.bincount(segments.source, minlength=2).tolist(), notes[0]))
-    assert found[0][0] == [20, 0] and "1 segments, 0.6 km dropped as duplicates" in found[0][1]
+    assert found[0][0] == [20, 0] and "1 segment, 0.6 km dropped as duplicates" in found[0][1]
     assert found[1][0] == [20, 1] and "0 junctions" in found[1][1]
     assert found[2][0] == [20, 1] and "2 junctions" in found[2][1]
     assert len(list((county / "cache").glob("roads.pbf.*.segments.npz"))) == 1  # the PBF parsed once, then read
