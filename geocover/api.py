@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 import geocover
 from geocover.analysis.compare import compare as compare_plan
+from geocover.analysis.services import service_rows
 from geocover.analysis.totals import totals_lines
 from geocover.config import ScenarioConfig, load_config
 from geocover.errors import InputError, Problem, raise_if_any
@@ -332,6 +333,11 @@ def validate(config: ScenarioConfig | str | Path) -> str:
     facilities = load_facilities(config)
     tiers = facilities["tier"].value_counts()
     lines.append(f"facilities: {len(facilities)} (" + ", ".join(f"{t} {n}" for t, n in tiers.items()) + ")")
+    for service in config.services:
+        try:
+            lines.append(f"service {service.name}: {len(service_rows(service, facilities))} facilities")
+        except InputError as error:
+            problems += error.problems
     for loader in (lambda: _population_summary(config, zones), lambda: _roads_summary(config)):
         try:
             lines.append(loader())

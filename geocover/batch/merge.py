@@ -22,7 +22,7 @@ from affine import Affine
 from geocover.analysis.ambulance import ambulance_sufficiency
 from geocover.analysis.fca import zone_mean
 from geocover.analysis.polygons import catchment_polygons, service_areas
-from geocover.analysis.services import ServiceResult, offering
+from geocover.analysis.services import ServiceResult, service_rows
 from geocover.analysis.zone_table import gap_flags
 from geocover.batch.codes import batch_gaps, capped_zone_table
 from geocover.batch.unit import UnitResult
@@ -274,7 +274,7 @@ def merged_result(
             minutes = cells.services[service.name]
             areas = service_areas(grid, minutes, service.bands_minutes)
             areas.insert(0, "service", service.name)
-            services[service.name] = ServiceResult(service, offering(facilities, service.tiers),
+            services[service.name] = ServiceResult(service, service_rows(service, facilities),
                                                    access(minutes, np.full(grid.shape, -1)), areas)
     ids = facilities["facility_id"].astype(str).to_numpy()
     crs = utm_crs(zones)

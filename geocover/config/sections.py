@@ -233,6 +233,11 @@ class ServiceConfig(Section):
     target_minutes: Minutes
     label: str | None = Field(default=None, description="name of the service on maps and reports")
     label_zh: str | None = Field(default=None, description="the same in Chinese")
+    min_grade: int | None = Field(default=None, ge=1, le=3, description="hospitals of grade 1-3 (一级-三级) or above")
+    where: dict[str, list[str | int | float | bool]] = Field(
+        default_factory=dict, description="facility column -> accepted values, e.g. {provides_tcm: [true]}")
+    facility_names: list[str] = Field(default_factory=list, description="only the facilities of these names")
+    facility_ids: list[str] = Field(default_factory=list, description="only the facilities of these facility_id")
 
     @model_validator(mode="after")
     def _target_is_a_band(self) -> ServiceConfig:

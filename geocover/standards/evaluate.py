@@ -16,7 +16,10 @@ from typing import Any
 import pandas as pd
 
 from geocover.schema import UNIT_CODE_DIGITS, band_label
+from geocover.standards.facility_filter import describe_filter, filter_mask, flag, grade
 from geocover.standards.schema import Rule
+
+__all__ = ["flag", "grade"]
 
 PASS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED = "pass", "fail", "not evaluable", "not specified by this plan"
 BASELINE, OPTION, CANDIDATE = "baseline", "option", "candidate"
@@ -28,8 +31,6 @@ COLUMNS = (
 )
 _STREET = ("街道", "街道办事处", "街道办", "街办")
 _COMMUNITY = ("社区", "居委会", "居民委员会")
-_TRUE = {"true", "yes", "y", "1", "是", "有", "t"}
-_FALSE = {"false", "no", "n", "0", "否", "无", "f"}
 _OWNERS = {
     "government": {"government", "政府办", "政府举办", "公办"},
     "public": {"public", "government", "公立", "政府办", "政府举办", "公办", "国有", "集体"},
@@ -48,6 +49,7 @@ class Context:
     reach_tiers: frozenset[str] | None
     radius_measure: str | None
     radius_tiers: frozenset[str] | None = None
+    reach_filter: str | None = None
 
 
 def key(value: Any) -> str:
@@ -69,26 +71,6 @@ def number(record: Any, column: str) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(result) else result
-
-
-def flag(value: Any) -> bool | None:
-    """Truth of a facility attribute cell (bool, 1/0, yes/no, 是/否, 有/无); ``None`` when blank."""
-    if isinstance(value, bool):
-        return value
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    text = str(value).strip().lower()
-    return True if text in _TRUE else False if text in _FALSE else None
-
-
-def grade(value: Any) -> int | None:
-    """Hospital grade 1–3 from 3, "三级甲等", "二级", "III"; ``None`` when unreadable."""
-    text = str(value).strip().upper()
-    match = re.match(r"^(\d)|^([一二三])|^(III|II|I)(?![A-Z])", text)
-    if not match:
-        return None
-    digit, chinese, roman = match.groups()
-    return int(digit) if digit else "一二三".index(chinese) + 1 if chinese else len(roman)
 
 
 def row(rule: Rule | None, **fields: Any) -> dict[str, Any]:
@@ -238,36 +220,18 @@ def ceil_count(value: float) -> int:
 def filter_facilities(rule: Rule, facilities: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Facilities of the rule's tiers, ownership, grade and ``where`` values; or the missing columns."""
     params = rule.params
-    needed = ["tier"]
-    if rule.scope.ownership != "any":
-        needed.append("ownership")
-    if getattr(params, "min_grade", None):
-        needed.append("grade")
-    needed += list(getattr(params, "where", {}))
-    if hasattr(params, "attribute"):
-        needed.append(params.attribute)
+    needed = ["tier"] + ["ownership"] * (rule.scope.ownership != "any")
+    needed += [params.attribute] if hasattr(params, "attribute") else []
     missing = [f"facilities.{c}" for c in needed if c not in facilities.columns]
+    keep, absent = filter_mask(facilities, rule.scope.tiers, getattr(params, "min_grade", None),
+                               getattr(params, "where", {}))
+    missing += [m for m in absent if m not in missing]
     if missing:
         return facilities.iloc[0:0], missing
-    keep = facilities["tier"].astype(str).isin(rule.scope.tiers)
     if rule.scope.ownership != "any":
         owners = _OWNERS[rule.scope.ownership]
         keep &= facilities["ownership"].astype(str).str.strip().str.lower().isin(owners)
-    if getattr(params, "min_grade", None):
-        keep &= facilities["grade"].map(grade).fillna(0) >= params.min_grade
-    for column, accepted in getattr(params, "where", {}).items():
-        keep &= facilities[column].map(lambda v, acc=accepted: _accepted(v, acc))
     return facilities[keep], []
-
-
-def _accepted(value: Any, accepted: list[Any]) -> bool:
-    for option in accepted:
-        if isinstance(option, bool):
-            if flag(value) is option:
-                return True
-        elif str(value).strip().lower() == str(option).strip().lower():
-            return True
-    return False
 
 
 def facility_units(ctx: Context, facilities: pd.DataFrame, level: str) -> pd.Series | None:
@@ -308,8 +272,10 @@ def _reach_missing(rule: Rule, ctx: Context) -> tuple[str | None, str | None]:
     """(missing, note) about the facilities the zone table's travel times were computed to."""
     tiers = set(rule.scope.tiers)
     narrowed = _narrowed(rule)
-    if narrowed:
-        return f"travel times to {narrowed} only (configure a service with exactly these facilities)", None
+    if narrowed != ctx.reach_filter:
+        if narrowed:
+            return f"travel times to {narrowed} only (configure a service with exactly these facilities)", None
+        return f"travel times to every facility of the tiers (the zone table's reach {ctx.reach_filter} only)", None
     if not tiers:
         return None, None
     if ctx.reach_tiers is None:
@@ -326,10 +292,7 @@ def _reach_missing(rule: Rule, ctx: Context) -> tuple[str | None, str | None]:
 def _narrowed(rule: Rule) -> str | None:
     """The facilities a travel-time rule narrows its tiers to (grade, column values, names), in words."""
     p = rule.params
-    parts = [f"grade {p.min_grade} or above"] if getattr(p, "min_grade", None) else []
-    parts += [f"{column} in {', '.join(map(str, values))}" for column, values in getattr(p, "where", {}).items()]
-    parts += [f"the facilities {', '.join(p.facility_names)}"] if getattr(p, "facility_names", None) else []
-    return "; ".join(parts) or None
+    return describe_filter(getattr(p, "min_grade", None), getattr(p, "where", {}), getattr(p, "facility_names", []))
 
 
 def _mode_missing(rule: Rule, ctx: Context) -> tuple[str | None, str]:

@@ -14,6 +14,7 @@ from geocover.config import ServiceConfig, StandardsConfig
 from geocover.pipeline import ScenarioResult
 from geocover.schema import service_column
 from geocover.standards import audit, load_plan, load_preset, resolve_rules
+from geocover.standards.facility_filter import describe_filter
 from geocover.standards.schema import Plan, Rule
 
 
@@ -49,14 +50,28 @@ def _view(result: ScenarioResult, service: ServiceConfig | None) -> tuple[pd.Dat
     return table, tiers, mode
 
 
-def _service_for(rule: Rule, result: ScenarioResult) -> ServiceConfig | None:
-    """The configured service whose facilities are the rule's tiers (and whose mode is the rule's)."""
-    tiers = set(rule.scope.tiers)
-    if rule.kind != "travel_time" or not tiers:
+def service_filter(service: ServiceConfig | None) -> str | None:
+    """A service's narrowing of its tiers (grade, ``where``, names, ids) in words; None for none."""
+    if service is None:
         return None
-    mode = getattr(rule.params, "mode", "unspecified")
+    return describe_filter(service.min_grade, service.where, service.facility_names, service.facility_ids)
+
+
+def _service_for(rule: Rule, result: ScenarioResult) -> ServiceConfig | None:
+    """The configured service whose facilities are the rule's: its tiers among the rule's, the same
+    narrowing (grade, ``where``, names) and the rule's mode."""
+    tiers = set(rule.scope.tiers)
+    if rule.kind != "travel_time":
+        return None
+    p = rule.params
+    narrowed = describe_filter(p.min_grade, p.where, p.facility_names)
+    if not tiers and narrowed is None:
+        return None
     for service in result.config.services:
-        if service.tiers and set(service.tiers) <= tiers and mode in ("unspecified", service.mode):
+        same_tiers = set(service.tiers or ()) <= tiers if tiers else not service.tiers
+        if same_tiers and (service.tiers or narrowed) and service_filter(service) == narrowed and (
+            p.mode in ("unspecified", service.mode)
+        ):
             return service
     return None
 
@@ -87,12 +102,14 @@ def scenario_audit(result: ScenarioResult, rules: list[Rule] | None = None) -> p
     services = {s.name: s for s in result.config.services}
     parts = []
     for name, group in groups.items():
-        table, tiers, mode = _view(result, services.get(name))
+        service = services.get(name)
+        table, tiers, mode = _view(result, service)
         measure = result.config.ambulance.measure if result.config.ambulance is not None else None
         radius = {"straight": "straight", "road": "network"}.get(measure)
         parts.append(audit(group, table, statistics, result.facilities, travel_mode=mode, reach_tiers=tiers,
                            radius_measure=radius, report_unspecified=False, plan_info=info,
-                           radius_tiers=result.config.ambulance.tiers if result.config.ambulance else None))
+                           radius_tiers=result.config.ambulance.tiers if result.config.ambulance else None,
+                           reach_filter=service_filter(service)))
     unspecified = audit(rules, result.table.iloc[:0], None, None, report_unspecified=True)
     parts.append(unspecified[unspecified["rule_id"].isna()])
     return pd.concat([p for p in parts if not p.empty], ignore_index=True)
