@@ -12,6 +12,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from geocover.analysis.ambulance import AmbulanceCells, ambulance_cells, ambulance_columns, ambulance_sufficiency
+from geocover.analysis.county_referral import county_referral
+from geocover.analysis.emergency_chain import emergency_chain
 from geocover.analysis.facility_table import facility_table
 from geocover.analysis.polygons import catchment_polygons, gap_polygons, service_areas
 from geocover.analysis.seats import minutes_to_county_seat
@@ -90,6 +92,9 @@ class ScenarioResult:
         :func:`geocover.travel.isochrones.isochrones`.
     scores : dict
         With ``fca``: ``access_2sfca`` (or ``access_e2sfca``) per valid cell, row-major.
+    tables : dict
+        Tables of the optional plan analyses by output file name (``emergency_chain.csv``,
+        ``county_referral.csv``), each present when its inputs are (see docs/outputs.md).
     """
 
     config: ScenarioConfig
@@ -112,6 +117,7 @@ class ScenarioResult:
     catchments: gpd.GeoDataFrame | None = None
     ambulance: AmbulanceCells | None = None
     isochrones: gpd.GeoDataFrame | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def run_scenario(  # noqa: C901 - one branch per optional analysis, until they become a list (#17)
@@ -274,6 +280,12 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
                        offroad_kmh=config.offroad_kmh) if polygons and config.isochrones else None
     step("polygons traced")
     zone_layer = gpd.GeoDataFrame(table.assign(geometry=zones.geometry.to_numpy()), crs=zones.crs)
+    drive = "drive" if "drive" in networks else config.mode
+    tables = {name: frame for name, frame in (
+        ("emergency_chain.csv", emergency_chain(networks[drive], facilities, config.snap_limit_m, config.offroad_kmh)),
+        ("county_referral.csv", county_referral(networks[drive], facilities, grid, zones, config.snap_limit_m,
+                                                config.offroad_kmh, cell_snaps[drive])),
+    ) if frame is not None}
     step("computed")
     if own_bar:
         steps.close()
@@ -281,7 +293,7 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
         config=config, facilities=facilities, zones=zone_layer, table=table, service_areas=bands, gaps=gaps,
         network=network, access=access, study_area=area, statistics=statistics, notes=notes,
         services=extra, networks=networks, ambulance=ambulance, allocation=allocation, catchments=catchments,
-        scores=scores, isochrones=reach,
+        scores=scores, isochrones=reach, tables=tables,
     )
 
 
