@@ -109,7 +109,8 @@ def audit(
     """Run a scenario and write only its standards audit (``audit.csv``, ``audit.xlsx``).
 
     With ``parent_plan`` (or ``standards.parent_plan``), the plan is also compared with the plan
-    above it: ``plan_conflicts.csv`` and a sheet of ``audit.xlsx``.
+    above it: ``plan_conflicts.csv`` and a sheet of ``audit.xlsx``, and each unit's rows carry the
+    parent plan's target and verdict beside the plan's own.
 
     Returns
     -------
@@ -128,7 +129,7 @@ def audit(
     names = ["audit.csv", "audit.xlsx"] + (["plan_conflicts.csv"] if conflicts is not None else [])
     with staged_outputs(folder, scenario=config.name, keep_previous=True) as stage:
         result = run_scenario(config, progress=progress)
-        result.audit = scenario_audit(result)
+        result.audit = scenario_audit(result, parent_plan=parent)
         write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx", conflicts=conflicts)
     return {name: folder / name for name in names}, _audit_summary(result.audit)
 

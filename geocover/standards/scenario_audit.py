@@ -15,7 +15,8 @@ from geocover.pipeline import ScenarioResult
 from geocover.schema import service_column
 from geocover.standards import audit, load_plan, load_preset, resolve_rules
 from geocover.standards.facility_filter import describe_filter
-from geocover.standards.schema import Plan, Rule
+from geocover.standards.parent_audit import side_by_side
+from geocover.standards.schema import Plan, PlanInfo, Rule
 
 
 def scenario_plan(standards: StandardsConfig) -> Plan:
@@ -76,7 +77,9 @@ def _service_for(rule: Rule, result: ScenarioResult) -> ServiceConfig | None:
     return None
 
 
-def scenario_audit(result: ScenarioResult, rules: list[Rule] | None = None) -> pd.DataFrame | None:
+def scenario_audit(
+    result: ScenarioResult, rules: list[Rule] | None = None, parent_plan: str | None = None
+) -> pd.DataFrame | None:
     """Evaluate the scenario's standards; None when the config names no plan.
 
     Parameters
@@ -84,6 +87,10 @@ def scenario_audit(result: ScenarioResult, rules: list[Rule] | None = None) -> p
     result : ScenarioResult
     rules : list of Rule, optional
         :func:`scenario_rules` of the result, when already read (the planning workspace audits each edit).
+    parent_plan : str, optional
+        A preset of the plan above (``standards.parent_plan`` when omitted): its rules are evaluated on
+        the same data and each row gains the parent's target and verdict
+        (:func:`geocover.standards.parent_audit.side_by_side`).
 
     Returns
     -------
@@ -94,6 +101,19 @@ def scenario_audit(result: ScenarioResult, rules: list[Rule] | None = None) -> p
         return None
     rules = scenario_rules(result) if rules is None else rules
     info = scenario_plan(result.config.standards).plan
+    table = _audit_rules(result, rules, info)
+    unspecified = audit(rules, result.table.iloc[:0], None, None, report_unspecified=True)
+    table = pd.concat([p for p in (table, unspecified[unspecified["rule_id"].isna()]) if not p.empty],
+                      ignore_index=True)
+    parent_plan = parent_plan or result.config.standards.parent_plan
+    if parent_plan is None:
+        return table
+    parent = load_preset(parent_plan)
+    return side_by_side(table, _audit_rules(result, parent.rules, parent.plan), rules, parent.rules, parent_plan)
+
+
+def _audit_rules(result: ScenarioResult, rules: list[Rule], info: PlanInfo) -> pd.DataFrame:
+    """The audit rows of ``rules``, each travel-time rule on the service circle of its facilities."""
     statistics = result.statistics.reset_index() if result.statistics is not None else None
     groups: dict[str | None, list[Rule]] = {}
     for rule in rules:
@@ -110,6 +130,5 @@ def scenario_audit(result: ScenarioResult, rules: list[Rule] | None = None) -> p
                            radius_measure=radius, report_unspecified=False, plan_info=info,
                            radius_tiers=result.config.ambulance.tiers if result.config.ambulance else None,
                            reach_filter=service_filter(service)))
-    unspecified = audit(rules, result.table.iloc[:0], None, None, report_unspecified=True)
-    parts.append(unspecified[unspecified["rule_id"].isna()])
-    return pd.concat([p for p in parts if not p.empty], ignore_index=True)
+    return pd.concat(parts, ignore_index=True) if parts else audit([], result.table.iloc[:0],
+                                                                   report_unspecified=False)
