@@ -19,6 +19,7 @@ from geocover.analysis.polygons import catchment_polygons, gap_polygons, service
 from geocover.analysis.seats import minutes_to_county_seat
 from geocover.analysis.services import ServiceResult, offering, run_service, service_columns, tier_columns
 from geocover.analysis.supply import supply_columns
+from geocover.analysis.urban_reach import urban_reach
 from geocover.analysis.urban_rural import builtup_at
 from geocover.analysis.zone_table import gap_flags, zone_table
 from geocover.config import OffroadConfig, ScenarioConfig, load_config
@@ -39,7 +40,7 @@ from geocover.prepare import (
     statistics_gaps,
     with_access_rules,
 )
-from geocover.schema import ZONE_KEYS, pct_within_column, within_column
+from geocover.schema import ZONE_KEYS, pct_within_column, service_column, within_column
 from geocover.standards.plans import people_per_ambulance
 from geocover.travel.cells import Accessibility, cell_accessibility, snap_cells
 from geocover.travel.isochrones import isochrones
@@ -260,6 +261,10 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
         per_people = people_per_ambulance(standards.plan, standards.path) if standards else 30_000.0
         if statistics is not None and "ambulances" in statistics.columns and per_people is not None:
             table = pd.concat([table, ambulance_sufficiency(table, statistics, per_people)], axis=1)
+    urban = urban_reach(grid, ambulance.urban if ambulance is not None else _cell_urban(grid, zones, config), zones,
+                        {"": (access.minutes, config.bands_minutes)} | {service_column(name, ""): (
+                            s.access.minutes, s.config.bands_minutes) for name, s in extra.items()})
+    table = table.merge(urban.drop(columns=[c for c in ("pop_urban",) if c in table]), on=ZONE_KEYS, how="left")
     allocation, scores = None, {}
     if config.capacity is not None or config.fca is not None:
         columns, allocation, scores = supply_columns(network, facilities, access, zones, config.capacity, config.fca,

@@ -76,12 +76,10 @@ from geocover.standards.evaluate import (
     PASS,
     Context,
     Evaluator,
-    evaluate_radius,
-    evaluate_response_time,
-    evaluate_travel_time,
     key,
     row,
 )
+from geocover.standards.reach_rules import evaluate_radius, evaluate_response_time, evaluate_travel_time
 from geocover.standards.schema import Plan, PlanInfo, Rule, rule_matches
 from geocover.standards.unit_rules import evaluate_band, evaluate_one_per_unit, evaluate_ratio, evaluate_share
 
