@@ -626,3 +626,19 @@ def test_radius_rules_are_measured_from_their_own_tiers() -> None:
     assert hospitals["status"] == NOT_EVALUABLE and "radii from emergency_centre" in hospitals["missing"]
     own = audit([rule], zones, radius_tiers=list(rule.scope.tiers), report_unspecified=False).iloc[0]
     assert own["status"] == PASS
+
+
+def test_a_share_rule_without_unit_levels_is_reported_per_unit_of_every_level_too() -> None:
+    rule = load_preset("leshan_shizhong_14th_fyp").rule("S5.tcm_hall")  # 100% of THC/CHC, no unit level
+    zones = pd.DataFrame({"zone_level": ["township", "township", "township", "county"],
+                          "zone_id": ["511102001000", "511102002000", "511102003000", "511102000000"],
+                          "zone_name": ["甲镇", "乙镇", "丙镇", "市中区"]})
+    table = audit([rule], zones, facilities=FACILITIES, report_unspecified=False).set_index("unit_name")
+    # Whole layer 3 of 4 (75 %); 甲镇 THC 是 + THC 否 = 50 %; 乙镇 THC True + CHC 1 = 100 %; 丙镇 has none;
+    # the county holds all four: 75 %.
+    assert table.loc["all facilities in the layer", "value"] == pytest.approx(75.0)
+    assert "1 units hold none" in table.loc["all facilities in the layer", "note"]
+    assert (table.loc["甲镇", "value"], table.loc["甲镇", "status"]) == (pytest.approx(50.0), FAIL)
+    assert (table.loc["乙镇", "value"], table.loc["乙镇", "status"]) == (pytest.approx(100.0), PASS)
+    assert table.loc["市中区", "value"] == pytest.approx(75.0) and table.loc["市中区", "unit_level"] == "county"
+    assert "丙镇" not in table.index and table.loc["甲镇", "to_add"] == 1

@@ -187,7 +187,11 @@ def evaluate_band(rule: Rule, ctx: Context) -> list[dict]:
 
 
 def evaluate_share(rule: Rule, ctx: Context) -> list[dict]:
-    """Share of the tiers' facilities whose ``attribute`` is true; blanks count both ways."""
+    """Share of the tiers' facilities whose ``attribute`` is true; blanks count both ways.
+
+    A rule naming no unit level gets a row for all facilities of the layer, then one per unit of every
+    zone level holding some of them (per township, county, city…).
+    """
     p = rule.params
     base = {"measure": f"% of {' / '.join(rule.scope.tiers)} with {p.attribute}", "target": p.target_pct}
     if ctx.facilities is None:
@@ -195,20 +199,32 @@ def evaluate_share(rule: Rule, ctx: Context) -> list[dict]:
     chosen, missing = filter_facilities(rule, ctx.facilities)
     if missing:
         return [row(rule, **base, status=NOT_EVALUABLE, missing=", ".join(missing))]
-    if not rule.scope.unit_levels:
-        return [_share_row(rule, base | {"unit_name": "all facilities in the layer"}, chosen)]
-    out: list[dict] = []
+    implicit = not rule.scope.unit_levels
+    whole = base | {"unit_name": "all facilities in the layer"}
+    out: list[dict] = [_share_row(rule, whole, chosen)] if implicit else []
     placements: dict[str, pd.Series | None] = {}
-    for level, unit in select_units(rule, ctx, out):
+    unplaced, empty = set(), 0
+    for level, unit in select_units(rule, ctx, [] if implicit else out):
         if level not in placements:
             placements[level] = facility_units(ctx, chosen, level)
         placed = placements[level]
         fields = base | unit_fields(level, unit)
         if placed is None:
-            out.append(row(rule, **fields, status=NOT_EVALUABLE, missing="facilities.township_code or village_code "
-                           "(or geometries)"))
+            unplaced.add(level)
+            if not implicit:
+                out.append(row(rule, **fields, status=NOT_EVALUABLE, missing="facilities.township_code or "
+                               "village_code (or geometries)"))
             continue
-        out.append(_share_row(rule, fields, chosen[placed == key(unit["zone_id"])]))
+        facilities = chosen[placed == key(unit["zone_id"])]
+        if implicit and facilities.empty:
+            empty += 1
+            continue
+        out.append(_share_row(rule, fields, facilities))
+    if implicit:
+        notes = [f"{empty} units hold none of these facilities"] * bool(empty) + [
+            f"no rows per {', '.join(sorted(unplaced))}: facilities.township_code or village_code (or geometries) "
+            "needed to place the facilities"] * bool(unplaced)
+        out[0]["note"] = "; ".join(n for n in (out[0]["note"], *notes) if n) or None
     return out
 
 
