@@ -79,8 +79,9 @@ from geocover.standards.evaluate import (
     key,
     row,
 )
+from geocover.standards.plan_file import Plan, PlanInfo, rule_matches
 from geocover.standards.reach_rules import evaluate_radius, evaluate_response_time, evaluate_travel_time
-from geocover.standards.schema import Plan, PlanInfo, Rule, rule_matches
+from geocover.standards.schema import Rule
 from geocover.standards.unit_rules import evaluate_band, evaluate_one_per_unit, evaluate_ratio, evaluate_share
 
 __all__ = ["CORE_CHECKS", "COLUMNS", "FAIL", "NOT_EVALUABLE", "NOT_SPECIFIED", "PASS", "audit", "write_audit"]

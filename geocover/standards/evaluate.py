@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from geocover.schema import UNIT_CODE_DIGITS
+from geocover.schema import CODE_DIGITS, UNIT_CODE_DIGITS
 from geocover.standards.facility_filter import filter_mask, flag, grade
 from geocover.standards.schema import Rule
 
@@ -161,6 +161,11 @@ def select_units(rule: Rule, ctx: Context, out: list[dict], area_filter: bool = 
         picked = [(lv, u) for lv, u in picked if {_bare(u["zone_name"]), _bare(u["zone_id"])} & wanted]
         out += [row(rule, unit_name=u, status=NOT_EVALUABLE, missing=f"zone '{u}' at level "
                     f"{'/'.join(rule.scope.unit_levels)}") for u in rule.scope.units if _bare(u) not in found]
+    if rule.scope.within:
+        prefixes = {entry: _prefix(entry, zones) for entry in rule.scope.within}
+        picked = [(lv, u) for lv, u in picked if any(p and key(u["zone_id"]).startswith(p) for p in prefixes.values())]
+        out += [row(rule, unit_name=entry, status=NOT_EVALUABLE, missing=f"zone '{entry}' (scope.within): give its "
+                    "code prefix or add the zone") for entry, prefix in prefixes.items() if prefix is None]
     if not area_filter or rule.scope.area == "all":
         return picked
     kept = []
@@ -171,6 +176,18 @@ def select_units(rule: Rule, ctx: Context, out: list[dict], area_filter: bool = 
         elif area == rule.scope.area:
             kept.append((level, unit))
     return kept
+
+
+def _prefix(entry: str, zones: pd.DataFrame) -> str | None:
+    """The code prefix of an enclosing unit: the digits given, or the code of the zone so named cut to its level."""
+    if entry.isdigit():
+        return entry
+    for _, zone in zones[zones["zone_name"].map(_bare) == _bare(entry)].iterrows():
+        digits = CODE_DIGITS.get(str(zone["zone_level"]).strip().lower())
+        code = _code(zone["zone_id"], digits) if digits else None
+        if code:
+            return code
+    return None
 
 
 def _bare(name: Any) -> str:

@@ -16,7 +16,8 @@ from geocover.schema import service_column
 from geocover.standards import audit, load_plan, load_preset, resolve_rules
 from geocover.standards.facility_filter import describe_filter
 from geocover.standards.parent_audit import side_by_side
-from geocover.standards.schema import Plan, PlanInfo, Rule
+from geocover.standards.plan_file import Plan, PlanInfo
+from geocover.standards.schema import Rule
 
 
 def scenario_plan(standards: StandardsConfig) -> Plan:
