@@ -12,9 +12,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from geocover.analysis.ambulance import AmbulanceCells, ambulance_cells, ambulance_columns, ambulance_sufficiency
-from geocover.analysis.county_referral import county_referral
-from geocover.analysis.emergency_chain import emergency_chain
 from geocover.analysis.facility_table import facility_table
+from geocover.analysis.plan_tables import plan_tables
 from geocover.analysis.polygons import catchment_polygons, gap_polygons, service_areas
 from geocover.analysis.seats import minutes_to_county_seat
 from geocover.analysis.services import ServiceResult, offering, run_service, service_columns, tier_columns
@@ -27,6 +26,7 @@ from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.osm import RoadSegments
 from geocover.io.population import PopulationGrid
 from geocover.io.utm import utm_crs
+from geocover.io.villages import read_villages
 from geocover.io.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
 from geocover.network.graph import Network, build_network, max_speed_kmh, urban_rural_factors
 from geocover.network.snapping import Snap
@@ -95,7 +95,8 @@ class ScenarioResult:
         With ``fca``: ``access_2sfca`` (or ``access_e2sfca``) per valid cell, row-major.
     tables : dict
         Tables of the optional plan analyses by output file name (``emergency_chain.csv``,
-        ``county_referral.csv``), each present when its inputs are (see docs/outputs.md).
+        ``county_referral.csv``, ``villages.csv``, ``villages_by_township.csv``), each present when its
+        inputs are (see docs/outputs.md).
     """
 
     config: ScenarioConfig
@@ -182,6 +183,7 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
     facilities = load_facilities(config) if facilities is None else facilities
     notes = _input_notes(zones, facilities)
     statistics = load_statistics(config)
+    villages = read_villages(config.villages) if config.villages is not None else None
     notes += statistics_gaps(statistics, zones)
     step("zones and facilities read")
     roads = config.roads
@@ -285,12 +287,7 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
                        offroad_kmh=config.offroad_kmh) if polygons and config.isochrones else None
     step("polygons traced")
     zone_layer = gpd.GeoDataFrame(table.assign(geometry=zones.geometry.to_numpy()), crs=zones.crs)
-    drive = "drive" if "drive" in networks else config.mode
-    tables = {name: frame for name, frame in (
-        ("emergency_chain.csv", emergency_chain(networks[drive], facilities, config.snap_limit_m, config.offroad_kmh)),
-        ("county_referral.csv", county_referral(networks[drive], facilities, grid, zones, config.snap_limit_m,
-                                                config.offroad_kmh, cell_snaps[drive])),
-    ) if frame is not None}
+    tables = plan_tables(config, networks, cell_snaps, facilities, grid, zones, villages)
     step("computed")
     if own_bar:
         steps.close()

@@ -5,7 +5,7 @@ its county's emergency centre (the emergency centre of the same 6-digit county c
 facilities carry ``township_code``; the nearest one otherwise). A trip leaves the township health
 centre, walks to its road at ``offroad_kmh``, follows the network (one-way streets respected) and
 walks off the road at the other end, as every travel time of geocover: one multi-source search per
-target set (:func:`geocover.travel.nearest.nearest_facility_nodes`), never a graph library.
+target set (:func:`geocover.travel.points.nearest_minutes`), never a graph library.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 
 from geocover.network.graph import WALK_SPEED_KMH, Network
-from geocover.travel.cells import snap_facilities
-from geocover.travel.nearest import nearest_facility_nodes, point_minutes
+from geocover.travel.points import nearest_minutes
 
 CENTRE_TIERS = ("township_health_centre", "central_township_health_centre")
 COLUMNS = (
@@ -31,17 +30,6 @@ def _county(facilities: gpd.GeoDataFrame) -> pd.Series:
         return pd.Series(None, index=facilities.index, dtype=object)
     digits = facilities["township_code"].astype(str).str.replace(r"\D", "", regex=True)
     return digits.where(digits.str.len() >= 6).str[:6]
-
-
-def _nearest(
-    network: Network, origins: gpd.GeoDataFrame, targets: gpd.GeoDataFrame, snap_max_m: float, offroad_kmh: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes from each origin to its nearest target and that target's row in ``targets`` (-1: none)."""
-    if targets.empty or origins.empty:
-        return np.full(len(origins), np.inf), np.full(len(origins), -1)
-    target_snap = snap_facilities(network, targets, snap_max_m)
-    nodes = nearest_facility_nodes(network, target_snap, "to", offroad_kmh)
-    return point_minutes(network, nodes, snap_facilities(network, origins, snap_max_m), target_snap, offroad_kmh)
 
 
 def emergency_chain(
@@ -79,7 +67,7 @@ def emergency_chain(
     county = _county(facilities)
     out = pd.DataFrame({"facility_id": centres["facility_id"].to_numpy(), "name": centres["name"].to_numpy(),
                         "tier": centres["tier"].to_numpy(), "county_code": county[centres.index].to_numpy()})
-    minutes, row = _nearest(network, centres, central, snap_max_m, offroad_kmh)
+    minutes, row = nearest_minutes(network, centres, central, snap_max_m, offroad_kmh)
     itself = (out["tier"] == "central_township_health_centre").to_numpy()
     minutes[itself], row[itself] = 0.0, central.index.get_indexer(centres.index[itself])
     _assign(out, "central_thc", np.arange(len(centres)), minutes, row, central)
@@ -91,7 +79,7 @@ def emergency_chain(
     for code, rows in out.groupby(codes).groups.items():
         rows = np.asarray(rows)
         targets = emergency[county[emergency.index] == code] if code else emergency
-        minutes, row = _nearest(network, centres.iloc[rows], targets, snap_max_m, offroad_kmh)
+        minutes, row = nearest_minutes(network, centres.iloc[rows], targets, snap_max_m, offroad_kmh)
         out.loc[rows, "minutes_to_emergency_centre"] = minutes
         _assign(out, "emergency_centre", rows, minutes, row, targets)
     return out[list(COLUMNS)]
