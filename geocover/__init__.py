@@ -2,7 +2,8 @@
 
 ``import geocover as gc`` gives the notebook API, GeoDataFrames in and out (see "Python API" in the README):
 
-- scenarios: :func:`run_scenario`, :func:`load_config`, :func:`demo_config`;
+- scenarios: :func:`run_scenario`, :func:`prepare_inputs` (:class:`PreparedInputs`), :func:`load_config`,
+  :func:`demo_config`;
 - readers: :func:`read_facilities`, :func:`read_zones`, :func:`read_road_segments` (OSM),
   :func:`read_road_lines` (road grades), :func:`read_population`, :func:`population_from_points`,
   :func:`read_statistics`;
@@ -30,8 +31,10 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 _HOMES: dict[str, str] = {
     "run_scenario": "geocover.pipeline",
     "ScenarioResult": "geocover.pipeline",
-    "load_config": "geocover.config",
-    "ScenarioConfig": "geocover.config",
+    "load_config": "geocover.config.scenario",
+    "ScenarioConfig": "geocover.config.scenario",
+    "prepare_inputs": "geocover.inputs",
+    "PreparedInputs": "geocover.inputs",
     "demo_config": "geocover.api",
     "read_facilities": "geocover.io.facilities",
     "read_zones": "geocover.io.zones",

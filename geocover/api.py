@@ -7,6 +7,7 @@ For notebooks, ``import geocover as gc`` gives the building blocks, GeoDataFrame
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,6 +24,7 @@ from geocover.config import ScenarioConfig, load_config
 from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.population import read_population
 from geocover.io.road_lines import read_road_lines
+from geocover.io.villages import read_villages
 from geocover.io.zones import read_zones, study_area
 from geocover.output_folder import staged_outputs
 from geocover.pipeline import PIPELINE_STEPS, ScenarioResult, run_scenario
@@ -95,7 +97,7 @@ def run(
     bar = tqdm(total=PIPELINE_STEPS + 2 + len(OUTPUT_STEPS), desc="geocover", disable=not progress, unit="step")
     with bar, staged_outputs(config.output_folder(out), scenario=config.name):
         result = run_scenario(config, progress=bar)
-        result.audit = scenario_audit(result)
+        result = replace(result, audit=scenario_audit(result))
         bar.set_postfix_str("standards audited")
         bar.update(1)
         outputs = _write_all(result, out, lang, offline, export_network=export_network, steps=bar)
@@ -129,7 +131,7 @@ def audit(
     names = ["audit.csv", "audit.xlsx"] + (["plan_conflicts.csv"] if conflicts is not None else [])
     with staged_outputs(folder, scenario=config.name, keep_previous=True) as stage:
         result = run_scenario(config, progress=progress)
-        result.audit = scenario_audit(result, parent_plan=parent)
+        result = replace(result, audit=scenario_audit(result, parent_plan=parent))
         write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx", conflicts=conflicts)
     return {name: folder / name for name in names}, _audit_summary(result.audit)
 
@@ -337,6 +339,13 @@ def validate(config: ScenarioConfig | str | Path) -> str:
     for service in config.services:
         try:
             lines.append(f"service {service.name}: {len(service_rows(service, facilities))} facilities")
+        except InputError as error:
+            problems += error.problems
+    if config.villages is not None:
+        try:
+            villages = read_villages(config.villages)
+            lines.append(f"villages: {len(villages)} ({int(villages['lon'].notna().sum())} with a point), "
+                         f"{villages['population'].sum():,.0f} residents")
         except InputError as error:
             problems += error.problems
     for loader in (lambda: _population_summary(config, zones), lambda: _roads_summary(config)):

@@ -22,27 +22,13 @@ from geocover.analysis.urban_reach import urban_reach
 from geocover.analysis.urban_rural import builtup_at
 from geocover.analysis.zone_table import gap_flags, zone_table
 from geocover.config import OffroadConfig, ScenarioConfig, load_config
-from geocover.errors import InputError, Problem, raise_if_any
-from geocover.io.osm import RoadSegments
+from geocover.inputs import PREPARE_STEPS, PreparedInputs, prepare_inputs
 from geocover.io.population import PopulationGrid
-from geocover.io.utm import utm_crs
-from geocover.io.villages import read_villages
-from geocover.io.zones import ZONE_COLUMNS, read_zones, seat_zones, study_area, zones_of_unit
-from geocover.network.graph import Network, build_network, max_speed_kmh, urban_rural_factors
-from geocover.network.snapping import Snap
-from geocover.prepare import (
-    facilities_in_area,
-    load_facilities,
-    load_population,
-    load_roads,
-    load_statistics,
-    load_weights,
-    statistics_gaps,
-    with_access_rules,
-)
+from geocover.io.zones import ZONE_COLUMNS
+from geocover.network.graph import Network
 from geocover.schema import ZONE_KEYS, pct_within_column, service_column, within_column
 from geocover.standards.plans import people_per_ambulance
-from geocover.travel.cells import Accessibility, cell_accessibility, snap_cells
+from geocover.travel.cells import Accessibility, cell_accessibility
 from geocover.travel.isochrones import isochrones
 from geocover.travel.offroad import cell_graph, sample_raster, walk_on
 
@@ -94,9 +80,9 @@ class ScenarioResult:
     scores : dict
         With ``fca``: ``access_2sfca`` (or ``access_e2sfca``) per valid cell, row-major.
     tables : dict
-        Tables of the optional plan analyses by output file name (``emergency_chain.csv``,
-        ``county_referral.csv``, ``villages.csv``, ``villages_by_township.csv``), each present when its
-        inputs are (see docs/outputs.md).
+        Tables of the plan analyses by output file name (``emergency_chain.csv``, ``county_referral.csv``,
+        ``villages.csv``, ``villages_by_township.csv``), each present when its inputs are
+        (:func:`geocover.analysis.plan_tables.plan_tables`).
     """
 
     config: ScenarioConfig
@@ -122,17 +108,20 @@ class ScenarioResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def run_scenario(  # noqa: C901 - one branch per optional analysis, until they become a list (#17)
+Analysis = Callable[[ScenarioConfig, PreparedInputs, ScenarioResult], ScenarioResult]
+"""An optional analysis: ``analysis(config, inputs, result)`` returns ``result`` with its part added (a new
+result; the one given is left as it was), or ``result`` itself when the config does not ask for it."""
+
+
+def run_scenario(
     config: ScenarioConfig | str | Path,
     progress: bool | tqdm = True,
     facilities: gpd.GeoDataFrame | None = None,
     unit: tuple[str, str] | None = None,
     polygons: bool = True,
-    zones: gpd.GeoDataFrame | None = None,
-    segments: RoadSegments | None = None,
-    cell_snaps_of: Callable[[Network, PopulationGrid], Snap | None] | None = None,
+    inputs: PreparedInputs | None = None,
 ) -> ScenarioResult:
-    """Run a scenario end to end.
+    """Run a scenario end to end: prepare its inputs, run the main analysis, then every optional one.
 
     Parameters
     ----------
@@ -144,23 +133,15 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
     facilities : geopandas.GeoDataFrame, optional
         Facilities to use instead of the configured layer (a plan's set: see :mod:`geocover.analysis.compare`).
     unit : tuple of str, optional
-        ``(zone_level, zone_id)``: report only this zone and the zones of other levels inside it
-        (see :func:`geocover.io.zones.zones_of_unit`), e.g. one county of a province for a batch task. Roads,
-        facilities and people are still taken within the buffer around it, so its figures equal
-        those of the whole-area run (the empty cells outside the reported zones are dropped: they
-        count only through their people).
+        ``(zone_level, zone_id)``: report only this zone and the zones inside it (see
+        :func:`geocover.inputs.prepare_inputs`).
     polygons : bool
-        Trace the service-area, catchment and gap polygons; without them (a batch unit, which traces
-        its own cells only) ``service_areas``, ``gaps`` and ``catchments`` are None.
-    zones : geopandas.GeoDataFrame, optional
-        The configured zones already read (:func:`geocover.io.zones.read_zones`), e.g. once for every
-        unit of a batch; read here when omitted.
-    segments : RoadSegments, optional
-        The configured roads already read (:func:`geocover.prepare.load_roads`), e.g. parsed once for
-        every unit of a batch; read here when omitted.
-    cell_snaps_of : callable, optional
-        ``cell_snaps_of(network, grid)``: the valid cells of ``grid`` already snapped to ``network`` (a batch
-        snaps every cell once: :meth:`geocover.batch.cell_snaps.CellSnaps.for_grid`), or None to snap them here.
+        Run the :data:`POLYGON_ANALYSES` (service areas, catchments, gaps, isochrones); without them (a batch
+        unit, which traces its own cells only) ``service_areas``, ``gaps``, ``catchments`` and ``isochrones``
+        are None.
+    inputs : PreparedInputs, optional
+        The inputs already prepared (:func:`geocover.inputs.prepare_inputs`, e.g. by a batch unit with what it
+        read once for every unit); prepared here from ``config``, ``facilities`` and ``unit`` when omitted.
 
     Returns
     -------
@@ -168,7 +149,8 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
-    raise_if_any(config.missing_files())
+    if inputs is not None and (facilities is not None or unit is not None):
+        raise ValueError("give facilities and unit to prepare_inputs, not with prepared inputs")
     own_bar = not isinstance(progress, tqdm)
     steps = tqdm(total=PIPELINE_STEPS, desc="geocover", disable=not progress, unit="step") if own_bar else progress
 
@@ -176,156 +158,171 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
         steps.set_postfix_str(label)
         steps.update(1)
 
-    if zones is None:
-        zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
-    if unit is not None:
-        zones = zones_of_unit(zones, *unit)
-    facilities = load_facilities(config) if facilities is None else facilities
-    notes = _input_notes(zones, facilities)
-    statistics = load_statistics(config)
-    villages = read_villages(config.villages) if config.villages is not None else None
-    notes += statistics_gaps(statistics, zones)
-    step("zones and facilities read")
-    roads = config.roads
-    segments = load_roads(config, zones) if segments is None else segments
-    area = study_area(zones, study_reach_m(config, segments))
-    segments = with_access_rules(segments.within(tuple(area.total_bounds)), config)
-    crs = utm_crs(zones)
-    factors = None
-    if (roads.urban_factor, roads.rural_factor) != (1.0, 1.0):
-        first = zones[zones["zone_level"] == zones["zone_level"].iloc[0]]
-        urban = first[first["urban_rural"] == "urban"].geometry.union_all() if (first["urban_rural"] == "urban").any() \
-            else None
-        factors = urban_rural_factors(segments, urban, roads.urban_factor, roads.rural_factor)
-    networks = {
-        mode: build_network(segments, mode, crs, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor, factors)
-        for mode in network_modes(config)
-    }
-    empty = [mode for mode, net in networks.items() if net.n_nodes == 0]
-    if empty:
-        where = str(config.roads.pbf or config.roads.lines)
-        raise InputError([Problem(where, f"no road open to {mode} within the study area "
-                                  f"({', '.join(map(str, area.total_bounds.round(4)))})",
-                                  "check that the road file covers the zones") for mode in empty])
-    network = networks[config.mode]
-    step(f"network built: {network.n_nodes:,} nodes")
-    facilities, outside = facilities_in_area(facilities, zones, area, str(config.facilities.path), unit is None)
-    notes += outside
-    grid = load_population(config, zones, area, statistics)
-    if unit is not None:
-        grid = _reported_or_peopled(grid, zones)
-    weights = load_weights(config, grid, area)
-    step(f"population read: {int(grid.valid.sum()):,} cells")
-    cell_snaps = {}
-    for mode, net in networks.items():
-        given = cell_snaps_of(net, grid) if cell_snaps_of is not None else None
-        cell_snaps[mode] = given if given is not None else snap_cells(net, grid, config.snap_limit_m)
-    for layer in (z for z in config.zones if z.seats is not None):
-        derived = seat_zones(layer, zones, network, grid, config.snap_limit_m, config.offroad_kmh,
-                             cell_snaps[config.mode], config.builtup_raster, config.urban_builtup_percent)
-        zones = gpd.GeoDataFrame(pd.concat([zones, derived], ignore_index=True), crs="EPSG:4326")
-    access = cell_accessibility(network, facilities, grid, config.snap_max_m, config.offroad_kmh,
-                                cell_snap=cell_snaps[config.mode], offroad_max_m=config.offroad_max_m)
+    if inputs is None:
+        inputs = prepare_inputs(config, facilities, unit, step=step)
+    else:
+        steps.update(PREPARE_STEPS)
+    result = main_analysis(config, inputs)
+    step("travel times computed")
+    for analysis in ZONE_ANALYSES:
+        result = analysis(config, inputs, result)
+    step("zone table")
+    for analysis in POLYGON_ANALYSES if polygons else ():
+        result = analysis(config, inputs, result)
+    step("polygons traced")
+    zones = inputs.zones
+    result = replace(result, zones=gpd.GeoDataFrame(result.table.assign(geometry=zones.geometry.to_numpy()),
+                                                    crs=zones.crs))
+    step("computed")
+    if own_bar:
+        steps.close()
+    return result
+
+
+def main_analysis(config: ScenarioConfig, inputs: PreparedInputs) -> ScenarioResult:
+    """Minutes from every cell to the nearest facility in the scenario's mode, the facility columns and the
+    zone table (bands, target, extra weights, gap flags); the optional analyses add to it."""
+    network = inputs.networks[config.mode]
+    access = cell_accessibility(network, inputs.facilities, inputs.grid, config.snap_max_m, config.offroad_kmh,
+                                cell_snap=inputs.cell_snaps[config.mode], offroad_max_m=config.offroad_max_m)
     if config.offroad is not None:
         access = walk_off_road(access, config.offroad, network.crs)
-    step("travel times computed")
-    facilities = _facility_columns(facilities, access, config.target_minutes)
+    facilities = _facility_columns(inputs.facilities, access, config.target_minutes)
     if config.facility_table:
         extra_columns = facility_table(network, facilities, access, config.bands_minutes, config.offroad_kmh)
         facilities = gpd.GeoDataFrame(pd.concat([facilities, extra_columns], axis=1), crs=facilities.crs)
+    zones, grid = inputs.zones, inputs.grid
     offroad_m = None if config.offroad_report_m is None else grid.to_grid(access.cell_snap.offset_m, np.inf)
     table = zone_table(grid, access.minutes, zones, config.bands_minutes, config.target_minutes, facilities,
                        offroad_m, config.offroad_report_m or 0.0)
     table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(table, on=ZONE_KEYS, how="left")
-    table = _add_weights(table, weights, access.minutes, zones, config.target_minutes)
+    table = _add_weights(table, inputs.weights, access.minutes, zones, config.target_minutes)
     table = pd.concat([table, gap_flags(table, config.target_minutes, config.target_percent)], axis=1)
-    if zones["is_county_seat"].astype(bool).any() and zones["parent_id"].notna().any():
-        seat_network = networks.get("drive", network)
-        table["minutes_to_county_seat"] = minutes_to_county_seat(
-            zones, seat_network, config.snap_limit_m, config.offroad_kmh).to_numpy()
-    if statistics is not None and "population" in statistics.columns:
-        table["official_population"] = statistics["population"].reindex(table["zone_id"]).to_numpy()
-    extra = {
-        s.name: run_service(s, networks[s.mode], facilities, grid, config.snap_limit_m, config.offroad_kmh,
-                            cell_snaps[s.mode])
-        for s in config.services
-    }
-    for service in extra.values():
-        table = table.merge(service_columns(service, zones), on=ZONE_KEYS, how="left")
-    ambulance = None
-    if config.ambulance is not None:
-        stations = facilities.iloc[offering(facilities, config.ambulance.tiers)]
-        cell_urban = _cell_urban(grid, zones, config)
-        ambulance = ambulance_cells(config.ambulance, stations, grid, cell_urban, networks["drive"],
-                                    networks["ambulance"], config.snap_limit_m, config.offroad_kmh, cell_snaps["drive"])
-        table = table.merge(ambulance_columns(config.ambulance, ambulance, grid, zones), on=ZONE_KEYS, how="left")
-        standards = config.standards
-        per_people = people_per_ambulance(standards.plan, standards.path) if standards else 30_000.0
-        if statistics is not None and "ambulances" in statistics.columns and per_people is not None:
-            table = pd.concat([table, ambulance_sufficiency(table, statistics, per_people)], axis=1)
-    urban = urban_reach(grid, ambulance.urban if ambulance is not None else _cell_urban(grid, zones, config), zones,
-                        {"": (access.minutes, config.bands_minutes)} | {service_column(name, ""): (
-                            s.access.minutes, s.config.bands_minutes) for name, s in extra.items()})
-    table = table.merge(urban.drop(columns=[c for c in ("pop_urban",) if c in table]), on=ZONE_KEYS, how="left")
-    allocation, scores = None, {}
-    if config.capacity is not None or config.fca is not None:
-        columns, allocation, scores = supply_columns(network, facilities, access, zones, config.capacity, config.fca,
-                                             config.offroad_kmh, str(config.source))
-        table = table.merge(columns, on=ZONE_KEYS, how="left")
-    if config.tier_minutes:
-        tiers = tier_columns(network, facilities, grid, zones, config.snap_limit_m, config.offroad_kmh,
-                             cell_snaps[config.mode])
-        table = table.merge(tiers, on=ZONE_KEYS, how="left")
-    step("zone table")
-    bands = catchments = gaps = None
-    if polygons:
-        bands = service_areas(grid, access.minutes, config.bands_minutes)
-        catchments = catchment_polygons(grid, access.minutes, access.facility, config.bands_minutes,
-                                        facilities["facility_id"].astype(str).to_numpy())
-        gaps = gap_polygons(grid, access.minutes, config.target_minutes)
-    reach = isochrones(network, facilities.set_index("facility_id"), config.bands_minutes, config.snap_max_m,
-                       offroad_kmh=config.offroad_kmh) if polygons and config.isochrones else None
-    step("polygons traced")
-    zone_layer = gpd.GeoDataFrame(table.assign(geometry=zones.geometry.to_numpy()), crs=zones.crs)
-    tables = plan_tables(config, networks, cell_snaps, facilities, grid, zones, villages)
-    step("computed")
-    if own_bar:
-        steps.close()
     return ScenarioResult(
-        config=config, facilities=facilities, zones=zone_layer, table=table, service_areas=bands, gaps=gaps,
-        network=network, access=access, study_area=area, statistics=statistics, notes=notes,
-        services=extra, networks=networks, ambulance=ambulance, allocation=allocation, catchments=catchments,
-        scores=scores, isochrones=reach, tables=tables,
+        config=config, facilities=facilities, zones=zones, table=table, service_areas=None, gaps=None,
+        network=network, access=access, study_area=inputs.study_area, statistics=inputs.statistics,
+        notes=list(inputs.notes), networks=inputs.networks,
     )
 
 
-def network_modes(config: ScenarioConfig) -> list[str]:
-    """The travel modes whose networks a run builds: every service's, and drive and ambulance with ``ambulance``."""
-    modes = [config.main_service.mode, *(service.mode for service in config.services)]
-    if config.ambulance is not None:
-        modes += ["drive", "ambulance"]
-    return list(dict.fromkeys(modes))
+def county_seat_minutes(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """``minutes_to_county_seat`` per zone (driving when a drive network is built) when the zones name seats."""
+    zones = inputs.zones
+    if not (zones["is_county_seat"].astype(bool).any() and zones["parent_id"].notna().any()):
+        return result
+    network = result.networks.get("drive", result.network)
+    minutes = minutes_to_county_seat(zones, network, config.snap_limit_m, config.offroad_kmh).to_numpy()
+    return replace(result, table=result.table.assign(minutes_to_county_seat=minutes))
 
 
-def study_reach_m(config: ScenarioConfig, segments: RoadSegments) -> float:
-    """Metres around the zones within which a run takes roads, facilities and people: the fastest road of
-    each mode times the longest time searched in it (:meth:`~geocover.config.ScenarioConfig.reach_minutes`),
-    or the largest ambulance radius."""
-    roads = config.roads
-    reach_m = max(
-        max_speed_kmh(segments, mode, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor) * minutes
-        for mode, minutes in config.reach_minutes().items()
-    ) * 1000.0 / 60.0
-    if config.ambulance is not None:
-        reach_m = max(reach_m, 1000.0 * max(config.ambulance.rural_km))
-    return reach_m
+def official_population(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """``official_population`` per zone when the statistics table has a population column."""
+    statistics = inputs.statistics
+    if statistics is None or "population" not in statistics.columns:
+        return result
+    official = statistics["population"].reindex(result.table["zone_id"]).to_numpy()
+    return replace(result, table=result.table.assign(official_population=official))
 
 
-def _reported_or_peopled(grid: PopulationGrid, zones: gpd.GeoDataFrame) -> PopulationGrid:
-    """The grid with the empty cells outside the reported ``zones`` dropped: beyond them, cells count
-    only through their people (catchments, 2SFCA), so a unit run need not snap nor search them."""
-    keep = grid.valid & ((grid.population > 0) | (grid.labels(zones) > 0))
-    return replace(grid, valid=keep)
+def service_circles(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """Each configured service circle (``services``): its per-cell minutes and its prefixed zone-table columns."""
+    services = {
+        s.name: run_service(s, inputs.networks[s.mode], result.facilities, inputs.grid, config.snap_limit_m,
+                            config.offroad_kmh, inputs.cell_snaps[s.mode])
+        for s in config.services
+    }
+    table = result.table
+    for service in services.values():
+        table = table.merge(service_columns(service, inputs.zones), on=ZONE_KEYS, how="left")
+    return replace(result, table=table, services=services)
+
+
+def ambulance_cover(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """With ``ambulance``: the per-cell radius and response measures, their zone columns and, with ambulance
+    counts in the statistics, the fleet's sufficiency against the plan's people per ambulance."""
+    if config.ambulance is None:
+        return result
+    grid, zones, statistics = inputs.grid, inputs.zones, inputs.statistics
+    stations = result.facilities.iloc[offering(result.facilities, config.ambulance.tiers)]
+    cells = ambulance_cells(config.ambulance, stations, grid, _cell_urban(grid, zones, config),
+                            inputs.networks["drive"], inputs.networks["ambulance"], config.snap_limit_m,
+                            config.offroad_kmh, inputs.cell_snaps["drive"])
+    table = result.table.merge(ambulance_columns(config.ambulance, cells, grid, zones), on=ZONE_KEYS, how="left")
+    standards = config.standards
+    per_people = people_per_ambulance(standards.plan, standards.path) if standards else 30_000.0
+    if statistics is not None and "ambulances" in statistics.columns and per_people is not None:
+        table = pd.concat([table, ambulance_sufficiency(table, statistics, per_people)], axis=1)
+    return replace(result, table=table, ambulance=cells)
+
+
+def urban_residents(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """``pop_urban`` and ``pop_urban_within_<b>`` (and per service) from each cell's urban class, for rules
+    limited to urban areas (:func:`geocover.analysis.urban_reach.urban_reach`)."""
+    grid, zones = inputs.grid, inputs.zones
+    urban = result.ambulance.urban if result.ambulance is not None else _cell_urban(grid, zones, config)
+    minutes = {"": (result.access.minutes, config.bands_minutes)} | {
+        service_column(name, ""): (s.access.minutes, s.config.bands_minutes) for name, s in result.services.items()}
+    columns = urban_reach(grid, urban, zones, minutes)
+    columns = columns.drop(columns=[c for c in ("pop_urban",) if c in result.table])
+    return replace(result, table=result.table.merge(columns, on=ZONE_KEYS, how="left"))
+
+
+def supply_and_fca(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """With ``capacity`` or ``fca``: the allocation, the 2SFCA scores and their zone columns."""
+    if config.capacity is None and config.fca is None:
+        return result
+    columns, allocation, scores = supply_columns(result.network, result.facilities, result.access, inputs.zones,
+                                                 config.capacity, config.fca, config.offroad_kmh, str(config.source))
+    return replace(result, table=result.table.merge(columns, on=ZONE_KEYS, how="left"), allocation=allocation,
+                   scores=scores)
+
+
+def tier_minutes(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """With ``tier_minutes``: the minutes to the nearest facility of each tier, summarised per zone."""
+    if not config.tier_minutes:
+        return result
+    tiers = tier_columns(result.network, result.facilities, inputs.grid, inputs.zones, config.snap_limit_m,
+                         config.offroad_kmh, inputs.cell_snaps[config.mode])
+    return replace(result, table=result.table.merge(tiers, on=ZONE_KEYS, how="left"))
+
+
+def areas_and_gaps(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """The nested service areas, each facility's catchment per band and the gaps beyond the target."""
+    grid, access = inputs.grid, result.access
+    ids = result.facilities["facility_id"].astype(str).to_numpy()
+    return replace(
+        result, service_areas=service_areas(grid, access.minutes, config.bands_minutes),
+        catchments=catchment_polygons(grid, access.minutes, access.facility, config.bands_minutes, ids),
+        gaps=gap_polygons(grid, access.minutes, config.target_minutes),
+    )
+
+
+def facility_isochrones(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """With ``isochrones: true``: each facility's reached roads per band."""
+    if not config.isochrones:
+        return result
+    reach = isochrones(result.network, result.facilities.set_index("facility_id"), config.bands_minutes,
+                       config.snap_max_m, offroad_kmh=config.offroad_kmh)
+    return replace(result, isochrones=reach)
+
+
+ZONE_ANALYSES: list[Analysis] = [
+    county_seat_minutes,
+    official_population,
+    service_circles,
+    ambulance_cover,
+    supply_and_fca,
+    tier_minutes,
+    urban_residents,
+    plan_tables,
+]
+"""The optional analyses adding zone-table columns, in the order of their columns; register one by adding it."""
+
+POLYGON_ANALYSES: list[Analysis] = [
+    areas_and_gaps,
+    facility_isochrones,
+]
+"""The analyses tracing polygons, run unless ``run_scenario(..., polygons=False)``; register one by adding it."""
 
 
 def walk_off_road(access: Accessibility, offroad: OffroadConfig, metric_crs) -> Accessibility:
@@ -352,19 +349,6 @@ def _cell_urban(grid: PopulationGrid, zones: gpd.GeoDataFrame, config: ScenarioC
     if config.builtup_raster is not None:
         urban |= builtup_at(config.builtup_raster, grid) >= config.urban_builtup_percent
     return urban
-
-
-def _input_notes(zones: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame) -> list[str]:
-    """What was repaired, skipped or dropped on the way in, for the summary."""
-    notes = []
-    if zones.attrs.get("repaired"):
-        notes.append(f"{zones.attrs['repaired']} invalid zone polygon(s) repaired (make_valid)")
-    for key, what in (("skipped", "facility rows without coordinates skipped"),
-                      ("dropped", "bad facility rows dropped (--lenient)")):
-        rows = facilities.attrs.get(key) or []
-        if rows:
-            notes.append(f"{len(rows)} {what}: " + "; ".join(map(str, rows[:20])) + (" …" if len(rows) > 20 else ""))
-    return notes
 
 
 def _add_weights(

@@ -277,15 +277,15 @@ def test_a_failed_unit_is_reported_the_others_kept_and_reruns_resume(province, b
     out = province.parent / "resumed"
     failing = "420103000000"
     calls, broken = [], {failing}
-    real_run, real_cluster = geocover.batch.unit.run_scenario, dask.distributed.LocalCluster
+    real_prepare, real_cluster = geocover.batch.unit.prepare_inputs, dask.distributed.LocalCluster
 
-    def flaky(config, unit=None, **options):
+    def flaky(config, facilities, unit, *given):
         calls.append(unit[1])
         if unit[1] in broken:
             raise RuntimeError("disk full while reading the roads")
-        return real_run(config, unit=unit, **options)
+        return real_prepare(config, facilities, unit, *given)
 
-    monkeypatch.setattr(geocover.batch.unit, "run_scenario", flaky)
+    monkeypatch.setattr(geocover.batch.unit, "prepare_inputs", flaky)
     monkeypatch.setattr(dask.distributed, "LocalCluster", lambda **kw: real_cluster(**{**kw, "processes": False}))
     assert main(["batch", str(province), "--out", str(out), "--quiet", "--offline", "--no-report"]) == 1
     assert f"1 unit(s) failed: {failing}" in capsys.readouterr().err
@@ -427,11 +427,11 @@ def test_local_workers_run_without_the_glibc_trim_setting_that_slows_unit_runs()
 def test_units_take_their_cells_snapped_once_and_give_the_tables_of_units_snapping_them(province, batch_out,
                                                                                       monkeypatch):
     import geocover.batch.driver
-    import geocover.pipeline
+    import geocover.inputs
 
     calls = []
-    real_snap = geocover.pipeline.snap_cells
-    monkeypatch.setattr(geocover.pipeline, "snap_cells", lambda *a, **k: calls.append(1) or real_snap(*a, **k))
+    real_snap = geocover.inputs.snap_cells
+    monkeypatch.setattr(geocover.inputs, "snap_cells", lambda *a, **k: calls.append(1) or real_snap(*a, **k))
     out = province.parent / "snapped_once"
     _, _, failed = api.batch(province, out=out, workers=2, progress=False, offline=True, processes=False,
                              report=False)

@@ -12,50 +12,46 @@ Each is present when its inputs are (the tiers, the county zones, the village li
 
 from __future__ import annotations
 
-import geopandas as gpd
-import pandas as pd
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from geocover.analysis.county_referral import county_referral
 from geocover.analysis.emergency_chain import emergency_chain
 from geocover.analysis.villages import village_verdicts
 from geocover.config import ScenarioConfig
-from geocover.io.population import PopulationGrid
-from geocover.network.graph import Network
-from geocover.network.snapping import Snap
+from geocover.io.villages import read_villages
+
+if TYPE_CHECKING:  # the pipeline registers this analysis, so it cannot be imported here at run time
+    from geocover.inputs import PreparedInputs
+    from geocover.pipeline import ScenarioResult
 
 
-def plan_tables(
-    config: ScenarioConfig,
-    networks: dict[str, Network],
-    cell_snaps: dict[str, Snap],
-    facilities: gpd.GeoDataFrame,
-    grid: PopulationGrid,
-    zones: gpd.GeoDataFrame,
-    villages: pd.DataFrame | None,
-) -> dict[str, pd.DataFrame]:
-    """Output file name to table, for the plan analyses whose inputs the run has.
+def plan_tables(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """``result`` with ``tables``: output file name to table, for the plan analyses whose inputs the run has.
 
     Parameters
     ----------
     config : ScenarioConfig
-    networks : dict
-        Mode to network, as the run built them.
-    cell_snaps : dict
-        Mode to the grid's cells snapped to that network.
-    facilities : geopandas.GeoDataFrame
-    grid : PopulationGrid
-    zones : geopandas.GeoDataFrame
-    villages : pandas.DataFrame or None
-        :func:`geocover.io.villages.read_villages` of ``config.villages``.
+    inputs : PreparedInputs
+        Networks, cell snaps, grid and zones of the run.
+    result : ScenarioResult
+        The facilities with their columns.
+
+    Raises
+    ------
+    InputError
+        Every problem of the village list (``villages.path``).
     """
+    networks, facilities, zones = inputs.networks, result.facilities, inputs.zones
     drive = "drive" if "drive" in networks else config.mode
     snap_m, walk_kmh = config.snap_limit_m, config.offroad_kmh
     tables = {
         "emergency_chain.csv": emergency_chain(networks[drive], facilities, snap_m, walk_kmh),
-        "county_referral.csv": county_referral(networks[drive], facilities, grid, zones, snap_m, walk_kmh,
-                                               cell_snaps[drive]),
+        "county_referral.csv": county_referral(networks[drive], facilities, inputs.grid, zones, snap_m, walk_kmh,
+                                               inputs.cell_snaps[drive]),
     }
-    if villages is not None:
+    if config.villages is not None:
         tables["villages.csv"], tables["villages_by_township.csv"] = village_verdicts(
-            villages, facilities, networks[config.mode], config.villages, snap_m, walk_kmh, zones)
-    return {name: table for name, table in tables.items() if table is not None}
+            read_villages(config.villages), facilities, networks[config.mode], config.villages, snap_m, walk_kmh,
+            zones)
+    return replace(result, tables={**result.tables, **{n: t for n, t in tables.items() if t is not None}})

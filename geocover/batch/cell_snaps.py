@@ -36,12 +36,12 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
 from geocover.config import ScenarioConfig
+from geocover.inputs import network_modes, study_reach_m
 from geocover.io.osm import RoadSegments
 from geocover.io.population import PopulationGrid
 from geocover.io.utm import utm_crs_at
 from geocover.network.graph import Network, build_network
 from geocover.network.snapping import Snap
-from geocover.pipeline import network_modes, study_reach_m
 from geocover.prepare import with_access_rules
 from geocover.travel.cells import snap_cells
 
@@ -144,7 +144,7 @@ def plan_cell_snaps(config: ScenarioConfig, unit_zones: gpd.GeoDataFrame, segmen
     """The regions to snap, one per UTM zone of the units, each with its bands of rows still to snap.
 
     A region is the window of the population raster around its units' study areas (their box widened
-    by the halo radius, :func:`geocover.pipeline.study_reach_m`). Nothing is planned without a
+    by the halo radius, :func:`geocover.inputs.study_reach_m`). Nothing is planned without a
     population raster. A region already complete in ``folder`` is returned with no bands.
     """
     raster = config.population.raster
@@ -233,7 +233,8 @@ def snap_rows(snaps: CellSnaps, rows: tuple[int, int], config: ScenarioConfig, s
     near = with_access_rules(segments.near(transform_bounds(snaps.crs, "EPSG:4326", *box, densify_pts=21)), config)
     roads = config.roads
     for mode in snaps.modes:
-        network = build_network(near, mode, snaps.crs, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor)
+        network = build_network(near, mode, snaps.crs, roads.speeds_kmh, roads.use_maxspeed, roads.speed_factor,
+                                closed_kinds=roads.closed_to(mode))
         values = {"u": np.full(int(valid.sum()), _UNSNAPPED), "v": np.full(int(valid.sum()), _UNSNAPPED),
                   "fraction": np.zeros(int(valid.sum())), "offset_m": np.full(int(valid.sum()), np.inf)}
         if network.n_edges:

@@ -1,6 +1,7 @@
 """One unit of a batch run (a county, or any zone), computed with its halo on a Dask worker.
 
-A unit run is :func:`geocover.pipeline.run_scenario` with ``unit=(level, zone_id)``: roads, facilities
+A unit run is :func:`geocover.pipeline.run_scenario` on the inputs of ``unit=(level, zone_id)``
+(:func:`geocover.inputs.prepare_inputs`): roads, facilities
 and people are taken within the halo of ``R`` metres around the unit, ``R`` being the fastest speed
 of each mode times its largest band (and the ambulance radius and response). What follows from it:
 
@@ -60,6 +61,7 @@ from geocover.batch.codes import (
     road_speed_m_per_min,
 )
 from geocover.config import ScenarioConfig
+from geocover.inputs import prepare_inputs
 from geocover.io.osm import load_segments
 from geocover.io.population import PopulationGrid
 from geocover.network.snapping import Snap
@@ -373,9 +375,10 @@ def run_unit(
     """
     start = time.perf_counter()
     segments = load_segments(roads_file) if roads_file is not None else None
-    result = run_scenario(config.model_copy(update={"facility_table": False}), progress=False,
-                          facilities=facilities, unit=(level, unit_id), polygons=False, zones=zones,
-                          segments=segments, cell_snaps_of=partial(first_snaps, snaps) if snaps else None)
+    run_config = config.model_copy(update={"facility_table": False})
+    inputs = prepare_inputs(run_config, facilities, (level, unit_id), zones, segments,
+                            partial(first_snaps, snaps) if snaps else None)
+    result = run_scenario(run_config, progress=False, polygons=False, inputs=inputs)
     polygon, own = _own_cells(result, level, unit_id)
     halo = _Halo(result)
     if config.facility_table:

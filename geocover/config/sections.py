@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from geocover.config.paths import InputPath, Minutes, OutputPath, Section, check_bands
+from geocover.network.graph import CLOSED_KINDS
 
 
 class RoadsConfig(Section):
@@ -31,6 +32,10 @@ class RoadsConfig(Section):
     respect_access: bool = Field(
         default=True, description="ways tagged access/foot (walk, bike) or access/vehicle/motor_vehicle (drive) "
         "= no or private are closed to those modes; false: only the road kind decides")
+    closed_kinds: dict[Literal["walk", "bike", "drive"], list[str]] = Field(
+        default_factory=lambda: {mode: list(kinds) for mode, kinds in CLOSED_KINDS.items()},
+        description="OSM highway kinds closed to each mode (ambulance: drive's); a mode not given keeps its "
+        "default list; drive is also closed on kinds without a drive speed")
     cache_dir: OutputPath | None = Field(default=None, description="keep the parsed PBF here: parsed once, read fast")
     urban_factor: float = Field(default=1.0, gt=0, description="drive speed factor on roads in urban zones")
     rural_factor: float = Field(default=1.0, gt=0, description="drive speed factor on roads elsewhere")
@@ -47,6 +52,15 @@ class RoadsConfig(Section):
     def path(self) -> Path:
         """The road file, whichever kind."""
         return self.pbf if self.pbf is not None else self.lines
+
+    @model_validator(mode="after")
+    def _default_closed_kinds(self) -> RoadsConfig:
+        self.closed_kinds = {mode: list(self.closed_kinds.get(mode, kinds)) for mode, kinds in CLOSED_KINDS.items()}
+        return self
+
+    def closed_to(self, mode: str) -> list[str]:
+        """The OSM ``highway`` kinds closed to ``mode`` (an ambulance: those closed to driving)."""
+        return self.closed_kinds["drive" if mode == "ambulance" else mode]
 
 
 class FacilitiesConfig(Section):

@@ -11,6 +11,7 @@ from road segments (:func:`build_network`), from GeoDataFrames or NetworkX / OSM
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -52,12 +53,14 @@ DRIVE_SPEEDS_KMH: dict[str, float] = {
     "track": 15.0,
 }
 
-_NOT_WALKABLE = {
+_NOT_WALKABLE = (
     "motorway", "motorway_link", "construction", "proposed", "abandoned",
     "raceway", "bus_guideway", "escape", "platform", "no",
-}
+)
 
-_NOT_CYCLABLE = _NOT_WALKABLE | {"steps"}
+CLOSED_KINDS: dict[str, tuple[str, ...]] = {"walk": _NOT_WALKABLE, "bike": (*_NOT_WALKABLE, "steps"), "drive": ()}
+"""OSM ``highway`` kinds closed to each mode by default (``roads.closed_kinds``); ambulances take drive's.
+Driving is also closed on every kind without a drive speed (footway, path, steps…)."""
 
 MODES = ("walk", "bike", "drive", "ambulance")
 COST_UNITS = ("minutes", "km")
@@ -217,13 +220,16 @@ def _speeds_for_mode(
     speeds_kmh: dict[str, float] | None,
     use_maxspeed: bool,
     speed_factor: float | None = None,
+    closed_kinds: Collection[str] | None = None,
 ) -> np.ndarray:
     """Speed in km/h per segment, NaN where the mode may not use it."""
     which, classes = segments.highway_classes
     overrides = speeds_kmh or {}
+    if closed_kinds is None:
+        closed_kinds = CLOSED_KINDS["drive" if mode == "ambulance" else mode]
+    closed = np.append(np.isin(classes, list(closed_kinds)), False)[which]
     if mode in ("walk", "bike"):
-        closed = _NOT_WALKABLE if mode == "walk" else _NOT_CYCLABLE
-        allowed = ~np.append(np.isin(classes, list(closed)), False)[which] & ~segments.foot_forbidden
+        allowed = ~closed & ~segments.foot_forbidden
         default = WALK_SPEED_KMH if mode == "walk" else BIKE_SPEED_KMH
         return np.where(allowed, overrides.get(mode, default) * (speed_factor or 1.0), np.nan)
     table = {**DRIVE_SPEEDS_KMH, **GRADE_SPEEDS_KMH, **overrides}
@@ -231,7 +237,7 @@ def _speeds_for_mode(
     if use_maxspeed:
         tagged = np.isfinite(segments.maxspeed_kmh) & np.isfinite(speed)
         speed[tagged] = segments.maxspeed_kmh[tagged]
-    speed[segments.motor_forbidden] = np.nan
+    speed[segments.motor_forbidden | closed] = np.nan
     factor = speed_factor if speed_factor is not None else (AMBULANCE_FACTOR if mode == "ambulance" else 1.0)
     return speed * factor
 
@@ -244,6 +250,7 @@ def build_network(
     use_maxspeed: bool = True,
     speed_factor: float | None = None,
     segment_factor: np.ndarray | None = None,
+    closed_kinds: Collection[str] | None = None,
 ) -> Network:
     """Build the network of one travel mode from OSM road segments.
 
@@ -270,6 +277,8 @@ def build_network(
     segment_factor : numpy.ndarray, optional
         Multiplies the speed of each segment (e.g. urban or rural factors, see
         :func:`urban_rural_factors`); same length as ``segments.u``.
+    closed_kinds : collection of str, optional
+        OSM ``highway`` kinds closed to ``mode``; :data:`CLOSED_KINDS` of the mode when omitted.
 
     Returns
     -------
@@ -277,7 +286,7 @@ def build_network(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    speed = _speeds_for_mode(segments, mode, speeds_kmh, use_maxspeed, speed_factor)
+    speed = _speeds_for_mode(segments, mode, speeds_kmh, use_maxspeed, speed_factor, closed_kinds)
     if segment_factor is not None and mode in ("drive", "ambulance"):
         speed = speed * segment_factor
     keep = np.isfinite(speed) & (speed > 0)
@@ -323,9 +332,10 @@ def max_speed_kmh(
     speeds_kmh: dict[str, float] | None = None,
     use_maxspeed: bool = True,
     speed_factor: float | None = None,
+    closed_kinds: Collection[str] | None = None,
 ) -> float:
     """The fastest speed any segment gets in ``mode``, km/h: the reach of a study-area buffer."""
-    speed = _speeds_for_mode(segments, mode, speeds_kmh, use_maxspeed, speed_factor)
+    speed = _speeds_for_mode(segments, mode, speeds_kmh, use_maxspeed, speed_factor, closed_kinds)
     return float(np.nanmax(speed)) if np.isfinite(speed).any() else 0.0
 
 
