@@ -133,6 +133,7 @@ def test_chinese_templates_reach_the_headline_spatial_standards():
         service, p = next(s for s in config.services if s.name == name), plan.rule(rule_id).params
         assert (service.min_grade, service.where, service.facility_names) == (p.min_grade, p.where, p.facility_names)
         assert service.target_minutes == p.minutes
+    assert shanxi.villages is not None and shanxi.villages.clinic_code_column == "村代码"
     for name in ("shanxi_province", "linfen"):
         ambulance = load_config(ROOT / "configs" / f"{name}.yaml").ambulance
         assert (ambulance.urban_km, ambulance.rural_km) == (5, [10, 20])

@@ -84,3 +84,10 @@ def test_an_urban_rule_always_gives_a_row():
                                           "scope": {"area": "rural"}, "params": {"minutes": 15}})
     rows = audit([rural], zones.assign(pop_urban=[0, 40], pop_urban_within_15=[0, 30]), report_unspecified=False)
     assert rows["value"].tolist() == pytest.approx([80.0, 50.0])
+
+
+def test_the_urban_measure_in_chinese():
+    from geocover.render.i18n import measure_text
+
+    assert measure_text("% of urban residents within 15 min", "zh") == "15分钟内可达城镇居民占比（%）"
+    assert measure_text("% of rural residents within 30 min", "zh") == "30分钟内可达乡村居民占比（%）"
