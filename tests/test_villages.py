@@ -96,3 +96,15 @@ def test_codes_stay_text_and_the_population_is_the_resident_one(tmp_path):
     table = read_villages(VillagesConfig(path=tmp_path / "v.csv"))
     assert table.loc[0, "village_code"] == "010203004005" and table.loc[0, "township_code"] == "010203004000"
     assert table.loc[0, "population"] == 800 and pd.isna(table.loc[0, "lon"])
+
+
+def test_the_village_tables_are_written_with_the_run(counties, tmp_path):  # noqa: F811
+    from geocover.render.writers import write_outputs
+
+    result = run_scenario(_config(counties), progress=False)
+    outputs = write_outputs(result, tmp_path / "out")
+    for name in ("villages.csv", "villages_by_township.csv"):
+        assert outputs[name].exists()
+    written = pd.read_csv(outputs["villages.csv"], encoding="utf-8-sig", dtype={"village_code": str})
+    assert written["village_code"].tolist()[0] == "130102001201" and written["village_name"].tolist()[0] == "东村"
+    assert written["verdict"].tolist() == result.tables["villages.csv"]["verdict"].tolist()
