@@ -18,12 +18,10 @@ from geocover.analysis.polygons import catchment_polygons, gap_polygons, service
 from geocover.analysis.seats import minutes_to_county_seat
 from geocover.analysis.services import ServiceResult, offering, run_service, service_columns, tier_columns
 from geocover.analysis.supply import supply_columns
-from geocover.analysis.urban_reach import urban_reach
-from geocover.analysis.urban_rural import builtup_at
+from geocover.analysis.urban_reach import cell_urban, urban_reach
 from geocover.analysis.zone_table import gap_flags, zone_table
 from geocover.config import OffroadConfig, ScenarioConfig, load_config
 from geocover.inputs import PREPARE_STEPS, PreparedInputs, prepare_inputs
-from geocover.io.population import PopulationGrid
 from geocover.io.zones import ZONE_COLUMNS
 from geocover.network.graph import Network
 from geocover.schema import ZONE_KEYS, pct_within_column, service_column, within_column
@@ -244,7 +242,7 @@ def ambulance_cover(config: ScenarioConfig, inputs: PreparedInputs, result: Scen
         return result
     grid, zones, statistics = inputs.grid, inputs.zones, inputs.statistics
     stations = result.facilities.iloc[offering(result.facilities, config.ambulance.tiers)]
-    cells = ambulance_cells(config.ambulance, stations, grid, _cell_urban(grid, zones, config),
+    cells = ambulance_cells(config.ambulance, stations, grid, cell_urban(grid, zones, config),
                             inputs.networks["drive"], inputs.networks["ambulance"], config.snap_limit_m,
                             config.offroad_kmh, inputs.cell_snaps["drive"])
     table = result.table.merge(ambulance_columns(config.ambulance, cells, grid, zones), on=ZONE_KEYS, how="left")
@@ -259,7 +257,7 @@ def urban_residents(config: ScenarioConfig, inputs: PreparedInputs, result: Scen
     """``pop_urban`` and ``pop_urban_within_<b>`` (and per service) from each cell's urban class, for rules
     limited to urban areas (:func:`geocover.analysis.urban_reach.urban_reach`)."""
     grid, zones = inputs.grid, inputs.zones
-    urban = result.ambulance.urban if result.ambulance is not None else _cell_urban(grid, zones, config)
+    urban = result.ambulance.urban if result.ambulance is not None else cell_urban(grid, zones, config)
     minutes = {"": (result.access.minutes, config.bands_minutes)} | {
         service_column(name, ""): (s.access.minutes, s.config.bands_minutes) for name, s in result.services.items()}
     columns = urban_reach(grid, urban, zones, minutes)
@@ -338,17 +336,6 @@ def walk_off_road(access: Accessibility, offroad: OffroadConfig, metric_crs) -> 
     facility = np.full(grid.shape, -1, dtype=np.int64)
     facility[grid.valid] = np.where(origin >= 0, nearest[np.maximum(origin, 0)], -1)
     return replace(access, minutes=grid.to_grid(minutes), facility=facility)
-
-
-def _cell_urban(grid: PopulationGrid, zones: gpd.GeoDataFrame, config: ScenarioConfig) -> np.ndarray:
-    """Urban class per valid cell: urban when the first zone level's zone holding its centre is urban,
-    or when the built-up share at the cell reaches ``urban_builtup_percent``; otherwise rural."""
-    first = zones[zones["zone_level"] == zones["zone_level"].iloc[0]].reset_index(drop=True)
-    labels = grid.labels(first)[grid.valid]
-    urban = np.r_[False, (first["urban_rural"] == "urban").to_numpy()][labels]
-    if config.builtup_raster is not None:
-        urban |= builtup_at(config.builtup_raster, grid) >= config.urban_builtup_percent
-    return urban
 
 
 def _add_weights(

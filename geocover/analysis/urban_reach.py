@@ -2,7 +2,7 @@
 
 A plan's urban 15-minute circle (Shanxi T1 城区 15 分钟服务圈, Linfen S1 市区) is about urban people,
 who also live in zones that are not urban as a whole. As the ambulance radius does, each cell is
-urban or rural by itself (:func:`geocover.pipeline` classes it by its zone and its built-up share);
+urban or rural by itself (:func:`cell_urban`: by its zone and its built-up share);
 per zone this gives ``pop_urban`` and ``pop_urban_within_<b>`` (urban people within ``b`` minutes),
 and per service ``<service>_pop_urban_within_<b>``.
 """
@@ -15,8 +15,21 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geocover.analysis.urban_rural import builtup_at
+from geocover.config import ScenarioConfig
 from geocover.io.population import PopulationGrid
 from geocover.schema import ZONE_KEYS, within_column
+
+
+def cell_urban(grid: PopulationGrid, zones: gpd.GeoDataFrame, config: ScenarioConfig) -> np.ndarray:
+    """Urban class per valid cell: urban when the first zone level's zone holding its centre is urban,
+    or when the built-up share (percent) at the cell reaches ``config.urban_builtup_percent``; otherwise rural."""
+    first = zones[zones["zone_level"] == zones["zone_level"].iloc[0]].reset_index(drop=True)
+    labels = grid.labels(first)[grid.valid]
+    urban = np.r_[False, (first["urban_rural"] == "urban").to_numpy()][labels]
+    if config.builtup_raster is not None:
+        urban |= builtup_at(config.builtup_raster, grid) >= config.urban_builtup_percent
+    return urban
 
 
 def urban_reach(
