@@ -91,3 +91,13 @@ def test_the_urban_measure_in_chinese():
 
     assert measure_text("% of urban residents within 15 min", "zh") == "15分钟内可达城镇居民占比（%）"
     assert measure_text("% of rural residents within 30 min", "zh") == "30分钟内可达乡村居民占比（%）"
+
+
+def test_a_radius_rule_always_gives_a_row_too():
+    from geocover.standards import load_preset
+
+    rule = load_preset("shanxi_2023_2025").rule("E1.urban")
+    zones = pd.DataFrame({"zone_level": ["county"], "zone_id": ["140121"], "zone_name": ["清徐县"],
+                          "pop_urban": [0.0], "pop_within_radius_urban_5km": [0.0]})
+    rows = audit([rule], zones, radius_measure="straight", report_unspecified=False)
+    assert len(rows) == 1 and rows.loc[0, "status"] == "not evaluable" and "pop_urban is 0" in rows.loc[0, "missing"]

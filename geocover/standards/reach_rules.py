@@ -146,6 +146,9 @@ def evaluate_radius(rule: Rule, ctx: Context) -> list[dict]:
         out.append(row(rule, **fields, value=pct, status=PASS if meets(pct, p.target_pct, "at_least", False)
                        else FAIL, to_add=max(0, ceil_count(p.target_pct / 100.0 * total - within)),
                        to_add_unit=f"{area} residents to bring within the radius", note=note))
+    if not out:
+        out.append(row(rule, measure=measure, target=p.target_pct, status=NOT_EVALUABLE,
+                       missing=f"{area} residents (zones.{total_column} is 0 in every unit)"))
     return out
 
 
