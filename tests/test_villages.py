@@ -108,3 +108,25 @@ def test_the_village_tables_are_written_with_the_run(counties, tmp_path):  # noq
     written = pd.read_csv(outputs["villages.csv"], encoding="utf-8-sig", dtype={"village_code": str})
     assert written["village_code"].tolist()[0] == "130102001201" and written["village_name"].tolist()[0] == "东村"
     assert written["verdict"].tolist() == result.tables["villages.csv"]["verdict"].tolist()
+
+
+def test_the_plans_village_rules_are_audited_on_the_village_list(counties):  # noqa: F811
+    from geocover.standards.scenario_audit import scenario_audit
+
+    path = _config(counties)
+    path.write_text(path.read_text(encoding="utf-8") + "standards: {plan: shanxi_2023_2025}\n", encoding="utf-8")
+    audit = scenario_audit(run_scenario(path, progress=False))
+    clinics = audit[audit["rule_id"] == "P2"].set_index("unit_name")
+    doctors = audit[audit["rule_id"] == "P7"].set_index("unit_name")
+    # P2 (a village clinic per administrative village) and P7 (at least one village doctor) per village.
+    assert clinics["status"].to_dict() == {"东村": "pass", "西村": "pass", "南村": "served by itinerant care",
+                                           "北村": "fail", "中村": "not evaluable", "小村": "fail"}
+    assert "exempt" in clinics.loc["南村", "note"]
+    assert doctors.loc["南村", "status"] == "served by itinerant care" and doctors.loc["东村", "status"] == "pass"
+    assert doctors.loc["中村", "status"] == "not evaluable"  # no doctors figure for 中村
+    assert clinics.loc["北村", "to_add"] == 1 and "point" in clinics.loc["中村", "missing"]
+    # Only the rules about villages see the villages: no other rule gets a row per village.
+    from geocover.standards import load_preset
+
+    village_rules = {r.uid for r in load_preset("shanxi_2023_2025").rules if "village" in r.scope.unit_levels}
+    assert set(audit.loc[audit["unit_level"] == "village", "rule_id"]) == village_rules

@@ -18,6 +18,7 @@ from geocover.standards.facility_filter import describe_filter
 from geocover.standards.parent_audit import side_by_side
 from geocover.standards.plan_file import Plan, PlanInfo
 from geocover.standards.schema import Rule
+from geocover.standards.village_audit import VILLAGE_LEVELS, exempt, village_statistics, village_units
 
 
 def scenario_plan(standards: StandardsConfig) -> Plan:
@@ -115,7 +116,9 @@ def scenario_audit(
 
 def _audit_rules(result: ScenarioResult, rules: list[Rule], info: PlanInfo) -> pd.DataFrame:
     """The audit rows of ``rules``, each travel-time rule on the service circle of its facilities."""
+    villages = result.tables.get("villages.csv")
     statistics = result.statistics.reset_index() if result.statistics is not None else None
+    statistics = village_statistics(statistics, villages)
     groups: dict[str | None, list[Rule]] = {}
     for rule in rules:
         service = _service_for(rule, result)
@@ -127,9 +130,14 @@ def _audit_rules(result: ScenarioResult, rules: list[Rule], info: PlanInfo) -> p
         table, tiers, mode = _view(result, service)
         measure = result.config.ambulance.measure if result.config.ambulance is not None else None
         radius = {"straight": "straight", "road": "network"}.get(measure)
-        parts.append(audit(group, table, statistics, result.facilities, travel_mode=mode, reach_tiers=tiers,
-                           radius_measure=radius, report_unspecified=False, plan_info=info,
-                           radius_tiers=result.config.ambulance.tiers if result.config.ambulance else None,
-                           reach_filter=service_filter(service)))
-    return pd.concat(parts, ignore_index=True) if parts else audit([], result.table.iloc[:0],
-                                                                   report_unspecified=False)
+        on_villages = [r for r in group if set(r.scope.unit_levels) & set(VILLAGE_LEVELS)]
+        for chosen, zones in (([r for r in group if r not in on_villages], table),
+                              (on_villages, village_units(table, villages))):
+            if chosen:
+                parts.append(audit(chosen, zones, statistics, result.facilities, travel_mode=mode,
+                                   reach_tiers=tiers, radius_measure=radius, report_unspecified=False, plan_info=info,
+                                   radius_tiers=result.config.ambulance.tiers if result.config.ambulance else None,
+                                   reach_filter=service_filter(service)))
+    if not parts:
+        return audit([], result.table.iloc[:0], report_unspecified=False)
+    return exempt(pd.concat(parts, ignore_index=True), rules, villages)
