@@ -42,8 +42,9 @@ from geocover.io.osm import RoadSegments
 from geocover.network.graph import WALK_SPEED_KMH, Network, build_network
 from geocover.network.snapping import Snap
 from geocover.network.storage import load_network, save_network
-from geocover.travel.matrices import OFFSET_MINUTES, _search_groups, facility_node_matrix
+from geocover.travel.matrices import OFFSET_MINUTES, facility_node_matrix
 from geocover.travel.nearest import NodeTimes, _facility_graph, nearest_facility_nodes
+from geocover.travel.search_blocks import search_groups
 
 CRS = "EPSG:32650"
 SPACING_M = 150.0
@@ -116,7 +117,7 @@ def check_matrix(network: Network, facilities: Snap, nodes: NodeTimes, matrix: s
         worst = max(worst, float(np.max(np.abs(matrix[row].data - OFFSET_MINUTES - dist[cols]), initial=0.0)))
     if worst > 1e-9:
         fail(f"the matrix differs from the nearest-facility and unpruned minutes by up to {worst:.3g}")
-    pruned = next(_search_groups(network, facilities, ok, LIMIT_MINUTES))[0] is not None
+    pruned = next(search_groups(network, facilities, ok, LIMIT_MINUTES))[0] is not None
     return f"{'pruned' if pruned else 'whole network'}, max abs diff {worst:.1g}"
 
 

@@ -31,8 +31,9 @@ from shapely.geometry import LineString, Point
 
 from geocover.network.graph import WALK_SPEED_KMH
 from geocover.travel.isochrones import reach_polygons
-from geocover.travel.matrices import OFFSET_MINUTES, _positions, _search_groups, facility_node_matrix
+from geocover.travel.matrices import OFFSET_MINUTES, facility_node_matrix
 from geocover.travel.nearest import _facility_graph
+from geocover.travel.search_blocks import search_groups, snapped_positions
 
 LIMIT_MINUTES = 15.0
 BUFFER_M = 25.0
@@ -71,7 +72,7 @@ def main() -> None:
     start = time.perf_counter()
     graph = _facility_graph(network, facilities, ok, DIRECTION, WALK_SPEED_KMH, None)
     peer_graph = networkx_graph(graph, network, multi=True)
-    fx, fy = _positions(network, facilities)
+    fx, fy = snapped_positions(network, facilities)
     for k, f in enumerate(ok):
         peer_graph.nodes[n + k].update(x=float(fx[f]), y=float(fy[f]))
     print(f"NetworkX MultiDiGraph of the same arcs built in {time.perf_counter() - start:.2f} s (not timed below)")
@@ -124,7 +125,7 @@ def main() -> None:
     diff = float(np.max(np.abs(dense - OFFSET_MINUTES - whole)[whole <= LIMIT_MINUTES]))
     if diff > 1e-9:
         fail(f"the pruned search's minutes differ from the unpruned one by {diff:.3g}")
-    pruned = next(_search_groups(network, facilities, ok, LIMIT_MINUTES))[0] is not None
+    pruned = next(search_groups(network, facilities, ok, LIMIT_MINUTES))[0] is not None
     print(f"answers equal: reached node sets identical for all {len(ok)} facilities ({matrix.nnz:,} facility-node "
           f"pairs); polygons differ by at most {worst['geocover'][0]:.1e} of their area (symmetric difference / "
           f"area; areas by at most {worst['geocover'][1]:.1e}); with quad_segs=8 by {worst['quad_segs 8'][0]:.1e} "

@@ -20,6 +20,7 @@ import geocover
 from geocover.analysis.compare import compare as compare_plan
 from geocover.analysis.services import service_rows
 from geocover.analysis.totals import totals_lines
+from geocover.checks import audit_problems, batch_problems, compare_problems, site_problems, standards_problems
 from geocover.config import ScenarioConfig, load_config
 from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.population import read_population
@@ -35,7 +36,7 @@ from geocover.render.tables import write_csv, write_workbook
 from geocover.render.writers import OUTPUT_STEPS, write_outputs
 from geocover.schema import band_label
 from geocover.siting.scenario import site_scenario, summary_lines
-from geocover.standards import FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, list_presets, load_preset, write_audit
+from geocover.standards import FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, load_preset, write_audit
 from geocover.standards.conflicts import plan_conflicts
 from geocover.standards.scenario_audit import scenario_audit, scenario_plan
 
@@ -93,7 +94,7 @@ def run(
         config = load_config(config)
     if lenient and not config.facilities.lenient:
         config = config.model_copy(update={"facilities": config.facilities.model_copy(update={"lenient": True})})
-    raise_if_any(check_inputs(config))
+    raise_if_any(check_inputs(config) + standards_problems(config))
     bar = tqdm(total=PIPELINE_STEPS + 2 + len(OUTPUT_STEPS), desc="geocover", disable=not progress, unit="step")
     with bar, staged_outputs(config.output_folder(out), scenario=config.name):
         result = run_scenario(config, progress=bar)
@@ -122,9 +123,7 @@ def audit(
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
-    if config.standards is None:
-        raise InputError([Problem(str(config.source), "key 'standards': no plan to audit against",
-                                  f"add standards: {{plan: ...}} with one of {', '.join(list_presets())}")])
+    raise_if_any(audit_problems(config, parent_plan))
     parent = parent_plan or config.standards.parent_plan
     conflicts = plan_conflicts(scenario_plan(config.standards), load_preset(parent)) if parent else None
     folder = config.output_folder(out)
@@ -149,6 +148,7 @@ def compare(
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
+    raise_if_any(compare_problems(config))
     folder = config.output_folder(out)
     with staged_outputs(folder, scenario=config.name, keep_previous=True) as stage:
         current, planned, comparison = compare_plan(config, progress=progress)
@@ -192,6 +192,7 @@ def batch(
 
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
+    raise_if_any(batch_problems(config, out))
     with staged_outputs(config.output_folder(out), scenario=config.name):
         outcome = run_batch(config, out=out, workers=workers, scheduler=scheduler, force=force, progress=progress,
                             lang=lang, offline=offline, processes=processes, report=report)
@@ -229,6 +230,7 @@ def site(
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
+    raise_if_any(site_problems(config, **options))
     with staged_outputs(config.output_folder(out), scenario=config.name):
         run = site_scenario(config, progress=progress, **options)
         result = run.current
@@ -321,7 +323,7 @@ def validate(config: ScenarioConfig | str | Path) -> str:
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
-    problems = check_inputs(config)
+    problems = check_inputs(config) + standards_problems(config)
     raise_if_any(problems)
     lines = [f"scenario {config.name} ({config.source})"]
     zones = None

@@ -1,4 +1,9 @@
-"""A whole scenario: inputs to zone table, polygons and per-cell minutes."""
+"""A whole scenario: inputs to zone table, polygons and per-cell minutes.
+
+:func:`run_scenario` analyses inputs prepared once (:func:`geocover.inputs.prepare_inputs`): the main analysis
+(:func:`main_analysis`), then every optional analysis registered in :data:`ZONE_ANALYSES` and
+:data:`POLYGON_ANALYSES`, each a function ``(config, inputs, result) -> result`` adding its part to a new result.
+"""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from affine import Affine
 from geocover.analysis.facility_table import _same_tier, facility_table
 from geocover.io.population import PopulationGrid
 from geocover.network.snapping import Snap, snap_points
-from geocover.travel import matrices
+from geocover.travel import matrices, search_blocks
 from geocover.travel.cells import cell_accessibility, snap_facilities
 from geocover.travel.matrices import OFFSET_MINUTES, facility_node_matrix, facility_point_matrix, facility_point_totals
 from geocover.travel.nearest import nearest_facility_nodes, point_minutes
@@ -91,9 +91,9 @@ def test_totals_equal_networkx_searches(seed, direction):
 def test_pruned_merged_and_capped_searches_give_the_same_totals(monkeypatch):
     network, facilities, points, weights = _case(7, n_side=16)
     ok = np.flatnonzero(facilities.snapped)
-    groups = list(matrices._search_groups(network, facilities, ok, 1.4))
+    groups = list(search_blocks.search_groups(network, facilities, ok, 1.4))
     assert all(nodes is not None for nodes, _ in groups) and len(groups) > 1
-    merged = list(matrices._merged(iter(groups), matrices.BLOCK_BYTES // 8, network.n_nodes))
+    merged = list(search_blocks.merged_groups(iter(groups), search_blocks.BLOCK_BYTES // 8, network.n_nodes))
     assert len(merged) < len(groups)
     bands = [0.6, 1.4]
     whole = facility_point_totals(network, facilities, points, weights, bands)

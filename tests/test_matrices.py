@@ -9,7 +9,7 @@ import shapely
 
 from geocover.network.graph import Network
 from geocover.network.snapping import Snap, snap_points
-from geocover.travel import matrices
+from geocover.travel import matrices, search_blocks
 from geocover.travel.isochrones import reach_polygons
 from geocover.travel.matrices import (
     OFFSET_MINUTES,
@@ -100,7 +100,7 @@ def test_pruned_search_equals_dense_networkx(direction):
     on_avenue = np.flatnonzero(avenue)[[1, 5, 9, 13]]
     facilities.edge[-4:], facilities.fraction[-4:], facilities.offset_m[-4:] = on_avenue, 0.3, 10.0
     limit = 1.4
-    groups = list(matrices._search_groups(network, facilities, np.flatnonzero(facilities.snapped), limit))
+    groups = list(search_blocks.search_groups(network, facilities, np.flatnonzero(facilities.snapped), limit))
     assert all(nodes is not None and len(nodes) < network.n_nodes for nodes, _ in groups)
     matrix = facility_node_matrix(network, facilities, limit, direction=direction)
     _assert_sparse_equals(matrix, _dense_reference(network, facilities, _node_points(network), direction), limit)
@@ -188,7 +188,7 @@ def test_no_facility_or_no_point_gives_empty_matrices():
 def _brute_force_polygon(network, matrix, facilities, f, buffer_m, quad_segs=16):
     """The recipe for facility ``f``: every passable segment with both ends reached (and the facility's
     own segment from its position to each reached end) buffered on its own, then one union."""
-    ex, ey = matrices._positions(network, facilities)
+    ex, ey = search_blocks.snapped_positions(network, facilities)
     xy = np.column_stack([network.x, network.y])
     reached = set(matrix.getrow(f).indices.tolist())
     passable = np.isfinite(network.minutes_uv) | np.isfinite(network.minutes_vu)

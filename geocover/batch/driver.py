@@ -54,12 +54,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import pickle
-import re
 import resource
 import shutil
-import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -70,16 +66,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-import geocover
 from geocover.batch.cell_snaps import SNAPS_FOLDER, plan_cell_snaps
 from geocover.batch.merge import exactness, merge_cells, merge_facilities, merge_tables, merged_result
+from geocover.batch.state import STATE_FOLDER, fingerprint, load_state, save_state, state_name
 from geocover.batch.tasks import Workers, check_worker_access, compute_units
 from geocover.batch.unit import UnitResult, unit_config
 from geocover.config import ScenarioConfig
-from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.osm import SEGMENTS_LAYOUT, load_segments, save_segments
-from geocover.io.zones import lie_within, read_zones
-from geocover.output_folder import give_user_mode, staged_outputs
+from geocover.io.zones import read_zones
+from geocover.output_folder import staged_outputs
 from geocover.prepare import extract_box, load_facilities, load_roads, load_statistics, roads_cache_file
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
@@ -88,7 +83,6 @@ from geocover.render.writers import workbook_sheets, write_outputs
 from geocover.schema import within_column
 from geocover.standards.scenario_audit import scenario_audit
 
-STATE_FOLDER = ".batch"
 ROADS_FOLDER = "roads"
 """Folder of the state folder keeping the parsed roads, unless ``roads.cache_dir`` is set (and no ``extract``)."""
 
@@ -119,57 +113,6 @@ class BatchReport:
     units: pd.DataFrame
     seconds: float
     driver_peak_mb: float
-
-
-def state_name(unit_id: str) -> str:
-    """File name of a unit's record: its id made safe for a file name, and a short hash of it."""
-    safe = re.sub(r"[^0-9A-Za-z_.-]", "_", unit_id)[:80]
-    return f"{safe}-{hashlib.sha1(unit_id.encode()).hexdigest()[:8]}.pkl"
-
-
-def fingerprint(config: ScenarioConfig, lang: str | None, tiles: str | None) -> str:
-    """A hash of what a unit's result depends on: the config, every input file's size and time, the map options."""
-    stamps = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in config.input_files() if p.exists()]
-    text = json.dumps([config.model_dump_json(exclude={"batch", "output_dir"}), stamps, lang, tiles,
-                       geocover.__version__])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _load_state(path: Path, stamp: str) -> UnitResult | None:
-    """The recorded result at ``path`` when its fingerprint is ``stamp``, else None."""
-    if not path.is_file():
-        return None
-    try:
-        with open(path, "rb") as file:
-            record = pickle.load(file)
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-        return None
-    return record["result"] if record.get("fingerprint") == stamp else None
-
-
-def _save_state(path: Path, stamp: str, result: UnitResult) -> None:
-    """Record a finished unit: written to a temporary file, then moved into place."""
-    handle, temporary = tempfile.mkstemp(prefix=".unit-", dir=path.parent)
-    give_user_mode(temporary)
-    with os.fdopen(handle, "wb") as file:
-        pickle.dump({"fingerprint": stamp, "result": result}, file, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temporary, path)
-
-
-def _check_rescale(config: ScenarioConfig, zones, unit_zones, where: str) -> None:
-    """Refuse a ``population.rescale_level`` whose zones do not each lie inside one unit: a unit run
-    rescales only the zones inside it."""
-    level = config.population.rescale_level
-    if level is None:
-        return
-    rescaled = zones[zones["zone_level"] == level].geometry.to_numpy()
-    units = unit_zones.geometry.to_numpy()
-    tree = shapely.STRtree(units)
-    inside = [any(lie_within(np.array([shape]), units[k])[0] for k in tree.query(shape)) for shape in rescaled]
-    if not all(inside):
-        raise InputError([Problem(where, f"key 'population.rescale_level': zones of level {level!r} straddle the "
-                                  f"units of level {config.batch.unit_level!r}", "rescale by the unit level or a "
-                                  "level inside it, or use geocover run")])
 
 
 def _fresh_folder(folder: Path) -> None:
@@ -313,7 +256,7 @@ def run_batch(
     Parameters
     ----------
     config : ScenarioConfig
-        With a ``batch:`` section.
+        With a ``batch:`` section, checked (:func:`geocover.checks.batch_problems`).
     out : path, optional
         Output folder; ``config.output_dir`` or ``maps/<name>`` when omitted.
     workers : int, optional
@@ -338,22 +281,9 @@ def run_batch(
     """
     start = time.perf_counter()
     where = str(config.source or config.name)
-    if config.batch is None:
-        raise InputError([Problem(where, "key 'batch': no batch section", "add batch: {unit_level: county}")])
-    raise_if_any(config.missing_files())
-    if config.population.aggregate > 1:
-        raise InputError([Problem(where, "key 'population.aggregate': each unit would sum other blocks of cells",
-                                  "aggregate the raster beforehand (gdalwarp -r sum) or use geocover run")])
-    if config.isochrones:
-        raise InputError([Problem(where, "key 'isochrones': batch units do not draw per-facility isochrones",
-                                  "remove isochrones: true, or use geocover run")])
     level = config.batch.unit_level
     zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
     unit_zones = zones[zones["zone_level"] == level].reset_index(drop=True)
-    if unit_zones.empty:
-        raise InputError([Problem(where, f"key 'batch.unit_level': no zones of level {level!r}",
-                                  f"use one of {list(pd.unique(zones['zone_level']))}")])
-    _check_rescale(config, zones, unit_zones, where)
     folder = config.output_folder(out)
     state_dir = config.batch.state_dir or folder / STATE_FOLDER
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -365,7 +295,7 @@ def run_batch(
     names = dict(zip(ids, unit_zones["zone_name"].astype(str), strict=True))
     done: dict[str, UnitResult] = {}
     if not force:
-        done = {uid: r for uid in ids if (r := _load_state(state_dir / state_name(uid), stamp)) is not None}
+        done = {uid: r for uid in ids if (r := load_state(state_dir / state_name(uid), stamp)) is not None}
     reused = set(done)
     failed: dict[str, str] = {}
     jobs = [(uid, names[uid]) for uid in ids if uid not in done]
@@ -388,7 +318,7 @@ def run_batch(
                                     state_dir / SNAPS_FOLDER / stamp[:16], workers or config.batch.workers)
             compute_units(cluster.client, jobs, task_config, level, lang, tiles, facilities, task_zones, roads_file,
                           unowned_facilities(facilities, unit_zones), plans, progress, done, failed,
-                     lambda uid, result: _save_state(state_dir / state_name(uid), stamp, result))
+                     lambda uid, result: save_state(state_dir / state_name(uid), stamp, result))
         units = pd.DataFrame({
             "unit_id": ids, "unit_name": [names[uid] for uid in ids],
             "status": ["reused" if uid in reused else "failed" if uid in failed else "computed" for uid in ids],

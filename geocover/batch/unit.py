@@ -49,37 +49,22 @@ import shapely
 
 from geocover.analysis.facility_table import facility_table
 from geocover.analysis.polygons import service_areas
-from geocover.analysis.services import offering
 from geocover.batch.cell_snaps import CellSnaps, first_snaps
 from geocover.batch.codes import (
-    MORE_THAN_MINUTES,
     batch_gaps,
-    capped_zone_table,
-    certainly_unreachable,
-    coded_minutes,
-    halo_radius_m,
-    road_speed_m_per_min,
 )
+from geocover.batch.halo import Halo, unit_table
 from geocover.config import ScenarioConfig
 from geocover.inputs import prepare_inputs
 from geocover.io.osm import load_segments
 from geocover.io.population import PopulationGrid
-from geocover.network.snapping import Snap
 from geocover.pipeline import ScenarioResult, run_scenario
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
-from geocover.schema import ZONE_KEYS
-from geocover.travel.cells import cell_accessibility
 
 TABLE_LIMIT_MINUTES: float = inspect.signature(facility_table).parameters["limit_minutes"].default
 """The cap of a whole run's neighbour and referral searches
 (:func:`geocover.analysis.facility_table.facility_table`)."""
-
-TOBLER_MAX_KMH = 6.0
-"""The fastest off-road walk of :mod:`geocover.travel.offroad` (Tobler's function, slightly downhill), km/h."""
-
-_STATS = ("mean_minutes", "median_minutes", "p90_minutes")
-
 
 def unit_config(config: ScenarioConfig) -> tuple[ScenarioConfig, list[str]]:
     """The config the unit runs use, and notes on what it leaves out.
@@ -182,48 +167,6 @@ class UnitResult:
     map_html: str | None
 
 
-def _replace_columns(table: pd.DataFrame, fixed: pd.DataFrame, pairs: list[tuple[str, str]]) -> None:
-    """Set ``table[to] = fixed[frm]`` for every pair, rows matched on the zone keys."""
-    index = pd.MultiIndex.from_frame(table[ZONE_KEYS])
-    fixed = fixed.set_index(ZONE_KEYS).reindex(index)
-    for to, frm in pairs:
-        if to in table.columns:
-            table[to] = fixed[frm].to_numpy()
-
-
-def _service_pairs(prefix: str, target: float) -> list[tuple[str, str]]:
-    label = f"pop_beyond_{target:g}".replace(".", "_")
-    return [(f"{prefix}{c}", c) for c in (label, "pop_unreachable", *_STATS)]
-
-
-class _Halo:
-    """The unit run's halo: its radius, the minutes it makes exact per mode, and certain unreachability."""
-
-    def __init__(self, result: ScenarioResult) -> None:
-        self.result = result
-        config = result.config
-        self.radius = halo_radius_m(config, result.networks)
-        walk_kmh = max(config.offroad_kmh, TOBLER_MAX_KMH if config.offroad is not None else 0.0)
-        self.offroad = walk_kmh * 1000.0 / 60.0
-        self._unreachable: dict[str, np.ndarray] = {}
-
-    def exact_up_to(self, mode: str) -> float:
-        """Minutes up to which trips of ``mode`` stay inside the halo."""
-        return self.radius / max(road_speed_m_per_min(self.result.networks[mode]), self.offroad)
-
-    def coded(self, minutes: np.ndarray, mode: str, snap: Snap, bands: list[float]) -> tuple[np.ndarray, float]:
-        """Grid-shaped batch-coded minutes of valid-order ``snap`` cells, and their limit ``N``."""
-        config = self.result.config
-        if config.offroad is not None:
-            self._unreachable[mode] = np.zeros(len(snap), dtype=bool)
-        elif mode not in self._unreachable:
-            self._unreachable[mode] = certainly_unreachable(self.result.networks[mode], snap, self.result.study_area,
-                                                            config.snap_limit_m, self.radius)
-        limit = min(max(bands), self.exact_up_to(mode))
-        grid = self.result.access.grid
-        return grid.to_grid(coded_minutes(minutes[grid.valid], limit, self._unreachable[mode])), limit
-
-
 def _own_cells(result: ScenarioResult, level: str, unit_id: str) -> tuple[shapely.Geometry, np.ndarray]:
     """The unit's polygon and its valid cells (centre inside it) on the unit grid."""
     zones = result.zones
@@ -231,40 +174,6 @@ def _own_cells(result: ScenarioResult, level: str, unit_id: str) -> tuple[shapel
     grid = result.access.grid
     own = grid.labels(gpd.GeoDataFrame(geometry=[polygon], crs=zones.crs)) == 1
     return polygon, own & grid.valid
-
-
-def _fixed_table(result: ScenarioResult, halo: _Halo, coded: dict[str, np.ndarray],
-                 limits: dict[str, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The unit's zone table with every nearest-facility summary in batch terms."""
-    config, grid, zones = result.config, result.access.grid, result.zones
-    table = result.table.copy()
-    main, beyond = capped_zone_table(grid, coded[""], zones, config.bands_minutes, config.target_minutes,
-                                     limits[""])
-    _replace_columns(table, main, _service_pairs("", config.target_minutes))
-    for name, service in result.services.items():
-        part, _ = capped_zone_table(grid, coded[name], zones, service.config.bands_minutes,
-                                    service.config.target_minutes, limits[name])
-        _replace_columns(table, part, _service_pairs(f"{name}_", service.config.target_minutes))
-    if config.tier_minutes:
-        facilities = result.facilities
-        for tier in sorted(facilities["tier"].dropna().unique()):
-            access = cell_accessibility(result.network, facilities.iloc[offering(facilities, [tier])], grid,
-                                        config.snap_limit_m, config.offroad_kmh, cell_snap=result.access.cell_snap)
-            tier_coded, _ = halo.coded(access.minutes, config.mode, result.access.cell_snap, config.bands_minutes)
-            part, _ = capped_zone_table(grid, tier_coded, zones, [limits[""]], limits[""], limits[""])
-            _replace_columns(table, part, [(f"minutes_{s}_{tier}", f"{s}_minutes") for s in ("mean", "median", "p90")]
-                             + [(f"pop_unreachable_{tier}", "pop_unreachable")])
-    if result.ambulance is not None:
-        response = result.ambulance.response_minutes
-        cap = max(config.ambulance.response_minutes, default=0.0)
-        response = grid.to_grid(np.where(response <= cap, response, MORE_THAN_MINUTES))
-        part, _ = capped_zone_table(grid, response, zones, [cap], cap, cap)
-        _replace_columns(table, part, [("mean_response_minutes", "mean_minutes")])
-    if "minutes_to_county_seat" in table.columns:
-        seat = table["minutes_to_county_seat"]
-        table["minutes_to_county_seat"] = seat.where(seat <= halo.exact_up_to("drive" if "drive" in result.networks
-                                                                               else config.mode))
-    return table, beyond
 
 
 def _owned(facilities: gpd.GeoDataFrame, polygon: shapely.Geometry) -> np.ndarray:
@@ -380,7 +289,7 @@ def run_unit(
                             partial(first_snaps, snaps) if snaps else None)
     result = run_scenario(run_config, progress=False, polygons=False, inputs=inputs)
     polygon, own = _own_cells(result, level, unit_id)
-    halo = _Halo(result)
+    halo = Halo(result)
     if config.facility_table:
         result = replace(result, facilities=_with_facility_table(result, polygon, unowned,
                                                                  halo.exact_up_to(config.mode)))
@@ -391,7 +300,7 @@ def run_unit(
     for name, service in result.services.items():
         coded[name], limits[name] = halo.coded(service.access.minutes, service.config.mode, service.access.cell_snap,
                                                service.config.bands_minutes)
-    table, beyond = _fixed_table(result, halo, coded, limits)
+    table, beyond = unit_table(result, halo, coded, limits)
     facilities = _facility_rows(result, own, polygon, limits[""])
     nearest = result.access.facility[own]
     rows, cols = np.nonzero(own)

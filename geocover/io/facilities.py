@@ -19,13 +19,9 @@ import pandas as pd
 
 from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.coordinates import (
-    gk3_to_wgs84,
-    is_geographic,
     normalize_system,
-    parse_degrees,
-    projected_swapped,
-    to_wgs84,
 )
+from geocover.io.facility_coordinates import coordinate_pairs, pairs_to_wgs84
 from geocover.io.facility_labels import (
     TIERS,
     cell_text,
@@ -89,103 +85,6 @@ def _read_vector(path: Path, layer: str | None, file: str) -> tuple[pd.DataFrame
         points = gdf.geometry[usable].representative_point()
         xy[usable] = np.column_stack([points.x, points.y])
     return frame, xy, gdf.crs
-
-
-def _pair_values(frame: pd.DataFrame, cols: tuple[str, ...], file: str, problems: list[Problem]) -> np.ndarray:
-    """(n, 2) floats from two columns or one 'lon,lat' column; NaN where empty or bad."""
-    xy = np.full((len(frame), 2), np.nan)
-    for i, row in enumerate(frame[SOURCE_ROW].to_numpy().tolist()):
-        values = [frame[c].iat[i] for c in cols]
-        columns = cols
-        if len(cols) == 1:
-            text = cell_text(values[0])
-            if text is None:
-                continue
-            values = [p for p in re.split(r"[,，;；\s]+", text.strip("()[]（）【】 ")) if p]
-            columns = cols * 2
-            if len(values) != 2:
-                problems.append(Problem(file, f"'{text}' is not a 'longitude,latitude' pair",
-                                        "write both numbers separated by a comma, e.g. 116.397,39.909",
-                                        row, cols[0]))
-                continue
-        parsed: list[float | None] = []
-        for value, column in zip(values, columns, strict=True):
-            try:
-                parsed.append(parse_degrees(value))
-            except ValueError:
-                problems.append(Problem(file, f"'{cell_text(value)}' is not a number",
-                                        "write decimal degrees (116.397), degrees-minutes-seconds "
-                                        "or metres", row, column))
-                parsed.append(np.nan)
-        if (parsed[0] is None) != (parsed[1] is None):
-            problems.append(Problem(file, "only one of the two coordinates is filled in",
-                                    "fill in both or neither", row,
-                                    columns[0] if parsed[0] is None else columns[1]))
-            continue
-        xy[i] = [np.nan if p is None else p for p in parsed]
-    return xy
-
-
-def _to_wgs84(xy: np.ndarray, system: str, cols: tuple[str, str], rows: np.ndarray, file: str,
-              problems: list[Problem]) -> np.ndarray:
-    """WGS84 lon/lat per row; problems for impossible values. ``cols`` name x and y."""
-    x, y = xy[:, 0], xy[:, 1]
-    out = np.full_like(xy, np.nan)
-    filled = np.isfinite(x) & np.isfinite(y)
-    for i in np.flatnonzero(np.isinf(xy).any(axis=1)):
-        problems.append(Problem(file, f"{x[i]}, {y[i]} is not a finite coordinate (too many digits?)",
-                                "write the coordinates as numbers", int(rows[i]), cols[0]))
-    if projected_swapped(x, y, system):
-        problems.append(Problem(file, f"X and Y are swapped in every row: as written they lie outside the area "
-                                f"of {system}, exchanged inside it (surveyors write X = northing first)",
-                                f"pass lon_column='{cols[1]}', lat_column='{cols[0]}'", None,
-                                f"{cols[0]}/{cols[1]}"))
-        return out
-    if not is_geographic(system):
-        out[:, 0], out[:, 1] = to_wgs84(x, y, system)
-        for i in np.flatnonzero(filled & ~np.isfinite(out[:, 0])):
-            problems.append(Problem(file, f"{x[i]}, {y[i]} cannot be converted from {system}",
-                                    "check the coordinate system and the columns", int(rows[i]),
-                                    cols[0]))
-        return out
-    degrees = filled & (np.abs(x) <= 180) & (np.abs(y) <= 90)
-    swapped = filled & ~degrees & (np.abs(x) <= 90) & (np.abs(y) <= 180)
-    metres = filled & ~degrees & (np.abs(x) > 1000) & (np.abs(y) > 1000)
-    both = cols[0] if cols[0] == cols[1] else f"{cols[0]}/{cols[1]}"
-    if swapped.sum() > 1 and swapped.sum() == filled.sum():
-        fix = ("write the longitude first" if cols[0] == cols[1]
-               else f"pass lon_column='{cols[1]}', lat_column='{cols[0]}'")
-        problems.append(Problem(file, "longitude and latitude are swapped in every row (latitudes up "
-                                f"to {np.nanmax(np.abs(y)):.1f})", fix, None, both))
-        return out
-    handled = degrees.copy()
-    if metres.any() and system in ("wgs84", "cgcs2000"):
-        out[metres] = np.column_stack(gk3_to_wgs84(x[metres], y[metres]))
-        handled |= metres
-        for i in np.flatnonzero(metres & ~np.isfinite(out[:, 0])):
-            problems.append(Problem(file, f"{x[i]:.0f}, {y[i]:.0f} look like metres but neither is a "
-                                    "Gauss-Krüger easting with the zone number (25-45) in front",
-                                    "pass coord_system='EPSG:nnnn' (e.g. EPSG:4549 for CGCS2000 "
-                                    "3-degree GK CM 120E)", int(rows[i]), cols[0]))
-    for i in np.flatnonzero(filled & ~handled):
-        if swapped[i]:
-            what, fix, col = (f"longitude {x[i]} and latitude {y[i]} are swapped",
-                              "exchange the two values", both)
-        elif metres[i]:
-            what, fix, col = (f"{x[i]:.0f}, {y[i]:.0f} are metres, not {system} degrees",
-                              "pass the coord_system of these values (an EPSG code)", cols[0])
-        elif abs(y[i]) > 90:
-            what, fix, col = f"latitude {y[i]} is outside -90..90", "correct the latitude", cols[1]
-        else:
-            what, fix, col = f"longitude {x[i]} is outside -180..180", "correct the longitude", cols[0]
-        problems.append(Problem(file, what, fix, int(rows[i]), col))
-    zero = degrees & (x == 0) & (y == 0)
-    for i in np.flatnonzero(zero):
-        problems.append(Problem(file, "0, 0 is a placeholder, not a location",
-                                "fill in the real coordinates", int(rows[i]), cols[0]))
-    ok = degrees & ~zero
-    out[ok, 0], out[ok, 1] = to_wgs84(x[ok], y[ok], system)
-    return out
 
 
 def _coordinate_columns(columns: list[str], lon_column: str | None, lat_column: str | None,
@@ -308,6 +207,38 @@ def _load(path: Path, layer: str | None, sheet: str | int | None, system: str | 
     return frame, geometry, file, system
 
 
+def _included(frame: pd.DataFrame, include: dict[str, list[str]], columns: list[str], file: str,
+              fatal: list[Problem]) -> np.ndarray:
+    """Per row: True when every ``include`` column holds one of its allowed values; problems for missing
+    columns, and for a filter keeping no row (listing the values found)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for column, allowed in include.items():
+        if column not in columns:
+            fatal.append(_missing(file, column, "include", columns))
+            continue
+        keep &= frame[column].map(cell_text).isin({str(v) for v in allowed}).to_numpy()
+    if include and not keep.any():
+        for column in (c for c in include if c in columns):
+            found = sorted({cell_text(v) for v in frame[column]} - {None})
+            fatal.append(Problem(file, "include= keeps no row; values in this column: " + ", ".join(found[:30]),
+                                 "use values from this list", column=column))
+    return keep
+
+
+def _warn_left_out(file: str, unknown: Counter, skipped: list[str], problems: list[Problem]) -> None:
+    """One warning each for the labels set to ``other``, the rows skipped and the rows dropped."""
+    for count, what, items in (
+        (len(unknown), "labels not recognised, set to tier 'other' (map them with tier_map)",
+         [f"'{k}' ({n})" for k, n in unknown.most_common(30)]
+         + [f"{len(unknown) - 30} more in attrs['unknown_tier_labels']"] * (len(unknown) > 30)),
+        (len(skipped), "facilities have an address but no coordinates and were skipped "
+         "(geocode them)", skipped),
+        (len({p.row for p in problems}), "rows dropped (lenient)", [str(p) for p in problems]),
+    ):
+        if count:
+            warnings.warn(f"{file}: {count} {what}: " + "; ".join(items), UserWarning, stacklevel=3)
+
+
 def read_facilities(  # noqa: PLR0913, C901 - one keyword and one check per column option of the facilities: section
     path: str | Path,
     *,
@@ -391,15 +322,7 @@ def read_facilities(  # noqa: PLR0913, C901 - one keyword and one check per colu
 
     name_col = given(name_column, "name_column") if name_column else _find_column(columns, "name")
     id_col, tier_col = given(id_column, "id_column"), given(tier_column, "tier_column")
-    keep = np.ones(len(frame), dtype=bool)
-    for column, allowed in (include or {}).items():
-        if given(column, "include") is not None:
-            keep &= frame[column].map(cell_text).isin({str(v) for v in allowed}).to_numpy()
-    if include and not keep.any():
-        for column in (c for c in include if c in columns):
-            found = sorted({cell_text(v) for v in frame[column]} - {None})
-            fatal.append(Problem(file, "include= keeps no row; values in this column: " + ", ".join(found[:30]),
-                                 "use values from this list", column=column))
+    keep = _included(frame, include or {}, columns, file, fatal)
     frame = frame[keep].reset_index(drop=True)
     rows = frame[SOURCE_ROW].to_numpy()
     problems: list[Problem] = []
@@ -409,13 +332,13 @@ def read_facilities(  # noqa: PLR0913, C901 - one keyword and one check per colu
         empty = ~np.isfinite(xy).all(axis=1)
     else:
         cols = _coordinate_columns(columns, lon_column, lat_column, xy_columns, file, fatal)
-        xy = _pair_values(frame, cols, file, problems) if cols else np.full((len(frame), 2), np.nan)
+        xy = coordinate_pairs(frame, cols, file, problems) if cols else np.full((len(frame), 2), np.nan)
         empty = frame[list(cols)].map(cell_text).isna().all(axis=1).to_numpy() if cols else np.zeros(len(frame), bool)
     skipped = _skip_unlocated(frame, empty, _find_column(columns, "address"), name_col, cols, file,
                               problems)
     lonlat = np.full((len(frame), 2), np.nan)
     if cols and system is not None:
-        lonlat = _to_wgs84(xy, system, (cols[0], cols[-1]), rows, file, problems)
+        lonlat = pairs_to_wgs84(xy, system, (cols[0], cols[-1]), rows, file, problems)
     ids = _ids(frame, id_col, file, problems)
     townships = _townships(frame, _find_column(columns, "township"), file, problems)
     if fatal or (problems and not lenient) or any(p.row is None for p in problems):
@@ -424,16 +347,7 @@ def read_facilities(  # noqa: PLR0913, C901 - one keyword and one check per colu
                                                         *(t for t in _OSM_TAGS if t in columns),
                                                         name_col) if c]
     tiers, unknown = _tiers(frame, sources, tier_map or {})
-    for count, what, items in (
-        (len(unknown), "labels not recognised, set to tier 'other' (map them with tier_map)",
-         [f"'{k}' ({n})" for k, n in unknown.most_common(30)]
-         + [f"{len(unknown) - 30} more in attrs['unknown_tier_labels']"] * (len(unknown) > 30)),
-        (len(skipped), "facilities have an address but no coordinates and were skipped "
-         "(geocode them)", skipped),
-        (len({p.row for p in problems}), "rows dropped (lenient)", [str(p) for p in problems]),
-    ):
-        if count:
-            warnings.warn(f"{file}: {count} {what}: " + "; ".join(items), UserWarning, stacklevel=2)
+    _warn_left_out(file, unknown, skipped, problems)
 
     def column(source: str | None, convert: Any) -> pd.Series:
         return pd.Series([convert(v) for v in frame[source]] if source else [None] * len(frame),

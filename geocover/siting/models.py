@@ -17,14 +17,23 @@ always kept: the cells they cover count as covered before any new site.
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import numpy as np
 import scipy.sparse as sp
 
 from geocover.siting import solvers
+from geocover.siting.base import (
+    EXACT_MAX_ENTRIES,
+    CoveringModel,
+    SitingModel,
+    as_matrix,
+    entries_where,
+    existing_cover,
+)
 from geocover.siting.candidates import radius_matrix
-from geocover.siting.solvers import TOLERANCE, Solution
+
+__all__ = ["EXACT_MAX_ENTRIES", "EXACT_MAX_ENTRIES_MEDIAN", "RURAL_KM", "URBAN_KM", "AmbulanceStations",
+           "CoveringModel", "MaximalCovering", "PMedian", "SetCovering", "SitingModel", "as_matrix", "existing_cover",
+           "within_limit"]
 
 URBAN_KM = 5.0
 """Ambulance coverage radius in urban areas, km."""
@@ -32,190 +41,13 @@ URBAN_KM = 5.0
 RURAL_KM = (10.0, 20.0)
 """Range of the ambulance coverage radius in rural areas, km (the rule allows 10 to 20)."""
 
-EXACT_MAX_ENTRIES = 100_000
-"""``method="auto"`` solves covering exactly up to this many entries of the matrix whose cells reached by
-the same candidates are merged (what HiGHS sees), greedily beyond. On the Comoros drive network 31,000
-merged entries solve in 4 s and 311,000 in 80 s."""
-
 EXACT_MAX_ENTRIES_MEDIAN = 200_000
 """``method="auto"`` solves p-median exactly up to this many matrix entries (one variable each)."""
 
 
-def as_matrix(matrix: sp.spmatrix | np.ndarray, threshold: float | None = None) -> sp.csr_matrix:
-    """A candidate × cell CSR matrix; from a dense array, the entries within ``threshold`` (finite ones).
-
-    Explicit zeros are kept: zero minutes means "at the site".
-    """
-    if sp.issparse(matrix):
-        out = sp.csr_matrix(matrix, dtype=np.float64)
-        if threshold is not None:
-            out = _entries_where(out, out.data <= threshold)
-        return out
-    dense = np.asarray(matrix, dtype=np.float64)
-    keep = np.isfinite(dense) & (dense <= (np.inf if threshold is None else threshold))
-    rows, cols = np.nonzero(keep)
-    return sp.csr_matrix((dense[rows, cols], (rows, cols)), shape=dense.shape)
 
 
-def _entries_where(matrix: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
-    coo = matrix.tocoo()
-    return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=matrix.shape)
-
-
-def existing_cover(existing: np.ndarray | sp.spmatrix | None, n_cells: int) -> np.ndarray:
-    """Cells covered before new sites, from a boolean per cell or a sparse existing × cell matrix."""
-    if existing is None:
-        return np.zeros(n_cells, dtype=bool)
-    sparse = sp.issparse(existing)
-    covered = np.diff(sp.csc_matrix(existing).indptr) > 0 if sparse else np.asarray(existing, dtype=bool)
-    if covered.shape != (n_cells,):
-        raise ValueError(f"existing coverage has {covered.shape[0]} cells, the matrix {n_cells}")
-    return covered
-
-
-class SitingModel:
-    """Common inputs and results of the siting models.
-
-    Attributes
-    ----------
-    matrix : scipy.sparse.csr_matrix, shape (n_candidates, n_cells)
-    weights : numpy.ndarray
-        People per cell.
-    covered_before : numpy.ndarray of bool
-        Cells covered by existing facilities.
-    solution : Solution
-        Set by :meth:`solve`.
-    selected : numpy.ndarray of int64
-        Chosen candidate rows in rank order (greedy order, or the exact solution re-ranked greedily).
-    added : numpy.ndarray
-        People each chosen site adds, in rank order (marginal, given the sites ranked before it).
-    population_total, population_before, population_after : float
-        People in all cells, covered before and after the new sites.
-    objective, status, gap, bound, method, seconds
-        From :class:`Solution`.
-    """
-
-    name = "model"
-
-    def __init__(self, matrix: sp.spmatrix | np.ndarray, weights: np.ndarray,
-                 existing: np.ndarray | sp.spmatrix | None = None) -> None:
-        self.matrix = as_matrix(matrix)
-        self.weights = np.asarray(weights, dtype=np.float64)
-        if self.weights.shape != (self.matrix.shape[1],):
-            raise ValueError(f"{len(self.weights)} weights for {self.matrix.shape[1]} cells")
-        if (self.weights < 0).any() or not np.isfinite(self.weights).all():
-            raise ValueError("weights must be finite and non-negative")
-        self.covered_before = existing_cover(existing, self.matrix.shape[1])
-        self.population_total = float(self.weights.sum())
-        self.population_before = float(self.weights[self.covered_before].sum())
-
-    def _choose(self, method: str) -> str:
-        if method not in ("auto", "exact", "greedy"):
-            raise ValueError(f"method must be 'auto', 'exact' or 'greedy', got {method!r}")
-        if method == "auto":
-            limit = EXACT_MAX_ENTRIES_MEDIAN if isinstance(self, PMedian) else EXACT_MAX_ENTRIES
-            return "exact" if self._exact_entries() <= limit else "greedy"
-        return method
-
-    def _exact_entries(self) -> int:
-        """Size of the integer programme, in matrix entries."""
-        return self.matrix.nnz
-
-    def _store(self, solution: Solution) -> None:
-        self.solution = solution
-        self.selected = solution.selected
-        self.objective, self.status, self.gap = solution.objective, solution.status, solution.gap
-        self.bound, self.method, self.seconds = solution.bound, solution.method, solution.seconds
-
-    @property
-    def share_before(self) -> float:
-        """Share of the population covered before new sites."""
-        return self.population_before / self.population_total if self.population_total else 0.0
-
-    @property
-    def share_after(self) -> float:
-        """Share of the population covered after the new sites."""
-        return self.population_after / self.population_total if self.population_total else 0.0
-
-
-class _Covering(SitingModel):
-    """Covering with ``k`` sites (maximal) or to a target share (fewest sites); optional capacity."""
-
-    def __init__(self, matrix, weights, existing=None, k: int | None = None, target_share: float | None = None,
-                 capacity: np.ndarray | float | None = None) -> None:
-        super().__init__(matrix, weights, existing)
-        if (k is None) == (target_share is None):
-            raise ValueError("give exactly one of k and target_share")
-        if k is not None and k < 0:
-            raise ValueError(f"k must be non-negative, got {k}")
-        if target_share is not None and not 0.0 <= target_share <= 1.0:
-            raise ValueError(f"target_share must lie in [0, 1], got {target_share}")
-        self.k, self.target_share = k, target_share
-        self.capacity = None if capacity is None else np.broadcast_to(
-            np.asarray(capacity, dtype=np.float64), (self.matrix.shape[0],)).copy()
-        self.residual = np.where(self.covered_before, 0.0, self.weights)
-        reachable = np.diff(self.matrix.tocsc().indptr) > 0
-        self.unreached = ~self.covered_before & ~reachable & (self.weights > 0)
-        self.unreachable_population = float(self.weights[self.unreached].sum())
-
-    @cached_property
-    def _open_cells(self) -> tuple:
-        return solvers.merge_open_cells(self.matrix, self.residual)
-
-    def _exact_entries(self) -> int:
-        return self._open_cells[1].nnz
-
-    @classmethod
-    def from_cost_matrix(cls, cost: sp.spmatrix | np.ndarray, weights: np.ndarray, threshold: float, **options):
-        """Build from a candidate × cell matrix of minutes (or km), keeping the entries within ``threshold``."""
-        return cls(as_matrix(cost, threshold), weights, **options)
-
-    def solve(self, method: str = "auto", time_limit_s: float = 60.0, mip_gap: float = 0.0):
-        """Choose the sites.
-
-        Parameters
-        ----------
-        method : {"auto", "exact", "greedy"}
-            ``"exact"``: integer programme in HiGHS; ``"greedy"``: lazy greedy on residual
-            population; ``"auto"``: exact up to :data:`EXACT_MAX_ENTRIES` merged matrix entries
-            (:data:`EXACT_MAX_ENTRIES_MEDIAN` matrix entries for p-median).
-        time_limit_s : float
-            HiGHS time limit, seconds; the best solution found is kept and :attr:`gap` says how far
-            from optimal it may be.
-        mip_gap : float
-            Relative optimality gap at which HiGHS stops.
-
-        Returns
-        -------
-        self
-        """
-        method = self._choose(method)
-        k, need = self.k, None
-        if self.target_share is not None:
-            need = self.target_share * self.population_total - self.population_before
-            coverable = self.population_total - self.population_before - self.unreachable_population
-            self.target_reached = need <= coverable * (1.0 + TOLERANCE) + TOLERANCE
-            self.achievable_share = 1.0 - self.unreachable_population / max(self.population_total, TOLERANCE)
-            need = min(need, coverable)
-        if need is not None and need <= 0:
-            empty = np.empty(0, dtype=np.int64)
-            solution = Solution(empty, np.empty(0), 0.0, "target met by existing facilities", 0.0, 0.0, 0.0, method,
-                                np.zeros_like(self.weights))
-        elif method == "greedy":
-            solution = solvers.greedy_cover(self.matrix, self.residual, k, need, self.capacity)
-        else:
-            solution = solvers.exact_cover(self.matrix, self.residual, k, need, self.capacity, time_limit_s, mip_gap,
-                                           self._open_cells)
-        if self.target_share is not None:
-            solution.objective = float(len(solution.selected))
-        self._store(solution)
-        self.added = solution.gains
-        self.assigned = solution.assigned
-        self.population_after = self.population_before + float(solution.gains.sum())
-        return self
-
-
-class MaximalCovering(_Covering):
+class MaximalCovering(CoveringModel):
     """Maximal covering location problem: ``k`` new sites covering the most people not yet covered.
 
     Parameters
@@ -246,7 +78,7 @@ class MaximalCovering(_Covering):
         super().__init__(matrix, weights, existing, k=k, capacity=capacity)
 
 
-class SetCovering(_Covering):
+class SetCovering(CoveringModel):
     """Location set covering: fewest new sites bringing coverage to ``target_share`` of the population.
 
     Below 1 this is partial covering. When existing facilities and every candidate together cannot
@@ -274,7 +106,7 @@ class SetCovering(_Covering):
         super().__init__(matrix, weights, existing, target_share=target_share, capacity=capacity)
 
 
-class AmbulanceStations(_Covering):
+class AmbulanceStations(CoveringModel):
     """Ambulance stations under the urban 5 km / rural 10–20 km rule.
 
     Each cell is covered by a station within the radius of its class. Build with
@@ -355,7 +187,7 @@ class AmbulanceStations(_Covering):
 
 def within_limit(matrix: sp.csr_matrix, limit: np.ndarray) -> sp.csr_matrix:
     """Keep the entries of a source × cell matrix within the limit of their cell."""
-    return _entries_where(matrix, matrix.data <= np.asarray(limit)[matrix.indices])
+    return entries_where(matrix, matrix.data <= np.asarray(limit)[matrix.indices])
 
 
 class PMedian(SitingModel):
@@ -392,6 +224,7 @@ class PMedian(SitingModel):
     """
 
     name = "pmedian"
+    exact_max_entries = EXACT_MAX_ENTRIES_MEDIAN
 
     def __init__(self, matrix, weights, k: int, limit_minutes: float, penalty_minutes: float,
                  existing_minutes: np.ndarray | None = None) -> None:
