@@ -18,12 +18,14 @@ from tqdm.auto import tqdm
 
 import geocover
 from geocover.analysis.compare import compare as compare_plan
+from geocover.analysis.services import service_rows
 from geocover.analysis.totals import totals_lines
 from geocover.checks import audit_problems, batch_problems, compare_problems, site_problems, standards_problems
 from geocover.config import ScenarioConfig, load_config
 from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.population import read_population
 from geocover.io.road_lines import read_road_lines
+from geocover.io.villages import read_villages
 from geocover.io.zones import read_zones, study_area
 from geocover.output_folder import staged_outputs
 from geocover.pipeline import PIPELINE_STEPS, ScenarioResult, run_scenario
@@ -110,7 +112,8 @@ def audit(
     """Run a scenario and write only its standards audit (``audit.csv``, ``audit.xlsx``).
 
     With ``parent_plan`` (or ``standards.parent_plan``), the plan is also compared with the plan
-    above it: ``plan_conflicts.csv`` and a sheet of ``audit.xlsx``.
+    above it: ``plan_conflicts.csv`` and a sheet of ``audit.xlsx``, and each unit's rows carry the
+    parent plan's target and verdict beside the plan's own.
 
     Returns
     -------
@@ -127,7 +130,7 @@ def audit(
     names = ["audit.csv", "audit.xlsx"] + (["plan_conflicts.csv"] if conflicts is not None else [])
     with staged_outputs(folder, scenario=config.name, keep_previous=True) as stage:
         result = run_scenario(config, progress=progress)
-        result = replace(result, audit=scenario_audit(result))
+        result = replace(result, audit=scenario_audit(result, parent_plan=parent))
         write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx", conflicts=conflicts)
     return {name: folder / name for name in names}, _audit_summary(result.audit)
 
@@ -337,6 +340,18 @@ def validate(config: ScenarioConfig | str | Path) -> str:
     facilities = load_facilities(config)
     tiers = facilities["tier"].value_counts()
     lines.append(f"facilities: {len(facilities)} (" + ", ".join(f"{t} {n}" for t, n in tiers.items()) + ")")
+    for service in config.services:
+        try:
+            lines.append(f"service {service.name}: {len(service_rows(service, facilities))} facilities")
+        except InputError as error:
+            problems += error.problems
+    if config.villages is not None:
+        try:
+            villages = read_villages(config.villages)
+            lines.append(f"villages: {len(villages)} ({int(villages['lon'].notna().sum())} with a point), "
+                         f"{villages['population'].sum():,.0f} residents")
+        except InputError as error:
+            problems += error.problems
     for loader in (lambda: _population_summary(config, zones), lambda: _roads_summary(config)):
         try:
             lines.append(loader())

@@ -18,18 +18,18 @@ from tqdm.auto import tqdm
 
 from geocover.analysis.ambulance import AmbulanceCells, ambulance_cells, ambulance_columns, ambulance_sufficiency
 from geocover.analysis.facility_table import facility_table
+from geocover.analysis.plan_tables import plan_tables
 from geocover.analysis.polygons import catchment_polygons, gap_polygons, service_areas
 from geocover.analysis.seats import minutes_to_county_seat
 from geocover.analysis.services import ServiceResult, offering, run_service, service_columns, tier_columns
 from geocover.analysis.supply import supply_columns
-from geocover.analysis.urban_rural import builtup_at
+from geocover.analysis.urban_reach import cell_urban, urban_reach
 from geocover.analysis.zone_table import gap_flags, zone_table
 from geocover.config import OffroadConfig, ScenarioConfig, load_config
 from geocover.inputs import PREPARE_STEPS, PreparedInputs, prepare_inputs
-from geocover.io.population import PopulationGrid
 from geocover.io.zones import ZONE_COLUMNS
 from geocover.network.graph import Network
-from geocover.schema import ZONE_KEYS, pct_within_column, within_column
+from geocover.schema import ZONE_KEYS, pct_within_column, service_column, within_column
 from geocover.standards.plans import people_per_ambulance
 from geocover.travel.cells import Accessibility, cell_accessibility
 from geocover.travel.isochrones import isochrones
@@ -82,6 +82,10 @@ class ScenarioResult:
         :func:`geocover.travel.isochrones.isochrones`.
     scores : dict
         With ``fca``: ``access_2sfca`` (or ``access_e2sfca``) per valid cell, row-major.
+    tables : dict
+        Tables of the plan analyses by output file name (``emergency_chain.csv``, ``county_referral.csv``,
+        ``villages.csv``, ``villages_by_township.csv``), each present when its inputs are
+        (:func:`geocover.analysis.plan_tables.plan_tables`).
     """
 
     config: ScenarioConfig
@@ -104,6 +108,7 @@ class ScenarioResult:
     catchments: gpd.GeoDataFrame | None = None
     ambulance: AmbulanceCells | None = None
     isochrones: gpd.GeoDataFrame | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 Analysis = Callable[[ScenarioConfig, PreparedInputs, ScenarioResult], ScenarioResult]
@@ -242,7 +247,7 @@ def ambulance_cover(config: ScenarioConfig, inputs: PreparedInputs, result: Scen
         return result
     grid, zones, statistics = inputs.grid, inputs.zones, inputs.statistics
     stations = result.facilities.iloc[offering(result.facilities, config.ambulance.tiers)]
-    cells = ambulance_cells(config.ambulance, stations, grid, _cell_urban(grid, zones, config),
+    cells = ambulance_cells(config.ambulance, stations, grid, cell_urban(grid, zones, config),
                             inputs.networks["drive"], inputs.networks["ambulance"], config.snap_limit_m,
                             config.offroad_kmh, inputs.cell_snaps["drive"])
     table = result.table.merge(ambulance_columns(config.ambulance, cells, grid, zones), on=ZONE_KEYS, how="left")
@@ -251,6 +256,18 @@ def ambulance_cover(config: ScenarioConfig, inputs: PreparedInputs, result: Scen
     if statistics is not None and "ambulances" in statistics.columns and per_people is not None:
         table = pd.concat([table, ambulance_sufficiency(table, statistics, per_people)], axis=1)
     return replace(result, table=table, ambulance=cells)
+
+
+def urban_residents(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """``pop_urban`` and ``pop_urban_within_<b>`` (and per service) from each cell's urban class, for rules
+    limited to urban areas (:func:`geocover.analysis.urban_reach.urban_reach`)."""
+    grid, zones = inputs.grid, inputs.zones
+    urban = result.ambulance.urban if result.ambulance is not None else cell_urban(grid, zones, config)
+    minutes = {"": (result.access.minutes, config.bands_minutes)} | {
+        service_column(name, ""): (s.access.minutes, s.config.bands_minutes) for name, s in result.services.items()}
+    columns = urban_reach(grid, urban, zones, minutes)
+    columns = columns.drop(columns=[c for c in ("pop_urban",) if c in result.table])
+    return replace(result, table=result.table.merge(columns, on=ZONE_KEYS, how="left"))
 
 
 def supply_and_fca(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
@@ -299,6 +316,8 @@ ZONE_ANALYSES: list[Analysis] = [
     ambulance_cover,
     supply_and_fca,
     tier_minutes,
+    urban_residents,
+    plan_tables,
 ]
 """The optional analyses adding zone-table columns, in the order of their columns; register one by adding it."""
 
@@ -322,17 +341,6 @@ def walk_off_road(access: Accessibility, offroad: OffroadConfig, metric_crs) -> 
     facility = np.full(grid.shape, -1, dtype=np.int64)
     facility[grid.valid] = np.where(origin >= 0, nearest[np.maximum(origin, 0)], -1)
     return replace(access, minutes=grid.to_grid(minutes), facility=facility)
-
-
-def _cell_urban(grid: PopulationGrid, zones: gpd.GeoDataFrame, config: ScenarioConfig) -> np.ndarray:
-    """Urban class per valid cell: urban when the first zone level's zone holding its centre is urban,
-    or when the built-up share at the cell reaches ``urban_builtup_percent``; otherwise rural."""
-    first = zones[zones["zone_level"] == zones["zone_level"].iloc[0]].reset_index(drop=True)
-    labels = grid.labels(first)[grid.valid]
-    urban = np.r_[False, (first["urban_rural"] == "urban").to_numpy()][labels]
-    if config.builtup_raster is not None:
-        urban |= builtup_at(config.builtup_raster, grid) >= config.urban_builtup_percent
-    return urban
 
 
 def _add_weights(

@@ -457,12 +457,13 @@ def complete_inputs(plan) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
     units = [("province", "14", "山西省", 3.5e7)]
     units += [("city", f"14{i:02d}00", name, 3.0e6) for i, name in enumerate(SHANXI_CITIES, start=1)]
-    units += [("county", "511102", "市中区", 6.0e5), ("township", "511102001000", "苏稽镇", 1.5e5),
+    units += [("county", "511102", "市中区", 6.0e5), ("county", "140105", "小店区", 8.0e5),
+              ("township", "511102001000", "苏稽镇", 1.5e5),
               ("township", "511102002000", "通江街道", 6.0e4), ("township", "511102003000", "茅桥镇", 5.0e4),
               ("village", "511102001001", "张村", 2.0e3),
               ("village", "511102002001", "和平社区", 3.0e3)]
     zones = pd.DataFrame(units, columns=["zone_level", "zone_id", "zone_name", "population"])
-    zones = zones.assign(urban_rural=(["urban", "rural"] * 9)[:len(zones)], is_county_seat=False,
+    zones = zones.assign(urban_rural=(["urban", "rural"] * 10)[:len(zones)], is_county_seat=False,
                          minutes_to_county_seat=25.0, pct_within_15=100.0, pop_within_15=zones["population"],
                          p90_minutes=10.0, pop_urban=100.0, pop_rural=100.0, pop_within_radius_urban_5km=100.0,
                          pop_within_radius_rural_10km=100.0, pop_within_radius_rural_20km=100.0,
@@ -626,3 +627,39 @@ def test_radius_rules_are_measured_from_their_own_tiers() -> None:
     assert hospitals["status"] == NOT_EVALUABLE and "radii from emergency_centre" in hospitals["missing"]
     own = audit([rule], zones, radius_tiers=list(rule.scope.tiers), report_unspecified=False).iloc[0]
     assert own["status"] == PASS
+
+
+def test_a_share_rule_without_unit_levels_is_reported_per_unit_of_every_level_too() -> None:
+    rule = load_preset("leshan_shizhong_14th_fyp").rule("S5.tcm_hall")  # 100% of THC/CHC, no unit level
+    zones = pd.DataFrame({"zone_level": ["township", "township", "township", "county"],
+                          "zone_id": ["511102001000", "511102002000", "511102003000", "511102000000"],
+                          "zone_name": ["甲镇", "乙镇", "丙镇", "市中区"]})
+    table = audit([rule], zones, facilities=FACILITIES, report_unspecified=False).set_index("unit_name")
+    # Whole layer 3 of 4 (75 %); 甲镇 THC 是 + THC 否 = 50 %; 乙镇 THC True + CHC 1 = 100 %; 丙镇 has none;
+    # the county holds all four: 75 %.
+    assert table.loc["all facilities in the layer", "value"] == pytest.approx(75.0)
+    assert "1 units hold none" in table.loc["all facilities in the layer", "note"]
+    assert (table.loc["甲镇", "value"], table.loc["甲镇", "status"]) == (pytest.approx(50.0), FAIL)
+    assert (table.loc["乙镇", "value"], table.loc["乙镇", "status"]) == (pytest.approx(100.0), PASS)
+    assert table.loc["市中区", "value"] == pytest.approx(75.0) and table.loc["市中区", "unit_level"] == "county"
+    assert "丙镇" not in table.index and table.loc["甲镇", "to_add"] == 1
+
+
+def test_u26_hospice_wards_in_every_county_of_taiyuan_and_changzhi_only() -> None:
+    rule = load_preset("shanxi_2023_2025").rule("U26")
+    zones = pd.DataFrame({"zone_level": ["city", "county", "county", "county", "county"],
+                          "zone_id": ["140100000000", "140105000000", "140121000000", "140402000000", "141002000000"],
+                          "zone_name": ["太原市", "小店区", "清徐县", "潞州区", "尧都区"]})
+    facilities = pd.DataFrame({"tier": ["hospital", "community_health_centre", "hospital", "hospital"],
+                               "township_code": ["140105001000", "140121100000", "140402002000", "141002001000"],
+                               "has_hospice_ward": ["是", "否", True, True]})
+    rows = audit([rule], zones, facilities=facilities, report_unspecified=False).set_index("unit_name")
+    # Counties of 1401 (Taiyuan) and 1404 (Changzhi) only: 尧都区 (Linfen) is not asked; 清徐县's centre has no ward.
+    assert set(rows.index) == {"小店区", "清徐县", "潞州区"}
+    assert rows.loc["小店区", "status"] == PASS and rows.loc["潞州区", "status"] == PASS
+    assert rows.loc["清徐县", "status"] == FAIL and rows.loc["清徐县", "to_add"] == 1
+    # An enclosing unit named but absent from the zones is said, never silently dropped.
+    named = rule.model_copy(update={"scope": rule.scope.model_copy(update={"within": ["长治市", "太原市"]})})
+    rows = audit([named], zones, facilities=facilities, report_unspecified=False)
+    assert set(rows["unit_name"]) == {"小店区", "清徐县", "长治市"}
+    assert "scope.within" in rows.set_index("unit_name").loc["长治市", "missing"]

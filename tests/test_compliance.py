@@ -10,7 +10,7 @@ import pytest
 from geocover.cli import main
 from geocover.config import load_config
 from geocover.pipeline import run_scenario
-from geocover.standards import list_presets
+from geocover.standards import list_presets, load_preset
 from geocover.standards.scenario_audit import scenario_audit
 from tests.conftest import ROOT
 from tests.test_zones import counties  # noqa: F401  (fixture)
@@ -124,6 +124,16 @@ def test_chinese_templates_reach_the_headline_spatial_standards():
     # Shanxi T1: the urban 15-minute circle of community stations and centres, walking.
     assert set(community.tiers) == {"community_health_station", "community_health_centre"}
     assert (community.mode, community.target_minutes) == ("walk", 15)
+    linfen, leshan = (load_config(ROOT / "configs" / f"{n}.yaml") for n in ("linfen", "leshan_shizhong"))
+    plans = {n: load_preset(f"{n}_{p}") for n, p in (("linfen", "14th_fyp_public_health"),
+                                                      ("leshan_shizhong", "14th_fyp"))}
+    # Linfen S1 and Leshan S3: services naming exactly the facilities of the rule, at the rule's minutes.
+    for config, plan, rule_id, name in ((linfen, plans["linfen"], "S1", "tertiary"),
+                                        (leshan, plans["leshan_shizhong"], "S3", "tcm")):
+        service, p = next(s for s in config.services if s.name == name), plan.rule(rule_id).params
+        assert (service.min_grade, service.where, service.facility_names) == (p.min_grade, p.where, p.facility_names)
+        assert service.target_minutes == p.minutes
+    assert shanxi.villages is not None and shanxi.villages.clinic_code_column == "村代码"
     for name in ("shanxi_province", "linfen"):
         ambulance = load_config(ROOT / "configs" / f"{name}.yaml").ambulance
         assert (ambulance.urban_km, ambulance.rural_km) == (5, [10, 20])

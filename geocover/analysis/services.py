@@ -19,10 +19,12 @@ import pandas as pd
 from geocover.analysis.polygons import service_areas
 from geocover.analysis.zone_table import zone_table
 from geocover.config import ServiceConfig
+from geocover.errors import Problem, raise_if_any
 from geocover.io.population import PopulationGrid
 from geocover.network.graph import Network
 from geocover.network.snapping import Snap
 from geocover.schema import ZONE_KEYS, service_column
+from geocover.standards.facility_filter import filter_mask
 from geocover.travel.cells import Accessibility, cell_accessibility
 
 
@@ -54,6 +56,31 @@ def offering(facilities: gpd.GeoDataFrame, tiers: list[str] | None) -> np.ndarra
     return np.flatnonzero(facilities["tier"].isin(tiers).to_numpy())
 
 
+def service_rows(service: ServiceConfig, facilities: gpd.GeoDataFrame, where: str = "services") -> np.ndarray:
+    """Rows of ``facilities`` offering ``service``: its tiers narrowed by grade, ``where``, names and ids.
+
+    Raises
+    ------
+    InputError
+        Every facility column the filters need and the layer lacks, and every named facility
+        (``facility_names``, ``facility_ids``) not in the layer, at once.
+    """
+    mask, missing = filter_mask(facilities, service.tiers, service.min_grade, service.where,
+                                service.facility_names, service.facility_ids)
+    key = f"{where}[{service.name}]"
+    problems = [Problem(key, f"the facility layer has no column '{m.removeprefix('facilities.')}'",
+                        "add the column to the facility file or drop the filter", column=m.removeprefix("facilities."))
+                for m in missing]
+    for column, wanted in (("name", service.facility_names), ("facility_id", service.facility_ids)):
+        if wanted and column in facilities.columns:
+            present = set(facilities[column].astype(str).str.strip())
+            absent = [w for w in wanted if str(w).strip() not in present]
+            problems += [Problem(key, f"no facility with {column} '{w}'", "spell it as in the facility layer",
+                                 column=f"facility_{'names' if column == 'name' else 'ids'}") for w in absent]
+    raise_if_any(problems)
+    return np.flatnonzero(mask.to_numpy())
+
+
 def run_service(
     service: ServiceConfig,
     network: Network,
@@ -81,7 +108,7 @@ def run_service(
     -------
     ServiceResult
     """
-    rows = offering(facilities, service.tiers)
+    rows = service_rows(service, facilities)
     access = cell_accessibility(network, facilities.iloc[rows], grid, snap_max_m, offroad_kmh, cell_snap=cell_snap)
     if len(rows):
         access.facility = np.where(access.facility >= 0, rows[np.maximum(access.facility, 0)], -1)

@@ -22,7 +22,8 @@ from affine import Affine
 from geocover.analysis.ambulance import ambulance_sufficiency
 from geocover.analysis.fca import zone_mean
 from geocover.analysis.polygons import catchment_polygons, service_areas
-from geocover.analysis.services import ServiceResult, offering
+from geocover.analysis.services import ServiceResult, service_rows
+from geocover.analysis.urban_reach import cell_urban, urban_reach
 from geocover.analysis.zone_table import gap_flags
 from geocover.batch.codes import batch_gaps, capped_zone_table
 from geocover.batch.unit import UnitResult
@@ -162,8 +163,9 @@ def column_order(frames: list[pd.DataFrame]) -> list[str]:
 
 
 def _spanning_rows(zones: gpd.GeoDataFrame, cells: MergedCells, config: ScenarioConfig, limits: dict[str, float],
-                   facilities: gpd.GeoDataFrame, statistics: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Zone-table rows of zones spanning several units, from the merged cells."""
+                   facilities: gpd.GeoDataFrame, statistics: pd.DataFrame | None,
+                   urban: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Zone-table rows of zones spanning several units, from the merged cells (``urban``: each cell's class)."""
     main, beyond = capped_zone_table(cells.grid, cells.minutes, zones, config.bands_minutes, config.target_minutes,
                                         limits[""], facilities)
     table = pd.DataFrame(zones[ZONE_COLUMNS]).merge(main, on=ZONE_KEYS, how="left")
@@ -183,6 +185,10 @@ def _spanning_rows(zones: gpd.GeoDataFrame, cells: MergedCells, config: Scenario
             values = part.drop(columns=ZONE_KEYS + ["population"]).add_prefix(service_column(service.name, ""))
             table = pd.concat([table, values], axis=1)
     grid = cells.grid
+    reach = {"": (cells.minutes, config.bands_minutes)} | {service_column(s.name, ""): (
+        cells.services[s.name], s.bands_minutes) for s in config.services if s.name in cells.services}
+    columns = urban_reach(grid, urban, zones, reach).drop(columns=ZONE_KEYS)
+    table = pd.concat([table, columns.drop(columns=[c for c in ("pop_urban",) if c in table])], axis=1)
     for name, values in cells.scores.items():
         table[name] = np.nan
         for level, level_zones in zones.groupby("zone_level", sort=False):
@@ -223,7 +229,8 @@ def merge_tables(
         covered = lie_within(shapes, units_area)
         spanning = spanning[covered].reset_index(drop=True)
         if len(spanning):
-            table, beyond = _spanning_rows(spanning, cells, config, units[0].limits, facilities, statistics)
+            table, beyond = _spanning_rows(spanning, cells, config, units[0].limits, facilities, statistics,
+                                           cell_urban(cells.grid, zones, config))
             rows = pd.concat([rows, pd.concat([table.assign(unit_id="", source="merged cells"), beyond], axis=1)],
                              ignore_index=True)
     columns = column_order([unit.table for unit in units])
@@ -274,7 +281,7 @@ def merged_result(
             minutes = cells.services[service.name]
             areas = service_areas(grid, minutes, service.bands_minutes)
             areas.insert(0, "service", service.name)
-            services[service.name] = ServiceResult(service, offering(facilities, service.tiers),
+            services[service.name] = ServiceResult(service, service_rows(service, facilities),
                                                    access(minutes, np.full(grid.shape, -1)), areas)
     ids = facilities["facility_id"].astype(str).to_numpy()
     crs = utm_crs(zones)

@@ -30,6 +30,7 @@ from geocover.config.sections import (
     SitingConfig,
     StandardsConfig,
     StatisticsConfig,
+    VillagesConfig,
     ZoneLayerConfig,
 )
 from geocover.errors import InputError, Problem
@@ -75,6 +76,7 @@ class ScenarioConfig(Section):
     fca: FcaConfig | None = None
     batch: BatchConfig | None = None
     siting: SitingConfig | None = None
+    villages: VillagesConfig | None = None
     builtup_raster: InputPath | None = Field(default=None, description="built-up share in percent, for urban/rural")
     urban_builtup_percent: float = Field(default=30.0, ge=0, le=100)
     map: MapConfig = Field(default_factory=MapConfig)

@@ -285,6 +285,11 @@ class ServiceConfig(Section):
     target_minutes: Minutes
     label: str | None = Field(default=None, description="name of the service on maps and reports")
     label_zh: str | None = Field(default=None, description="the same in Chinese")
+    min_grade: int | None = Field(default=None, ge=1, le=3, description="hospitals of grade 1-3 (一级-三级) or above")
+    where: dict[str, list[str | int | float | bool]] = Field(
+        default_factory=dict, description="facility column -> accepted values, e.g. {provides_tcm: [true]}")
+    facility_names: list[str] = Field(default_factory=list, description="only the facilities of these names")
+    facility_ids: list[str] = Field(default_factory=list, description="only the facilities of these facility_id")
 
     @model_validator(mode="after")
     def _target_is_a_band(self) -> ServiceConfig:
@@ -325,3 +330,39 @@ class SitingConfig(Section):
     tier: str = Field(default="proposed", description="tier of the new sites in the after run")
 
 
+
+
+class VillagesConfig(Section):
+    """Administrative villages (行政村) for the village-level rules, from a list without polygons.
+
+    Each village has a 12-digit code (统计用区划代码, read as text), its 常住人口 and optionally a point.
+    A village without a village clinic is "served by itinerant care" (巡诊) rather than failing when it
+    is small and remote as the plans exempt it (偏远、居住分散且常住人口少): at most
+    ``remote_population_max`` residents and at least ``remote_minutes_min`` from the nearest facility
+    of ``remote_tiers``.
+    """
+
+    path: InputPath = Field(description="CSV (UTF-8 or GBK) or XLSX list, or a point layer")
+    sheet: str | None = None
+    code_column: str | None = Field(default=None, description="12-digit village code; found by 村代码/统计用区划代码")
+    name_column: str | None = Field(default=None, description="village name; found by 村名/村委会")
+    population_column: str | None = Field(default=None, description="常住人口; found by the header")
+    doctors_column: str | None = Field(default=None, description="village doctors (乡村医生); found by the header")
+    lon_column: str | None = Field(default=None, description="longitude or x of the optional point")
+    lat_column: str | None = Field(default=None, description="latitude or y of the optional point")
+    coord_system: str = "wgs84"
+    clinic_code_column: str = Field(
+        default="village_code", description="facility column holding a village clinic's 12-digit village code")
+    remote_population_max: float | None = Field(default=None, ge=0, description="常住人口少: at most this many")
+    remote_minutes_min: float | None = Field(default=None, gt=0, description="偏远: at least this far (minutes)")
+    remote_tiers: list[str] = Field(
+        default_factory=lambda: ["village_clinic", "township_health_centre", "central_township_health_centre"],
+        description="facilities whose travel minutes make a village remote")
+
+    @model_validator(mode="after")
+    def _both_thresholds(self) -> VillagesConfig:
+        if (self.remote_population_max is None) != (self.remote_minutes_min is None):
+            raise ValueError("the remoteness exemption needs both 'remote_population_max' and 'remote_minutes_min'")
+        if (self.lon_column is None) != (self.lat_column is None):
+            raise ValueError("give both 'lon_column' and 'lat_column', or neither")
+        return self

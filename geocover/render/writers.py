@@ -150,8 +150,8 @@ def write_outputs(  # noqa: C901 - one branch per optional output file
         Language of the print map (``map.png``/``map.pdf``) and report (``report.html``/``report.pdf``);
         those are skipped when omitted.
     tables : dict, optional
-        More tables written in the same step: ``name.csv`` to a DataFrame (UTF-8 with BOM), ``name.xlsx`` to
-        a dict of sheet name to DataFrame.
+        More tables written in the same step, besides ``result.tables``: ``name.csv`` to a DataFrame
+        (UTF-8 with BOM), ``name.xlsx`` to a dict of sheet name to DataFrame.
     workbook : future, optional
         ``coverage.xlsx`` already being written into ``out_dir`` by another process (:func:`write_workbook` of
         :func:`workbook_sheets`, pure Python and the slowest output of a province; a batch starts it on a
@@ -167,6 +167,7 @@ def write_outputs(  # noqa: C901 - one branch per optional output file
         Output name to final path.
     """
     out_dir = Path(out_dir)
+    tables = {**result.tables, **(tables or {})}
     names = ["coverage_by_zone.csv", "coverage_by_facility.csv", "coverage.xlsx", "results.gpkg", "travel_time.tif"]
     extra_crs = output_crs(result)
     if extra_crs is not None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geocover.standards.schema import Plan, Rule
+from geocover.standards.plan_file import Plan
+from geocover.standards.schema import Rule
 
 STRICTER, LOOSER, EQUAL, DIFFERENT = "stricter", "looser", "equal", "different measure"
 CONFLICT_COLUMNS = (

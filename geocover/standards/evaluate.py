@@ -15,8 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from geocover.schema import UNIT_CODE_DIGITS, band_label
+from geocover.schema import CODE_DIGITS, UNIT_CODE_DIGITS
+from geocover.standards.facility_filter import filter_mask, flag, grade
 from geocover.standards.schema import Rule
+
+__all__ = ["flag", "grade"]
 
 PASS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED = "pass", "fail", "not evaluable", "not specified by this plan"
 BASELINE, OPTION, CANDIDATE = "baseline", "option", "candidate"
@@ -28,8 +31,6 @@ COLUMNS = (
 )
 _STREET = ("街道", "街道办事处", "街道办", "街办")
 _COMMUNITY = ("社区", "居委会", "居民委员会")
-_TRUE = {"true", "yes", "y", "1", "是", "有", "t"}
-_FALSE = {"false", "no", "n", "0", "否", "无", "f"}
 _OWNERS = {
     "government": {"government", "政府办", "政府举办", "公办"},
     "public": {"public", "government", "公立", "政府办", "政府举办", "公办", "国有", "集体"},
@@ -48,6 +49,7 @@ class Context:
     reach_tiers: frozenset[str] | None
     radius_measure: str | None
     radius_tiers: frozenset[str] | None = None
+    reach_filter: str | None = None
 
 
 def key(value: Any) -> str:
@@ -69,26 +71,6 @@ def number(record: Any, column: str) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(result) else result
-
-
-def flag(value: Any) -> bool | None:
-    """Truth of a facility attribute cell (bool, 1/0, yes/no, 是/否, 有/无); ``None`` when blank."""
-    if isinstance(value, bool):
-        return value
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    text = str(value).strip().lower()
-    return True if text in _TRUE else False if text in _FALSE else None
-
-
-def grade(value: Any) -> int | None:
-    """Hospital grade 1–3 from 3, "三级甲等", "二级", "III"; ``None`` when unreadable."""
-    text = str(value).strip().upper()
-    match = re.match(r"^(\d)|^([一二三])|^(III|II|I)(?![A-Z])", text)
-    if not match:
-        return None
-    digit, chinese, roman = match.groups()
-    return int(digit) if digit else "一二三".index(chinese) + 1 if chinese else len(roman)
 
 
 def row(rule: Rule | None, **fields: Any) -> dict[str, Any]:
@@ -179,6 +161,11 @@ def select_units(rule: Rule, ctx: Context, out: list[dict], area_filter: bool = 
         picked = [(lv, u) for lv, u in picked if {_bare(u["zone_name"]), _bare(u["zone_id"])} & wanted]
         out += [row(rule, unit_name=u, status=NOT_EVALUABLE, missing=f"zone '{u}' at level "
                     f"{'/'.join(rule.scope.unit_levels)}") for u in rule.scope.units if _bare(u) not in found]
+    if rule.scope.within:
+        prefixes = {entry: _prefix(entry, zones) for entry in rule.scope.within}
+        picked = [(lv, u) for lv, u in picked if any(p and key(u["zone_id"]).startswith(p) for p in prefixes.values())]
+        out += [row(rule, unit_name=entry, status=NOT_EVALUABLE, missing=f"zone '{entry}' (scope.within): give its "
+                    "code prefix or add the zone") for entry, prefix in prefixes.items() if prefix is None]
     if not area_filter or rule.scope.area == "all":
         return picked
     kept = []
@@ -189,6 +176,18 @@ def select_units(rule: Rule, ctx: Context, out: list[dict], area_filter: bool = 
         elif area == rule.scope.area:
             kept.append((level, unit))
     return kept
+
+
+def _prefix(entry: str, zones: pd.DataFrame) -> str | None:
+    """The code prefix of an enclosing unit: the digits given, or the code of the zone so named cut to its level."""
+    if entry.isdigit():
+        return entry
+    for _, zone in zones[zones["zone_name"].map(_bare) == _bare(entry)].iterrows():
+        digits = CODE_DIGITS.get(str(zone["zone_level"]).strip().lower())
+        code = _code(zone["zone_id"], digits) if digits else None
+        if code:
+            return code
+    return None
 
 
 def _bare(name: Any) -> str:
@@ -238,36 +237,18 @@ def ceil_count(value: float) -> int:
 def filter_facilities(rule: Rule, facilities: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Facilities of the rule's tiers, ownership, grade and ``where`` values; or the missing columns."""
     params = rule.params
-    needed = ["tier"]
-    if rule.scope.ownership != "any":
-        needed.append("ownership")
-    if getattr(params, "min_grade", None):
-        needed.append("grade")
-    needed += list(getattr(params, "where", {}))
-    if hasattr(params, "attribute"):
-        needed.append(params.attribute)
+    needed = ["tier"] + ["ownership"] * (rule.scope.ownership != "any")
+    needed += [params.attribute] if hasattr(params, "attribute") else []
     missing = [f"facilities.{c}" for c in needed if c not in facilities.columns]
+    keep, absent = filter_mask(facilities, rule.scope.tiers, getattr(params, "min_grade", None),
+                               getattr(params, "where", {}))
+    missing += [m for m in absent if m not in missing]
     if missing:
         return facilities.iloc[0:0], missing
-    keep = facilities["tier"].astype(str).isin(rule.scope.tiers)
     if rule.scope.ownership != "any":
         owners = _OWNERS[rule.scope.ownership]
         keep &= facilities["ownership"].astype(str).str.strip().str.lower().isin(owners)
-    if getattr(params, "min_grade", None):
-        keep &= facilities["grade"].map(grade).fillna(0) >= params.min_grade
-    for column, accepted in getattr(params, "where", {}).items():
-        keep &= facilities[column].map(lambda v, acc=accepted: _accepted(v, acc))
     return facilities[keep], []
-
-
-def _accepted(value: Any, accepted: list[Any]) -> bool:
-    for option in accepted:
-        if isinstance(option, bool):
-            if flag(value) is option:
-                return True
-        elif str(value).strip().lower() == str(option).strip().lower():
-            return True
-    return False
 
 
 def facility_units(ctx: Context, facilities: pd.DataFrame, level: str) -> pd.Series | None:
@@ -302,117 +283,3 @@ def _code(value: Any, digits: int) -> str | None:
 
 
 Evaluator = Callable[[Rule, Context], list[dict]]
-
-
-def _reach_missing(rule: Rule, ctx: Context) -> tuple[str | None, str | None]:
-    """(missing, note) about the facilities the zone table's travel times were computed to."""
-    tiers = set(rule.scope.tiers)
-    narrowed = _narrowed(rule)
-    if narrowed:
-        return f"travel times to {narrowed} only (configure a service with exactly these facilities)", None
-    if not tiers:
-        return None, None
-    if ctx.reach_tiers is None:
-        return f"tiers the travel times were computed to (rule: {', '.join(sorted(tiers))})", None
-    extra = ctx.reach_tiers - tiers
-    if extra:
-        return (f"travel times to {', '.join(sorted(tiers))} only (the zone table's also reach "
-                f"{', '.join(sorted(extra))})"), None
-    fewer = tiers - ctx.reach_tiers
-    return None, (f"travel times reach {', '.join(sorted(ctx.reach_tiers))} only, not "
-                  f"{', '.join(sorted(fewer))}: coverage may be understated") if fewer else None
-
-
-def _narrowed(rule: Rule) -> str | None:
-    """The facilities a travel-time rule narrows its tiers to (grade, column values, names), in words."""
-    p = rule.params
-    parts = [f"grade {p.min_grade} or above"] if getattr(p, "min_grade", None) else []
-    parts += [f"{column} in {', '.join(map(str, values))}" for column, values in getattr(p, "where", {}).items()]
-    parts += [f"the facilities {', '.join(p.facility_names)}"] if getattr(p, "facility_names", None) else []
-    return "; ".join(parts) or None
-
-
-def _mode_missing(rule: Rule, ctx: Context) -> tuple[str | None, str]:
-    mode = rule.params.mode
-    if mode == "unspecified":
-        return None, f"the plan sets no travel mode; the zone table is by {ctx.travel_mode or 'an unstated mode'}"
-    if ctx.travel_mode != mode:
-        return f"travel times by {mode} (zone table: {ctx.travel_mode or 'mode not stated'})", ""
-    return None, ""
-
-
-def evaluate_travel_time(rule: Rule, ctx: Context) -> list[dict]:
-    """Share of residents within ``minutes``: ``pct_within_<m>`` (or ``pop_within_<m>``/``population``)."""
-    out: list[dict] = []
-    p, m = rule.params, band_label(rule.params.minutes)
-    reach, reach_note = _reach_missing(rule, ctx)
-    mode, mode_note = _mode_missing(rule, ctx)
-    measure = f"% of residents within {p.minutes:g} min"
-    for level, unit in select_units(rule, ctx, out):
-        fields = {**unit_fields(level, unit), "measure": measure, "target": p.target_pct}
-        pct, within, pop = number(unit, f"pct_within_{m}"), number(unit, f"pop_within_{m}"), number(unit, "population")
-        if pct is None and within is not None and pop:
-            pct = 100.0 * within / pop
-        if reach or mode or pct is None:
-            missing = reach or mode or f"zones.pct_within_{m} (or pop_within_{m} and population)"
-            out.append(row(rule, **fields, status=NOT_EVALUABLE, missing=missing))
-            continue
-        if within is None and pop is not None:
-            within = pct / 100.0 * pop
-        to_add = max(0, ceil_count(p.target_pct / 100.0 * pop - within)) if pop is not None else None
-        out.append(row(rule, **fields, value=pct, status=PASS if meets(pct, p.target_pct, "at_least", rule.strict)
-                       else FAIL, to_add=to_add, to_add_unit="residents to bring within reach",
-                       note="; ".join(n for n in (mode_note, reach_note) if n)))
-    return out
-
-
-def evaluate_radius(rule: Rule, ctx: Context) -> list[dict]:
-    """Share of urban/rural residents within the radius: ``pop_within_radius_<area>_<km>km`` / ``pop_<area>``."""
-    out: list[dict] = []
-    p, area = rule.params, rule.scope.area
-    km = p.km_max or p.km
-    column, total_column = f"pop_within_radius_{area}_{km:g}km", f"pop_{area}"
-    measured = None if p.measure == "unspecified" or ctx.radius_measure == p.measure else (
-        f"{p.measure} distances (zone table: {ctx.radius_measure or 'not stated'})")
-    measure = f"% of {area} residents within {p.km:g}" + (f"–{p.km_max:g}" if p.km_max else "") + " km"
-    tiers, reach = set(rule.scope.tiers), ctx.radius_tiers
-    if tiers and reach is not None and set(reach) != tiers:
-        measured = measured or (f"radii from {', '.join(sorted(tiers))} (the zone table's are from "
-                                f"{', '.join(sorted(reach)) or 'no tier'})")
-    for level, unit in select_units(rule, ctx, out, area_filter=False):
-        fields = {**unit_fields(level, unit), "measure": measure, "target": p.target_pct}
-        within, total = number(unit, column), number(unit, total_column)
-        if total == 0:
-            continue
-        if measured or within is None or total is None:
-            absent = [f"zones.{c}" for c, v in ((column, within), (total_column, total)) if v is None]
-            out.append(row(rule, **fields, status=NOT_EVALUABLE, missing=measured or ", ".join(absent)))
-            continue
-        pct = 100.0 * within / total
-        note = "the plan does not say straight-line or network distance" if p.measure == "unspecified" else None
-        if p.km_max:
-            strict_within = number(unit, f"pop_within_radius_{area}_{p.km:g}km")
-            reading = f"{100.0 * strict_within / total:.1f}%" if strict_within is not None else "not in zone table"
-            note = "; ".join(n for n in (note, f"checked at the range's outer {km:g} km; within {p.km:g} km: "
-                                               f"{reading}") if n)
-        out.append(row(rule, **fields, value=pct, status=PASS if meets(pct, p.target_pct, "at_least", False)
-                       else FAIL, to_add=max(0, ceil_count(p.target_pct / 100.0 * total - within)),
-                       to_add_unit=f"{area} residents to bring within the radius", note=note))
-    return out
-
-
-def evaluate_response_time(rule: Rule, ctx: Context) -> list[dict]:
-    """``mean_minutes`` or ``p90_minutes`` of the zone table against ``minutes`` (at most)."""
-    out: list[dict] = []
-    p = rule.params
-    column = f"{p.statistic}_minutes"
-    reach, reach_note = _reach_missing(rule, ctx)
-    for level, unit in select_units(rule, ctx, out):
-        fields = {**unit_fields(level, unit), "measure": f"{p.statistic} travel minutes", "target": p.minutes}
-        value = number(unit, column)
-        if reach or value is None:
-            out.append(row(rule, **fields, status=NOT_EVALUABLE, missing=reach or f"zones.{column}"))
-            continue
-        out.append(row(rule, **fields, value=value, status=PASS if meets(value, p.minutes, "at_most", rule.strict)
-                       else FAIL, note=reach_note))
-    return out

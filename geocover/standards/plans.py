@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 import geocover
 from geocover.errors import InputError, Problem
-from geocover.standards.schema import RULE_ADAPTER, Plan, Rule
+from geocover.standards.plan_file import Plan
+from geocover.standards.schema import RULE_ADAPTER, Rule
 
 __all__ = ["list_presets", "load_plan", "load_preset", "presets_dir", "resolve_rules"]
 

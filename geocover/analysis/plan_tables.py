@@ -1,0 +1,57 @@
+"""The optional plan analyses of a run, each a table of its own (``ScenarioResult.tables``).
+
+- ``emergency_chain.csv`` (:mod:`.emergency_chain`): township health centres to their central one and
+  their county's emergency centre, by drive (the run's mode without a drive network);
+- ``county_referral.csv`` (:mod:`.county_referral`): residents whose nearest grade II+ hospital is in
+  their own county;
+- ``villages.csv`` and ``villages_by_township.csv`` (:mod:`.villages`): village clinics and doctors per
+  administrative village, with ``villages:``.
+
+Each is present when its inputs are (the tiers, the county zones, the village list).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from geocover.analysis.county_referral import county_referral
+from geocover.analysis.emergency_chain import emergency_chain
+from geocover.analysis.villages import village_verdicts
+from geocover.config import ScenarioConfig
+from geocover.io.villages import read_villages
+
+if TYPE_CHECKING:  # the pipeline registers this analysis, so it cannot be imported here at run time
+    from geocover.inputs import PreparedInputs
+    from geocover.pipeline import ScenarioResult
+
+
+def plan_tables(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
+    """``result`` with ``tables``: output file name to table, for the plan analyses whose inputs the run has.
+
+    Parameters
+    ----------
+    config : ScenarioConfig
+    inputs : PreparedInputs
+        Networks, cell snaps, grid and zones of the run.
+    result : ScenarioResult
+        The facilities with their columns.
+
+    Raises
+    ------
+    InputError
+        Every problem of the village list (``villages.path``).
+    """
+    networks, facilities, zones = inputs.networks, result.facilities, inputs.zones
+    drive = "drive" if "drive" in networks else config.mode
+    snap_m, walk_kmh = config.snap_limit_m, config.offroad_kmh
+    tables = {
+        "emergency_chain.csv": emergency_chain(networks[drive], facilities, snap_m, walk_kmh),
+        "county_referral.csv": county_referral(networks[drive], facilities, inputs.grid, zones, snap_m, walk_kmh,
+                                               inputs.cell_snaps[drive]),
+    }
+    if config.villages is not None:
+        tables["villages.csv"], tables["villages_by_township.csv"] = village_verdicts(
+            read_villages(config.villages), facilities, networks[config.mode], config.villages, snap_m, walk_kmh,
+            zones)
+    return replace(result, tables={**result.tables, **{n: t for n, t in tables.items() if t is not None}})
