@@ -23,7 +23,8 @@ VILLAGES = ("村名,统计用区划代码,常住人口,乡村医生,经度,纬�
 FACILITIES = ("机构名称,经度,纬度,村代码,乡镇代码\n"
               "东村卫生室,0.0021,0.005,130102001201,130102001000\n"
               "西头卫生室,0.0079,0.005,,130102001000\n"
-              "李家镇卫生院,0.025,0.005,,130103001000\n")
+              "李家镇卫生院,0.025,0.005,,130103001000\n"
+              "无码卫生室,0.030,0.005,,\n")                   # neither code: counted in no village, and said so
 SECTION = ("villages: {path: villages.csv, clinic_code_column: 村代码, remote_population_max: 200,"
            " remote_minutes_min: 3}\n")
 
@@ -57,6 +58,7 @@ def test_village_verdicts_by_hand(counties):  # noqa: F811
     assert summary.loc["130102002000", ["villages_itinerant_care", "villages_fail", "pop_in_failing_villages"]
                        ].tolist() == [1, 1, 500]
     assert summary.loc["130103001000", ["villages_fail", "villages_not_evaluable"]].tolist() == [1, 1]
+    assert any(note.startswith("1 village clinic(s) of 3 match no village") for note in result.notes)
 
 
 def test_without_the_exemption_small_remote_villages_fail(counties):  # noqa: F811

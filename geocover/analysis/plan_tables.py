@@ -54,4 +54,13 @@ def plan_tables(config: ScenarioConfig, inputs: PreparedInputs, result: Scenario
         tables["villages.csv"], tables["villages_by_township.csv"] = village_verdicts(
             read_villages(config.villages), facilities, networks[config.mode], config.villages, snap_m, walk_kmh,
             zones)
-    return replace(result, tables={**result.tables, **{n: t for n, t in tables.items() if t is not None}})
+    notes = list(result.notes)
+    if config.villages is not None:
+        clinics = int((facilities["tier"].astype(str) == "village_clinic").sum())
+        unmatched = clinics - int(tables["villages.csv"]["clinics"].sum())
+        if unmatched:
+            notes.append(f"{unmatched:,} village clinic(s) of {clinics:,} match no village of {config.villages.path}: "
+                         f"no 12-digit village code in '{config.villages.clinic_code_column}' and no located village "
+                         "of their township; they count in no village (give them the village code)")
+    return replace(result, notes=notes,
+                   tables={**result.tables, **{n: t for n, t in tables.items() if t is not None}})

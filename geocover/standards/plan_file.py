@@ -11,10 +11,10 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from geocover.standards.schema import Kind, Rule, UnitLevel, _Strict
+from geocover.standards.schema import Kind, Rule, UnitLevel, StrictModel
 
 
-class PlanInfo(_Strict):
+class PlanInfo(StrictModel):
     """Identity of a plan."""
 
     id: str = Field(pattern=r"^[a-z0-9_]+$")
@@ -34,7 +34,7 @@ class PlanInfo(_Strict):
     note: str | None = None
 
 
-class NotEvaluable(_Strict):
+class NotEvaluable(StrictModel):
     """A standard of the plan the audit cannot check, with the reason."""
 
     id: str = Field(min_length=1)
@@ -44,7 +44,7 @@ class NotEvaluable(_Strict):
     covers: list[str] = Field(default_factory=list)
 
 
-class NotAStandard(_Strict):
+class NotAStandard(StrictModel):
     """A number in the plan text that sets no standard (a baseline, an outcome, a restated target)."""
 
     line: int = Field(ge=1, description="line of the seed text")
@@ -52,7 +52,7 @@ class NotAStandard(_Strict):
     reason: str = Field(min_length=1, description="why it is no rule: baseline, outcome, restates <rule uid>…")
 
 
-class Plan(_Strict):
+class Plan(StrictModel):
     """One plan: metadata, checkable rules, the standards that cannot be checked and the other numbers."""
 
     plan: PlanInfo

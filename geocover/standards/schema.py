@@ -78,11 +78,11 @@ _DIRECTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Source(_Strict):
+class Source(StrictModel):
     """Where a standard stands in its plan: plan id, section heading and line(s) of the seed text."""
 
     plan: str | None = None
@@ -95,7 +95,7 @@ class Source(_Strict):
         return str(value) if isinstance(value, int) else value
 
 
-class Scope(_Strict):
+class Scope(StrictModel):
     """Which residents, units and facilities a rule is about."""
 
     area: Literal["all", "urban", "rural"] = "all"
@@ -107,7 +107,7 @@ class Scope(_Strict):
         default_factory=list, description="only units inside these: code prefixes (1401) or zone names (太原市)")
 
 
-class TravelTimeParams(_Strict):
+class TravelTimeParams(StrictModel):
     """``target_pct`` % of residents within ``minutes`` (min) of a facility, by ``mode``.
 
     ``min_grade``, ``where`` and ``facility_names`` narrow the facilities (Linfen's circle of five
@@ -122,7 +122,7 @@ class TravelTimeParams(_Strict):
     facility_names: list[str] = Field(default_factory=list, description="the named facilities only")
 
 
-class RadiusParams(_Strict):
+class RadiusParams(StrictModel):
     """``target_pct`` % of residents within ``km`` (to ``km_max`` for a range) of an emergency facility."""
 
     km: float = Field(gt=0)
@@ -137,14 +137,14 @@ class RadiusParams(_Strict):
         return self
 
 
-class ResponseTimeParams(_Strict):
+class ResponseTimeParams(StrictModel):
     """The ``statistic`` (mean or 90th percentile) of travel minutes at most ``minutes``."""
 
     minutes: float = Field(gt=0)
     statistic: Literal["mean", "p90"] = "p90"
 
 
-class _FacilityFilter(_Strict):
+class _FacilityFilter(StrictModel):
     """Facility filters that need the facility layer: attribute values and hospital grade."""
 
     where: dict[str, list[AttributeValue]] = Field(
@@ -164,7 +164,7 @@ class OnePerUnitParams(_FacilityFilter):
     rank_descending: bool = True
 
 
-class RatioParams(_Strict):
+class RatioParams(StrictModel):
     """``numerator`` per ``per`` residents against ``target`` (to ``target_max``).
 
     ``population`` records which population the plan divides by (resident 常住 by default).
@@ -177,7 +177,7 @@ class RatioParams(_Strict):
     population: Literal["resident", "registered", "unspecified"] = "resident"
 
 
-class PopulationBand(_Strict):
+class PopulationBand(StrictModel):
     """Units of ``min_population`` (inclusive) to ``max_population`` (exclusive) residents need ``count``."""
 
     min_population: float = Field(default=0.0, ge=0, description="inclusive")
@@ -185,7 +185,7 @@ class PopulationBand(_Strict):
     count: float = Field(ge=0)
 
 
-class CountByBandParams(_Strict):
+class CountByBandParams(StrictModel):
     """``numerator`` per unit against the count of the unit's population band."""
 
     numerator: Numerator
@@ -206,7 +206,7 @@ class ShareParams(_FacilityFilter):
     target_pct: float = Field(gt=0, le=100)
 
 
-class _RuleBase(_Strict):
+class _RuleBase(StrictModel):
     """Fields every rule has; ``kind`` and ``params`` come with the subclass."""
 
     id: str = Field(min_length=1, description="the standard's id in the plan's extraction")
