@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from geocover.standards.schema import Kind, Rule, UnitLevel, StrictModel
+from geocover.standards.schema import Kind, Rule, StrictModel, UnitLevel
 
 
 class PlanInfo(StrictModel):
