@@ -28,9 +28,9 @@ LABELS: dict[str, dict[str, str]] = {
     "layer_service": {"en": "{service} within {minutes} min ({mode})",
                       "zh": "{service}{minutes}分钟内可达（{mode}）"},
     "layer_ambulance_straight": {"en": "Ambulance radius, straight line (urban {urban} km, rural {rural} km)",
-                                 "zh": "急救半径（直线，城市{urban}公里、农村{rural}公里）"},
+                                 "zh": "急救半径（直线，城镇{urban}公里、农村{rural}公里）"},
     "layer_ambulance_road": {"en": "Ambulance radius, by road (urban {urban} km, rural {rural} km)",
-                             "zh": "急救半径（道路，城市{urban}公里、农村{rural}公里）"},
+                             "zh": "急救半径（道路，城镇{urban}公里、农村{rural}公里）"},
     "group_base": {"en": "Base data", "zh": "基础数据"},
     "group_travel": {"en": "Travel time", "zh": "出行时间"},
     "group_standards": {"en": "Standards", "zh": "规划标准"},
@@ -155,6 +155,39 @@ LABELS: dict[str, dict[str, str]] = {
     "population_added": {"en": "People it adds", "zh": "新增覆盖人口"},
     "cumulative_population": {"en": "People covered with it", "zh": "累计覆盖人口"},
     "report_page": {"en": "page {page}", "zh": "第 {page} 页"},
+    "report_sites_box": {"en": "With the {n} proposed sites", "zh": "新增{n}处建议选址后"},
+    "sites_covered": {"en": "People covered: {before} → {after}", "zh": "覆盖人口：{before} → {after}"},
+    "sites_unreachable": {"en": "Reach no facility: {before} → {after}", "zh": "无法到达任何机构：{before} → {after}"},
+    "report_pdf_fallback": {"en": "report.pdf drawn with Matplotlib pages, not as the printed report.html: "
+                                  "WeasyPrint could not load ({error}); install Pango (apt-get install "
+                                  "libpango-1.0-0 libpangoft2-1.0-0) for the full PDF",
+                            "zh": "report.pdf 由 Matplotlib 分页绘制，而非 report.html 的打印版：WeasyPrint 无法加载"
+                                  "（{error}）；安装 Pango（apt-get install libpango-1.0-0 libpangoft2-1.0-0）"
+                                  "后可生成完整 PDF"},
+    "status_baseline": {"en": "baseline (not a target)", "zh": "现状表述（非目标）"},
+    "median_minutes": {"en": "Median minutes", "zh": "出行时间中位数（分钟）"},
+    "facilities_per_10k": {"en": "Facilities per 10,000 people", "zh": "每万人机构数"},
+    "facilities_tier_per_10k": {"en": "{tier} per 10,000 people", "zh": "每万人{tier}数"},
+    "flag_no": {"en": "No {tier}", "zh": "无{tier}"},
+    "flag_below_target": {"en": "Below the target", "zh": "未达目标"},
+    "pop_urban": {"en": "Urban population", "zh": "城镇人口"},
+    "pop_rural": {"en": "Rural population", "zh": "农村人口"},
+    "pop_radius": {"en": "People within {km} km in a straight line ({area})", "zh": "直线{km}公里内人口（{area}）"},
+    "pop_radius_2plus": {"en": "People within {km} km of two or more ({area})",
+                         "zh": "直线{km}公里内有两处及以上机构的人口（{area}）"},
+    "pop_road_radius": {"en": "People within {km} km by road ({area})", "zh": "道路{km}公里内人口（{area}）"},
+    "pop_response": {"en": "People an ambulance reaches within {minutes} min", "zh": "急救{minutes}分钟内可达人口"},
+    "mean_response_minutes": {"en": "Mean ambulance response (min)", "zh": "平均急救反应时间（分钟）"},
+    "tier_minutes": {"en": "{stat} minutes to a {tier}", "zh": "到{tier}的{stat}出行时间（分钟）"},
+    "tier_unreachable": {"en": "People who reach no {tier}", "zh": "无法到达{tier}的人口"},
+    "pop_offroad_over": {"en": "People more than {metres} m off-road", "zh": "距道路{metres}米以上的人口"},
+    "service_column": {"en": "{service}: {column}", "zh": "{service}：{column}"},
+    "urban": {"en": "urban", "zh": "城镇"},
+    "rural": {"en": "rural", "zh": "农村"},
+    "stat_mean": {"en": "Mean", "zh": "平均"},
+    "stat_median": {"en": "Median", "zh": "中位"},
+    "stat_p90": {"en": "90th percentile", "zh": "90%分位"},
+    "notes_in_csv": {"en": "", "zh": "（其余说明为英文，见 audit.csv 的 note 列）"},
 }
 
 MODES: dict[str, dict[str, str]] = {
@@ -210,6 +243,76 @@ MEASURE_WORDS: dict[str, list[tuple[str, str]]] = {
            (r" or ", "或"), (r"(?<![A-Za-z])other(?![A-Za-z])", "其他"),
            (r"travel minutes", "出行时间（分钟）"), (r"^median ", "中位"), (r"^mean ", "平均")],
 }
+
+
+#: Chinese for the values the pipeline and the audit write in English, by column: (pattern, replacement) in order;
+#: a cell none of them matches keeps its value (names and codes from the data).
+VALUE_WORDS_ZH: dict[str, list[tuple[str, str]]] = {
+    "urban_rural": [(r"^urban$", "城镇"), (r"^rural$", "农村")],
+    "urban_rural_source": [
+        (r"^code (\d+)$", r"城乡划分代码 \1"), (r"^column (.+)$", r"字段 \1"), (r"^street \(街道\)$", "街道"),
+        (r"^county seat$", "县城驻地"),
+        (r"^town \(镇\), built-up ([\d.]+)% >= ([\d.]+)%$", r"镇，建成区占比 \1% ≥ \2%"),
+        (r"^zone, built-up ([\d.]+)% >= ([\d.]+)%$", r"建成区占比 \1% ≥ \2%"), (r"^default: rural$", "默认：农村"),
+        (r"^roll-up: urban if any part is urban$", "上级汇总：任一部分为城镇即为城镇")],
+    "to_add_unit": [(r"\burban\b", "城镇"), (r"\brural\b", "农村"),
+                    (r"^residents to bring within reach$", "需纳入可达范围的居民"),
+                    (r"^(城镇|农村) residents to bring within the radius$", r"需纳入急救半径的\1居民"),
+                    (r"^facilities to give (\S+)$", r"需配备\1的机构")],
+    "missing": [(r"^zones at level (\S+)$", r"\1层级的区域"), (r"^the layer has no (.+) facilities$", r"图层中没有\1"),
+                (r"population \(statistics(?: or |或)zones\)", "人口（统计表或区域表）"),
+                (r"^facilities layer$", "机构图层"),
+                (r"^facilities of tier (.+)$", r"\1类机构"),
+                (r"^zones \(the zone table is empty\)$", "区域（区域表为空）"),
+                (r"^(facilities\.\w+) for (\d+) facilities$", r"\2处机构的 \1"), (r"^population > 0$", "人口 > 0"),
+                (r"^zone '(.+)' at level (\S+)$", r"\2层级的区域“\1”"), (r" or ", "或")],
+}
+#: Chinese for the notes the audit engine writes (a note is fragments joined by "; ").
+NOTE_WORDS_ZH: list[tuple[str, str]] = [
+    (r"^baseline claim of the plan, not a target$", "规划的现状表述，不是目标"),
+    (r"^the plan's target is approximate \(左右\)$", "规划目标为约数（左右）"),
+    (r"^the claim holds in the data$", "数据支持该表述"),
+    (r"^the claim does not hold in the data$", "数据不支持该表述"),
+    (r"^the plan sets no travel mode$", "规划未规定出行方式"), (r"^the zone table is by (\w+)$", r"区域表按\1计算"),
+]
+
+
+def value_text(column: str, value: str, lang: Lang) -> str:
+    """A value the pipeline or the audit wrote in English (``urban``, ``default: rural``, an audit note) in
+    ``lang``; names and codes from the data as given."""
+    if lang == "en":
+        return value
+    if column == "note":
+        return note_text(value, lang)
+    if re.fullmatch(r"[\w.]+(, [\w.]+)*", value) and column != "urban_rural":  # field names: codes, as given
+        return value
+    if column in ("missing", "to_add_unit"):
+        value = measure_text(value, lang)
+        for level, names in LEVEL_NAMES.items():
+            value = re.sub(rf"'{level}'", names[lang], value)
+    for pattern, replacement in VALUE_WORDS_ZH.get(column, []):
+        value = re.sub(pattern, replacement, value)
+    return value
+
+
+def note_text(note: str, lang: Lang) -> str:
+    """An audit note in ``lang``: in Chinese, the engine's own fragments translated; fragments written for a rule
+    in English are left out, pointing to ``audit.csv``, which keeps every note whole."""
+    if lang == "en":
+        return note
+    kept, dropped = [], False
+    note = re.sub(r"warning: the plan period (\d+)–(\d+) has ended; its targets are those of a past plan",
+                  r"注意：规划期 \1–\2 年已结束，其目标为过往规划的目标", note)
+    for fragment in note.split("; "):
+        fragment = re.sub(r"^the zone table is by (\w+)$",
+                          lambda m: f"the zone table is by {mode_name(m.group(1), lang)}", fragment)
+        for pattern, replacement in NOTE_WORDS_ZH:
+            fragment = re.sub(pattern, replacement, fragment)
+        if re.search(r"[A-Za-z]{3,}", re.sub(r"[\w.]*[_.][\w.]*", "", fragment)):
+            dropped = True
+        else:
+            kept.append(fragment)
+    return "；".join(kept + ([label("notes_in_csv", lang)] if dropped else []))
 
 
 def measure_text(measure: object, lang: Lang) -> str:
