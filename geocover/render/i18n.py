@@ -232,7 +232,7 @@ MEASURE_WORDS: dict[str, list[tuple[str, str]]] = {
            (r"_", " "), (r"\btcm\b", "TCM"), (r" / ", ", ")],
     "zh": [(r"% of residents within ([\d.]+) min", r"\1分钟内可达居民占比（%）"),
            (r"% of (.+?) with (.+)", r"具备\2的\1占比（%）"), (r"facilities \((.+)\)", r"\1机构数"),
-           (r"(\w+) per ([\d,]+) residents", r"每\2居民\1数"), (r"ambulances per population", "救护车配置（按人口）"),
+           (r"(.+?) per ([\d,]+) residents", r"每\2居民\1数"), (r"ambulances per population", "救护车配置（按人口）"),
            (r"ambulance / emergency service radius", "急救服务半径"), (r"emergency response time", "急救反应时间"),
            (r"has_fever_room_or_clinic", "发热诊室或门诊"), (r"has_fever_clinic", "发热门诊"),
            (r"has_geriatrics_department", "老年医学科"), (r"has_tcm_department", "中医科"), (r"has_tcm_hall", "中医馆"),
@@ -265,7 +265,13 @@ VALUE_WORDS_ZH: dict[str, list[tuple[str, str]]] = {
                 (r"^facilities of tier (.+)$", r"\1类机构"),
                 (r"^zones \(the zone table is empty\)$", "区域（区域表为空）"),
                 (r"^(facilities\.\w+) for (\d+) facilities$", r"\2处机构的 \1"), (r"^population > 0$", "人口 > 0"),
-                (r"^zone '(.+)' at level (\S+)$", r"\2层级的区域“\1”"), (r" or ", "或")],
+                (r"^zone '(.+)' at level (\S+)$", r"\2层级的区域“\1”"), (r" or ", "或"),
+                (r"^travel times to (.+) only \(configure a service with exactly these facilities\)$",
+                 r"仅到\1机构的出行时间（请配置仅含这些机构的服务）"), (r"(\w+) in True", r"\1为真的"),
+                (r"grade (\S+) or above", r"\1级及以上"), (r"the facilities ", "机构 "),
+                (r"^travel times to (.+) only \(the zone table's also reach (.+)\)$",
+                 r"仅到\1的出行时间（区域表还包括\2）"),
+                (r"^tiers the travel times were computed to \(rule: (.+)\)$", r"出行时间所计算的机构类别（标准：\1）")],
 }
 #: Chinese for the notes the audit engine writes (a note is fragments joined by "; ").
 NOTE_WORDS_ZH: list[tuple[str, str]] = [
@@ -286,12 +292,14 @@ def value_text(column: str, value: str, lang: Lang) -> str:
         return note_text(value, lang)
     if re.fullmatch(r"[\w.]+(, [\w.]+)*", value) and column != "urban_rural":  # field names: codes, as given
         return value
+    for pattern, replacement in VALUE_WORDS_ZH.get(column, []):
+        value = re.sub(pattern, replacement, value)
     if column in ("missing", "to_add_unit"):
         value = measure_text(value, lang)
         for level, names in LEVEL_NAMES.items():
             value = re.sub(rf"'{level}'", names[lang], value)
-    for pattern, replacement in VALUE_WORDS_ZH.get(column, []):
-        value = re.sub(pattern, replacement, value)
+    for level, names in LEVEL_NAMES.items():
+        value = re.sub(rf"\b{level}(?=层级)", names[lang], value)
     return value
 
 
@@ -320,7 +328,7 @@ def measure_text(measure: object, lang: Lang) -> str:
     Chinese the measure itself (``% of residents within 15 min`` → ``15分钟内可达居民占比（%）``)."""
     text = "" if measure is None or (isinstance(measure, float) and measure != measure) else str(measure)
     for tier in sorted(TIER_NAMES, key=len, reverse=True):
-        text = re.sub(rf"\b{tier}\b", TIER_NAMES[tier][lang], text) if tier != "other" else text
+        text = re.sub(rf"(?<![A-Za-z_]){tier}(?![A-Za-z_])", TIER_NAMES[tier][lang], text) if tier != "other" else text
     for pattern, replacement in MEASURE_WORDS[lang]:
         text = re.sub(pattern, replacement, text)
     return text

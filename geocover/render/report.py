@@ -19,7 +19,7 @@ import matplotlib
 from geocover.analysis.totals import totals_lines
 from geocover.pipeline import ScenarioResult
 from geocover.render.charts import charts, png_uri, svg_text
-from geocover.render.i18n import CSS_FONTS, Lang, label, mode_name
+from geocover.render.i18n import CSS_FONTS, Lang, label, mode_name, zone_level_label
 from geocover.render.i18n import title as map_title
 from geocover.render.print_map import cjk_rc, draw_static_map
 from geocover.render.report_pdf import write_pdf
@@ -42,13 +42,13 @@ body {{ font-family: {CSS_FONTS}; margin: 2em auto; max-width: 1100px; color: #2
 h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ccc; padding-bottom: 2px; margin-top: 1.6em; }}
 .wide {{ overflow-x: auto; }} table {{ border-collapse: collapse; font-size: 12px; margin: .5em 0; }}
 th, td {{ border: 1px solid #ccc; padding: 2px 6px; vertical-align: top; overflow-wrap: break-word; }}
-th {{ background: #f2f2f2; text-align: left; }} th.num, td.num {{ text-align: right; }}
+th {{ background: #f2f2f2; text-align: left; min-width: 3em; }} th.num, td.num {{ text-align: right; }}
 td.num {{ white-space: nowrap; font-variant-numeric: tabular-nums; }} td.text {{ max-width: 30em; }}
 .notes {{ font-size: 12px; color: #444; }} .effect {{ font-weight: bold; }}
 figure {{ margin: 1em 0; break-inside: avoid; }} figure img, figure svg {{ max-width: 100%; height: auto; }}
 iframe {{ width: 100%; height: 600px; border: 1px solid #ccc; }} .caption {{ color: #555; font-size: .9em; }}
 @page {{ size: A4; margin: 14mm 12mm 16mm 12mm;
-  @bottom-center {{ content: counter(page) " / " counter(pages); font-size: 9px; color: #555; }} }}
+  @bottom-center {{ content: counter(page) " / " counter(pages); font: 9px {CSS_FONTS}; color: #555; }} }}
 @page landscape {{ size: A4 landscape; }}
 @media print {{
   body {{ margin: 0; max-width: none; font-size: 11px; }} h1 {{ font-size: 22px; margin-top: 0; }}
@@ -101,10 +101,11 @@ def _cover(result: ScenarioResult, lang: Lang) -> list[str]:
     scenario = label("report_scenario", lang, name=config.name, mode=mode_name(config.mode, lang), target=target,
                      bands=", ".join(f"{b:g}" for b in sorted(config.bands_minutes)))
     top = most_beyond(result, lang)
+    first_level = zone_level_label(config, str(result.table["zone_level"].iloc[0]), lang)
     return ['<section class="cover">', f"<p>{html.escape(scenario)}</p>",
             _h(3, "key-figures", label("report_key_figures", lang)),
             html_table(key_figures(result, lang), lang, target, "key-figures"),
-            "".join(f'<p class="totals">{html.escape(line)}</p>' for line in totals_lines(result, lang)),
+            "".join(f'<p class="totals">{html.escape(line)}</p>' for line in totals_lines(result, lang, first_level)),
             _audit_count(result, lang), _sites_section(result, lang, target),
             _h(3, "most-beyond", label("report_most_beyond", lang, n=len(top), minutes=target)),
             html_table(top, lang, target, "most-beyond"), "</section>"]

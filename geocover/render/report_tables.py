@@ -182,8 +182,9 @@ def audit_section(result: ScenarioResult, lang: Lang) -> str:
     rows = audit_rows(audit, lang)
     notes: list[str] = []
     if "note" in rows.columns:  # one footnote per distinct note: they repeat for every unit of a rule
-        notes = list(dict.fromkeys(n for n in rows["note"] if isinstance(n, str) and n))
-        rows = rows.assign(note=[f"[{notes.index(n) + 1}]" if n in notes else "" for n in rows["note"]])
+        texts = [value_text("note", n, lang) if isinstance(n, str) and n else "" for n in rows["note"]]
+        notes = list(dict.fromkeys(filter(None, texts)))
+        rows = rows.assign(note=[f"[{notes.index(n) + 1}]" if n else "" for n in texts])
     footnotes = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
     return (f"<p>{html.escape(count)}</p>" + html_table(rows, lang, float(result.config.target_minutes), "audit")
             + (f'<ol class="notes">{footnotes}</ol>' if notes else ""))
