@@ -24,7 +24,14 @@ from geocover.render.i18n import title as map_title
 from geocover.render.print_map import cjk_rc, draw_static_map
 from geocover.render.report_pdf import write_pdf
 from geocover.render.report_tables import audit_count, audit_section, facility_rows, html_table, zone_column_groups
-from geocover.render.summary import audit_by_rule, key_figures, most_beyond, sites_before_after, sites_table
+from geocover.render.summary import (
+    audit_by_rule,
+    key_figures,
+    most_beyond,
+    sites_before_after,
+    sites_effect,
+    sites_table,
+)
 
 
 def sources(result: ScenarioResult, lang: Lang) -> list[str]:
@@ -160,8 +167,10 @@ def _sites_section(result: ScenarioResult, lang: Lang, target: float) -> str:
         return ""
     before, after = sites_before_after(sites)
     effect = label("report_sites_effect", lang, n=len(sites), before=f"{before:,.0f}", after=f"{after:,.0f}")
-    return (_h(3, "sites", label("report_sites", lang)) + f'<p class="effect">{html.escape(effect)}</p>'
-            + html_table(sites_table(sites), lang, target, "sites"))
+    by_level = sites_effect(result, lang)
+    return (_h(3, "sites", label("report_sites", lang))
+            + ("" if by_level is None else html_table(by_level, lang, target, "sites-effect"))
+            + f'<p class="effect">{html.escape(effect)}</p>' + html_table(sites_table(sites), lang, target, "sites"))
 
 
 def write_report(result: ScenarioResult, out_dir: str | Path, lang: Lang = "en",

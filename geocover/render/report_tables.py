@@ -26,6 +26,8 @@ GROUP_COLUMNS = 12
 
 _PATTERNS: list[tuple[str, str]] = [  # (regex of a column, label key); groups fill the label's fields
     (r"(?P<key>pop_within|pct_within|pop_beyond)_(?P<minutes>\d+(?:_\d+)?)", ""),
+    (r"pop_within_(?P<minutes>\d+(?:_\d+)?)_before", "pop_within_before"),
+    (r"pop_within_(?P<minutes>\d+(?:_\d+)?)_after", "pop_within_after"),
     (r"facilities_(?P<tier>\w+)_per_10k", "facilities_tier_per_10k"),
     (r"flag_no_(?P<tier>\w+)", "flag_no"),
     (r"pop_within_radius_(?P<area>urban|rural)_(?P<km>[\d.]+)km", "pop_radius"),
