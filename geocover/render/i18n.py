@@ -411,5 +411,8 @@ def tier_name(tier: str, lang: Lang) -> str:
 
 
 def level_name(level: str, lang: Lang) -> str:
-    """A zone level in ``lang``; a level named in the config and unknown here as given, ``_`` as spaces."""
-    return LEVEL_NAMES.get(level, {}).get(lang, level.replace("_", " "))
+    """A zone level in ``lang``; a level named in the config and unknown here as given, ``_`` as spaces, in
+    Chinese as ``区域（grid_500m）`` (give the zones a ``label_zh`` for a better name)."""
+    if level in LEVEL_NAMES:
+        return LEVEL_NAMES[level][lang]
+    return f"区域（{level}）" if lang == "zh" else level.replace("_", " ")
