@@ -98,6 +98,7 @@ LABELS: dict[str, dict[str, str]] = {
     "report_scenario": {"en": "Scenario {name}: {mode}, bands {bands} min, target {target} min.",
                         "zh": "情景 {name}：{mode}，时间分段 {bands} 分钟，目标 {target} 分钟。"},
     "report_audit": {"en": "Planning standards met and not met", "zh": "规划标准达标情况"},
+    "report_audit_line": {"en": "Planning standards{plan}: {count}", "zh": "规划标准{plan}：{count}"},
     "report_no_audit": {"en": "No standards audit in this run.", "zh": "本次运行未进行规划标准审核。"},
     "report_audit_count": {"en": "{met} checks met, {not_met} not met, {other} not evaluable or not set by the plan.",
                            "zh": "达标 {met} 项，未达标 {not_met} 项，无法评估或规划未规定 {other} 项。"},

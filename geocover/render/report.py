@@ -157,7 +157,15 @@ def _audit_count(result: ScenarioResult, lang: Lang) -> str:
     audit = getattr(result, "audit", None)
     if audit is None:
         return ""
-    return f'<p class="audit-count">{html.escape(audit_count(audit, lang))}</p>'
+    plan = _plan_name(result)
+    plan = (f"（{plan}）" if lang == "zh" else f" of {plan}") if plan else ""
+    line = label("report_audit_line", lang, plan=plan, count=audit_count(audit, lang))
+    return f'<p class="audit-count">{html.escape(line)}</p>'
+
+
+def _plan_name(result: ScenarioResult) -> str:
+    standards = getattr(result.config, "standards", None)
+    return str(getattr(standards, "plan", None) or "")
 
 
 def _sites_section(result: ScenarioResult, lang: Lang, target: float) -> str:
