@@ -35,6 +35,7 @@ from geocover.render.summary import audit_by_rule, key_figures, most_beyond, sit
 #: Table rows per Matplotlib PDF page.
 PDF_ROWS = 28
 _PAGE_IN = (11.69, 8.27)
+_TABLE_HEIGHT = 0.88  # of the page, below the title
 
 
 def load_weasyprint() -> object:
@@ -87,34 +88,47 @@ def _pdf_columns(frame: pd.DataFrame, kind: str, key: str) -> pd.DataFrame:
 
 
 def _table_pages(frame: pd.DataFrame, title: str, lang: Lang, target: float) -> list[Figure]:
-    """Pages of a printed table: :data:`PDF_ROWS` rows each, headers and long text wrapped, never cut."""
+    """Pages of a printed table: as many rows as fit (at most :data:`PDF_ROWS`), headers and long text
+    wrapped, never cut."""
     heads = {"population_within_target": label("catchment", lang, minutes=target)}
     header = ["\n".join(textwrap.wrap(heads.get(c) or column_label(c, lang), 16)) for c in frame.columns]
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                for c in frame.columns]
+    rows = [["\n".join(textwrap.wrap(html.unescape(cell_text(c, v, lang)), 40))
+             for c, v in zip(frame.columns, row, strict=True)] for row in frame.itertuples(index=False)]
+    chunks, chunk, used = [], [], _row_height(header)
+    for row in rows:
+        if chunk and (len(chunk) == PDF_ROWS or used + _row_height(row) > _TABLE_HEIGHT):
+            chunks.append(chunk)
+            chunk, used = [], _row_height(header)
+        chunk.append(row)
+        used += _row_height(row)
+    chunks.append(chunk)
     pages = []
-    for start in range(0, max(len(frame), 1), PDF_ROWS):
-        chunk = frame.iloc[start:start + PDF_ROWS]
-        cells = [["\n".join(textwrap.wrap(html.unescape(cell_text(c, v, lang)), 40))
-                  for c, v in zip(frame.columns, row, strict=True)] for row in chunk.itertuples(index=False)]
+    for number, cells in enumerate(chunks, start=1):
         figure = Figure(figsize=_PAGE_IN)
         FigureCanvasAgg(figure)
-        page = f" ({label('report_page', lang, page=start // PDF_ROWS + 1)})" if len(frame) > PDF_ROWS else ""
+        page = f" ({label('report_page', lang, page=number)})" if len(chunks) > 1 else ""
         figure.text(0.03, 0.95, title + page, fontsize=12, weight="bold")
-        ax = figure.add_axes((0.03, 0.03, 0.94, 0.88))
+        ax = figure.add_axes((0.03, 0.03, 0.94, _TABLE_HEIGHT))
         ax.set_axis_off()
         if cells:
             table = ax.table(cellText=cells, colLabels=header, loc="upper center", cellLoc="left")
             table.auto_set_font_size(False)
             table.set_fontsize(6)
             table.auto_set_column_width(list(range(len(header))))
+            heights = [_row_height(header)] + [_row_height(row) for row in cells]
             for (row, column), cell in table.get_celld().items():
-                lines = cell.get_text().get_text().count("\n") + 1
-                cell.set_height(0.018 * lines + 0.01)
+                cell.set_height(heights[row])
                 if row > 0 and numeric[column]:
                     cell._loc = "right"  # numbers right-aligned (Matplotlib places the text by _loc)
         pages.append(figure)
     return pages
+
+
+def _row_height(cells: list[str]) -> float:
+    """Height of a table row (axes fraction) holding ``cells``' lines."""
+    return 0.018 * max((cell.count("\n") + 1 for cell in cells), default=1) + 0.01
 
 
 def matplotlib_pdf(result: ScenarioResult, path: str | Path, lang: Lang) -> None:
