@@ -103,3 +103,11 @@ def test_without_weasyprint_the_matplotlib_pdf_is_written_and_the_run_says_so(de
     notes = [n for n in result.notes if "WeasyPrint could not load" in n]
     assert len(notes) == 1 and "libpango-1.0-0" in notes[0] and "report.pdf drawn with Matplotlib" in notes[0]
     assert not [n for n in demo.notes if "WeasyPrint" in n]
+
+
+def test_chart_axes_of_people_carry_thousands_separators(demo):
+    from geocover.render.charts import charts
+
+    for title, figure, _ in charts(demo, "en"):
+        if title.startswith("People by travel time"):
+            assert figure.axes[0].xaxis.get_major_formatter()(12345.0, 0) == "12,345"
