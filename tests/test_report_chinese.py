@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from geocover.render.i18n import level_name, value_text
+from geocover.render.i18n import level_name
 from geocover.render.report import report_html
+from geocover.render.values import value_text
 from geocover.standards.scenario_audit import scenario_audit
 from tests.test_map_size import comoros_result
 from tests.test_static_report import _Tables

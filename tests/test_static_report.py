@@ -17,10 +17,10 @@ from PIL import Image
 
 from geocover.pipeline import run_scenario
 from geocover.render.charts import class_population
-from geocover.render.i18n import measure_text
 from geocover.render.print_map import nice_length, write_static_map
 from geocover.render.report import write_report
 from geocover.render.summary import audit_by_rule, key_figures, most_beyond
+from geocover.render.values import measure_text
 from tests.conftest import ROOT
 
 HOSTILE = '<script>window.__pwned=1</script> "Dr. O\'Brien"'

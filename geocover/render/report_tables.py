@@ -14,7 +14,8 @@ import pandas as pd
 
 from geocover.pipeline import ScenarioResult
 from geocover.render.folium_map import CAPACITY_COLUMNS
-from geocover.render.i18n import LABELS, Lang, label, level_name, measure_text, service_label, tier_name, value_text
+from geocover.render.i18n import LABELS, Lang, label, level_name, service_label, tier_name
+from geocover.render.values import measure_text, value_text
 
 #: Columns of :func:`geocover.standards.audit` shown in the report, failures first.
 AUDIT_COLUMNS = ("rule_id", "measure", "unit_level", "unit_name", "value", "target", "status", "to_add",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from geocover.pipeline import ScenarioResult
-from geocover.render.i18n import Lang, measure_text, zone_level_label
+from geocover.render.i18n import Lang, zone_level_label
+from geocover.render.values import measure_text
 
 #: Zones listed as those with the most people beyond the target.
 TOP_ZONES = 5
