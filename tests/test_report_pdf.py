@@ -111,3 +111,17 @@ def test_chart_axes_of_people_carry_thousands_separators(demo):
     for title, figure, _ in charts(demo, "en"):
         if title.startswith("People by travel time"):
             assert figure.axes[0].xaxis.get_major_formatter()(12345.0, 0) == "12,345"
+
+
+def test_without_weasyprint_the_site_summary_says_so(tmp_path, monkeypatch, capsys):
+    from geocover.cli import main
+
+    def no_pango():
+        raise OSError("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setattr(report_pdf, "load_weasyprint", no_pango)
+    assert main(["site", str(ROOT / "configs" / "demo.yaml"), "--k", "1", "--out", str(tmp_path), "--quiet",
+                 "--offline"]) == 0
+    printed = capsys.readouterr().out
+    assert "note: report.pdf drawn with Matplotlib pages" in printed and "libpango-1.0-0" in printed
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
