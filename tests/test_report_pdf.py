@@ -4,6 +4,7 @@ landscape pages, Chinese is Chinese, reruns give the same bytes, and without Wea
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -125,3 +126,21 @@ def test_without_weasyprint_the_site_summary_says_so(tmp_path, monkeypatch, caps
     printed = capsys.readouterr().out
     assert "note: report.pdf drawn with Matplotlib pages" in printed and "libpango-1.0-0" in printed
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_comoros_pdf_cover_and_pages(comoros_outputs):
+    import pandas as pd
+
+    zones = pd.read_csv(comoros_outputs / "coverage_by_zone.csv", encoding="utf-8-sig")
+    reader = pypdf.PdfReader(comoros_outputs / "report.pdf")
+    cover = reader.pages[0].extract_text()
+    numbers = [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d)?", cover)]
+    for _, level in zones.groupby("zone_level", sort=False):  # the CSV holds each zone in whole people
+        people = level["population"].sum()
+        assert any(abs(n - people) <= len(level) / 2 + 0.5 for n in numbers), people
+        pct = 100 * level["pop_within_15"].sum() / people
+        assert any(abs(n - pct) <= 0.051 for n in numbers), pct
+    assert "checks met" in cover  # the standards audit in one line
+    pdf = pdfium.PdfDocument(comoros_outputs / "report.pdf")
+    shares = [inked_share(pdf[i]) for i in range(len(pdf))]
+    assert min(shares) >= NEAR_EMPTY_SHARE, [round(s, 2) for s in shares]
