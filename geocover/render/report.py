@@ -112,7 +112,8 @@ def _cover(result: ScenarioResult, lang: Lang) -> list[str]:
     return ['<section class="cover">', f"<p>{html.escape(scenario)}</p>",
             _h(3, "key-figures", label("report_key_figures", lang)),
             html_table(key_figures(result, lang), lang, target, "key-figures"),
-            "".join(f'<p class="totals">{html.escape(line)}</p>' for line in totals_lines(result, lang, first_level)),
+            "".join(f'<p class="totals">{html.escape(line[:1].upper() + line[1:])}</p>'
+                    for line in totals_lines(result, lang, first_level)),
             _audit_count(result, lang), _sites_section(result, lang, target),
             _h(3, "most-beyond", label("report_most_beyond", lang, n=len(top), minutes=target)),
             html_table(top, lang, target, "most-beyond"), "</section>"]
