@@ -1,7 +1,8 @@
 """The report's charts per zone level: people by travel-time class and percent within the target.
 
-Sized for the printed page: 7 in wide (an A4 portrait page between its margins), a bar per zone, at
-most :data:`MAX_CHART_ZONES` zones; people on the axes with thousands separators.
+Drawn 7 in wide, a bar per zone, at most :data:`MAX_CHART_ZONES` zones; the report scales them to the
+page (two abreast on a landscape A4 page, none taller than the page); people on the axes with thousands
+separators.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from geocover.schema import band_label, within_column
 
 #: Most zones drawn in one chart; beyond it, those with the most people beyond the target.
 MAX_CHART_ZONES = 40
-#: Chart width, inches (A4 portrait less 2 × 12 mm margins is 7.3 in).
+#: Chart width, inches, before the report scales it to half a landscape A4 page.
 CHART_WIDTH_IN = 7.0
 _BAR_IN = 0.26
 

@@ -1,8 +1,8 @@
 """``report.pdf``: ``report.html`` printed by WeasyPrint, so the HTML and the PDF report are one document.
 
 WeasyPrint runs no JavaScript: the report's map is the print map (an inline PNG), its charts inline SVG;
-the print CSS of :mod:`geocover.render.report` sets A4 pages, landscape pages for the map and wide
-tables, and page numbers. WeasyPrint needs Pango (Debian ``libpango-1.0-0``); where it cannot load, the
+the print CSS of :mod:`geocover.render.report` sets A4 pages (the cover upright, the rest landscape)
+and page numbers. WeasyPrint needs Pango (Debian ``libpango-1.0-0``); where it cannot load, the
 PDF is drawn with Matplotlib pages instead (:func:`matplotlib_pdf`: key figures, map, tables, sources)
 and :func:`write_pdf` returns a note saying so.
 
