@@ -241,9 +241,10 @@ def site(
             tables["audit_before_after.csv"] = run.audit
             sheets["audit"] = run.audit
         tables["proposed_sites.xlsx"] = sheets
+        noted = len(result.notes)
         with tqdm(total=1 + len(OUTPUT_STEPS), desc="outputs", disable=not progress, unit="step") as bar:
             outputs = _write_all(result, out, lang, offline, tables=tables, steps=bar)
-    return outputs, "\n".join(summary_lines(run))
+    return outputs, "\n".join(summary_lines(run) + [f"note: {note}" for note in result.notes[noted:]])
 
 
 def _write_all(result: ScenarioResult, out: str | Path | None, lang: str | None, offline: bool,

@@ -72,6 +72,8 @@ class ScenarioResult:
         The standards audit, once :func:`geocover.standards.scenario_audit.scenario_audit` has run.
     sites : geopandas.GeoDataFrame or None
         Proposed sites (``rank``, ``population_added``), once siting has run.
+    table_with_sites : pandas.DataFrame or None
+        The zone table of the same scenario with the proposed sites added, once siting has run.
     allocation : pandas.DataFrame or None
         With ``capacity``, each facility's covered people in processing order.
     catchments : geopandas.GeoDataFrame or None
@@ -103,6 +105,7 @@ class ScenarioResult:
     networks: dict[str, Network] = field(default_factory=dict)
     audit: pd.DataFrame | None = None
     sites: gpd.GeoDataFrame | None = None
+    table_with_sites: pd.DataFrame | None = None
     allocation: pd.DataFrame | None = None
     scores: dict[str, np.ndarray] = field(default_factory=dict)
     catchments: gpd.GeoDataFrame | None = None

@@ -102,7 +102,7 @@ def test_the_summary_and_report_explain_each_population_total(demo_run):
     beyond = table["pop_beyond_15"].sum() + table["pop_unreachable"].sum()
     assert _figure(summary, r"([\d,]+) of them inside the grid_500m zones") == pytest.approx(beyond, abs=len(table))
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert "live outside every grid_500m zone (beyond the reporting area)" in report
+    assert "live outside every grid 500m zone (beyond the reporting area)" in report  # the level as labelled
 
 
 def test_the_progress_bar_reaches_100_percent_only_once_the_outputs_are_in_place(tmp_path, capsys):

@@ -397,8 +397,8 @@ def test_proposed_sites_show_with_their_rank_legend_and_the_people_each_adds(bro
     sites = pd.read_csv(out / "proposed_sites.csv", encoding="utf-8-sig")
     report = (out / "report.html").read_text(encoding="utf-8")
     before = sites["cumulative_population"].iloc[-1] - sites["population_added"].sum()
-    said = re.search(rf"With the {len(sites)} proposed sites, the people covered rise from ([\d,]+) to ([\d,]+)\.",
-                     report)
+    said = re.search(rf"With the {len(sites)} proposed sites, the people covered in the study area rise from "
+                     r"([\d,]+) to ([\d,]+) \(proposed_sites\.csv\)\.", report)
     assert said is not None
     # the CSV holds whole people per site: the sum of its rounded figures may differ by half a person per site
     assert float(said[1].replace(",", "")) == pytest.approx(before, abs=len(sites) / 2 + 0.5)

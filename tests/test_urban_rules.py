@@ -87,7 +87,7 @@ def test_an_urban_rule_always_gives_a_row():
 
 
 def test_the_urban_measure_in_chinese():
-    from geocover.render.i18n import measure_text
+    from geocover.render.values import measure_text
 
     assert measure_text("% of urban residents within 15 min", "zh") == "15分钟内可达城镇居民占比（%）"
     assert measure_text("% of rural residents within 30 min", "zh") == "30分钟内可达乡村居民占比（%）"

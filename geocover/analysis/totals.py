@@ -7,7 +7,7 @@ zone's row; the gaps hold everyone beyond the target anywhere in the study area.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -71,9 +71,12 @@ def population_totals(result: ScenarioResult) -> PopulationTotals:
     )
 
 
-def totals_lines(result: ScenarioResult, lang: str = "en") -> list[str]:
-    """Sentences explaining the population totals of ``result``, in ``lang`` ("en" or "zh")."""
+def totals_lines(result: ScenarioResult, lang: str = "en", level_label: str | None = None) -> list[str]:
+    """Sentences explaining the population totals of ``result``, in ``lang`` ("en" or "zh"); the first zone
+    level named ``level_label`` when given (the report's ``岛`` for ``island``)."""
     totals = population_totals(result)
+    if level_label is not None:
+        totals = replace(totals, level=level_label)
     target = f"{result.config.target_minutes:g}"
     zh = lang == "zh"
     outside = totals.study_area - totals.zones

@@ -7,7 +7,6 @@ one language is a ``KeyError`` in the tests, not an English word on a Chinese ma
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 Lang = Literal["en", "zh"]
@@ -28,9 +27,9 @@ LABELS: dict[str, dict[str, str]] = {
     "layer_service": {"en": "{service} within {minutes} min ({mode})",
                       "zh": "{service}{minutes}分钟内可达（{mode}）"},
     "layer_ambulance_straight": {"en": "Ambulance radius, straight line (urban {urban} km, rural {rural} km)",
-                                 "zh": "急救半径（直线，城市{urban}公里、农村{rural}公里）"},
+                                 "zh": "急救半径（直线，城镇{urban}公里、农村{rural}公里）"},
     "layer_ambulance_road": {"en": "Ambulance radius, by road (urban {urban} km, rural {rural} km)",
-                             "zh": "急救半径（道路，城市{urban}公里、农村{rural}公里）"},
+                             "zh": "急救半径（道路，城镇{urban}公里、农村{rural}公里）"},
     "group_base": {"en": "Base data", "zh": "基础数据"},
     "group_travel": {"en": "Travel time", "zh": "出行时间"},
     "group_standards": {"en": "Standards", "zh": "规划标准"},
@@ -98,6 +97,7 @@ LABELS: dict[str, dict[str, str]] = {
     "report_scenario": {"en": "Scenario {name}: {mode}, bands {bands} min, target {target} min.",
                         "zh": "情景 {name}：{mode}，时间分段 {bands} 分钟，目标 {target} 分钟。"},
     "report_audit": {"en": "Planning standards met and not met", "zh": "规划标准达标情况"},
+    "report_audit_line": {"en": "Planning standards{plan}: {count}", "zh": "规划标准{plan}：{count}"},
     "report_no_audit": {"en": "No standards audit in this run.", "zh": "本次运行未进行规划标准审核。"},
     "report_audit_count": {"en": "{met} checks met, {not_met} not met, {other} not evaluable or not set by the plan.",
                            "zh": "达标 {met} 项，未达标 {not_met} 项，无法评估或规划未规定 {other} 项。"},
@@ -148,13 +148,55 @@ LABELS: dict[str, dict[str, str]] = {
     "count_other": {"en": "Not evaluable or not set", "zh": "无法评估或未规定"},
     "worst_units": {"en": "Furthest from the standard", "zh": "差距最大的单元"},
     "report_sites": {"en": "Proposed sites", "zh": "建议选址"},
-    "report_sites_effect": {"en": "With the {n} proposed sites, the people covered rise from {before} to {after}.",
-                            "zh": "新增{n}处建议选址后，覆盖人口由{before}人增至{after}人。"},
+    "report_sites_effect": {"en": "With the {n} proposed sites, the people covered in the study area rise from "
+                                  "{before} to {after} (proposed_sites.csv).",
+                            "zh": "新增{n}处建议选址后，研究区覆盖人口由{before}人增至{after}人"
+                                  "（proposed_sites.csv）。"},
     "rank": {"en": "Rank", "zh": "排序"},
     "coordinates": {"en": "Latitude, longitude", "zh": "纬度，经度"},
     "population_added": {"en": "People it adds", "zh": "新增覆盖人口"},
     "cumulative_population": {"en": "People covered with it", "zh": "累计覆盖人口"},
     "report_page": {"en": "page {page}", "zh": "第 {page} 页"},
+    "report_sites_box": {"en": "With the {n} proposed sites ({level} zones)", "zh": "新增{n}处建议选址后（{level}）"},
+    "sites_within": {"en": "People within {minutes} min: {before} → {after}",
+                     "zh": "{minutes}分钟内人口：{before} → {after}"},
+    "sites_unreachable": {"en": "People who reach no facility: {before} → {after}",
+                          "zh": "无法到达任何机构的人口：{before} → {after}"},
+    "pop_within_before": {"en": "People within {minutes} min, now", "zh": "现状{minutes}分钟内人口"},
+    "pop_within_after": {"en": "People within {minutes} min, with the sites", "zh": "新增选址后{minutes}分钟内人口"},
+    "pop_unreachable_before": {"en": "People who reach no facility, now", "zh": "现状无法到达任何机构的人口"},
+    "pop_unreachable_after": {"en": "People who reach no facility, with the sites",
+                              "zh": "新增选址后无法到达任何机构的人口"},
+    "report_pdf_fallback": {"en": "report.pdf drawn with Matplotlib pages, not as the printed report.html: "
+                                  "WeasyPrint could not load ({error}); install Pango (apt-get install "
+                                  "libpango-1.0-0 libpangoft2-1.0-0) for the full PDF",
+                            "zh": "report.pdf 由 Matplotlib 分页绘制，而非 report.html 的打印版：WeasyPrint 无法加载"
+                                  "（{error}）；安装 Pango（apt-get install libpango-1.0-0 libpangoft2-1.0-0）"
+                                  "后可生成完整 PDF"},
+    "status_baseline": {"en": "baseline (not a target)", "zh": "现状表述（非目标）"},
+    "median_minutes": {"en": "Median minutes", "zh": "出行时间中位数（分钟）"},
+    "facilities_per_10k": {"en": "Facilities per 10,000 people", "zh": "每万人机构数"},
+    "facilities_tier_per_10k": {"en": "{tier} per 10,000 people", "zh": "每万人{tier}数"},
+    "flag_no": {"en": "No {tier}", "zh": "无{tier}"},
+    "flag_below_target": {"en": "Below the target", "zh": "未达目标"},
+    "pop_urban": {"en": "Urban population", "zh": "城镇人口"},
+    "pop_rural": {"en": "Rural population", "zh": "农村人口"},
+    "pop_radius": {"en": "People within {km} km in a straight line ({area})", "zh": "直线{km}公里内人口（{area}）"},
+    "pop_radius_2plus": {"en": "People within {km} km of two or more ({area})",
+                         "zh": "直线{km}公里内有两处及以上机构的人口（{area}）"},
+    "pop_road_radius": {"en": "People within {km} km by road ({area})", "zh": "道路{km}公里内人口（{area}）"},
+    "pop_response": {"en": "People an ambulance reaches within {minutes} min", "zh": "急救{minutes}分钟内可达人口"},
+    "mean_response_minutes": {"en": "Mean ambulance response (min)", "zh": "平均急救反应时间（分钟）"},
+    "tier_minutes": {"en": "{stat} minutes to a {tier}", "zh": "到{tier}的{stat}出行时间（分钟）"},
+    "tier_unreachable": {"en": "People who reach no {tier}", "zh": "无法到达{tier}的人口"},
+    "pop_offroad_over": {"en": "People more than {metres} m off-road", "zh": "距道路{metres}米以上的人口"},
+    "service_column": {"en": "{service}: {column}", "zh": "{service}：{column}"},
+    "urban": {"en": "urban", "zh": "城镇"},
+    "rural": {"en": "rural", "zh": "农村"},
+    "stat_mean": {"en": "Mean", "zh": "平均"},
+    "stat_median": {"en": "Median", "zh": "中位"},
+    "stat_p90": {"en": "90th percentile", "zh": "90%分位"},
+    "notes_in_csv": {"en": "", "zh": "（其余说明为英文，见 audit.csv 的 note 列）"},
 }
 
 MODES: dict[str, dict[str, str]] = {
@@ -191,38 +233,6 @@ LEVEL_NAMES: dict[str, dict[str, str]] = {
     "island": {"en": "island", "zh": "岛"},
     "commune": {"en": "commune", "zh": "市镇"},
 }
-
-
-#: Words of the audit's measures as readers see them, applied in order after the tier names.
-MEASURE_WORDS: dict[str, list[tuple[str, str]]] = {
-    "en": [(r"\bhas_(\w+)", r"a \1"), (r"meets_(\w+)", r"meeting the \1"), (r"provides_(\w+)", r"providing \1"),
-           (r"_", " "), (r"\btcm\b", "TCM"), (r" / ", ", ")],
-    "zh": [(r"% of urban residents within ([\d.]+) min", r"\1分钟内可达城镇居民占比（%）"),
-           (r"% of rural residents within ([\d.]+) min", r"\1分钟内可达乡村居民占比（%）"),
-           (r"% of residents within ([\d.]+) min", r"\1分钟内可达居民占比（%）"),
-           (r"% of (.+?) with (.+)", r"具备\2的\1占比（%）"), (r"facilities \((.+)\)", r"\1机构数"),
-           (r"(\w+) per ([\d,]+) residents", r"每\2居民\1数"), (r"ambulances per population", "救护车配置（按人口）"),
-           (r"ambulance / emergency service radius", "急救服务半径"), (r"emergency response time", "急救反应时间"),
-           (r"has_fever_room_or_clinic", "发热诊室或门诊"), (r"has_fever_clinic", "发热门诊"),
-           (r"has_geriatrics_department", "老年医学科"), (r"has_tcm_department", "中医科"), (r"has_tcm_hall", "中医馆"),
-           (r"has_public_health_physician", "公共卫生医师"), (r"meets_basic_standard", "达到基本标准"),
-           (r"meets_recommended_standard", "达到推荐标准"), (r"provides_tcm", "中医药服务"),
-           (r"family_doctors", "家庭医生"), (r"general practitioners", "全科医生"), (r"doctors", "执业（助理）医师"),
-           (r"nurses", "注册护士"), (r"beds", "床位"), (r"1,000", "千"), (r"10,000", "万"), (r" / ", "、"),
-           (r" or ", "或"), (r"(?<![A-Za-z])other(?![A-Za-z])", "其他"),
-           (r"travel minutes", "出行时间（分钟）"), (r"^median ", "中位"), (r"^mean ", "平均")],
-}
-
-
-def measure_text(measure: object, lang: Lang) -> str:
-    """An audit measure in plain words: tier identifiers as names (``township health centre``), and in
-    Chinese the measure itself (``% of residents within 15 min`` → ``15分钟内可达居民占比（%）``)."""
-    text = "" if measure is None or (isinstance(measure, float) and measure != measure) else str(measure)
-    for tier in sorted(TIER_NAMES, key=len, reverse=True):
-        text = re.sub(rf"\b{tier}\b", TIER_NAMES[tier][lang], text) if tier != "other" else text
-    for pattern, replacement in MEASURE_WORDS[lang]:
-        text = re.sub(pattern, replacement, text)
-    return text
 
 
 def minutes_text(minutes: float) -> str:
@@ -293,5 +303,8 @@ def tier_name(tier: str, lang: Lang) -> str:
 
 
 def level_name(level: str, lang: Lang) -> str:
-    """A zone level in ``lang``; a level named in the config and unknown here as given, ``_`` as spaces."""
-    return LEVEL_NAMES.get(level, {}).get(lang, level.replace("_", " "))
+    """A zone level in ``lang``; a level named in the config and unknown here as given, ``_`` as spaces, in
+    Chinese as ``区域（grid_500m）`` (give the zones a ``label_zh`` for a better name)."""
+    if level in LEVEL_NAMES:
+        return LEVEL_NAMES[level][lang]
+    return f"区域（{level}）" if lang == "zh" else level.replace("_", " ")

@@ -34,6 +34,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from geocover.io.utm import utm_crs
 from geocover.pipeline import ScenarioResult
 from geocover.render.i18n import Lang, label, mode_name, tier_name, title, zone_level_label
+from geocover.render.summary import sites_effect
 
 PERCENT_RAMP = ("#7a0177", "#f768a1", "#fde0dd")
 """Colours of 0 %, 50 % and 100 % of people within the target (ColorBrewer RdPu, reversed: low stands out)."""
@@ -223,6 +224,22 @@ def _draw_sites(ax, result: ScenarioResult, crs: pyproj.CRS, lang: Lang) -> list
                    markeredgecolor="#000000", label=label("legend_sites", lang))]
 
 
+def _sites_box(figure: Figure, result: ScenarioResult, lang: Lang) -> None:
+    """After ``geocover site``: people within the target and people who reach no facility, now → with the
+    proposed sites, in the first level's zones, boxed under the legend."""
+    effect = sites_effect(result, lang)
+    if effect is None or len(result.sites) == 0:
+        return
+    row, key = effect.iloc[0], f"{float(result.config.target_minutes):g}".replace(".", "_")
+    lines = [label("report_sites_box", lang, n=len(result.sites), level=row["zone_level_label"]),
+             label("sites_within", lang, minutes=float(result.config.target_minutes),
+                   before=f"{row[f'pop_within_{key}_before']:,.0f}", after=f"{row[f'pop_within_{key}_after']:,.0f}"),
+             label("sites_unreachable", lang, before=f"{row['pop_unreachable_before']:,.0f}",
+                   after=f"{row['pop_unreachable_after']:,.0f}")]
+    figure.text(0.745, 0.22, "\n".join(lines), fontsize=8.5, va="bottom", ha="left", linespacing=1.6,
+                bbox={"boxstyle": "round,pad=0.5", "facecolor": "#ffffff", "edgecolor": "#000000", "linewidth": 0.8})
+
+
 def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, pyproj.CRS]:
     """The print map of ``result`` as a Matplotlib figure (A4 landscape) in the zones' UTM zone.
 
@@ -283,8 +300,9 @@ def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, 
     legend_ax.set_axis_off()
     legend_ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=8, alignment="left",
                      title=label("legend_minutes", lang, mode=mode_name(config.mode, lang)), title_fontsize=9)
+    _sites_box(figure, result, lang)
     figure.text(0.02, 0.95, title(config, lang), fontsize=14, weight="bold", va="bottom")
-    levels_text = ", ".join(zone_level_label(config, level, lang) for level in levels)
+    levels_text = ("、" if lang == "zh" else ", ").join(zone_level_label(config, level, lang) for level in levels)
     subtitle = (f"{label('legend_minutes', lang, mode=mode_name(config.mode, lang))} · "
                 f"{label('legend_gaps', lang, minutes=target)} · {levels_text}")
     figure.text(0.02, 0.925, subtitle, fontsize=9, va="bottom", color="#333333")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pandas as pd
 
 from geocover.pipeline import ScenarioResult
-from geocover.render.i18n import Lang, measure_text, zone_level_label
+from geocover.render.i18n import Lang, zone_level_label
+from geocover.render.values import measure_text
 
 #: Zones listed as those with the most people beyond the target.
 TOP_ZONES = 5
@@ -85,7 +86,26 @@ def sites_table(sites: pd.DataFrame) -> pd.DataFrame:
 
 
 def sites_before_after(sites: pd.DataFrame) -> tuple[float, float]:
-    """People covered before the proposed sites and after all of them."""
+    """People covered before the proposed sites and after all of them (the sites table's own figures)."""
     frame = pd.DataFrame(sites).sort_values("rank")
     after = float(frame["cumulative_population"].iloc[-1])
     return after - float(frame["population_added"].sum()), after
+
+
+def sites_effect(result: ScenarioResult, lang: Lang) -> pd.DataFrame | None:
+    """Per zone level, people within the target and people who reach no facility, before and after the
+    proposed sites (the zone tables of the two runs); None without ``result.table_with_sites``."""
+    after = getattr(result, "table_with_sites", None)
+    if after is None:
+        return None
+    key = _key(result)
+    rows = []
+    for level, before in result.table.groupby("zone_level", sort=False):
+        then = after[after["zone_level"] == level]
+        rows.append({"zone_level_label": zone_level_label(result.config, str(level), lang),
+                     "population": float(before["population"].sum()),
+                     f"pop_within_{key}_before": float(before[f"pop_within_{key}"].sum()),
+                     f"pop_within_{key}_after": float(then[f"pop_within_{key}"].sum()),
+                     "pop_unreachable_before": float(before["pop_unreachable"].sum()),
+                     "pop_unreachable_after": float(then["pop_unreachable"].sum())})
+    return pd.DataFrame(rows)

@@ -30,7 +30,8 @@ class SitingRun:
     Attributes
     ----------
     current : ScenarioResult
-        The scenario as it is, with ``sites`` set to the proposed sites (EPSG:4326).
+        The scenario as it is, with ``sites`` set to the proposed sites (EPSG:4326) and ``table_with_sites``
+        to the zone table with them.
     after : ScenarioResult
         The scenario with the proposed sites added as facilities of tier ``siting.tier``.
     siting : SitingResult
@@ -134,6 +135,7 @@ def site_scenario(config: ScenarioConfig, progress: bool = True, **overrides) ->
     added = with_sites(current.facilities, found.sites, options.tier)
     after = run_scenario(config, progress=progress, facilities=added)
     after.audit = scenario_audit(after)
+    current.table_with_sites = after.table
     zones = side_by_side(current.table, after.table, "after")
     return SitingRun(current, after, found, zones, audit_before_after(current.audit, after.audit), options)
 

@@ -1,0 +1,165 @@
+"""``report.pdf``: ``report.html`` printed by WeasyPrint, so the HTML and the PDF report are one document.
+
+WeasyPrint runs no JavaScript: the report's map is the print map (an inline PNG), its charts inline SVG;
+the print CSS of :mod:`geocover.render.report` sets A4 pages (the cover upright, the rest landscape)
+and page numbers. WeasyPrint needs Pango (Debian ``libpango-1.0-0``); where it cannot load, the
+PDF is drawn with Matplotlib pages instead (:func:`matplotlib_pdf`: key figures, map, tables, sources)
+and :func:`write_pdf` returns a note saying so.
+
+Both PDFs carry no creation date and the same document identifier for the same report, so the same run
+writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import textwrap
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from geocover.pipeline import ScenarioResult
+from geocover.render.charts import charts
+from geocover.render.folium_map import CAPACITY_COLUMNS
+from geocover.render.i18n import Lang, label
+from geocover.render.i18n import title as map_title
+from geocover.render.print_map import cjk_rc, draw_static_map
+from geocover.render.report_tables import audit_rows, cell_text, column_label, facility_rows
+from geocover.render.summary import audit_by_rule, key_figures, most_beyond, sites_table
+
+#: Table rows per Matplotlib PDF page.
+PDF_ROWS = 28
+_PAGE_IN = (11.69, 8.27)
+_TABLE_HEIGHT = 0.88  # of the page, below the title
+
+
+def load_weasyprint() -> object:
+    """The ``weasyprint`` module; raises ``ImportError`` or ``OSError`` when it (or Pango) cannot load."""
+    import weasyprint
+
+    return weasyprint
+
+
+def write_pdf(page: str, path: str | Path, result: ScenarioResult, lang: Lang) -> str | None:
+    """Print the report page ``page`` to ``path`` with WeasyPrint, else draw it with Matplotlib.
+
+    Returns
+    -------
+    str or None
+        None when WeasyPrint printed it; else a note (in ``lang``) that the Matplotlib PDF was written
+        and why.
+    """
+    try:
+        weasyprint = load_weasyprint()
+    except (ImportError, OSError) as error:
+        matplotlib_pdf(result, path, lang)
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return label("report_pdf_fallback", lang, error=reason)
+    identifier = hashlib.sha256(page.encode("utf-8")).hexdigest()[:32].encode("ascii")
+    document = weasyprint.HTML(string=page, base_url=str(Path(path).parent)).render()
+    document.metadata.created = document.metadata.modified = None
+    document.write_pdf(path, pdf_identifier=identifier)
+    return None
+
+
+def _text_page(title: str, lines: list[str]) -> Figure:
+    figure = Figure(figsize=_PAGE_IN)
+    FigureCanvasAgg(figure)
+    figure.text(0.05, 0.92, title, fontsize=14, weight="bold")
+    for i, line in enumerate(lines):
+        figure.text(0.05, 0.85 - 0.05 * i, "\n".join(textwrap.wrap(line, 150)), fontsize=10, va="top")
+    return figure
+
+
+def _pdf_columns(frame: pd.DataFrame, kind: str, key: str) -> pd.DataFrame:
+    """The columns a printed page holds (the HTML report and the CSV have them all)."""
+    wanted = {
+        "zones": ["zone_level", "zone_name", "population", f"pop_within_{key}", f"pct_within_{key}",
+                  f"pop_beyond_{key}", "pop_unreachable", "mean_minutes", "p90_minutes", "facilities"],
+        "facilities": ["name", "tier", "grade", *CAPACITY_COLUMNS, "snapped", "population_within_target"],
+        "audit": ["rule_id", "unit_level", "unit_name", "value", "target", "status", "to_add", "note"],
+    }[kind]
+    return frame[[c for c in wanted if c in frame.columns]]
+
+
+def _table_pages(frame: pd.DataFrame, title: str, lang: Lang, target: float) -> list[Figure]:
+    """Pages of a printed table: as many rows as fit (at most :data:`PDF_ROWS`), headers and long text
+    wrapped, never cut."""
+    heads = {"population_within_target": label("catchment", lang, minutes=target)}
+    header = ["\n".join(textwrap.wrap(heads.get(c) or column_label(c, lang), 16)) for c in frame.columns]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in frame.columns]
+    rows = [["\n".join(textwrap.wrap(html.unescape(cell_text(c, v, lang)), 40))
+             for c, v in zip(frame.columns, row, strict=True)] for row in frame.itertuples(index=False)]
+    chunks, chunk, used = [], [], _row_height(header)
+    for row in rows:
+        if chunk and (len(chunk) == PDF_ROWS or used + _row_height(row) > _TABLE_HEIGHT):
+            chunks.append(chunk)
+            chunk, used = [], _row_height(header)
+        chunk.append(row)
+        used += _row_height(row)
+    chunks.append(chunk)
+    pages = []
+    for number, cells in enumerate(chunks, start=1):
+        figure = Figure(figsize=_PAGE_IN)
+        FigureCanvasAgg(figure)
+        page = f" ({label('report_page', lang, page=number)})" if len(chunks) > 1 else ""
+        figure.text(0.03, 0.95, title + page, fontsize=12, weight="bold")
+        ax = figure.add_axes((0.03, 0.03, 0.94, _TABLE_HEIGHT))
+        ax.set_axis_off()
+        if cells:
+            table = ax.table(cellText=cells, colLabels=header, loc="upper center", cellLoc="left")
+            table.auto_set_font_size(False)
+            table.set_fontsize(6)
+            table.auto_set_column_width(list(range(len(header))))
+            heights = [_row_height(header)] + [_row_height(row) for row in cells]
+            for (row, column), cell in table.get_celld().items():
+                cell.set_height(heights[row])
+                if row > 0 and numeric[column]:
+                    cell._loc = "right"  # numbers right-aligned (Matplotlib places the text by _loc)
+        pages.append(figure)
+    return pages
+
+
+def _row_height(cells: list[str]) -> float:
+    """Height of a table row (axes fraction) holding ``cells``' lines."""
+    return 0.018 * max((cell.count("\n") + 1 for cell in cells), default=1) + 0.01
+
+
+def matplotlib_pdf(result: ScenarioResult, path: str | Path, lang: Lang) -> None:
+    """The report drawn as Matplotlib pages (no WeasyPrint): key figures, map, sites, zones most beyond,
+    audit by rule, charts, the main zone columns, facilities, the audit and the sources."""
+    from geocover.render.report import sources
+
+    target = float(result.config.target_minutes)
+    key = f"{target:g}".replace(".", "_")
+    audit = getattr(result, "audit", None)
+    metadata = {"Creator": None, "Producer": None, "CreationDate": None}
+    with matplotlib.rc_context(cjk_rc()), PdfPages(path, metadata=metadata) as pdf:
+        pages = _table_pages(key_figures(result, lang), label("report_title", lang, title=map_title(result.config,
+                                                                                                     lang)),
+                             lang, target)
+        pages.append(draw_static_map(result, lang)[0])
+        sites = getattr(result, "sites", None)
+        if sites is not None and len(sites):
+            pages += _table_pages(sites_table(sites), label("report_sites", lang), lang, target)
+        pages += _table_pages(most_beyond(result, lang), label("report_most_beyond", lang, n=5, minutes=target),
+                              lang, target)
+        if audit is not None:
+            pages += _table_pages(audit_by_rule(audit, lang), label("report_audit_by_rule", lang), lang, target)
+        pages += [figure for _, figure, _ in charts(result, lang)]
+        pages += _table_pages(_pdf_columns(result.table, "zones", key), label("report_zones", lang), lang, target)
+        pages += _table_pages(_pdf_columns(facility_rows(result), "facilities", key), label("report_facilities", lang),
+                              lang, target)
+        if audit is not None:
+            pages += _table_pages(_pdf_columns(audit_rows(audit, lang), "audit", key), label("report_appendix", lang),
+                                  lang, target)
+        no_audit = [label("report_no_audit", lang)] if audit is None else []
+        pages.append(_text_page(label("report_sources", lang), no_audit + sources(result, lang)))
+        for page in pages:
+            pdf.savefig(page)
