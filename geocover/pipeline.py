@@ -1,6 +1,6 @@
 """A whole scenario: inputs to zone table, polygons and per-cell minutes.
 
-:func:`run_scenario` analyses inputs prepared once (:func:`geocover.inputs.prepare_inputs`): the main analysis
+:func:`run_scenario` analyses inputs prepared once (:func:`geocover.prepared_inputs.prepare_inputs`): the main analysis
 (:func:`main_analysis`), then every optional analysis registered in :data:`ZONE_ANALYSES` and
 :data:`POLYGON_ANALYSES`, each a function ``(config, inputs, result) -> result`` adding its part to a new result.
 """
@@ -26,9 +26,9 @@ from geocover.analysis.supply import supply_columns
 from geocover.analysis.urban_reach import cell_urban, urban_reach
 from geocover.analysis.zone_table import gap_flags, zone_table
 from geocover.config import OffroadConfig, ScenarioConfig, load_config
-from geocover.inputs import PREPARE_STEPS, PreparedInputs, prepare_inputs
 from geocover.io.zones import ZONE_COLUMNS
 from geocover.network.graph import Network
+from geocover.prepared_inputs import PREPARE_STEPS, PreparedInputs, prepare_inputs
 from geocover.schema import ZONE_KEYS, pct_within_column, service_column, within_column
 from geocover.standards.plans import people_per_ambulance
 from geocover.travel.cells import Accessibility, cell_accessibility
@@ -140,13 +140,13 @@ def run_scenario(
         Facilities to use instead of the configured layer (a plan's set: see :mod:`geocover.analysis.compare`).
     unit : tuple of str, optional
         ``(zone_level, zone_id)``: report only this zone and the zones inside it (see
-        :func:`geocover.inputs.prepare_inputs`).
+        :func:`geocover.prepared_inputs.prepare_inputs`).
     polygons : bool
         Run the :data:`POLYGON_ANALYSES` (service areas, catchments, gaps, isochrones); without them (a batch
         unit, which traces its own cells only) ``service_areas``, ``gaps``, ``catchments`` and ``isochrones``
         are None.
     inputs : PreparedInputs, optional
-        The inputs already prepared (:func:`geocover.inputs.prepare_inputs`, e.g. by a batch unit with what it
+        The inputs already prepared (:func:`geocover.prepared_inputs.prepare_inputs`, e.g. by a batch unit with what it
         read once for every unit); prepared here from ``config``, ``facilities`` and ``unit`` when omitted.
 
     Returns

@@ -427,11 +427,11 @@ def test_local_workers_run_without_the_glibc_trim_setting_that_slows_unit_runs()
 def test_units_take_their_cells_snapped_once_and_give_the_tables_of_units_snapping_them(province, batch_out,
                                                                                       monkeypatch):
     import geocover.batch.driver
-    import geocover.inputs
+    import geocover.prepared_inputs
 
     calls = []
-    real_snap = geocover.inputs.snap_cells
-    monkeypatch.setattr(geocover.inputs, "snap_cells", lambda *a, **k: calls.append(1) or real_snap(*a, **k))
+    real_snap = geocover.prepared_inputs.snap_cells
+    monkeypatch.setattr(geocover.prepared_inputs, "snap_cells", lambda *a, **k: calls.append(1) or real_snap(*a, **k))
     out = province.parent / "snapped_once"
     _, _, failed = api.batch(province, out=out, workers=2, progress=False, offline=True, processes=False,
                              report=False)

@@ -7,11 +7,11 @@ import pytest
 
 from geocover.batch.cell_snaps import first_snaps, mark_complete, plan_cell_snaps, snap_rows
 from geocover.config import load_config
-from geocover.inputs import study_reach_m
 from geocover.io.population import read_population
 from geocover.io.zones import read_zones, study_area, zones_of_unit
 from geocover.network.graph import build_network
 from geocover.prepare import load_roads
+from geocover.prepared_inputs import study_reach_m
 from geocover.travel.cells import snap_cells
 from tests.test_batch import build_counties
 

@@ -6,9 +6,9 @@ import pytest
 
 from geocover import api
 from geocover.config import RoadsConfig, ScenarioConfig, load_config
-from geocover.inputs import prepare_inputs
 from geocover.network.graph import CLOSED_KINDS, WALK_SPEED_KMH, build_network
 from geocover.prepare import with_access_rules
+from geocover.prepared_inputs import prepare_inputs
 from tests.test_access_rules import _open_minutes, segments  # noqa: F401 - the hand-made ways and their fixture
 
 WALK_MIN = 0.11132 / WALK_SPEED_KMH * 60  # 0.001 degree on the equator, walked

@@ -1,4 +1,4 @@
-"""The pipeline in two halves: inputs prepared once (geocover.inputs), then the main and the registered analyses."""
+"""The pipeline in two halves: inputs prepared once (geocover.prepared_inputs), then the registered analyses."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from geocover import api, pipeline
 from geocover.config import ServiceConfig, load_config
-from geocover.inputs import prepare_inputs
+from geocover.prepared_inputs import prepare_inputs
 
 
 @pytest.fixture(scope="module")

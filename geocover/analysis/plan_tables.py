@@ -22,8 +22,8 @@ from geocover.config import ScenarioConfig
 from geocover.io.villages import read_villages
 
 if TYPE_CHECKING:  # the pipeline registers this analysis, so it cannot be imported here at run time
-    from geocover.inputs import PreparedInputs
     from geocover.pipeline import ScenarioResult
+    from geocover.prepared_inputs import PreparedInputs
 
 
 def plan_tables(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:

@@ -36,13 +36,13 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
 from geocover.config import ScenarioConfig
-from geocover.inputs import network_modes, study_reach_m
 from geocover.io.osm import RoadSegments
 from geocover.io.population import PopulationGrid
 from geocover.io.utm import utm_crs_at
 from geocover.network.graph import Network, build_network
 from geocover.network.snapping import Snap
 from geocover.prepare import with_access_rules
+from geocover.prepared_inputs import network_modes, study_reach_m
 from geocover.travel.cells import snap_cells
 
 SNAPS_FOLDER = "snaps"
@@ -144,7 +144,7 @@ def plan_cell_snaps(config: ScenarioConfig, unit_zones: gpd.GeoDataFrame, segmen
     """The regions to snap, one per UTM zone of the units, each with its bands of rows still to snap.
 
     A region is the window of the population raster around its units' study areas (their box widened
-    by the halo radius, :func:`geocover.inputs.study_reach_m`). Nothing is planned without a
+    by the halo radius, :func:`geocover.prepared_inputs.study_reach_m`). Nothing is planned without a
     population raster. A region already complete in ``folder`` is returned with no bands.
     """
     raster = config.population.raster

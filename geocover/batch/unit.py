@@ -1,7 +1,7 @@
 """One unit of a batch run (a county, or any zone), computed with its halo on a Dask worker.
 
 A unit run is :func:`geocover.pipeline.run_scenario` on the inputs of ``unit=(level, zone_id)``
-(:func:`geocover.inputs.prepare_inputs`): roads, facilities
+(:func:`geocover.prepared_inputs.prepare_inputs`): roads, facilities
 and people are taken within the halo of ``R`` metres around the unit, ``R`` being the fastest speed
 of each mode times its largest band (and the ambulance radius and response). What follows from it:
 
@@ -55,10 +55,10 @@ from geocover.batch.codes import (
 )
 from geocover.batch.halo import Halo, unit_table
 from geocover.config import ScenarioConfig
-from geocover.inputs import prepare_inputs
 from geocover.io.osm import load_segments
 from geocover.io.population import PopulationGrid
 from geocover.pipeline import ScenarioResult, run_scenario
+from geocover.prepared_inputs import prepare_inputs
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
 
