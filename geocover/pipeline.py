@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from geocover.analysis.access import AccessRules, facility_access
 from geocover.analysis.ambulance import AmbulanceCells, ambulance_cells, ambulance_columns, ambulance_sufficiency
 from geocover.analysis.facility_table import facility_table
 from geocover.analysis.plan_tables import plan_tables
@@ -25,15 +26,14 @@ from geocover.analysis.services import ServiceResult, offering, run_service, ser
 from geocover.analysis.supply import supply_columns
 from geocover.analysis.urban_reach import cell_urban, urban_reach
 from geocover.analysis.zone_table import gap_flags, zone_table
-from geocover.config import OffroadConfig, ScenarioConfig, load_config
+from geocover.config import ScenarioConfig, load_config
 from geocover.io.zones import ZONE_COLUMNS
 from geocover.network.graph import Network
 from geocover.prepared_inputs import PREPARE_STEPS, PreparedInputs, prepare_inputs
 from geocover.schema import ZONE_KEYS, pct_within_column, service_column, within_column
 from geocover.standards.plans import people_per_ambulance
-from geocover.travel.cells import Accessibility, cell_accessibility
+from geocover.travel.cells import Accessibility
 from geocover.travel.isochrones import isochrones
-from geocover.travel.offroad import cell_graph, sample_raster, walk_on
 
 PIPELINE_STEPS = 7
 """Steps :func:`run_scenario` advances a progress bar by."""
@@ -189,10 +189,8 @@ def main_analysis(config: ScenarioConfig, inputs: PreparedInputs) -> ScenarioRes
     """Minutes from every cell to the nearest facility in the scenario's mode, the facility columns and the
     zone table (bands, target, extra weights, gap flags); the optional analyses add to it."""
     network = inputs.networks[config.mode]
-    access = cell_accessibility(network, inputs.facilities, inputs.grid, config.snap_max_m, config.offroad_kmh,
-                                cell_snap=inputs.cell_snaps[config.mode], offroad_max_m=config.offroad_max_m)
-    if config.offroad is not None:
-        access = walk_off_road(access, config.offroad, network.crs)
+    access = facility_access(network, inputs.facilities, inputs.grid, AccessRules.of(config),
+                             inputs.cell_snaps[config.mode])
     facilities = _facility_columns(inputs.facilities, access, config.target_minutes)
     if config.facility_table:
         extra_columns = facility_table(network, facilities, access, config.bands_minutes, config.offroad_kmh)
@@ -233,8 +231,8 @@ def official_population(config: ScenarioConfig, inputs: PreparedInputs, result: 
 def service_circles(config: ScenarioConfig, inputs: PreparedInputs, result: ScenarioResult) -> ScenarioResult:
     """Each configured service circle (``services``): its per-cell minutes and its prefixed zone-table columns."""
     services = {
-        s.name: run_service(s, inputs.networks[s.mode], result.facilities, inputs.grid, config.snap_limit_m,
-                            config.offroad_kmh, inputs.cell_snaps[s.mode])
+        s.name: run_service(s, inputs.networks[s.mode], result.facilities, inputs.grid, AccessRules.of(config),
+                            inputs.cell_snaps[s.mode])
         for s in config.services
     }
     table = result.table
@@ -287,8 +285,8 @@ def tier_minutes(config: ScenarioConfig, inputs: PreparedInputs, result: Scenari
     """With ``tier_minutes``: the minutes to the nearest facility of each tier, summarised per zone."""
     if not config.tier_minutes:
         return result
-    tiers = tier_columns(result.network, result.facilities, inputs.grid, inputs.zones, config.snap_limit_m,
-                         config.offroad_kmh, inputs.cell_snaps[config.mode])
+    tiers = tier_columns(result.network, result.facilities, inputs.grid, inputs.zones, AccessRules.of(config),
+                         inputs.cell_snaps[config.mode])
     return replace(result, table=result.table.merge(tiers, on=ZONE_KEYS, how="left"))
 
 
@@ -329,21 +327,6 @@ POLYGON_ANALYSES: list[Analysis] = [
     facility_isochrones,
 ]
 """The analyses tracing polygons, run unless ``run_scenario(..., polygons=False)``; register one by adding it."""
-
-
-def walk_off_road(access: Accessibility, offroad: OffroadConfig, metric_crs) -> Accessibility:
-    """A new access with every cell's minutes improved by walking on across the terrain (see geocover.travel.offroad);
-    ``access`` is left as it was."""
-    grid = access.grid
-    elevation = sample_raster(offroad.dem, grid)
-    factor = sample_raster(offroad.landcover_factor, grid) if offroad.landcover_factor is not None else None
-    graph = cell_graph(grid, elevation, metric_crs, factor)
-    seed = access.minutes[grid.valid]
-    minutes, origin = walk_on(graph, np.where(np.isfinite(seed), seed, np.inf), offroad.max_minutes)
-    nearest = access.facility[grid.valid]
-    facility = np.full(grid.shape, -1, dtype=np.int64)
-    facility[grid.valid] = np.where(origin >= 0, nearest[np.maximum(origin, 0)], -1)
-    return replace(access, minutes=grid.to_grid(minutes), facility=facility)
 
 
 def _add_weights(

@@ -9,9 +9,9 @@ import rasterio
 from affine import Affine
 
 from geocover import api
+from geocover.analysis.access import walk_off_road
 from geocover.config import OffroadConfig, load_config
 from geocover.io.population import PopulationGrid
-from geocover.pipeline import walk_off_road
 from geocover.travel.cells import Accessibility
 from geocover.travel.offroad import tobler_kmh
 

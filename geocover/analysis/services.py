@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geocover.analysis.access import AccessRules, facility_access
 from geocover.analysis.polygons import service_areas
 from geocover.analysis.zone_table import zone_table
 from geocover.config import ServiceConfig
@@ -25,7 +26,7 @@ from geocover.network.graph import Network
 from geocover.network.snapping import Snap
 from geocover.schema import ZONE_KEYS, service_column
 from geocover.standards.facility_filter import filter_mask
-from geocover.travel.cells import Accessibility, cell_accessibility
+from geocover.travel.cells import Accessibility
 
 
 @dataclass
@@ -86,8 +87,7 @@ def run_service(
     network: Network,
     facilities: gpd.GeoDataFrame,
     grid: PopulationGrid,
-    snap_max_m: float,
-    offroad_kmh: float,
+    rules: AccessRules,
     cell_snap: Snap | None = None,
 ) -> ServiceResult:
     """Nearest-facility minutes per cell for the facilities offering ``service``.
@@ -100,7 +100,8 @@ def run_service(
     facilities : geopandas.GeoDataFrame
         Every facility of the scenario, with ``tier``.
     grid : PopulationGrid
-    snap_max_m, offroad_kmh : float
+    rules : AccessRules
+        The scenario's off-road rules, as for the main analysis.
     cell_snap : Snap, optional
         The grid's cells snapped to ``network`` (see :func:`geocover.travel.cells.snap_cells`).
 
@@ -109,9 +110,7 @@ def run_service(
     ServiceResult
     """
     rows = service_rows(service, facilities)
-    access = cell_accessibility(network, facilities.iloc[rows], grid, snap_max_m, offroad_kmh, cell_snap=cell_snap)
-    if len(rows):
-        access.facility = np.where(access.facility >= 0, rows[np.maximum(access.facility, 0)], -1)
+    access = facility_access(network, facilities, grid, rules, cell_snap, rows)
     areas = service_areas(grid, access.minutes, service.bands_minutes)
     areas.insert(0, "service", service.name)
     return ServiceResult(service, rows, access, areas)
@@ -131,8 +130,7 @@ def tier_columns(
     facilities: gpd.GeoDataFrame,
     grid: PopulationGrid,
     zones: gpd.GeoDataFrame,
-    snap_max_m: float,
-    offroad_kmh: float,
+    rules: AccessRules,
     cell_snap: Snap | None = None,
 ) -> pd.DataFrame:
     """Population-weighted mean, median and 90th percentile minutes to the nearest facility of each tier.
@@ -145,9 +143,7 @@ def tier_columns(
     """
     out = zones[ZONE_KEYS].reset_index(drop=True)
     for tier in sorted(facilities["tier"].dropna().unique()):
-        rows = offering(facilities, [tier])
-        access = cell_accessibility(network, facilities.iloc[rows], grid, snap_max_m, offroad_kmh,
-                                    cell_snap=cell_snap)
+        access = facility_access(network, facilities, grid, rules, cell_snap, offering(facilities, [tier]))
         table = zone_table(grid, access.minutes, zones, [np.inf], np.inf)
         out[f"minutes_mean_{tier}"] = table["mean_minutes"].to_numpy()
         out[f"minutes_median_{tier}"] = table["median_minutes"].to_numpy()

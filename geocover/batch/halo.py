@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from geocover.analysis.access import AccessRules, facility_access
 from geocover.analysis.services import offering
 from geocover.batch.codes import (
     MORE_THAN_MINUTES,
@@ -19,7 +20,6 @@ from geocover.batch.codes import (
 from geocover.network.snapping import Snap
 from geocover.pipeline import ScenarioResult
 from geocover.schema import ZONE_KEYS
-from geocover.travel.cells import cell_accessibility
 
 TOBLER_MAX_KMH = 6.0
 """The fastest off-road walk of :mod:`geocover.travel.offroad` (Tobler's function, slightly downhill), km/h."""
@@ -84,8 +84,8 @@ def unit_table(result: ScenarioResult, halo: Halo, coded: dict[str, np.ndarray],
     if config.tier_minutes:
         facilities = result.facilities
         for tier in sorted(facilities["tier"].dropna().unique()):
-            access = cell_accessibility(result.network, facilities.iloc[offering(facilities, [tier])], grid,
-                                        config.snap_limit_m, config.offroad_kmh, cell_snap=result.access.cell_snap)
+            access = facility_access(result.network, facilities, grid, AccessRules.of(config),
+                                     result.access.cell_snap, offering(facilities, [tier]))
             tier_coded, _ = halo.coded(access.minutes, config.mode, result.access.cell_snap, config.bands_minutes)
             part, _ = capped_zone_table(grid, tier_coded, zones, [limits[""]], limits[""], limits[""])
             _replace_columns(table, part, [(f"minutes_{s}_{tier}", f"{s}_minutes") for s in ("mean", "median", "p90")]
