@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
+from geocover.network import snapping
 from geocover.network.graph import Network
 from geocover.network.snapping import _snap_chunk, sample_index, snap_points
 
@@ -70,7 +73,7 @@ def _check(
     np.testing.assert_allclose(snap.offset_m, offset, rtol=0.0, atol=1e-9)
     slack = 1e-9 * (1.0 + max(np.abs(network.x).max(), np.abs(network.y).max(), np.abs(px).max(), np.abs(py).max()))
     all_edge, all_fraction, all_offset = _brute(network, px, py, np.inf)
-    spaced_edge, spaced_fraction, spaced_offset = _snap_chunk(network, sample_index(network, spacing_m), px, py, slack)
+    spaced_edge, spaced_fraction, spaced_offset = _snap_chunk(sample_index(network, spacing_m), px, py, slack)
     np.testing.assert_array_equal(spaced_edge, all_edge, err_msg=f"spacing {spacing_m}")
     np.testing.assert_allclose(spaced_fraction, all_fraction, rtol=0.0, atol=1e-12)
     np.testing.assert_allclose(spaced_offset, all_offset, rtol=0.0, atol=1e-9)
@@ -181,3 +184,31 @@ def test_empty_inputs():
     np.testing.assert_array_equal(snap.edge, [-1, -1])
     np.testing.assert_array_equal(snap.offset_m, [np.inf, np.inf])
     np.testing.assert_array_equal(snap.fraction, [0.0, 0.0])
+
+
+def test_small_rounds_and_blocks_equal_the_brute_force(monkeypatch):
+    """One sample in the first round and blocks of a few points: every point takes several rounds and
+    blocks, on a street lattice with points on nodes, on sample positions and midway between streets."""
+    monkeypatch.setattr(snapping, "_FIRST_K", 1)
+    monkeypatch.setattr(snapping, "_BLOCK", 7)
+    network = _lattice(7, 100.0, np.random.default_rng(3).permutation(2 * 7 * 6), aspect=0.7)
+    index = sample_index(network, 30.0)
+    rng = np.random.default_rng(4)
+    midway_x = X0 + 50.0 + 100.0 * np.arange(6)
+    px = np.r_[network.x[:10], index.points[:40, 0], X0 + rng.uniform(-3000, 3600, 300), midway_x]
+    py = np.r_[network.y[:10], index.points[:40, 1], Y0 + rng.uniform(-3000, 3600, 300), np.full(6, Y0 + 35.0)]
+    _check(network, px, py, None, 30.0)
+    _check(network, px, py, 2000.0, 7.0)
+
+
+def test_the_index_survives_pickling():
+    """A network sent to another process (a batch worker) carries its index; the KD-tree is rebuilt there."""
+    network = _lattice(5, 100.0)
+    px, py = X0 + np.array([10.0, 250.0, -900.0]), Y0 + np.array([3.0, 170.0, 40.0])
+    before = snap_points(network, px, py)
+    copy = pickle.loads(pickle.dumps(network))
+    assert "snap_samples" in copy._cache
+    after = snap_points(copy, px, py)
+    np.testing.assert_array_equal(after.edge, before.edge)
+    np.testing.assert_array_equal(after.offset_m, before.offset_m)
+    np.testing.assert_array_equal(after.fraction, before.fraction)
