@@ -30,6 +30,10 @@ Starting the threads costs more than it saves on small queries: milliseconds per
 _LEAF_SIZE = 16
 """Samples per leaf of the KD-tree."""
 
+_ROUNDING = 1e-6
+"""Pieces a segment is cut into are ``ceil(length / spacing - _ROUNDING)``: a lattice of equal streets, lengths
+differing by rounding errors only, keeps one piece per street, slightly longer than the mean."""
+
 _SLACK = 1e-9
 """Widening of the candidate radius, relative to the largest coordinate, far above any rounding error."""
 
@@ -78,7 +82,7 @@ class SampleIndex:
     segment : numpy.ndarray of int64, shape (n,)
         The segment each sample lies on.
     spacing_m : float
-        Largest length of a piece, metres.
+        Largest length of a piece, metres (the spacing asked for, or up to a millionth more).
     geometry : numpy.ndarray of float64, shape (5, m)
         Per segment: start ``ax, ay``, extent ``dx, dy`` (metres) and squared length ``dx * dx + dy * dy``.
     tree : pykdtree.kdtree.KDTree
@@ -113,8 +117,9 @@ def sample_index(network: Network, spacing_m: float | None = None) -> SampleInde
     ax, ay = network.x[network.u], network.y[network.u]
     dx, dy = network.x[network.v] - ax, network.y[network.v] - ay
     length = np.hypot(dx, dy)
-    spacing = spacing_m if spacing_m is not None else float(length.mean()) if length.any() else 1.0
-    pieces = np.maximum(np.ceil(length / spacing), 1.0).astype(np.int64)
+    nominal_m = spacing_m if spacing_m is not None else float(length.mean()) if length.any() else 1.0
+    pieces = np.maximum(np.ceil(length / nominal_m - _ROUNDING), 1.0).astype(np.int64)
+    spacing = float((length / pieces).max(initial=0.0))
     segment = np.repeat(np.arange(m, dtype=np.int64), pieces)
     t = (ranges(np.zeros(m, dtype=np.int64), pieces) + 0.5) / pieces[segment]
     points = np.empty((len(segment), 2))
