@@ -231,8 +231,9 @@ def _snap_chunk(
 
     A point is settled once its ``k``-th sample lies beyond ``d + s/2``: the segments of its samples
     within that radius, a prefix of the ``k`` sorted by distance, then include every segment at the
-    minimum distance. Points of a block share the longest such prefix (the extra candidates are
-    real segments too, so they change neither the minimum nor the lowest tied index).
+    minimum distance. Points are settled in groups sharing a prefix length, a power of two at least
+    theirs (the extra candidates are real segments too, so they change neither the minimum nor the
+    lowest tied index).
     """
     n_samples = len(index.segment)
     edge, fraction, offset = np.full(len(x), -1, dtype=np.int64), np.zeros(len(x)), np.full(len(x), np.inf)
@@ -245,11 +246,13 @@ def _snap_chunk(
             distance, sample = distance.reshape(len(rows), k), sample.reshape(len(rows), k)
             reach = distance[:, :1] + (0.5 * index.spacing_m + slack)
             done = (distance[:, -1] > reach[:, 0]) | (k == n_samples)
-            settled = rows[done]
-            if len(settled):
-                width = int((distance[done] <= reach[done]).sum(axis=1).max())
+            within = (distance[done] <= reach[done]).sum(axis=1)
+            width = np.left_shift(1, np.ceil(np.log2(within)).astype(np.int64))
+            for size in np.unique(width):
+                group = np.flatnonzero(done)[width == size]
+                settled = rows[group]
                 edge[settled], fraction[settled], offset[settled] = _nearest(
-                    index, x[settled], y[settled], index.segment[sample[done, :width]])
+                    index, x[settled], y[settled], index.segment[sample[group, :size]])
             unsettled.append(rows[~done])
         rest, k = np.concatenate(unsettled), min(_GROWTH * k, n_samples)
     return edge, fraction, offset
