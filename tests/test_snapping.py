@@ -212,3 +212,31 @@ def test_the_index_survives_pickling():
     np.testing.assert_array_equal(after.edge, before.edge)
     np.testing.assert_array_equal(after.offset_m, before.offset_m)
     np.testing.assert_array_equal(after.fraction, before.fraction)
+
+
+def test_every_point_of_a_segment_lies_within_half_the_spacing_of_one_of_its_samples():
+    """The invariant behind the candidate radius, checked on 50 points along every segment."""
+    rng = np.random.default_rng(8)
+    x, y = X0 + rng.uniform(0, 3000, 80), Y0 + rng.uniform(0, 3000, 80)
+    network = _network(x, y, rng.integers(0, 80, 200), rng.integers(0, 80, 200))
+    for spacing in (None, 40.0, 333.0):
+        index = sample_index(network, spacing)
+        s = np.linspace(0.0, 1.0, 50)
+        ax, ay = network.x[network.u], network.y[network.u]
+        dx, dy = network.x[network.v] - ax, network.y[network.v] - ay
+        for seg in range(network.n_edges):
+            own = index.points[index.segment == seg]
+            px, py = ax[seg] + s * dx[seg], ay[seg] + s * dy[seg]
+            gap = np.hypot(px[:, None] - own[:, 0], py[:, None] - own[:, 1]).min(axis=1)
+            assert gap.max() <= index.spacing_m / 2 + 1e-6
+
+
+def test_equal_streets_keep_one_sample_each():
+    """Street lengths equal up to rounding errors (a lattice read back from degrees): one sample per street."""
+    network = _lattice(8, 150.0)
+    network.x[:] += np.random.default_rng(9).uniform(-1e-9, 1e-9, network.n_nodes)
+    index = sample_index(network)
+    assert len(index.segment) == network.n_edges
+    assert 150.0 - 1e-8 < index.spacing_m < 150.0 * (1 + 1e-6)
+    rng = np.random.default_rng(10)
+    _check(network, X0 + rng.uniform(-500, 1500, 400), Y0 + rng.uniform(-500, 1500, 400), None, 150.0)
