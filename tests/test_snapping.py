@@ -240,3 +240,13 @@ def test_equal_streets_keep_one_sample_each():
     assert 150.0 - 1e-8 < index.spacing_m < 150.0 * (1 + 1e-6)
     rng = np.random.default_rng(10)
     _check(network, X0 + rng.uniform(-500, 1500, 400), Y0 + rng.uniform(-500, 1500, 400), None, 150.0)
+
+
+def test_points_without_coordinates_stay_unsnapped():
+    network = _lattice(4, 100.0)
+    px, py = np.array([np.nan, X0 + 20.0, np.inf, X0]), np.array([Y0, Y0 + 3.0, Y0, -np.inf])
+    snap = snap_points(network, px, py)
+    np.testing.assert_array_equal(snap.snapped, [False, True, False, False])
+    np.testing.assert_array_equal(snap.offset_m[[0, 2, 3]], np.inf)
+    _check(network, px[1:2], py[1:2], None, 30.0)
+    assert snap.offset_m[1] == 3.0

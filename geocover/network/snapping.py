@@ -85,6 +85,8 @@ class SampleIndex:
         Largest length of a piece, metres (the spacing asked for, or up to a millionth more).
     geometry : numpy.ndarray of float64, shape (5, m)
         Per segment: start ``ax, ay``, extent ``dx, dy`` (metres) and squared length ``dx * dx + dy * dy``.
+    extent_m : float
+        Largest absolute node coordinate, metres (the scale of rounding errors).
     tree : pykdtree.kdtree.KDTree
         KD-tree of ``points`` (rebuilt, not pickled, when the index is copied to another process).
     """
@@ -93,6 +95,7 @@ class SampleIndex:
     segment: np.ndarray
     spacing_m: float
     geometry: np.ndarray
+    extent_m: float
     tree: KDTree = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -124,7 +127,8 @@ def sample_index(network: Network, spacing_m: float | None = None) -> SampleInde
     t = (ranges(np.zeros(m, dtype=np.int64), pieces) + 0.5) / pieces[segment]
     points = np.empty((len(segment), 2))
     points[:, 0], points[:, 1] = ax[segment] + t * dx[segment], ay[segment] + t * dy[segment]
-    index = SampleIndex(points, segment, spacing, np.stack([ax, ay, dx, dy, dx * dx + dy * dy]))
+    extent = max(np.abs(network.x).max(initial=0.0), np.abs(network.y).max(initial=0.0))
+    index = SampleIndex(points, segment, spacing, np.stack([ax, ay, dx, dy, dx * dx + dy * dy]), float(extent))
     if spacing_m is None:
         network._cache["snap_samples"] = index
     return index
@@ -154,7 +158,8 @@ def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: 
     ----------
     network : Network
     x, y : numpy.ndarray
-        Point coordinates in ``network.crs`` (metres).
+        Point coordinates in ``network.crs`` (metres); a point with a NaN or infinite coordinate
+        stays unsnapped.
     max_distance_m : float, optional
         Opt-in cut-off: points farther than this from every segment stay unsnapped (unreachable);
         a point exactly at this distance snaps. ``None`` (the default): every point snaps.
@@ -168,8 +173,13 @@ def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: 
     edge, fraction, offset = np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, np.inf)
     if n == 0 or network.n_edges == 0:
         return Snap(edge, fraction, offset)
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.all():
+        snap = snap_points(network, x[finite], y[finite], max_distance_m)
+        edge[finite], fraction[finite], offset[finite] = snap.edge, snap.fraction, snap.offset_m
+        return Snap(edge, fraction, offset)
     index = sample_index(network)
-    scale = max(np.abs(network.x).max(), np.abs(network.y).max(), np.abs(x).max(), np.abs(y).max())
+    scale = max(index.extent_m, np.abs(x).max(), np.abs(y).max())
     slack = _SLACK * (1.0 + scale)
     order = _spatial_order(x, y, index.spacing_m) if n >= _SORT_POINTS else np.arange(n)
     edge[order], fraction[order], offset[order] = _snap_chunk(index, x[order], y[order], slack)
