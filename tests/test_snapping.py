@@ -250,3 +250,17 @@ def test_points_without_coordinates_stay_unsnapped():
     np.testing.assert_array_equal(snap.offset_m[[0, 2, 3]], np.inf)
     _check(network, px[1:2], py[1:2], None, 30.0)
     assert snap.offset_m[1] == 3.0
+
+
+def test_the_projection_is_the_textbook_formula_bit_for_bit():
+    """The in-place projection gives the same bits as the plain formula (ties depend on it), zero-length
+    segments and points on nodes included; the brute forces of the benchmarks call it."""
+    rng = np.random.default_rng(11)
+    x, y = X0 + rng.uniform(0, 500, 40), Y0 + rng.uniform(0, 500, 40)
+    x[1], y[1] = x[0], y[0]
+    network = _network(x, y, np.r_[0, rng.integers(0, 40, 99)], np.r_[1, rng.integers(0, 40, 99)])
+    px, py = np.r_[x[:10], X0 + rng.uniform(-200, 700, 300)], np.r_[y[:10], Y0 + rng.uniform(-200, 700, 300)]
+    t, d2 = snapping._project(network, px[:, None], py[:, None], np.arange(network.n_edges)[None, :])
+    expected_t, expected_d2 = _distances(network, px, py)
+    np.testing.assert_array_equal(t, expected_t)
+    np.testing.assert_array_equal(d2, expected_d2)
