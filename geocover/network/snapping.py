@@ -256,16 +256,25 @@ def _snap_chunk(
             distance, sample = distance.reshape(len(rows), k), sample.reshape(len(rows), k)
             reach = distance[:, :1] + (0.5 * index.spacing_m + slack)
             done = (distance[:, -1] > reach[:, 0]) | (k == n_samples)
-            within = (distance[done] <= reach[done]).sum(axis=1)
-            width = np.left_shift(1, np.ceil(np.log2(within)).astype(np.int64))
-            for size in np.unique(width):
-                group = np.flatnonzero(done)[width == size]
+            for size, group in _by_width(np.flatnonzero(done), distance, reach):
                 settled = rows[group]
                 edge[settled], fraction[settled], offset[settled] = _nearest(
                     index, x[settled], y[settled], index.segment[sample[group, :size]])
             unsettled.append(rows[~done])
         rest, k = np.concatenate(unsettled), min(_GROWTH * k, n_samples)
     return edge, fraction, offset
+
+
+def _by_width(finished: np.ndarray, distance: np.ndarray, reach: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """The rows ``finished`` in groups by the number of their samples within ``reach``, rounded up to a
+    power of two: ``(width, rows)`` pairs."""
+    if not len(finished):
+        return []
+    within = (distance[finished] <= reach[finished]).sum(axis=1)
+    width = np.left_shift(1, np.ceil(np.log2(within)).astype(np.int64))
+    by_width = np.argsort(width, kind="stable")
+    sizes, starts = np.unique(width[by_width], return_index=True)
+    return list(zip(sizes.tolist(), np.split(finished[by_width], starts[1:]), strict=True))
 
 
 def _query(tree: KDTree, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
