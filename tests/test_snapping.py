@@ -264,3 +264,19 @@ def test_the_projection_is_the_textbook_formula_bit_for_bit():
     expected_t, expected_d2 = _distances(network, px, py)
     np.testing.assert_array_equal(t, expected_t)
     np.testing.assert_array_equal(d2, expected_d2)
+
+
+def test_a_hub_of_many_streets_and_one_long_street():
+    """Twelve streets meeting at one node (the hub point ties all of them) beside one 10 km street cut
+    into many pieces; points on the hub, on piece boundaries and up to 50 km away."""
+    angle = np.arange(12) * np.pi / 6
+    x = np.r_[X0, X0 + 80.0 * np.cos(angle), X0 - 5000.0, X0 + 5000.0]
+    y = np.r_[Y0, Y0 + 80.0 * np.sin(angle), Y0 + 300.0, Y0 + 300.0]
+    network = _network(x, y, np.r_[np.zeros(12, dtype=np.int64), 13], np.r_[np.arange(1, 13), 14])
+    rng = np.random.default_rng(12)
+    heading, radius = rng.uniform(0, 2 * np.pi, 300), rng.uniform(0, 50_000, 300)
+    px = np.r_[X0, X0 - 5000.0 + 250.0 * np.arange(41), X0 + radius * np.cos(heading)]
+    py = np.r_[Y0, np.full(41, Y0 + 300.0), Y0 + radius * np.sin(heading)]
+    edge = _check(network, px, py, None, 250.0)
+    assert edge[0] == 0
+    _check(network, px, py, None, 60.0)
