@@ -11,24 +11,28 @@ in metres, with points on a 100 m grid (population cell centres):
 
 Both answers must agree: the same offsets (to 1e-9 m) and the same segments except on ties, where
 the peer picks an arbitrary one (the table counts those). Exits with status 1 otherwise. Times are
-medians of the process's CPU time over interleaved repeats (every call runs on one thread, and CPU
-time is steadier than wall time on a shared machine); memory is the peak resident set above the one before
-the call.
+medians of the process's CPU time over interleaved repeats (every call runs on one thread,
+``OMP_NUM_THREADS=1`` being set before the KD-tree loads, and CPU time is steadier than wall time on a
+shared machine); memory is the peak resident set above the one before the call.
 
 Run from the repository root: ``python benchmarks/snapping.py [--repeats 3]`` (about 3 minutes).
 """
 
 from __future__ import annotations
 
-import argparse
+import os
 
-import numpy as np
-import pyproj
-import shapely
-from _common import fail, median_seconds, table
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from geocover.network.graph import Network
-from geocover.network.snapping import Snap, snap_points
+import argparse  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pyproj  # noqa: E402
+import shapely  # noqa: E402
+from _common import fail, median_seconds, table  # noqa: E402
+
+from geocover.network.graph import Network  # noqa: E402
+from geocover.network.snapping import Snap, snap_points  # noqa: E402
 
 CRS = pyproj.CRS("EPSG:32633")
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
+from geocover.network import snapping
 from geocover.network.graph import Network
 from geocover.network.snapping import _snap_chunk, sample_index, snap_points
 
@@ -70,7 +73,7 @@ def _check(
     np.testing.assert_allclose(snap.offset_m, offset, rtol=0.0, atol=1e-9)
     slack = 1e-9 * (1.0 + max(np.abs(network.x).max(), np.abs(network.y).max(), np.abs(px).max(), np.abs(py).max()))
     all_edge, all_fraction, all_offset = _brute(network, px, py, np.inf)
-    spaced_edge, spaced_fraction, spaced_offset = _snap_chunk(network, sample_index(network, spacing_m), px, py, slack)
+    spaced_edge, spaced_fraction, spaced_offset = _snap_chunk(sample_index(network, spacing_m), px, py, slack)
     np.testing.assert_array_equal(spaced_edge, all_edge, err_msg=f"spacing {spacing_m}")
     np.testing.assert_allclose(spaced_fraction, all_fraction, rtol=0.0, atol=1e-12)
     np.testing.assert_allclose(spaced_offset, all_offset, rtol=0.0, atol=1e-9)
@@ -181,3 +184,99 @@ def test_empty_inputs():
     np.testing.assert_array_equal(snap.edge, [-1, -1])
     np.testing.assert_array_equal(snap.offset_m, [np.inf, np.inf])
     np.testing.assert_array_equal(snap.fraction, [0.0, 0.0])
+
+
+def test_small_rounds_and_blocks_equal_the_brute_force(monkeypatch):
+    """One sample in the first round and blocks of a few points: every point takes several rounds and
+    blocks, on a street lattice with points on nodes, on sample positions and midway between streets."""
+    monkeypatch.setattr(snapping, "_FIRST_K", 1)
+    monkeypatch.setattr(snapping, "_BLOCK", 7)
+    network = _lattice(7, 100.0, np.random.default_rng(3).permutation(2 * 7 * 6), aspect=0.7)
+    index = sample_index(network, 30.0)
+    rng = np.random.default_rng(4)
+    midway_x = X0 + 50.0 + 100.0 * np.arange(6)
+    px = np.r_[network.x[:10], index.points[:40, 0], X0 + rng.uniform(-3000, 3600, 300), midway_x]
+    py = np.r_[network.y[:10], index.points[:40, 1], Y0 + rng.uniform(-3000, 3600, 300), np.full(6, Y0 + 35.0)]
+    _check(network, px, py, None, 30.0)
+    _check(network, px, py, 2000.0, 7.0)
+
+
+def test_the_index_survives_pickling():
+    """A network sent to another process (a batch worker) carries its index; the KD-tree is rebuilt there."""
+    network = _lattice(5, 100.0)
+    px, py = X0 + np.array([10.0, 250.0, -900.0]), Y0 + np.array([3.0, 170.0, 40.0])
+    before = snap_points(network, px, py)
+    copy = pickle.loads(pickle.dumps(network))
+    assert "snap_samples" in copy._cache
+    after = snap_points(copy, px, py)
+    np.testing.assert_array_equal(after.edge, before.edge)
+    np.testing.assert_array_equal(after.offset_m, before.offset_m)
+    np.testing.assert_array_equal(after.fraction, before.fraction)
+
+
+def test_every_point_of_a_segment_lies_within_half_the_spacing_of_one_of_its_samples():
+    """The invariant behind the candidate radius, checked on 50 points along every segment."""
+    rng = np.random.default_rng(8)
+    x, y = X0 + rng.uniform(0, 3000, 80), Y0 + rng.uniform(0, 3000, 80)
+    network = _network(x, y, rng.integers(0, 80, 200), rng.integers(0, 80, 200))
+    for spacing in (None, 40.0, 333.0):
+        index = sample_index(network, spacing)
+        s = np.linspace(0.0, 1.0, 50)
+        ax, ay = network.x[network.u], network.y[network.u]
+        dx, dy = network.x[network.v] - ax, network.y[network.v] - ay
+        for seg in range(network.n_edges):
+            own = index.points[index.segment == seg]
+            px, py = ax[seg] + s * dx[seg], ay[seg] + s * dy[seg]
+            gap = np.hypot(px[:, None] - own[:, 0], py[:, None] - own[:, 1]).min(axis=1)
+            assert gap.max() <= index.spacing_m / 2 + 1e-6
+
+
+def test_equal_streets_keep_one_sample_each():
+    """Street lengths equal up to rounding errors (a lattice read back from degrees): one sample per street."""
+    network = _lattice(8, 150.0)
+    network.x[:] += np.random.default_rng(9).uniform(-1e-9, 1e-9, network.n_nodes)
+    index = sample_index(network)
+    assert len(index.segment) == network.n_edges
+    assert 150.0 - 1e-8 < index.spacing_m < 150.0 * (1 + 1e-6)
+    rng = np.random.default_rng(10)
+    _check(network, X0 + rng.uniform(-500, 1500, 400), Y0 + rng.uniform(-500, 1500, 400), None, 150.0)
+
+
+def test_points_without_coordinates_stay_unsnapped():
+    network = _lattice(4, 100.0)
+    px, py = np.array([np.nan, X0 + 20.0, np.inf, X0]), np.array([Y0, Y0 + 3.0, Y0, -np.inf])
+    snap = snap_points(network, px, py)
+    np.testing.assert_array_equal(snap.snapped, [False, True, False, False])
+    np.testing.assert_array_equal(snap.offset_m[[0, 2, 3]], np.inf)
+    _check(network, px[1:2], py[1:2], None, 30.0)
+    assert snap.offset_m[1] == 3.0
+
+
+def test_the_projection_is_the_textbook_formula_bit_for_bit():
+    """The in-place projection gives the same bits as the plain formula (ties depend on it), zero-length
+    segments and points on nodes included; the brute forces of the benchmarks call it."""
+    rng = np.random.default_rng(11)
+    x, y = X0 + rng.uniform(0, 500, 40), Y0 + rng.uniform(0, 500, 40)
+    x[1], y[1] = x[0], y[0]
+    network = _network(x, y, np.r_[0, rng.integers(0, 40, 99)], np.r_[1, rng.integers(0, 40, 99)])
+    px, py = np.r_[x[:10], X0 + rng.uniform(-200, 700, 300)], np.r_[y[:10], Y0 + rng.uniform(-200, 700, 300)]
+    t, d2 = snapping._project(network, px[:, None], py[:, None], np.arange(network.n_edges)[None, :])
+    expected_t, expected_d2 = _distances(network, px, py)
+    np.testing.assert_array_equal(t, expected_t)
+    np.testing.assert_array_equal(d2, expected_d2)
+
+
+def test_a_hub_of_many_streets_and_one_long_street():
+    """Twelve streets meeting at one node (the hub point ties all of them) beside one 10 km street cut
+    into many pieces; points on the hub, on piece boundaries and up to 50 km away."""
+    angle = np.arange(12) * np.pi / 6
+    x = np.r_[X0, X0 + 80.0 * np.cos(angle), X0 - 5000.0, X0 + 5000.0]
+    y = np.r_[Y0, Y0 + 80.0 * np.sin(angle), Y0 + 300.0, Y0 + 300.0]
+    network = _network(x, y, np.r_[np.zeros(12, dtype=np.int64), 13], np.r_[np.arange(1, 13), 14])
+    rng = np.random.default_rng(12)
+    heading, radius = rng.uniform(0, 2 * np.pi, 300), rng.uniform(0, 50_000, 300)
+    px = np.r_[X0, X0 - 5000.0 + 250.0 * np.arange(41), X0 + radius * np.cos(heading)]
+    py = np.r_[Y0, np.full(41, Y0 + 300.0), Y0 + radius * np.sin(heading)]
+    edge = _check(network, px, py, None, 250.0)
+    assert edge[0] == 0
+    _check(network, px, py, None, 60.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -63,8 +64,13 @@ def cut_off_m(snap_max_m: float | None, offroad_max_m: float = OFFROAD_MAX_M) ->
 
 
 def _to_network_crs(network: Network, crs: pyproj.CRS, x: np.ndarray, y: np.ndarray):
-    transformer = pyproj.Transformer.from_crs(crs, network.crs, always_xy=True)
-    return transformer.transform(x, y)
+    return _transformer(str(crs), str(network.crs)).transform(x, y)
+
+
+@lru_cache(maxsize=32)
+def _transformer(source: str, target: str) -> pyproj.Transformer:
+    """The ``always_xy`` transformer between two CRS (by their definitions), made once: 0.4 ms a call otherwise."""
+    return pyproj.Transformer.from_crs(source, target, always_xy=True)
 
 
 def snap_facilities(network: Network, facilities: gpd.GeoDataFrame, snap_max_m: float | None = None) -> Snap:
