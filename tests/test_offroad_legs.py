@@ -139,9 +139,10 @@ def test_a_scenario_reports_the_off_road_legs_per_zone_and_per_facility():
 
 def test_a_scenario_takes_the_connected_road_for_a_cell_beside_an_isolated_track(monkeypatch):
     from geocover import pipeline
+    from geocover.analysis import access
 
     seen = {}
-    real = pipeline.cell_accessibility
+    real = access.cell_accessibility
 
     def spy(*args, **kwargs):
         seen["snap_max_m"], seen["offroad_max_m"] = args[3], kwargs.get("offroad_max_m")
@@ -151,7 +152,7 @@ def test_a_scenario_takes_the_connected_road_for_a_cell_beside_an_isolated_track
 
     from geocover.config import load_config
 
-    monkeypatch.setattr(pipeline, "cell_accessibility", spy)
+    monkeypatch.setattr(access, "cell_accessibility", spy)
     config = load_config(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml")
     config.snap_max_m, config.offroad_max_m = None, 3000.0
     pipeline.run_scenario(config, progress=False, polygons=False)
