@@ -21,6 +21,7 @@ from pathlib import Path
 import matplotlib
 import matplotlib.colors
 import matplotlib.font_manager as font_manager
+import matplotlib.patheffects as patheffects
 import numpy as np
 import pyproj
 from affine import Affine
@@ -156,6 +157,18 @@ def cjk_rc() -> dict[str, object]:
             "svg.fonttype": "path", "svg.hashsalt": "geocover"}
 
 
+def bold(colour: str = "#000000") -> dict[str, object]:
+    """Keywords of Matplotlib text set in bold: ``weight="bold"`` where the CJK family has a bold face;
+    else its regular face drawn with a thin outline of ``colour`` (asking for a weight the family lacks makes
+    Matplotlib print "findfont: Failed to find font weight bold" and set the text regular anyway)."""
+    family = cjk_family()
+    weights = {font_manager.weight_dict.get(entry.weight, entry.weight) for entry in font_manager.fontManager.ttflist
+               if entry.name == family}
+    if family is None or any(isinstance(w, int) and w >= 600 for w in weights):
+        return {"weight": "bold"}
+    return {"path_effects": [patheffects.withStroke(linewidth=0.6, foreground=colour)]}
+
+
 def nice_length(span_m: float) -> float:
     """A round scale-bar length (1, 2 or 5 × 10^k metres) of about a fifth of ``span_m``."""
     target = span_m / 5.0
@@ -218,7 +231,7 @@ def _draw_sites(ax, result: ScenarioResult, crs: pyproj.CRS, lang: Lang) -> list
         return []
     points = sites.to_crs(crs)
     for point, rank in zip(points.geometry, points["rank"], strict=True):
-        ax.text(point.x, point.y, str(int(rank)), ha="center", va="center", fontsize=7, weight="bold", zorder=7,
+        ax.text(point.x, point.y, str(int(rank)), ha="center", va="center", fontsize=7, zorder=7, **bold(),
                 bbox={"boxstyle": "circle,pad=0.25", "facecolor": "#ffffff", "edgecolor": "#000000", "linewidth": 1})
     return [Line2D([], [], linestyle="none", marker="o", markersize=9, markerfacecolor="#ffffff",
                    markeredgecolor="#000000", label=label("legend_sites", lang))]
@@ -301,7 +314,7 @@ def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, 
     legend_ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=8, alignment="left",
                      title=label("legend_minutes", lang, mode=mode_name(config.mode, lang)), title_fontsize=9)
     _sites_box(figure, result, lang)
-    figure.text(0.02, 0.95, title(config, lang), fontsize=14, weight="bold", va="bottom")
+    figure.text(0.02, 0.95, title(config, lang), fontsize=14, va="bottom", **bold())
     levels_text = ("、" if lang == "zh" else ", ").join(zone_level_label(config, level, lang) for level in levels)
     subtitle = (f"{label('legend_minutes', lang, mode=mode_name(config.mode, lang))} · "
                 f"{label('legend_gaps', lang, minutes=target)} · {levels_text}")

@@ -28,7 +28,7 @@ from geocover.render.charts import charts
 from geocover.render.folium_map import CAPACITY_COLUMNS
 from geocover.render.i18n import Lang, label
 from geocover.render.i18n import title as map_title
-from geocover.render.print_map import cjk_rc, draw_static_map
+from geocover.render.print_map import bold, cjk_rc, draw_static_map
 from geocover.render.report_tables import audit_rows, cell_text, column_label, facility_rows
 from geocover.render.summary import audit_by_rule, key_figures, most_beyond, sites_table
 
@@ -70,7 +70,7 @@ def write_pdf(page: str, path: str | Path, result: ScenarioResult, lang: Lang) -
 def _text_page(title: str, lines: list[str]) -> Figure:
     figure = Figure(figsize=_PAGE_IN)
     FigureCanvasAgg(figure)
-    figure.text(0.05, 0.92, title, fontsize=14, weight="bold")
+    figure.text(0.05, 0.92, title, fontsize=14, **bold())
     for i, line in enumerate(lines):
         figure.text(0.05, 0.85 - 0.05 * i, "\n".join(textwrap.wrap(line, 150)), fontsize=10, va="top")
     return figure
@@ -109,7 +109,7 @@ def _table_pages(frame: pd.DataFrame, title: str, lang: Lang, target: float) -> 
         figure = Figure(figsize=_PAGE_IN)
         FigureCanvasAgg(figure)
         page = f" ({label('report_page', lang, page=number)})" if len(chunks) > 1 else ""
-        figure.text(0.03, 0.95, title + page, fontsize=12, weight="bold")
+        figure.text(0.03, 0.95, title + page, fontsize=12, **bold())
         ax = figure.add_axes((0.03, 0.03, 0.94, _TABLE_HEIGHT))
         ax.set_axis_off()
         if cells:
