@@ -21,7 +21,6 @@ from pathlib import Path
 import matplotlib
 import matplotlib.colors
 import matplotlib.font_manager as font_manager
-import matplotlib.patheffects as patheffects
 import numpy as np
 import pyproj
 from affine import Affine
@@ -157,16 +156,15 @@ def cjk_rc() -> dict[str, object]:
             "svg.fonttype": "path", "svg.hashsalt": "geocover"}
 
 
-def bold(colour: str = "#000000") -> dict[str, object]:
-    """Keywords of Matplotlib text set in bold: ``weight="bold"`` where the CJK family has a bold face;
-    else its regular face drawn with a thin outline of ``colour`` (asking for a weight the family lacks makes
-    Matplotlib print "findfont: Failed to find font weight bold" and set the text regular anyway)."""
+def bold() -> dict[str, object]:
+    """Keywords of Matplotlib text for headings: ``weight="bold"`` where the CJK family has a bold face, else
+    none (Noto Sans CJK from ``noto-cjk-sans-otc`` is regular only: asking it for bold makes Matplotlib print
+    "findfont: Failed to find font weight bold" and set the text regular anyway). No outline effect: it would
+    draw the text as paths, which a PDF reader can no longer search or copy."""
     family = cjk_family()
     weights = {font_manager.weight_dict.get(entry.weight, entry.weight) for entry in font_manager.fontManager.ttflist
                if entry.name == family}
-    if family is None or any(isinstance(w, int) and w >= 600 for w in weights):
-        return {"weight": "bold"}
-    return {"path_effects": [patheffects.withStroke(linewidth=0.6, foreground=colour)]}
+    return {"weight": "bold"} if family is None or any(isinstance(w, int) and w >= 600 for w in weights) else {}
 
 
 def nice_length(span_m: float) -> float:
