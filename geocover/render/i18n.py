@@ -197,6 +197,7 @@ LABELS: dict[str, dict[str, str]] = {
     "stat_median": {"en": "Median", "zh": "中位"},
     "stat_p90": {"en": "90th percentile", "zh": "90%分位"},
     "notes_in_csv": {"en": "", "zh": "（其余说明为英文，见 audit.csv 的 note 列）"},
+    "note_quote": {"en": "the plan: {quote}", "zh": "规划原文：“{quote}”"},
 }
 
 MODES: dict[str, dict[str, str]] = {
