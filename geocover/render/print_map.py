@@ -33,7 +33,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from geocover.io.utm import utm_crs
 from geocover.pipeline import ScenarioResult
-from geocover.render.i18n import Lang, label, mode_name, tier_name, title, zone_level_label
+from geocover.render.i18n import Lang, attribution_text, label, mode_name, tier_name, title, zone_level_label
 from geocover.render.summary import sites_effect
 
 PERCENT_RAMP = ("#7a0177", "#f768a1", "#fde0dd")
@@ -317,7 +317,7 @@ def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, 
     subtitle = (f"{label('legend_minutes', lang, mode=mode_name(config.mode, lang))} · "
                 f"{label('legend_gaps', lang, minutes=target)} · {levels_text}")
     figure.text(0.02, 0.925, subtitle, fontsize=9, va="bottom", color="#333333")
-    figure.text(0.02, 0.02, config.map.attribution, fontsize=7, color="#333333", va="bottom")
+    figure.text(0.02, 0.02, attribution_text(config, lang), fontsize=7, color="#333333", va="bottom")
     return figure, crs
 
 

@@ -19,7 +19,7 @@ import matplotlib
 from geocover.analysis.totals import totals_lines
 from geocover.pipeline import ScenarioResult
 from geocover.render.charts import charts, png_uri, svg_text
-from geocover.render.i18n import CSS_FONTS, Lang, label, mode_name, zone_level_label
+from geocover.render.i18n import CSS_FONTS, Lang, attribution_text, label, mode_name, zone_level_label
 from geocover.render.i18n import title as map_title
 from geocover.render.print_map import cjk_rc, draw_static_map
 from geocover.render.report_pdf import write_pdf
@@ -40,7 +40,7 @@ def sources(result: ScenarioResult, lang: Lang) -> list[str]:
     files = [config.roads.path, config.facilities.path, config.population.path]
     files += [zone.path for zone in config.zones if zone.path is not None]
     names = ", ".join(Path(f).name for f in files)
-    return [config.map.attribution, label("report_inputs", lang, files=names),
+    return [attribution_text(config, lang), label("report_inputs", lang, files=names),
             "Noto Sans CJK (SIL Open Font License 1.1)", label("report_china", lang)]
 
 
