@@ -45,7 +45,7 @@ def sources(result: ScenarioResult, lang: Lang) -> list[str]:
 
 
 #: Height of the small print map on the printed cover, mm; the cover holds it only when it fits.
-COVER_MAP_MM = 85
+COVER_MAP_MM = 100
 _COVER_PAGE_MM = 297 - 14 - 16
 
 CSS = f"""
