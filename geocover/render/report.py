@@ -1,12 +1,12 @@
 """The scenario report: ``report.html`` (one self-contained file) and ``report.pdf``, one document.
 
-Sections, the answer first: a cover with the key figures per zone level (and, after ``geocover site``,
-the proposed sites with the people covered before and after them) and the zones with most people
-beyond the target; the print map and the interactive ``map.html``; the planning-standards audit by
-rule; charts per zone level; the zone and facility tables; the full audit (appendix) and the data
-sources with their licences; in English or Chinese. ``report.pdf`` is this page printed by WeasyPrint
-(:mod:`geocover.render.report_pdf`) with its print CSS: A4, the cover upright, the map, the charts
-(two abreast) and the wide tables on landscape pages, page numbers.
+Sections, the answer first: a cover with the key figures per zone level (and, after ``geocover site``, the
+proposed sites with the people covered before and after them), the zones with most people beyond the target
+and, where it fits on the printed A4 page, a small copy of the print map; the print map and the interactive
+``map.html``; the planning-standards audit by rule; charts per zone level; the zone and facility tables; the
+full audit (appendix) and the data sources with their licences; in English or Chinese. ``report.pdf`` is this
+page printed by WeasyPrint (:mod:`geocover.render.report_pdf`) with its print CSS: A4, the cover upright, the
+map, the charts (two abreast) and the wide tables on landscape pages, page numbers.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def _cover(result: ScenarioResult, lang: Lang, map_uri: str) -> list[str]:
     top = most_beyond(result, lang)
     scenario, *lines = cover_lines(result, lang)
     sites = getattr(result, "sites", None)
-    rows = len(key_figures(result, lang)) + len(top) + (0 if sites is None else 2 * len(sites) + 4)
+    rows = len(key_figures(result, lang)) + len(top) + (0 if sites is None else 2 * len(sites) + 6)
     fits = _cover_mm(rows, [scenario, *lines], lang) + COVER_MAP_MM <= _COVER_PAGE_MM
     cover_map = f'<figure class="cover-map"><img alt="map" src="{map_uri}"></figure>' if fits else ""
     return ['<section class="cover">', f"<p>{html.escape(scenario)}</p>",

@@ -3,7 +3,8 @@
 WeasyPrint runs no JavaScript: the report's map is the print map (an inline PNG), its charts inline SVG;
 the print CSS of :mod:`geocover.render.report` sets A4 pages (the cover upright, the rest landscape)
 and page numbers. WeasyPrint needs Pango (Debian ``libpango-1.0-0``); where it cannot load, the
-PDF is drawn with Matplotlib pages instead (:func:`matplotlib_pdf`: key figures, map, tables, sources)
+PDF is drawn with Matplotlib pages instead (:func:`matplotlib_pdf`: a cover with the key figures, the zones
+most beyond the target and a small map; the map, tables, charts, sources)
 and :func:`write_pdf` returns a note saying so.
 
 Both PDFs carry no creation date and the same document identifier for the same report, so the same run
