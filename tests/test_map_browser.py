@@ -542,3 +542,25 @@ def test_comoros_at_1280x720_shows_every_island_and_commune_clear_of_the_control
     page.wait_for_timeout(800)
     _check_layout(page, result.zones)
     context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_opened_layer_list_lies_above_the_legend(browser, hostile, lang):
+    """On a low window the opened layer list reaches the legend: every layer name stays readable on top."""
+    context = browser.new_context(viewport={"width": 1280, "height": 460})
+    context.route(NETWORK, lambda route: route.abort())
+    page = context.new_page()
+    page.goto(hostile[1][lang].as_uri())
+    page.wait_for_timeout(500)
+    page.hover(".leaflet-control-layers")
+    page.wait_for_timeout(300)
+    (layers,) = _rects(page, ".leaflet-control-layers")
+    (legend,) = _rects(page, ".gc-legend")
+    assert _overlap(layers, legend)  # the case under test
+    hidden = page.evaluate("""() => Array.from(document.querySelectorAll('.leaflet-control-layers label'))
+        .map(e => [e, e.getBoundingClientRect()]).filter(([e, r]) => r.height > 0 && r.bottom < innerHeight)
+        .filter(([e, r]) => !e.closest('.leaflet-control-layers')
+                              .contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)))
+        .map(([e, r]) => e.innerText)""")
+    assert hidden == []
+    context.close()

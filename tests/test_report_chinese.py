@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from geocover.render.i18n import level_name
+from geocover.render.i18n import label, level_name
 from geocover.render.report import report_html
 from geocover.render.values import value_text
 from geocover.standards.scenario_audit import scenario_audit
@@ -72,3 +72,59 @@ def test_config_words_without_a_chinese_label_read_as_chinese():
     assert value_text("urban_rural_source", "town (镇), built-up 23.5% >= 15%", "zh") == "镇，建成区占比 23.5% ≥ 15%"
     note = "baseline claim of the plan, not a target; some words written for one rule"
     assert value_text("note", note, "zh") == "规划的现状表述，不是目标；（其余说明为英文，见 audit.csv 的 note 列）"
+
+
+def test_statistics_fields_read_as_the_yearbook_headers():
+    from geocover.render.values import measure_text, statistics_name
+
+    assert statistics_name("beds") == "床位" and statistics_name("doctors") == "执业(助理)医师"
+    assert statistics_name("not_a_field") == "not_a_field"
+    assert value_text("missing", "statistics.beds", "zh") == "统计表“床位”列"
+    assert value_text("missing", "statistics.gps", "en") == "statistics.gps"
+    assert measure_text("gps per 10,000 residents", "zh") == "每万居民全科医生数"
+    assert measure_text("ambulances per population", "zh") == "救护车配置（按人口）"
+    assert measure_text("travel-time service circle (e.g. 15 minutes)", "zh") == "出行时间服务圈（如15分钟）"
+
+
+@pytest.fixture(scope="module")
+def shanxi_audit():
+    import pandas as pd
+
+    from geocover.standards import audit, load_preset
+
+    zones = pd.DataFrame({"zone_id": ["140100000000", "140105000000"], "zone_name": ["太原市", "小店区"],
+                          "zone_level": ["city", "county"], "population": [4_000_000, 800_000]})
+    return audit(load_preset("shanxi_13th_fyp"), zones)
+
+
+def _audit_html(table, lang: str) -> str:
+    from types import SimpleNamespace
+
+    from geocover.render.report_tables import audit_section
+
+    return audit_section(SimpleNamespace(audit=table, config=SimpleNamespace(target_minutes=15.0)), lang)
+
+
+def test_a_shanxi_audit_reads_in_chinese_with_the_plan_files_chinese_notes(shanxi_audit):
+    page = _audit_html(shanxi_audit, "zh")
+    parser = _Tables()
+    parser.feed(page)
+    names = {str(v) for column in ("unit_name", "unit_id", "rule_id") for v in shanxi_audit[column].dropna()}
+    assert [cell for row in parser.tables["audit"] for cell in row if english_words(cell, names)] == []
+    assert "statistics." not in page and "统计表“床位”列" in page
+    notes = [note.replace(label("notes_in_csv", "zh"), "") for note in re.findall(r"<li>(.*?)</li>", page)]
+    assert [note for note in notes if english_words(note, names)] == []
+    # T4/T5 carry note_zh in the plan file; T16.centres has none, so the plan's words stand in for its note
+    assert any("全省目标，按提取文件 T4/T5 的要求同样用于各市、县" in note for note in notes)
+    assert any("规划原文：“全省90%以上的社区卫生服务中心和乡镇卫生院" in note for note in notes)
+    english = re.findall(r"<li>(.*?)</li>", _audit_html(shanxi_audit, "en"))
+    assert any("province-wide target" in note for note in english)
+    assert not any("全省目标" in note or "规划原文" in note for note in english)
+
+
+def test_the_comoros_chinese_audit_notes_are_chinese(comoros_audited):
+    page = report_html(comoros_audited, "zh", map_file=None)
+    names = {str(v) for column in ("unit_name", "unit_id", "rule_id") for v in comoros_audited.audit[column].dropna()}
+    appendix = page.split('id="appendix"')[1].split('id="sources"')[0]
+    notes = [note.replace(label("notes_in_csv", "zh"), "") for note in re.findall(r"<li>(.*?)</li>", appendix)]
+    assert notes and [note for note in notes if english_words(note, names)] == []

@@ -106,6 +106,35 @@ def test_without_weasyprint_the_matplotlib_pdf_is_written_and_the_run_says_so(de
     assert not [n for n in demo.notes if "WeasyPrint" in n]
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_matplotlib_pdf_has_no_near_empty_page_and_a_cover_with_the_map(demo, tmp_path, lang):
+    path = tmp_path / "report.pdf"
+    report_pdf.matplotlib_pdf(demo, path, lang)
+    pdf = pdfium.PdfDocument(path)
+    shares = [inked_share(pdf[i]) for i in range(len(pdf))]
+    assert min(shares) >= NEAR_EMPTY_SHARE, [round(s, 2) for s in shares]
+    cover = pypdf.PdfReader(path).pages[0]
+    text = cover.extract_text()
+    assert ("Key figures" if lang == "en" else "主要指标") in text
+    assert f"{demo.table['population'].sum():,.0f}" in text  # the key figures and the zones most beyond
+    assert ("most people beyond" if lang == "en" else "人口最多") in text
+    assert len(cover.images) >= 1  # the small print map
+
+
+def test_the_printed_cover_holds_a_small_map_when_it_fits(reports):
+    for path in reports.values():
+        reader = pypdf.PdfReader(path)
+        assert len(reader.pages[0].images) == 1 and len(reader.pages[1].images) == 1  # the cover's and the map page's
+        assert float(reader.pages[1].mediabox.width) > float(reader.pages[1].mediabox.height)  # no cover overflow
+
+
+def test_a_full_cover_leaves_the_map_out():
+    from geocover.render.report import _COVER_PAGE_MM, COVER_MAP_MM, _cover_mm
+
+    assert _cover_mm(7, ["a" * 60, "b" * 260, "c" * 130, "d" * 90], "en") + COVER_MAP_MM <= _COVER_PAGE_MM
+    assert _cover_mm(40, ["a" * 60] * 4, "en") + COVER_MAP_MM > _COVER_PAGE_MM
+
+
 def test_chart_axes_of_people_carry_thousands_separators(demo):
     from geocover.render.charts import charts
 
@@ -141,6 +170,7 @@ def test_comoros_pdf_cover_and_pages(comoros_outputs):
         pct = 100 * level["pop_within_15"].sum() / people
         assert any(abs(n - pct) <= 0.051 for n in numbers), pct
     assert "checks met" in cover  # the standards audit in one line
+    assert len(reader.pages[0].images) == 1  # the small print map fits on the cover
     pdf = pdfium.PdfDocument(comoros_outputs / "report.pdf")
     shares = [inked_share(pdf[i]) for i in range(len(pdf))]
     assert min(shares) >= NEAR_EMPTY_SHARE, [round(s, 2) for s in shares]

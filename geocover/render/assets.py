@@ -118,6 +118,7 @@ _CONTROLS_CSS = f"""
 .gc-measuring {{ cursor: crosshair; }}
 .gc-legend {{ background: #fff; padding: 6px 8px; font-size: 12px; line-height: 1.35; border-radius: 4px;
   box-shadow: 0 0 4px rgba(0,0,0,.4); max-width: 260px; max-height: 60vh; overflow-y: auto; }}
+.leaflet-top.leaflet-right {{ z-index: 1001; }} /* the opened layer list over the legend, not under it */
 .gc-legend .gc-row {{ display: flex; align-items: center; gap: 6px; }}
 .gc-legend .gc-swatch {{ display: inline-block; width: 14px; height: 12px; border: 1px solid #555; flex: none; }}
 .gc-legend h4 {{ margin: 6px 0 2px; font-size: 12px; }}

@@ -32,7 +32,7 @@ from geocover.analysis.polygons import repaired
 from geocover.io.coordinates import wgs84_to_gcj02
 from geocover.pipeline import ScenarioResult
 from geocover.render.assets import Attribution, Tools, self_contained
-from geocover.render.i18n import Lang, label, mode_name, tier_name, title, zone_level_label
+from geocover.render.i18n import Lang, attribution_text, label, mode_name, tier_name, title, zone_level_label
 from geocover.render.legend import GROUPS, LayersAndLegend, Legend, heading, swatch_row
 from geocover.render.map_layers import Light, ambulance_layers, audit_layer, service_layers, sites_layer
 from geocover.render.print_map import (
@@ -383,5 +383,5 @@ def coverage_map(result: ScenarioResult, lang: Lang | None = None, tiles: str | 
     LayersAndLegend(legend, groups, label("layers", lang), label("legend", lang),
                     [[float(south), float(west)], [float(north), float(east)]]).add_to(fmap)
     Tools(label("fullscreen", lang), label("measure_tool", lang), label("measure_hint", lang)).add_to(fmap)
-    Attribution(html.escape(config.map.attribution)).add_to(fmap)
+    Attribution(html.escape(attribution_text(config, lang))).add_to(fmap)
     return fmap

@@ -7,6 +7,7 @@ one language is a ``KeyError`` in the tests, not an English word on a Chinese ma
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 Lang = Literal["en", "zh"]
@@ -197,6 +198,7 @@ LABELS: dict[str, dict[str, str]] = {
     "stat_median": {"en": "Median", "zh": "中位"},
     "stat_p90": {"en": "90th percentile", "zh": "90%分位"},
     "notes_in_csv": {"en": "", "zh": "（其余说明为英文，见 audit.csv 的 note 列）"},
+    "note_quote": {"en": "the plan: {quote}", "zh": "规划原文：“{quote}”"},
 }
 
 MODES: dict[str, dict[str, str]] = {
@@ -264,6 +266,24 @@ def title(config: object, lang: Lang) -> str:
     """The map and report title: ``map.title_zh`` for Chinese when given, else ``map.title``, else the name."""
     chinese = config.map.title_zh if lang == "zh" else None
     return chinese or config.map.title or config.name
+
+
+#: Chinese for the words of the usual data credits, applied in order; names and licences stay as given.
+ATTRIBUTION_WORDS_ZH: list[tuple[str, str]] = [
+    (r"\bMap data ©", "地图数据 ©"), (r"OpenStreetMap contributors", "OpenStreetMap 贡献者"),
+    (r"\b[Pp]opulation ©", "人口数据 ©"), (r"\b[Ee]levation ©", "高程数据 ©"), (r"\b[Bb]uilt-up ©", "建成区数据 ©"),
+    (r",? via the (\S+) package", r"，经 \1 软件包读取"), (r" ?\(([^()]*)\)", r"（\1）"), (r"; ", "；"),
+]
+
+
+def attribution_text(config: object, lang: Lang) -> str:
+    """The map's data credits (``map.attribution``) in ``lang``: in Chinese the usual words translated
+    (``Map data © OpenStreetMap contributors (ODbL)`` → ``地图数据 © OpenStreetMap 贡献者（ODbL）``), the names
+    and licences as given."""
+    text = config.map.attribution
+    for pattern, replacement in ATTRIBUTION_WORDS_ZH if lang == "zh" else []:
+        text = re.sub(pattern, replacement, text)
+    return text
 
 
 def _configured(item: object, lang: Lang) -> str | None:

@@ -33,7 +33,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from geocover.io.utm import utm_crs
 from geocover.pipeline import ScenarioResult
-from geocover.render.i18n import Lang, label, mode_name, tier_name, title, zone_level_label
+from geocover.render.i18n import Lang, attribution_text, label, mode_name, tier_name, title, zone_level_label
 from geocover.render.summary import sites_effect
 
 PERCENT_RAMP = ("#7a0177", "#f768a1", "#fde0dd")
@@ -156,6 +156,17 @@ def cjk_rc() -> dict[str, object]:
             "svg.fonttype": "path", "svg.hashsalt": "geocover"}
 
 
+def bold() -> dict[str, object]:
+    """Keywords of Matplotlib text for headings: ``weight="bold"`` where the CJK family has a bold face, else
+    none (Noto Sans CJK from ``noto-cjk-sans-otc`` is regular only: asking it for bold makes Matplotlib print
+    "findfont: Failed to find font weight bold" and set the text regular anyway). No outline effect: it would
+    draw the text as paths, which a PDF reader can no longer search or copy."""
+    family = cjk_family()
+    weights = {font_manager.weight_dict.get(entry.weight, entry.weight) for entry in font_manager.fontManager.ttflist
+               if entry.name == family}
+    return {"weight": "bold"} if family is None or any(isinstance(w, int) and w >= 600 for w in weights) else {}
+
+
 def nice_length(span_m: float) -> float:
     """A round scale-bar length (1, 2 or 5 × 10^k metres) of about a fifth of ``span_m``."""
     target = span_m / 5.0
@@ -218,7 +229,7 @@ def _draw_sites(ax, result: ScenarioResult, crs: pyproj.CRS, lang: Lang) -> list
         return []
     points = sites.to_crs(crs)
     for point, rank in zip(points.geometry, points["rank"], strict=True):
-        ax.text(point.x, point.y, str(int(rank)), ha="center", va="center", fontsize=7, weight="bold", zorder=7,
+        ax.text(point.x, point.y, str(int(rank)), ha="center", va="center", fontsize=7, zorder=7, **bold(),
                 bbox={"boxstyle": "circle,pad=0.25", "facecolor": "#ffffff", "edgecolor": "#000000", "linewidth": 1})
     return [Line2D([], [], linestyle="none", marker="o", markersize=9, markerfacecolor="#ffffff",
                    markeredgecolor="#000000", label=label("legend_sites", lang))]
@@ -301,12 +312,12 @@ def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, 
     legend_ax.legend(handles=handles, loc="upper left", frameon=False, fontsize=8, alignment="left",
                      title=label("legend_minutes", lang, mode=mode_name(config.mode, lang)), title_fontsize=9)
     _sites_box(figure, result, lang)
-    figure.text(0.02, 0.95, title(config, lang), fontsize=14, weight="bold", va="bottom")
+    figure.text(0.02, 0.95, title(config, lang), fontsize=14, va="bottom", **bold())
     levels_text = ("、" if lang == "zh" else ", ").join(zone_level_label(config, level, lang) for level in levels)
     subtitle = (f"{label('legend_minutes', lang, mode=mode_name(config.mode, lang))} · "
                 f"{label('legend_gaps', lang, minutes=target)} · {levels_text}")
     figure.text(0.02, 0.925, subtitle, fontsize=9, va="bottom", color="#333333")
-    figure.text(0.02, 0.02, config.map.attribution, fontsize=7, color="#333333", va="bottom")
+    figure.text(0.02, 0.02, attribution_text(config, lang), fontsize=7, color="#333333", va="bottom")
     return figure, crs
 
 

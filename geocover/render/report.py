@@ -1,12 +1,12 @@
 """The scenario report: ``report.html`` (one self-contained file) and ``report.pdf``, one document.
 
-Sections, the answer first: a cover with the key figures per zone level (and, after ``geocover site``,
-the proposed sites with the people covered before and after them) and the zones with most people
-beyond the target; the print map and the interactive ``map.html``; the planning-standards audit by
-rule; charts per zone level; the zone and facility tables; the full audit (appendix) and the data
-sources with their licences; in English or Chinese. ``report.pdf`` is this page printed by WeasyPrint
-(:mod:`geocover.render.report_pdf`) with its print CSS: A4, the cover upright, the map, the charts
-(two abreast) and the wide tables on landscape pages, page numbers.
+Sections, the answer first: a cover with the key figures per zone level (and, after ``geocover site``, the
+proposed sites with the people covered before and after them), the zones with most people beyond the target
+and, where it fits on the printed A4 page, a small copy of the print map; the print map and the interactive
+``map.html``; the planning-standards audit by rule; charts per zone level; the zone and facility tables; the
+full audit (appendix) and the data sources with their licences; in English or Chinese. ``report.pdf`` is this
+page printed by WeasyPrint (:mod:`geocover.render.report_pdf`) with its print CSS: A4, the cover upright, the
+map, the charts (two abreast) and the wide tables on landscape pages, page numbers.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import matplotlib
 from geocover.analysis.totals import totals_lines
 from geocover.pipeline import ScenarioResult
 from geocover.render.charts import charts, png_uri, svg_text
-from geocover.render.i18n import CSS_FONTS, Lang, label, mode_name, zone_level_label
+from geocover.render.i18n import CSS_FONTS, Lang, attribution_text, label, mode_name, zone_level_label
 from geocover.render.i18n import title as map_title
 from geocover.render.print_map import cjk_rc, draw_static_map
 from geocover.render.report_pdf import write_pdf
@@ -40,9 +40,13 @@ def sources(result: ScenarioResult, lang: Lang) -> list[str]:
     files = [config.roads.path, config.facilities.path, config.population.path]
     files += [zone.path for zone in config.zones if zone.path is not None]
     names = ", ".join(Path(f).name for f in files)
-    return [config.map.attribution, label("report_inputs", lang, files=names),
+    return [attribution_text(config, lang), label("report_inputs", lang, files=names),
             "Noto Sans CJK (SIL Open Font License 1.1)", label("report_china", lang)]
 
+
+#: Height of the small print map on the printed cover, mm; the cover holds it only when it fits.
+COVER_MAP_MM = 100
+_COVER_PAGE_MM = 297 - 14 - 16
 
 CSS = f"""
 body {{ font-family: {CSS_FONTS}; margin: 2em auto; max-width: 1100px; color: #222; line-height: 1.45; }}
@@ -51,7 +55,7 @@ h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ccc; padding-bottom: 
 th, td {{ border: 1px solid #ccc; padding: 2px 6px; vertical-align: top; overflow-wrap: break-word; }}
 th {{ background: #f2f2f2; text-align: left; min-width: 3em; }} th.num, td.num {{ text-align: right; }}
 td.num {{ white-space: nowrap; font-variant-numeric: tabular-nums; }} td.text {{ max-width: 30em; }}
-.notes {{ font-size: 12px; color: #444; }} .effect {{ font-weight: bold; }}
+.notes {{ font-size: 12px; color: #444; }} .cover-map img {{ max-width: 640px; }} .effect {{ font-weight: bold; }}
 figure {{ margin: 1em 0; break-inside: avoid; }} figure img, figure svg {{ max-width: 100%; height: auto; }}
 iframe {{ width: 100%; height: 600px; border: 1px solid #ccc; }} .caption {{ color: #555; font-size: .9em; }}
 @page {{ size: A4; margin: 14mm 12mm 16mm 12mm;
@@ -62,6 +66,8 @@ iframe {{ width: 100%; height: 600px; border: 1px solid #ccc; }} .caption {{ col
   h2 {{ font-size: 15px; margin-top: 1em; }} h2, h3, figcaption {{ break-after: avoid; }}
   iframe, .screen-only {{ display: none; }} .wide {{ overflow: visible; }} table {{ font-size: 9px; }}
   .cover {{ font-size: 13px; }} .cover table {{ font-size: 11px; width: 100%; }} .cover h3 {{ margin-top: 1.4em; }}
+  .cover-map {{ text-align: center; margin: .6em 0 0 0; }}
+  .cover-map img {{ height: {COVER_MAP_MM - 5}mm; width: auto; max-width: 100%; }}
   .body {{ page: landscape; }} .map-page {{ break-after: page; }} .map-page h2 {{ margin-top: 0; }}
   .map-page img {{ width: auto; height: 158mm; max-width: 100%; }}
   thead {{ display: table-header-group; }} tr {{ break-inside: avoid; }} td.text {{ max-width: none; }}
@@ -87,8 +93,10 @@ def report_html(result: ScenarioResult, lang: Lang = "en", map_file: str | None 
     str
     """
     with matplotlib.rc_context(cjk_rc()):
-        return "\n".join(_head(result, lang) + _cover(result, lang) + ['<div class="body">']
-                         + _map(result, lang, map_file) + _body(result, lang) + ["</div>\n</body>\n</html>\n"])
+        map_uri = png_uri(draw_static_map(result, lang)[0])
+        return "\n".join(_head(result, lang) + _cover(result, lang, map_uri) + ['<div class="body">']
+                         + _map(result, lang, map_file, map_uri) + _body(result, lang)
+                         + ["</div>\n</body>\n</html>\n"])
 
 
 def _h(level: int, anchor: str, text: str) -> str:
@@ -101,28 +109,48 @@ def _head(result: ScenarioResult, lang: Lang) -> list[str]:
             f"<title>{title}</title><style>{CSS}</style></head>", f"<body>\n<h1>{title}</h1>"]
 
 
-def _cover(result: ScenarioResult, lang: Lang) -> list[str]:
-    """Page 1: scenario, key figures, population totals, proposed sites, the zones most beyond."""
+def cover_lines(result: ScenarioResult, lang: Lang) -> list[str]:
+    """The cover's sentences: the scenario, the population totals and the standards audit in one line."""
     config = result.config
-    target = float(config.target_minutes)
-    scenario = label("report_scenario", lang, name=config.name, mode=mode_name(config.mode, lang), target=target,
-                     bands=", ".join(f"{b:g}" for b in sorted(config.bands_minutes)))
-    top = most_beyond(result, lang)
+    bands = ", ".join(f"{b:g}" for b in sorted(config.bands_minutes))
+    scenario = label("report_scenario", lang, name=config.name, mode=mode_name(config.mode, lang),
+                     target=float(config.target_minutes), bands=bands)
     first_level = zone_level_label(config, str(result.table["zone_level"].iloc[0]), lang)
+    totals = [line[:1].upper() + line[1:] for line in totals_lines(result, lang, first_level)]
+    return [scenario, *totals, *filter(None, [_audit_line(result, lang)])]
+
+
+def _cover(result: ScenarioResult, lang: Lang, map_uri: str) -> list[str]:
+    """Page 1: scenario, key figures, population totals, the audit in one line, proposed sites, the zones most
+    beyond and a small copy of the print map."""
+    target = float(result.config.target_minutes)
+    top = most_beyond(result, lang)
+    scenario, *lines = cover_lines(result, lang)
+    sites = getattr(result, "sites", None)
+    rows = len(key_figures(result, lang)) + len(top) + (0 if sites is None else 2 * len(sites) + 6)
+    fits = _cover_mm(rows, [scenario, *lines], lang) + COVER_MAP_MM <= _COVER_PAGE_MM
+    cover_map = f'<figure class="cover-map"><img alt="map" src="{map_uri}"></figure>' if fits else ""
     return ['<section class="cover">', f"<p>{html.escape(scenario)}</p>",
             _h(3, "key-figures", label("report_key_figures", lang)),
             html_table(key_figures(result, lang), lang, target, "key-figures"),
-            "".join(f'<p class="totals">{html.escape(line[:1].upper() + line[1:])}</p>'
-                    for line in totals_lines(result, lang, first_level)),
-            _audit_count(result, lang), _sites_section(result, lang, target),
+            "".join(f'<p class="totals">{html.escape(line)}</p>' for line in lines),
+            _sites_section(result, lang, target),
             _h(3, "most-beyond", label("report_most_beyond", lang, n=len(top), minutes=target)),
-            html_table(top, lang, target, "most-beyond"), "</section>"]
+            html_table(top, lang, target, "most-beyond"),
+            cover_map, "</section>"]
 
 
-def _map(result: ScenarioResult, lang: Lang, map_file: str | None) -> list[str]:
-    figure, _ = draw_static_map(result, lang)
+def _cover_mm(table_rows: int, lines: list[str], lang: Lang) -> float:
+    """A generous estimate of the printed cover's height without its map, mm: title, headings, table rows
+    (two header rows each) and the sentences wrapped at the page width."""
+    per_line = 50 if lang == "zh" else 95
+    text_lines = sum(-(-len(line) // per_line) for line in lines)
+    return 25 + 3 * 11 + 5 * (table_rows + 2 * 2) + 5 * text_lines + 3 * len(lines)
+
+
+def _map(result: ScenarioResult, lang: Lang, map_file: str | None, map_uri: str) -> list[str]:
     parts = ['<section class="map-page">', _h(2, "map", label("report_map", lang)),
-             f'<figure><img alt="map" src="{png_uri(figure)}"></figure>']
+             f'<figure><img alt="map" src="{map_uri}"></figure>']
     if map_file is not None:
         link = html.escape(map_file, quote=True)
         parts.append(f'<p class="screen-only"><a href="{link}">{html.escape(label("report_map_link", lang))}</a></p>'
@@ -153,15 +181,14 @@ def _body(result: ScenarioResult, lang: Lang) -> list[str]:
                     "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in sources(result, lang)) + "</ul>"]
 
 
-def _audit_count(result: ScenarioResult, lang: Lang) -> str:
+def _audit_line(result: ScenarioResult, lang: Lang) -> str:
     """The standards audit in one line (checks met, not met, other); empty without an audit."""
     audit = getattr(result, "audit", None)
     if audit is None:
         return ""
     plan = _plan_name(result)
     plan = (f"（{plan}）" if lang == "zh" else f" of {plan}") if plan else ""
-    line = label("report_audit_line", lang, plan=plan, count=audit_count(audit, lang))
-    return f'<p class="audit-count">{html.escape(line)}</p>'
+    return label("report_audit_line", lang, plan=plan, count=audit_count(audit, lang))
 
 
 def _plan_name(result: ScenarioResult) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 from geocover.pipeline import ScenarioResult
 from geocover.render.folium_map import CAPACITY_COLUMNS
 from geocover.render.i18n import LABELS, Lang, label, level_name, service_label, tier_name
-from geocover.render.values import measure_text, value_text
+from geocover.render.values import measure_text, note_text, value_text
 
 #: Columns of :func:`geocover.standards.audit` shown in the report, failures first.
 AUDIT_COLUMNS = ("rule_id", "measure", "unit_level", "unit_name", "value", "target", "status", "to_add",
@@ -164,6 +164,10 @@ def audit_rows(audit: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     return frame
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def audit_count(audit: pd.DataFrame, lang: Lang) -> str:
     """``9 checks met, 2 not met, 5 not evaluable or not set by the plan.`` in ``lang``."""
     status = pd.DataFrame(audit).get("status", pd.Series(dtype=object))
@@ -182,10 +186,14 @@ def audit_section(result: ScenarioResult, lang: Lang) -> str:
     if audit is None:
         return f'<p class="no-audit">{html.escape(label("report_no_audit", lang))}</p>'
     count = audit_count(audit, lang)
+    audit = pd.DataFrame(audit).reset_index(drop=True)
     rows = audit_rows(audit, lang)
     notes: list[str] = []
     if "note" in rows.columns:  # one footnote per distinct note: they repeat for every unit of a rule
-        texts = [value_text("note", n, lang) if isinstance(n, str) and n else "" for n in rows["note"]]
+        chinese = [[_text(audit[c].iat[i]) if c in audit.columns else None for c in ("note_zh", "quote_zh")]
+                   for i in rows.index]
+        texts = [note_text(n, lang, *zh) if isinstance(n, str) and n else ""
+                 for n, zh in zip(rows["note"], chinese, strict=True)]
         notes = list(dict.fromkeys(filter(None, texts)))
         rows = rows.assign(note=[f"[{notes.index(n) + 1}]" if n else "" for n in texts])
     footnotes = "".join(f"<li>{html.escape(note)}</li>" for note in notes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from geocover.io.statistics import ALIASES, VALUE_FIELDS
 from geocover.render.i18n import LEVEL_NAMES, TIER_NAMES, Lang, label, mode_name
 
 #: Words of the audit's measures as readers see them, applied in order after the tier names.
@@ -28,7 +29,10 @@ MEASURE_WORDS: dict[str, list[tuple[str, str]]] = {
            (r"family_doctors", "家庭医生"), (r"general practitioners", "全科医生"), (r"doctors", "执业（助理）医师"),
            (r"nurses", "注册护士"), (r"beds", "床位"), (r"1,000", "千"), (r"10,000", "万"), (r" / ", "、"),
            (r" or ", "或"), (r"(?<![A-Za-z])other(?![A-Za-z])", "其他"),
-           (r"travel minutes", "出行时间（分钟）"), (r"^median ", "中位"), (r"^mean ", "平均")],
+           (r"travel minutes", "出行时间（分钟）"), (r"^median ", "中位"), (r"^mean ", "平均"),
+           (r"^travel-time service circle \(e\.g\. ([\d.]+) minutes\)$", r"出行时间服务圈（如\1分钟）"),
+           (r"(?<![A-Za-z_])standardised(?![A-Za-z_])", "标准化建设"), (r" \(by population band\)$", "（按人口分档）"),
+           (r"^a township health centre in every township$", "每个乡镇一所乡镇卫生院")],
 }
 
 
@@ -70,6 +74,20 @@ NOTE_WORDS_ZH: list[tuple[str, str]] = [
 ]
 
 
+def statistics_name(field: str) -> str:
+    """The Chinese name of a statistics column (``beds`` → ``床位``): the first Chinese header
+    :func:`geocover.io.statistics.read_statistics` reads it from; a column it does not know keeps its name."""
+    return next((alias for alias in ALIASES.get(field, ()) if re.search(r"[\u4e00-\u9fff]", alias)), field)
+
+
+def _statistics_words(text: str) -> str:
+    """Statistics fields named in ``text`` (``gps per 10,000 residents``, ``statistics.beds``) in Chinese."""
+    text = re.sub(r"\bstatistics\.(\w+)", lambda m: f"统计表“{statistics_name(m.group(1))}”列", text)
+    for field in sorted((f for f in VALUE_FIELDS if f in ALIASES), key=len, reverse=True):
+        text = re.sub(rf"(?<![A-Za-z_.]){field}(?![A-Za-z_])", statistics_name(field), text)
+    return text
+
+
 def value_text(column: str, value: str, lang: Lang) -> str:
     """A value the pipeline or the audit wrote in English (``urban``, ``default: rural``, an audit note) in
     ``lang``; names and codes from the data as given."""
@@ -77,6 +95,8 @@ def value_text(column: str, value: str, lang: Lang) -> str:
         return value
     if column == "note":
         return note_text(value, lang)
+    if column == "missing":
+        value = _statistics_words(value)
     if re.fullmatch(r"[\w.]+(, [\w.]+)*", value) and column != "urban_rural":  # field names: codes, as given
         return value
     for pattern, replacement in VALUE_WORDS_ZH.get(column, []):
@@ -90,9 +110,10 @@ def value_text(column: str, value: str, lang: Lang) -> str:
     return value
 
 
-def note_text(note: str, lang: Lang) -> str:
+def note_text(note: str, lang: Lang, note_zh: str | None = None, quote_zh: str | None = None) -> str:
     """An audit note in ``lang``: in Chinese, the engine's own fragments translated; fragments written for a rule
-    in English are left out, pointing to ``audit.csv``, which keeps every note whole."""
+    in English are left out, pointing to ``audit.csv``, which keeps every note whole. In their place the plan
+    file's Chinese note (``note_zh``) where it has one, else the plan's own words (``quote_zh``)."""
     if lang == "en":
         return note
     kept, dropped = [], False
@@ -107,6 +128,10 @@ def note_text(note: str, lang: Lang) -> str:
             dropped = True
         else:
             kept.append(fragment)
+    if dropped and note_zh:
+        kept.append(note_zh.rstrip("。"))
+    elif dropped and quote_zh:
+        kept.append(label("note_quote", lang, quote=quote_zh.rstrip("。")))
     return "；".join(kept + ([label("notes_in_csv", lang)] if dropped else []))
 
 
@@ -118,4 +143,4 @@ def measure_text(measure: object, lang: Lang) -> str:
         text = re.sub(rf"(?<![A-Za-z_]){tier}(?![A-Za-z_])", TIER_NAMES[tier][lang], text) if tier != "other" else text
     for pattern, replacement in MEASURE_WORDS[lang]:
         text = re.sub(pattern, replacement, text)
-    return text
+    return _statistics_words(text) if lang == "zh" else text

@@ -51,7 +51,8 @@ already exceeded), ``missing`` (the missing column, layer or table), ``to_add`` 
 doctors, facilities or residents to reach the target, rounded up; negative: excess over a
 ceiling), ``to_add_unit``, ``rank`` (central township health centre candidates),
 ``approximately`` (左右), ``conflicts_with``, ``origin`` (plan, scenario, override),
-``note``, and the provenance of the rule: ``quote_zh`` (the plan's words), ``seed_line`` and
+``note`` (``note_zh``: the rule's note in Chinese where the plan file gives one), and the provenance of
+the rule: ``quote_zh`` (the plan's words), ``seed_line`` and
 ``section`` (where they stand in the plan text), ``target_year``, ``binding`` (约束性 /
 预期性 where the plan says) and the plan's ``baseline``.
 """

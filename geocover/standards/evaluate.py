@@ -27,7 +27,7 @@ ABOVE_GUIDELINE = "above guideline: no new beds"
 COLUMNS = (
     "rule_id", "kind", "measure", "unit_level", "unit_id", "unit_name", "value", "target", "target_max",
     "direction", "status", "missing", "to_add", "to_add_unit", "rank", "approximately", "conflicts_with",
-    "origin", "note", "quote_zh", "seed_line", "section", "target_year", "binding", "baseline",
+    "origin", "note", "note_zh", "quote_zh", "seed_line", "section", "target_year", "binding", "baseline",
 )
 _STREET = ("街道", "街道办事处", "街道办", "街办")
 _COMMUNITY = ("社区", "居委会", "居民委员会")
@@ -79,7 +79,8 @@ def row(rule: Rule | None, **fields: Any) -> dict[str, Any]:
     if rule is not None:
         base.update(
             rule_id=rule.uid, kind=rule.kind, direction=rule.direction, approximately=rule.approximately,
-            conflicts_with=", ".join(rule.conflicts_with) or None, origin=rule.origin, quote_zh=rule.quote_zh,
+            conflicts_with=", ".join(rule.conflicts_with) or None, origin=rule.origin, note_zh=rule.note_zh,
+            quote_zh=rule.quote_zh,
             seed_line=rule.source.line, section=rule.source.section, target_year=rule.target_year,
             binding={True: "约束性", False: "预期性"}.get(rule.binding), baseline=rule.baseline,
         )

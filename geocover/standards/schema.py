@@ -230,6 +230,7 @@ class _RuleBase(StrictModel):
     conflicts_with: list[str] = Field(default_factory=list, description="rule uids of conflicting targets")
     covers: list[str] = Field(default_factory=list, description="other extraction ids stating this standard")
     note: str | None = None
+    note_zh: str | None = Field(default=None, description="the note in Chinese, for the Chinese report")
     origin: Literal["plan", "scenario", "override"] = "plan"
 
     @property
