@@ -88,7 +88,7 @@ def totals_lines(result: ScenarioResult, lang: str = "en", level_label: str | No
                      "(not analysed)")
     lines.append(
         f"研究区（各分区及其周边的出行计算范围）共 {totals.study_area:,.0f} 人，其中 {totals.zones:,.0f} 人在"
-        f"{totals.level} 分区内；另有 {outside:,.0f} 人不在任何 {totals.level} 分区内（报告范围以外），"
+        f"{totals.level}分区内；另有 {outside:,.0f} 人不在任何{totals.level}分区内（报告范围以外），"
         "只参与出行时间与服务缺口计算，不计入任何分区的行。"
         if zh else
         "population: study area (the zones and the margin around them where travel is computed): "
@@ -98,7 +98,7 @@ def totals_lines(result: ScenarioResult, lang: str = "en", level_label: str | No
     if totals.gaps is not None:
         lines.append(
             f"服务缺口 {len(result.gaps)} 片，共 {totals.gaps:,.0f} 人（研究区内超过 {target} 分钟或无法到达），"
-            f"其中 {totals.gaps_in_zones:,.0f} 人在 {totals.level} 分区内。"
+            f"其中 {totals.gaps_in_zones:,.0f} 人在{totals.level}分区内。"
             if zh else
             f"gaps: {len(result.gaps)} areas, {totals.gaps:,.0f} people beyond {target} min or unreachable anywhere "
             "in the study area, "
