@@ -402,7 +402,8 @@ def test_a_road_line_layer_is_read_once_for_all_units(province, batch_out, monke
 
     calls = []
     real_read = geocover.prepare.read_road_lines
-    monkeypatch.setattr(geocover.prepare, "read_road_lines", lambda *args: calls.append(args) or real_read(*args))
+    monkeypatch.setattr(geocover.prepare, "read_road_lines",
+                        lambda *args, **kwargs: calls.append(args) or real_read(*args, **kwargs))
     out = province.parent / "lines_once"
     _, summary, failed = api.batch(province, out=out, workers=2, progress=False, offline=True, processes=False,
                                    report=False)

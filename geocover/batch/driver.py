@@ -131,7 +131,8 @@ def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
     ``<state>/roads/extract-<hash of the box>``. A line layer (``roads.lines``) is read here into
     ``<state>/roads/lines-<hash of the file and columns>.npz``, returned second (None for a PBF). Each unit
     then loads the ``.npz`` and keeps the roads of its study area, as a whole run keeps those of the whole area.
-    Roads parsed from earlier inputs are removed from ``<state>/roads`` when these are parsed.
+    Roads parsed from earlier inputs are removed from ``<state>/roads`` when these are parsed. The notes on
+    combining the road sources are kept beside the ``.npz`` (see :func:`roads_notes_file`).
     """
     roads = config.roads
     if roads.lines is not None:
@@ -143,7 +144,10 @@ def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
         parsed = state_dir / ROADS_FOLDER / f"lines-{digest}.v{SEGMENTS_LAYOUT}.npz"
         if not parsed.is_file():
             _fresh_folder(parsed.parent)
-            save_segments(load_roads(config, zones), parsed)
+            notes: list[str] = []
+            save_segments(load_roads(config, zones, notes), parsed)
+            if notes:
+                roads_notes_file(parsed).write_text("\n".join(notes), encoding="utf-8")
         return config, parsed
     if roads.pbf is None:
         return config, None
@@ -163,6 +167,12 @@ def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
         else:
             load_roads(unit, zones)
     return unit, None
+
+
+def roads_notes_file(parsed: Path) -> Path:
+    """The text file beside parsed line layers holding the notes on combining them (one a line), written when
+    there are any (:func:`geocover.network.combine.RoadsCombined.notes`)."""
+    return parsed.with_name(parsed.name + ".notes.txt")
 
 
 def unowned_facilities(facilities: gpd.GeoDataFrame, unit_zones: gpd.GeoDataFrame) -> list[str]:
@@ -308,6 +318,8 @@ def run_batch(
             if not cluster.local:
                 check_worker_access(cluster.client, config.input_files(), state_dir, where)
             task_config, roads_file = parse_roads_once(task_config, zones, state_dir)
+            if roads_file is not None and roads_notes_file(roads_file).is_file():
+                notes = [*notes, *roads_notes_file(roads_file).read_text(encoding="utf-8").splitlines()]
             facilities = load_facilities(task_config)
             task_zones = read_zones(task_config.zones, config.roads.pbf, config.builtup_raster,
                                     config.urban_builtup_percent)
