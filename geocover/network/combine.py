@@ -16,7 +16,8 @@ for the rest. :func:`combine_roads` puts them together by stated rules, the sour
 * **Crossings.** Segments of different sources that cross are split at the crossing and joined there (onto
   an end node within ``join_m`` of it, as above).
 * **Grade separation.** Nothing is joined to or across a segment tagged ``bridge`` or ``tunnel``, nor
-  between segments whose OSM ``layer`` differs (a line layer is at layer 0).
+  between segments whose ``layer`` differs (a line layer's from its bridge, tunnel and layer columns, see
+  :func:`~geocover.io.road_lines.read_road_lines`; none and layer 0 without).
 
 Joined nodes take the position of the earlier source's node, so OSM geometry is never moved.
 
