@@ -194,3 +194,5 @@ def test_the_batch_summary_and_notes_carry_the_combination(province):  # noqa: F
     assert "line ends and crossings joined: roads.gpkg 0 junctions, villages.gpkg 1 junction" in note
     exactness = (out / "batch_exactness.csv").read_text(encoding="utf-8-sig")
     assert note.removeprefix("note: ") in exactness
+    _, again, _ = api.batch(config, out=out, workers=2, progress=False, offline=True, processes=False, report=False)
+    assert "6 reused" in again and note in again.splitlines()  # every unit reused: the note is kept
