@@ -43,10 +43,12 @@ def township_and_village(village: list[list[tuple[float, float]]], **per_line: l
     return replace(segments, highway=np.where(segments.way_id == 1, "township", "village").astype(object))
 
 
-@pytest.mark.parametrize(("short_m", "join_m", "joined"), [(1.0, 5.0, True), (8.0, 5.0, False), (8.0, 10.0, True)])
+@pytest.mark.parametrize(("short_m", "join_m", "joined"),
+                         [(1.0, 5.0, True), (8.0, 5.0, False), (8.0, 10.0, True), (-1.0, 5.0, True)])
 def test_a_village_road_ending_short_of_a_township_road_joins_it_at_the_foot(short_m, join_m, joined):
-    # A 村道 ending short_m south of the 乡道, far from its vertices: joined at the foot (500400, 100000),
-    # splitting the 乡道, when within join_m; the 村道's end moves there, the 乡道 keeps its geometry.
+    # A 村道 ending short_m south of the 乡道 (-1: 1 m past it), far from its vertices: joined at the foot
+    # (500400, 100000), splitting the 乡道, when within join_m; the 村道's end moves there (the 1 m past it
+    # is gone), the 乡道 keeps its geometry.
     segments = township_and_village([[(500400.0, 100000.0 - short_m), SOUTH]])
     joined_segments, junctions = join_layer(segments, join_m)
     assert junctions == int(joined) and len(joined_segments.u) == (3 if joined else 2)
@@ -60,6 +62,17 @@ def test_a_village_road_ending_short_of_a_township_road_joins_it_at_the_foot(sho
     if joined:
         assert drive_minutes(joined_segments, SOUTH, W) == pytest.approx(500 / VILLAGE_M_PER_MIN
                                                                           + 400 / TOWNSHIP_M_PER_MIN, rel=1e-6)
+
+
+def test_a_road_drawn_in_two_pieces_with_a_gap_is_joined_across_it():
+    # A 乡道 broken at a township border: two lines, a 2 m gap between their ends (each end is the other's foot).
+    middle = (500500.0, 100000.0)
+    segments = layer([[W, middle], [(500502.0, 100000.0), E]], "township")
+    joined, junctions = join_layer(segments, 5.0)
+    assert junctions == 1 and len(joined.u) == 2
+    edges = [(W, middle, TOWNSHIP_M_PER_MIN), (middle, E, TOWNSHIP_M_PER_MIN)]  # within 2 m of the one drawn
+    assert drive_minutes(joined, W, E) == pytest.approx(reference_minutes(edges, W, E), abs=2.0 / TOWNSHIP_M_PER_MIN)
+    assert join_layer(segments, 1.0)[1] == 0
 
 
 def test_an_end_near_a_vertex_joins_that_vertex_without_a_split():
