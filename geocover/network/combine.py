@@ -134,10 +134,12 @@ def combine_roads(
     names = list(sources)
     if not 0 < len(names) < 128:
         raise ValueError(f"give 1 to 127 road sources, got {len(names)}")
-    own_junctions = {}
-    for name in (name for name in names if name in join_own):
-        sources = {**sources}
-        sources[name], own_junctions[name] = join_layer(sources[name], join_m)
+    unknown = sorted(set(join_own) - set(names))
+    if unknown:
+        raise ValueError(f"join_own names no source: {unknown}; the sources are {names}")
+    own = {name: join_layer(sources[name], join_m) for name in names if name in join_own}
+    sources = {name: own[name][0] if name in own else segments for name, segments in sources.items()}
+    own_junctions = {name: junctions for name, (_, junctions) in own.items()}
     merged, node_source = _concatenate(list(sources.values()))
     to_metric = _metric(merged)
     x, y = to_metric.transform(merged.lon, merged.lat)
