@@ -209,3 +209,8 @@ def test_the_batch_summary_and_notes_carry_the_combination(province):  # noqa: F
     assert note.removeprefix("note: ") in exactness
     _, again, _ = api.batch(config, out=out, workers=2, progress=False, offline=True, processes=False, report=False)
     assert "6 reused" in again and note in again.splitlines()  # every unit reused: the note is kept
+
+
+def test_join_own_naming_no_source_is_an_error():
+    with pytest.raises(ValueError, match=r"join_own names no source: \['村道'\]"):
+        combine_roads({"OSM": layer([[W, E]], "primary")}, join_own=["村道"])
