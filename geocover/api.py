@@ -310,7 +310,8 @@ def _roads_summary(config: ScenarioConfig) -> str:
     parts = [] if roads.pbf is None else [f"{roads.pbf} ({Path(roads.pbf).stat().st_size / 1e6:.1f} MB, every block "
                                            "present)"]
     for lines in roads.line_layers:
-        segments = read_road_lines(lines.path, lines.grade_column, lines.oneway_column, lines.layer, lines.crs)
+        segments = read_road_lines(lines.path, lines.grade_column, lines.oneway_column, lines.layer, lines.crs,
+                                   **lines.structure_columns)
         parts.append(f"{lines.path} ({len(segments.u):,} segments)")
     return "roads: " + "; ".join(parts)
 

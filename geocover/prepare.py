@@ -91,7 +91,8 @@ def road_layer_problems(lines: RoadLinesConfig) -> list[Problem]:
         frame = read_vector(lines.path, lines.layer, lines.crs, require_crs=False)
     except InputError as error:
         return error.problems
-    return road_lines_problems(frame, str(lines.path), lines.grade_column, lines.oneway_column)
+    return road_lines_problems(frame, str(lines.path), lines.grade_column, lines.oneway_column,
+                               **lines.structure_columns)
 
 
 def load_facilities(config: ScenarioConfig) -> gpd.GeoDataFrame:
@@ -186,7 +187,9 @@ def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame, notes: list[str]
     :func:`roads_cache_file`) and read back in a fraction of the parsing time: a province is parsed once.
     With several sources, they are combined by :func:`geocover.network.combine.combine_roads` (the PBF first,
     then the layers as listed; ``roads.join_m``, ``roads.duplicate_m``) and its report, kilometres per source,
-    duplicates dropped and junctions joined, is appended to ``notes`` when given.
+    duplicates dropped and junctions joined, is appended to ``notes`` when given. Each line layer's own lines
+    are joined where they meet without a shared vertex (:func:`geocover.network.combine.join_layer`), a single
+    layer too (a note only when some were).
     """
     roads = config.roads
     sources: dict[str, RoadSegments] = {}
@@ -196,15 +199,17 @@ def load_roads(config: ScenarioConfig, zones: gpd.GeoDataFrame, notes: list[str]
     for number, lines in enumerate(roads.line_layers, start=1):
         name = Path(lines.path).name + (f" ({lines.layer})" if lines.layer else "")
         try:
-            segments = read_road_lines(lines.path, lines.grade_column, lines.oneway_column, lines.layer, lines.crs)
+            segments = read_road_lines(lines.path, lines.grade_column, lines.oneway_column, lines.layer, lines.crs,
+                                       **lines.structure_columns)
         except InputError as error:
             problems += error.problems
             continue
         sources[name if name not in sources else f"{name} #{number}"] = segments
     raise_if_any(problems)
-    if len(sources) == 1:
+    if roads.pbf is not None and len(sources) == 1:
         return next(iter(sources.values()))
-    segments, combined = combine_roads(sources, roads.join_m, roads.duplicate_m)
+    layers = list(sources)[roads.pbf is not None:]  # the line layers' own lines are joined too, never OSM's
+    segments, combined = combine_roads(sources, roads.join_m, roads.duplicate_m, join_own=layers)
     if notes is not None:
         notes += combined.notes()
     return segments

@@ -131,19 +131,18 @@ def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
     ``<state>/roads/extract-<hash of the box>``. A line layer (``roads.lines``) is read here into
     ``<state>/roads/lines-<hash of the file and columns>.npz``, returned second (None for a PBF). Each unit
     then loads the ``.npz`` and keeps the roads of its study area, as a whole run keeps those of the whole area.
-    Roads parsed from earlier inputs are removed from ``<state>/roads`` when these are parsed.
+    Roads parsed from earlier inputs are removed from ``<state>/roads`` when these are parsed. The notes on
+    combining the road sources are kept beside the ``.npz`` (see :func:`roads_notes`).
     """
     roads = config.roads
-    if roads.lines is not None:
-        files = [Path(path) for _, kind, path in roads.declared_paths() if kind == "input"]
-        key = json.dumps([[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files] + [
-            roads.model_dump_json(include={"lines", "layer", "crs", "grade_column", "oneway_column", "join_m",
-                                           "duplicate_m", "extract"})])
-        digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-        parsed = state_dir / ROADS_FOLDER / f"lines-{digest}.v{SEGMENTS_LAYOUT}.npz"
+    parsed = _parsed_lines(config, state_dir)
+    if parsed is not None:
         if not parsed.is_file():
             _fresh_folder(parsed.parent)
-            save_segments(load_roads(config, zones), parsed)
+            notes: list[str] = []
+            save_segments(load_roads(config, zones, notes), parsed)
+            if notes:
+                _notes_file(parsed).write_text("\n".join(notes), encoding="utf-8")
         return config, parsed
     if roads.pbf is None:
         return config, None
@@ -163,6 +162,34 @@ def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
         else:
             load_roads(unit, zones)
     return unit, None
+
+
+def _parsed_lines(config: ScenarioConfig, state_dir: Path) -> Path | None:
+    """The ``.npz`` of the line layers (and PBF) parsed and combined once, named after the files and keys;
+    None without line layers."""
+    roads = config.roads
+    if roads.lines is None:
+        return None
+    files = [Path(path) for _, kind, path in roads.declared_paths() if kind == "input"]
+    key = json.dumps([[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files] + [
+        roads.model_dump_json(include={"lines", "layer", "crs", "grade_column", "oneway_column", "join_m",
+                                       "duplicate_m", "extract"})])
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    return state_dir / ROADS_FOLDER / f"lines-{digest}.v{SEGMENTS_LAYOUT}.npz"
+
+
+def _notes_file(parsed: Path) -> Path:
+    """The text file beside parsed line layers with the notes on combining them, one a line (when any)."""
+    return parsed.with_name(parsed.name + ".notes.txt")
+
+
+def roads_notes(config: ScenarioConfig, state_dir: Path) -> list[str]:
+    """The notes on combining the road sources (:meth:`geocover.network.combine.RoadsCombined.notes`) kept by
+    :func:`parse_roads_once`, also when every unit is reused; none when not parsed or nothing to say."""
+    parsed = _parsed_lines(config, state_dir)
+    if parsed is None or not _notes_file(parsed).is_file():
+        return []
+    return _notes_file(parsed).read_text(encoding="utf-8").splitlines()
 
 
 def unowned_facilities(facilities: gpd.GeoDataFrame, unit_zones: gpd.GeoDataFrame) -> list[str]:
@@ -329,7 +356,8 @@ def run_batch(
             "error": [failed.get(uid, "").split("\n")[0] for uid in ids],
         })
         finished = [done[uid] for uid in ids if uid in done]
-        notes = list(dict.fromkeys([*notes, *(n for unit in finished for n in unit.notes)]))
+        notes = list(dict.fromkeys([*notes, *roads_notes(config, state_dir),
+                                    *(n for unit in finished for n in unit.notes)]))
         executor = cluster.client if cluster is not None and cluster.local else None
         table, info, outputs = _write_merged(folder, config, level, finished, ids, names, unit_zones, zones, units,
                                              failed, notes, lang, tiles, report, executor)

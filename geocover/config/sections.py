@@ -20,6 +20,19 @@ class RoadLinesConfig(Section):
     crs: str | None = Field(default=None, description="CRS of a layer without .prj, e.g. EPSG:4490")
     grade_column: str = Field(description="国道/省道/县道/乡道/村道/城市道路 or route code")
     oneway_column: str | None = None
+    bridge_column: str | None = Field(default=None, description="是/否, 1/0, yes/no, Y/N or 桥梁: lines on a bridge "
+                                      "(nothing is joined to them)")
+    tunnel_column: str | None = Field(default=None, description="是/否, 1/0, yes/no, Y/N or 隧道: lines in a tunnel "
+                                      "(nothing is joined to them)")
+    layer_column: str | None = Field(default=None, description="whole numbers like OSM layer: lines of different "
+                                     "layers are not joined")
+
+    @property
+    def structure_columns(self) -> dict[str, str | None]:
+        """The bridge, tunnel and layer columns as keyword arguments of
+        :func:`~geocover.io.road_lines.read_road_lines`."""
+        return {"bridge_column": self.bridge_column, "tunnel_column": self.tunnel_column,
+                "layer_column": self.layer_column}
 
 
 RoadLines = Annotated[

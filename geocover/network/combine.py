@@ -16,16 +16,23 @@ for the rest. :func:`combine_roads` puts them together by stated rules, the sour
 * **Crossings.** Segments of different sources that cross are split at the crossing and joined there (onto
   an end node within ``join_m`` of it, as above).
 * **Grade separation.** Nothing is joined to or across a segment tagged ``bridge`` or ``tunnel``, nor
-  between segments whose OSM ``layer`` differs (a line layer is at layer 0).
+  between segments whose ``layer`` differs (a line layer's from its bridge, tunnel and layer columns, see
+  :func:`~geocover.io.road_lines.read_road_lines`; none and layer 0 without).
 
-Joined nodes take the position of the earlier source's node, so OSM geometry is never moved. Segments of
-one source are never joined to each other here: each source keeps its own topology. Everything is
-vectorized over Shapely STRtrees in a local UTM projection (fine for a province's 10^6 segments).
+Joined nodes take the position of the earlier source's node, so OSM geometry is never moved.
+
+Within one source, OSM's topology is authoritative (ways share nodes where they meet) and is kept as it is.
+A local line layer named in ``join_own`` is first joined to itself by :func:`join_layer`, as the rules
+above but between its own lines: a dangling end to the nearest other line within ``join_m`` (onto its vertex
+or at the foot), at-grade crossings without a shared vertex split, never at a bridge or tunnel or across
+layers. Everything is vectorized over Shapely STRtrees in a local UTM projection (fine for a province's
+10^6 segments).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyproj
@@ -58,6 +65,9 @@ class RoadsCombined:
         Distinct nodes where roads of different sources were joined (line ends and crossings).
     join_m, duplicate_m : float
         The tolerances used, metres.
+    own_junctions : dict of str to int
+        Distinct nodes where lines of one local layer were joined to each other (see :func:`join_layer`), per
+        layer named in ``join_own``.
     """
 
     km: dict[str, float]
@@ -66,9 +76,19 @@ class RoadsCombined:
     junctions: int
     join_m: float
     duplicate_m: float
+    own_junctions: dict[str, int] = field(default_factory=dict)
 
     def notes(self) -> list[str]:
-        """One sentence for a run's notes: kilometres per source, duplicates dropped and junctions joined."""
+        """One sentence for a run's notes: kilometres per source, duplicates dropped and junctions joined;
+        for a single source, a sentence only when its own lines were joined."""
+        own = ""
+        if self.own_junctions:
+            own = ("; within the local layers, line ends and crossings joined: "
+                   + ", ".join(f"{name} {_count(n, 'junction')}" for name, n in self.own_junctions.items())
+                   + f" (within {self.join_m:g} m, none at bridges, tunnels or across layers)")
+        if len(self.km) == 1:
+            [(name, km)] = self.km.items()
+            return [f"roads from {name} {km:,.1f} km{own}"] if any(self.own_junctions.values()) else []
         parts = []
         for name, km in self.km.items():
             dropped = self.duplicate_segments[name]
@@ -77,7 +97,7 @@ class RoadsCombined:
             parts.append(f"{name} {km:,.1f} km{extra}")
         return [f"roads combined from {len(self.km)} sources: " + "; ".join(parts)
                 + f"; {_count(self.junctions, 'junction')} joined between sources (within {self.join_m:g} m, none at "
-                "bridges, tunnels or across layers)"]
+                "bridges, tunnels or across layers)" + own]
 
 
 def _count(number: int, noun: str) -> str:
@@ -86,7 +106,8 @@ def _count(number: int, noun: str) -> str:
 
 
 def combine_roads(
-    sources: dict[str, RoadSegments], join_m: float = JOIN_M, duplicate_m: float = DUPLICATE_M
+    sources: dict[str, RoadSegments], join_m: float = JOIN_M, duplicate_m: float = DUPLICATE_M,
+    join_own: Collection[str] = (),
 ) -> tuple[RoadSegments, RoadsCombined]:
     """Merge the segments of several road sources into one, joined where they meet (see the module's rules).
 
@@ -98,6 +119,9 @@ def combine_roads(
         Junction tolerance in metres (:data:`JOIN_M`).
     duplicate_m : float
         Duplicate tolerance in metres (:data:`DUPLICATE_M`); 0 keeps every segment.
+    join_own : collection of str
+        The sources (local line layers, never OSM) whose own lines are first joined to each other by
+        :func:`join_layer`.
 
     Returns
     -------
@@ -110,11 +134,14 @@ def combine_roads(
     names = list(sources)
     if not 0 < len(names) < 128:
         raise ValueError(f"give 1 to 127 road sources, got {len(names)}")
+    unknown = sorted(set(join_own) - set(names))
+    if unknown:
+        raise ValueError(f"join_own names no source: {unknown}; the sources are {names}")
+    own = {name: join_layer(sources[name], join_m) for name in names if name in join_own}
+    sources = {name: own[name][0] if name in own else segments for name, segments in sources.items()}
+    own_junctions = {name: junctions for name, (_, junctions) in own.items()}
     merged, node_source = _concatenate(list(sources.values()))
-    west, east = (float(merged.lon.min()), float(merged.lon.max())) if len(merged.lon) else (0.0, 0.0)
-    south, north = (float(merged.lat.min()), float(merged.lat.max())) if len(merged.lat) else (0.0, 0.0)
-    to_metric = pyproj.Transformer.from_crs("EPSG:4326", utm_crs_at((west + east) / 2, (south + north) / 2),
-                                            always_xy=True)
+    to_metric = _metric(merged)
     x, y = to_metric.transform(merged.lon, merged.lat)
     length_m = np.hypot(x[merged.v] - x[merged.u], y[merged.v] - y[merged.u])
     lines = _lines(merged, x, y)
@@ -124,8 +151,10 @@ def combine_roads(
     joinable = np.flatnonzero(~kept.bridge & ~kept.tunnel)
     tree = shapely.STRtree(lines[joinable])
     ends, tolerance_m = _open_ends(kept, len(x), exposed, join_m, duplicate_m)
-    ends = _end_joins(kept, x, y, (lines, joinable, tree), ends, tolerance_m, node_source)
-    combined, junctions = _join(kept, x, y, node_source, join_m, ends, _crossings(kept, (lines, joinable, tree)))
+    ends = _end_joins(kept, x, y, (lines, joinable, tree), ends, tolerance_m,
+                      lambda end, found: kept.source[found] != node_source[end])
+    combined, junctions = _join(kept, x, y, (node_source, kept.source), join_m, ends,
+                                _crossings(kept, (lines, joinable, tree)))
     cx, cy = to_metric.transform(combined.lon, combined.lat)
     combined_m = np.hypot(cx[combined.v] - cx[combined.u], cy[combined.v] - cy[combined.u])
     km = np.bincount(combined.source, weights=combined_m, minlength=len(names)) / 1000.0
@@ -134,8 +163,62 @@ def combine_roads(
     return combined, RoadsCombined(
         km=dict(zip(names, km.tolist(), strict=True)), duplicate_km=dict(zip(names, lost_km.tolist(), strict=True)),
         duplicate_segments=dict(zip(names, np.bincount(lost, minlength=len(names)).tolist(), strict=True)),
-        junctions=junctions, join_m=join_m, duplicate_m=duplicate_m,
+        junctions=junctions, join_m=join_m, duplicate_m=duplicate_m, own_junctions=own_junctions,
     )
+
+
+def join_layer(segments: RoadSegments, join_m: float = JOIN_M) -> tuple[RoadSegments, int]:
+    """The lines of one local layer joined to each other where they meet but share no vertex.
+
+    Vertices that coincide are already one node (:func:`~geocover.network.segments.segments_from_lines`).
+    Besides, a dangling end (a node of one segment, not on a bridge or tunnel) is joined to the nearest
+    segment of another line within ``join_m`` of the same layer and neither bridge nor tunnel: onto that
+    segment's end node when the foot of the perpendicular lies within ``join_m`` of it, else at the foot,
+    splitting the segment there (a 村道 ending short of a 乡道, or meeting it mid-segment). Two such segments
+    that cross at one point without a shared vertex are split and joined there. A dangling end moves onto the
+    line it joins; the other lines keep their geometry. A line is never joined to itself.
+
+    Parameters
+    ----------
+    segments : RoadSegments
+        One local line layer (never OSM, whose ways share nodes where they meet).
+    join_m : float
+        Junction tolerance in metres.
+
+    Returns
+    -------
+    segments : RoadSegments
+        The joined segments, on the layer's node ids plus negative ids for new nodes.
+    junctions : int
+        Distinct nodes where lines were joined.
+    """
+    x, y = _metric(segments).transform(segments.lon, segments.lat)
+    lines = _lines(segments, x, y)
+    joinable = np.flatnonzero(~segments.bridge & ~segments.tunnel)
+    index = (lines, joinable, shapely.STRtree(lines[joinable]))
+    n_nodes = len(x)
+    ends, _ = _open_ends(segments, n_nodes, np.zeros(0, dtype=np.int64), join_m, join_m)
+    way_of_end = np.zeros(n_nodes, dtype=np.int64)
+    way_of_end[segments.u], way_of_end[segments.v] = segments.way_id, segments.way_id
+    joins = _end_joins(segments, x, y, index, ends, np.full(len(ends), join_m),
+                       lambda end, found: segments.way_id[found] != way_of_end[end])
+    pairs = index[2].query(lines[joinable], predicate="intersects")
+    first, second = joinable[pairs[0]], joinable[pairs[1]]
+    keep = ((first < second) & (segments.layer[first] == segments.layer[second])
+            & (segments.u[first] != segments.u[second]) & (segments.u[first] != segments.v[second])
+            & (segments.v[first] != segments.u[second]) & (segments.v[first] != segments.v[second]))
+    crossings = _crossing_points(lines, first[keep], second[keep])
+    rank = np.zeros(n_nodes, dtype=np.int8)
+    rank[joins[0]] = 1
+    return _join(segments, x, y, (rank, np.zeros(len(segments.u), dtype=np.int8)), join_m, joins, crossings)
+
+
+def _metric(segments: RoadSegments) -> pyproj.Transformer:
+    """Lon/lat to metres in the UTM zone at the centre of the segments' nodes."""
+    west, east = (float(segments.lon.min()), float(segments.lon.max())) if len(segments.lon) else (0.0, 0.0)
+    south, north = (float(segments.lat.min()), float(segments.lat.max())) if len(segments.lat) else (0.0, 0.0)
+    return pyproj.Transformer.from_crs("EPSG:4326", utm_crs_at((west + east) / 2, (south + north) / 2),
+                                       always_xy=True)
 
 
 def _concatenate(parts: list[RoadSegments]) -> tuple[RoadSegments, np.ndarray]:
@@ -216,9 +299,10 @@ def _open_ends(segments: RoadSegments, n_nodes: int, exposed: np.ndarray, join_m
 
 def _end_joins(segments: RoadSegments, x: np.ndarray, y: np.ndarray,
                index: tuple[np.ndarray, np.ndarray, shapely.STRtree], ends: np.ndarray, tolerance_m: np.ndarray,
-               node_source: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each end's nearest joinable segment of another source and layer within its tolerance: the end nodes,
-    the segments and the foot of the perpendicular as a fraction of the segment from ``u``.
+               allowed: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each end's nearest joinable segment of the same layer within its tolerance that ``allowed(end nodes,
+    segments)`` admits (another source's, another line's): the end nodes, the segments and the foot of the
+    perpendicular as a fraction of the segment from ``u``.
 
     ``index`` is ``(lines, joinable, tree)``: every segment's LineString in metres, the joinable segments (no
     bridge or tunnel) and an STRtree of their lines."""
@@ -228,8 +312,7 @@ def _end_joins(segments: RoadSegments, x: np.ndarray, y: np.ndarray,
     points = shapely.points(x[ends], y[ends])
     which, found = tree.query(points, predicate="dwithin", distance=tolerance_m)
     found = joinable[found]
-    other = ((segments.source[found] != node_source[ends[which]])
-             & (segments.layer[found] == node_layer[ends[which]]))
+    other = allowed(ends[which], found) & (segments.layer[found] == node_layer[ends[which]])
     which, found = which[other], found[other]
     distance_m = shapely.distance(points[which], lines[found])
     order = np.lexsort((found, distance_m, which))
@@ -249,7 +332,12 @@ def _crossings(segments: RoadSegments, index: tuple[np.ndarray, np.ndarray, shap
     which, found = tree.query(lines[later], predicate="intersects")
     first, second = later[which], joinable[found]
     keep = (segments.source[second] < segments.source[first]) & (segments.layer[second] == segments.layer[first])
-    first, second = first[keep], second[keep]
+    return _crossing_points(lines, first[keep], second[keep])
+
+
+def _crossing_points(lines: np.ndarray, first: np.ndarray, second: np.ndarray,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs of segments whose lines meet at one point, and that point as a fraction of each from ``u``."""
     crossing = shapely.intersection(lines[first], lines[second])
     point = shapely.get_type_id(crossing) == 0
     first, second, crossing = first[point], second[point], crossing[point]
@@ -258,7 +346,7 @@ def _crossings(segments: RoadSegments, index: tuple[np.ndarray, np.ndarray, shap
     return first, second, t_first, t_second
 
 
-def _join(segments: RoadSegments, x: np.ndarray, y: np.ndarray, node_source: np.ndarray, join_m: float,
+def _join(segments: RoadSegments, x: np.ndarray, y: np.ndarray, rank: tuple[np.ndarray, np.ndarray], join_m: float,
           ends: tuple[np.ndarray, np.ndarray, np.ndarray],
           crossings: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> tuple[RoadSegments, int]:
     """The segments split and their nodes merged at every junction, and the number of junctions.
@@ -266,7 +354,8 @@ def _join(segments: RoadSegments, x: np.ndarray, y: np.ndarray, node_source: np.
     ``ends`` are ``(node, segment, t)``: a line end and the point at fraction ``t`` of a segment from its
     ``u``; ``crossings`` are ``(segment, segment, t, t)`` (see :func:`_crossings`). A point within ``join_m``
     of its segment's nearer end node is that node; else a new node there splits the segment. The two sides'
-    nodes are merged.
+    nodes are merged into the one of the lowest rank: ``rank`` is ``(of each node, of each segment)``, a new
+    node taking its segment's.
     """
     end_nodes, end_segments, end_t = ends
     first, second, first_t, second_t = crossings
@@ -285,11 +374,11 @@ def _join(segments: RoadSegments, x: np.ndarray, y: np.ndarray, node_source: np.
     lat_u, lat_v = segments.lat[segments.u[split_segment]], segments.lat[segments.v[split_segment]]
     lon = np.concatenate([segments.lon, lon_u + split_t * (lon_v - lon_u)])
     lat = np.concatenate([segments.lat, lat_u + split_t * (lat_v - lat_u)])
-    rank = np.concatenate([node_source, segments.source[split_segment]])
+    node_rank = np.concatenate([rank[0], rank[1][split_segment]])
     below = min(0, int(segments.node_id.min(initial=0)))
     node_id = np.concatenate([segments.node_id, below - np.arange(1, len(split_node) + 1, dtype=np.int64)])
     pieces = _split(segments, split_segment, split_t, split_node)
-    representative = _representatives(len(lon), first_node, second_node, rank)
+    representative = _representatives(len(lon), first_node, second_node, node_rank)
     u, v = representative[pieces.u], representative[pieces.v]
     keep = u != v
     used = np.zeros(len(lon), dtype=bool)
