@@ -1,9 +1,10 @@
-"""The detour rule (#18): a cell's time is the best over every road within reach, against a brute force over all
-segments; a subset of the facilities never gives a shorter time."""
+"""The detour rule (#18): a cell's time is the best over the nearest point of every connected piece of road within
+reach, against a brute force over all segments; a subset of the facilities never gives a shorter time."""
 
 from __future__ import annotations
 
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pytest
 import shapely
@@ -55,18 +56,31 @@ def _facilities(seed: int, k: int) -> gpd.GeoDataFrame:
                             crs=CRS)
 
 
+def _pieces(network: Network) -> np.ndarray:
+    """Connected piece of each segment, by NetworkX on the same segments (undirected)."""
+    graph = nx.Graph()
+    graph.add_edges_from(zip(network.u.tolist(), network.v.tolist(), strict=True))
+    label = {node: k for k, nodes in enumerate(nx.connected_components(graph)) for node in nodes}
+    return np.array([label[int(a)] for a in network.u])
+
+
 def brute_minutes(network: Network, facility_snap: Snap, px: np.ndarray, py: np.ndarray, limit_m: float,
                   direction: str = "to", delay: np.ndarray | None = None) -> np.ndarray:
-    """Per point: the minimum over every segment within ``limit_m`` of the walk to it plus the network time."""
+    """Per point: the minimum, over every connected piece with a segment within ``limit_m``, of the walk to the
+    piece's nearest segment (ties to the lowest index) plus the network time from there."""
     nodes = nearest_facility_nodes(network, facility_snap, direction, WALK_KMH, delay_minutes=delay, contract=False)
     seg = np.arange(network.n_edges)
+    piece = _pieces(network)
     out = np.full(len(px), np.inf)
     for i in range(len(px)):
         t, d2 = _project(network, np.full(len(seg), px[i]), np.full(len(seg), py[i]), seg)
-        near = np.sqrt(d2) <= limit_m
-        snap = Snap(seg[near], t[near], np.sqrt(d2[near]))
-        minutes = point_minutes(network, nodes, snap, facility_snap, WALK_KMH, delay)[0]
-        out[i] = minutes.min(initial=np.inf)
+        d = np.sqrt(d2)
+        for c in np.unique(piece):
+            mine = np.flatnonzero((piece == c) & (d <= limit_m))
+            if len(mine):
+                j = mine[np.argmin(d[mine])]
+                snap = Snap(seg[[j]], t[[j]], d[[j]])
+                out[i] = min(out[i], point_minutes(network, nodes, snap, facility_snap, WALK_KMH, delay)[0][0])
     return out
 
 
@@ -109,21 +123,24 @@ def test_a_subset_of_the_facilities_never_gives_a_shorter_time(seed):
     np.testing.assert_allclose(every.minutes, np.min([s.minutes for s in single], axis=0), rtol=1e-12)
 
 
-def test_a_cell_near_a_slow_track_takes_the_fast_road_beyond_it():
-    """100 m from a slow dead-end track that reaches the facility the long way, 400 m from a fast road."""
+def test_within_one_piece_the_nearest_point_is_taken_even_when_a_farther_road_is_faster():
+    """100 m from a slow track joined to a fast road 400 m away: one piece, so the track (the stated rule)."""
     x = X0 + np.array([0.0, 3000.0, 0.0, 3000.0])
     y = Y0 + np.array([100.0, 100.0, -400.0, -400.0])
     u, v = np.array([0, 2, 0]), np.array([1, 3, 2])
     length = np.hypot(x[v] - x[u], y[v] - y[u])
     minutes = length / (np.array([5.0, 60.0, 5.0]) * 1000.0 / 60.0)  # the track and its link at 5 km/h, road 60
     network = Network(x=x, y=y, u=u, v=v, minutes_uv=minutes, minutes_vu=minutes.copy(), crs=CRS)
-    grid, px, py = _cells(0, 1)
+    grid, _, _ = _cells(0, 1)
     grid.centres = lambda: (np.array([X0 + 3000.0]), np.array([Y0]))
     facilities = gpd.GeoDataFrame(geometry=[shapely.Point(X0 + 0.0, Y0 - 400.0)], crs=CRS)
-    access = cell_accessibility(network, facilities, grid, offroad_kmh=WALK_KMH)
     speed = WALK_KMH * 1000 / 60
-    expected = 400.0 / speed + 3000.0 / (60.0 * 1000 / 60)
-    np.testing.assert_allclose(access.minutes[0, 0], expected, rtol=1e-12)
-    assert access.cell_snap.edge[0] == 1
-    old = cell_accessibility(network, facilities, grid, 1000.0, offroad_kmh=WALK_KMH)
-    np.testing.assert_allclose(old.minutes[0, 0], 100.0 / speed + 3000 / speed + 500 / speed, rtol=1e-12)
+    joined = cell_accessibility(network, facilities, grid, offroad_kmh=WALK_KMH)
+    np.testing.assert_allclose(joined.minutes[0, 0], (100.0 + 3000.0 + 500.0) / speed, rtol=1e-12)
+    assert joined.cell_snap.edge[0] == 0
+    # Cut the link: the track is a piece of its own that reaches nothing, and the fast road is taken.
+    apart = Network(x=x, y=y, u=u[:2], v=v[:2], minutes_uv=minutes[:2], minutes_vu=minutes[:2].copy(), crs=CRS)
+    cut = cell_accessibility(apart, facilities, grid, offroad_kmh=WALK_KMH)
+    np.testing.assert_allclose(cut.minutes[0, 0], 400.0 / speed + 3000.0 / 1000.0, rtol=1e-12)
+    assert cut.cell_snap.edge[0] == 1
+    assert np.isinf(cell_accessibility(apart, facilities, grid, 1000.0, offroad_kmh=WALK_KMH).minutes[0, 0])

@@ -59,12 +59,13 @@ class WaterMask:
         out[inside] = self.water[r[inside], c[inside]]
         return out
 
-    def blocked(self, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray,
-                crs: pyproj.CRS) -> np.ndarray:
+    def blocked(self, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray, crs: pyproj.CRS,
+                start_cells: float = END_CELLS) -> np.ndarray:
         """Whether each straight leg ``(x0, y0) -> (x1, y1)`` (in ``crs``) crosses water.
 
-        The leg is sampled at most half a cell apart; samples within :data:`END_CELLS` cells of
-        either end are not tested.
+        The leg is sampled at most half a cell apart; samples within ``start_cells`` cells of its start
+        (a population cell larger than the mask's: half its diagonal) and :data:`END_CELLS` of its end are
+        not tested.
         """
         n = len(x0)
         if n == 0:
@@ -72,12 +73,12 @@ class WaterMask:
         c0, r0 = self.pixels(x0, y0, crs)
         c1, r1 = self.pixels(x1, y1, crs)
         length = np.hypot(c1 - c0, r1 - r0)
-        count = np.where(length > 2 * END_CELLS, np.ceil(2.0 * length).astype(np.int64) + 1, 0)
+        count = np.where(length > start_cells + END_CELLS, np.ceil(2.0 * length).astype(np.int64) + 1, 0)
         leg = np.repeat(np.arange(n), count)
         step = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
         t = step / np.maximum(count[leg] - 1, 1)
         along = t * length[leg]
-        tested = (along >= END_CELLS) & (length[leg] - along >= END_CELLS)
+        tested = (along >= start_cells) & (length[leg] - along >= END_CELLS)
         leg, t = leg[tested], t[tested]
         wet = self.is_water(c0[leg] + t * (c1[leg] - c0[leg]), r0[leg] + t * (r1[leg] - r0[leg]))
         return np.bincount(leg[wet], minlength=n) > 0
@@ -89,6 +90,14 @@ class WaterMask:
             land = np.pad(~self.water, 1, constant_values=True)
             self._labels = ndi.label(land, structure=np.ones((3, 3), dtype=bool))[0]
         return self._labels
+
+    def cells_across(self, transform: Affine, crs: pyproj.CRS, row: int = 0, col: int = 0) -> float:
+        """Half the diagonal of cell ``(row, col)`` of another grid, in cells of this mask: how far from a
+        centre of that grid water does not count."""
+        x, y = (np.array(v, dtype=np.float64) for v in zip(transform * (col + 0.5, row + 0.5), transform * (col, row),
+                                                             strict=True))
+        c, r = self.pixels(x, y, crs)
+        return float(np.hypot(c[1] - c[0], r[1] - r[0]))
 
     def regions_near(self, col: np.ndarray, row: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
         """Land regions within ``radius`` cells (square) of each position: ``(point, region)`` pairs, no repeats.
@@ -107,9 +116,11 @@ class WaterMask:
         if none.any():
             nearest = ndi.distance_transform_edt(labels == 0, return_distances=False, return_indices=True)
             found[none, 0] = labels[nearest[0][r[none], c[none]], nearest[1][r[none], c[none]]]
-        point = np.repeat(np.arange(len(c)), found.shape[1])
-        pairs = np.unique(np.column_stack([point, found.ravel()])[found.ravel() > 0], axis=0)
-        return pairs[:, 0], pairs[:, 1]
+        found = np.sort(found, axis=1)
+        first = np.ones(found.shape, dtype=bool)
+        first[:, 1:] = found[:, 1:] != found[:, :-1]
+        keep = first & (found > 0)
+        return np.nonzero(keep)[0], found[keep]
 
 
 def with_water_shapes(mask: WaterMask, shapes: gpd.GeoDataFrame) -> WaterMask:

@@ -151,8 +151,9 @@ def cell_accessibility(
                          np.where(far, np.inf, cell_snap.offset_m))
     if snap_max_m is None:
         x, y = _to_network_crs(network, grid.crs, *grid.centres())
+        start = 0.0 if grid.water is None else grid.water.cells_across(grid.transform, grid.crs)
         cell_snap, minutes, nearest = best_legs(network, nodes, facility_snap, x, y, cell_snap, limit_m, offroad_kmh,
-                                                delay_minutes, grid.water)
+                                                delay_minutes, grid.water, start)
     else:
         minutes, nearest = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh,
                                          delay_minutes=delay_minutes)

@@ -1,25 +1,28 @@
-"""Off-road legs: each cell takes the road that gives it the shortest total time, not only its nearest one.
+"""Off-road legs: a cell reaches the network at the nearest dry point of each connected piece of road.
 
-The rule (#18): a cell's time is the minimum, over every road segment within ``offroad_max_m`` whose
-straight leg from the cell crosses no water (:mod:`geocover.io.water`), of the walk to the
-segment's nearest point plus the network time from that point. It depends on the facilities only
-through the network times, which a subset of facilities never lowers: a subset never gives a shorter
-time (monotone), so a tier or a service is never faster than all facilities.
+The rule (#18): the candidate roads of a cell are, for every connected component of the network
+(roads joined by nodes, whatever the direction of travel), its nearest point whose straight leg from
+the cell crosses no water (:mod:`geocover.io.water`) within ``offroad_max_m``. The cell's time is the
+minimum over those candidates of the walk plus the network time from there. The candidates depend
+on the roads and the water only, never on the facilities, so a subset of the facilities (a tier, a
+service) never gives a shorter time: the times are monotone. An isolated track nearer than a
+connected road does not make a cell unreachable; a lake or the sea between a cell and its nearest
+road sends it to the nearest road on its own side. Within one component the nearest dry point is
+taken even when a farther road of the same component would be faster from there.
 
-The search is exact and pruned by a sound bound. With ``LB_j`` the smallest network time on segment
-``j`` (at its ends, or a facility on it), a segment at distance ``d_j`` can only beat a known total
-``B`` when ``d_j + v LB_j < v B`` (``v`` the walking speed). Every segment has a sample of the
-snapping index (:func:`geocover.network.snapping.sample_index`, ``s`` apart) within ``d_j + s/2``,
-and ``sqrt(a² + b²) <= a + b``, so all candidates lie in the ball of radius ``v B + s/2`` around
-``(x, y, 0)`` in a KD-tree of the samples at ``(x, y, v LB)``; a fourth coordinate, the land region
-times a distance far beyond any leg, keeps other islands out. ``B`` starts from the nearest road
-(or, when that reaches nothing or crosses water, the nearest sample reaching a facility on the
-cell's land region).
+The search is pruned by a sound bound: component ``c`` is tried for a cell only when the distance to
+its bounding box plus the walking-equivalent of its smallest network time ``LB_c`` is under the best
+total found. Its nearest dry point comes from a KD-tree of the component's snapping samples (at most
+``s`` apart along every segment) at ``(x, y, land region)``, the region coordinate far apart so that a
+cell never looks at roads of another island: rounds of ``k`` nearest samples (4 times more each round)
+until the nearest dry segment found is nearer than the ``k``-th sample minus ``s/2``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from geocover.io.water import END_CELLS, WaterMask
@@ -28,10 +31,10 @@ from geocover.network.snapping import Snap, _project, sample_index
 from geocover.travel.nearest import NodeTimes, _facility_leg, point_minutes
 
 _APART_M = 1e7
-"""Distance between land regions in the KD-tree's fourth coordinate, far beyond any off-road leg."""
+"""Distance between land regions in the KD-trees' third coordinate, far beyond any off-road leg."""
 
-_FIRST_K = 16
-"""Samples fetched per cell when looking for a first road that reaches a facility (4 times more each round)."""
+_FIRST_K = 8
+"""Samples fetched per cell in the first round of a component's search."""
 
 
 def segment_lower_minutes(network: Network, nodes: NodeTimes, facilities: Snap, offroad_kmh: float,
@@ -43,10 +46,20 @@ def segment_lower_minutes(network: Network, nodes: NodeTimes, facilities: Snap, 
     return lower
 
 
+def segment_components(network: Network) -> np.ndarray:
+    """Connected component of each segment (nodes joined by segments in either direction); cached."""
+    if "segment_components" not in network._cache:
+        n = network.n_nodes
+        graph = coo_matrix((np.ones(network.n_edges), (network.u, network.v)), shape=(n, n))
+        labels = connected_components(graph, directed=False)[1]
+        network._cache["segment_components"] = labels[network.u].astype(np.int64)
+    return network._cache["segment_components"]
+
+
 def best_legs(network: Network, nodes: NodeTimes, facilities: Snap, x: np.ndarray, y: np.ndarray, nearest: Snap,
               limit_m: float, offroad_kmh: float, delay_minutes: np.ndarray | None = None,
-              water: WaterMask | None = None) -> tuple[Snap, np.ndarray, np.ndarray]:
-    """The best road of each point (see the module text), its minutes and nearest facility.
+              water: WaterMask | None = None, start_cells: float = END_CELLS) -> tuple[Snap, np.ndarray, np.ndarray]:
+    """The road each point joins under the rule of the module text, its minutes and nearest facility.
 
     Parameters
     ----------
@@ -66,160 +79,157 @@ def best_legs(network: Network, nodes: NodeTimes, facilities: Snap, x: np.ndarra
         Per-facility delay, as given to the node search.
     water : WaterMask, optional
         Water no leg crosses.
+    start_cells : float
+        Cells of ``water`` around each point where water does not count (its own population cell).
 
     Returns
     -------
     snap : Snap
-        The road each point joins (-1 none).
+        The road each point joins; -1 when it reaches no facility.
     minutes : numpy.ndarray
-        Total minutes, the off-road leg included; ``inf`` when no road within reach reaches a facility.
+        Total minutes, the off-road leg included; ``inf`` when unreachable.
     facility : numpy.ndarray of int64
         Nearest facility (index into ``facilities``), -1 when none.
     """
+    pieces = _Pieces(network, water, start_cells)
+    minutes, facility = point_minutes(network, nodes, nearest, facilities, offroad_kmh, delay_minutes)
+    ok = np.flatnonzero(nearest.snapped)
+    wet = np.zeros(len(x), dtype=bool)
+    wet[ok] = pieces.crosses(x[ok], y[ok], nearest.edge[ok], nearest.fraction[ok])
+    minutes[wet] = np.inf
+    edge, fraction, offset = nearest.edge.copy(), nearest.fraction.copy(), nearest.offset_m.copy()
+    own = np.where(nearest.snapped & ~wet, pieces.component[np.maximum(nearest.edge, 0)], -1)
+    lower = segment_lower_minutes(network, nodes, facilities, offroad_kmh, delay_minutes)
+    piece_lower = np.full(pieces.component.max(initial=-1) + 1, np.inf)
+    np.minimum.at(piece_lower, pieces.component, lower)
     speed = offroad_kmh * 1000.0 / 60.0
-    search = _Search(network, nodes, facilities, x, y, limit_m, offroad_kmh, delay_minutes, water)
-    minutes, _ = point_minutes(network, nodes, nearest, facilities, offroad_kmh, delay_minutes)
-    ok = np.flatnonzero(np.isfinite(minutes))
-    wet = search.crosses(ok, nearest.edge[ok], nearest.fraction[ok])
-    minutes[ok[wet]] = np.inf
-    bound = minutes.copy()
-    point, region = search.regions()
-    open_ = np.flatnonzero(~np.isfinite(bound[point]))
-    if len(open_):
-        first = search.first_reaching(point[open_], region[open_])
-        np.minimum.at(bound, point[open_], first)
-    ask = np.isfinite(bound[point])
+    point, region = pieces.regions(x, y)
+    ask = nearest.snapped[point]  # some road within limit_m
     point, region = point[ask], region[ask]
-    hits = search.tree.query_ball_point(
-        np.column_stack([x[point], y[point], np.zeros(len(point)), region * _APART_M]),
-        speed * bound[point] + search.index.spacing_m / 2.0 + search.slack, return_sorted=False)
-    sizes = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    rows = np.repeat(point, sizes)
-    samples = search.sample_of[np.concatenate(hits).astype(np.int64)] if sizes.sum() else np.zeros(0, np.int64)
-    edge, fraction, offset, total, facility = search.choose(rows, samples, len(x))
-    return Snap(edge, fraction, offset), total, facility
+    for c in np.flatnonzero(np.isfinite(piece_lower))[np.argsort(piece_lower[np.isfinite(piece_lower)])]:
+        west, south, east, north = pieces.box(c)
+        box_m = np.hypot(np.maximum.reduce([west - x[point], x[point] - east, np.zeros(len(point))]),
+                         np.maximum.reduce([south - y[point], y[point] - north, np.zeros(len(point))]))
+        try_ = (own[point] != c) & (box_m <= limit_m) & (box_m + speed * piece_lower[c] < speed * minutes[point])
+        if not try_.any():
+            continue
+        p, r = point[try_], region[try_]
+        e, f, o = pieces.nearest_dry(c, x[p], y[p], r, limit_m)
+        found = e >= 0
+        p, e, f, o = p[found], e[found], f[found], o[found]
+        total, near = point_minutes(network, nodes, Snap(e, f, o), facilities, offroad_kmh, delay_minutes)
+        order = np.lexsort((total, p))
+        first = order[np.r_[True, p[order][1:] != p[order][:-1]]] if len(order) else order
+        better = first[total[first] < minutes[p[first]]]
+        q = p[better]
+        edge[q], fraction[q], offset[q], minutes[q], facility[q] = e[better], f[better], o[better], total[better], \
+            near[better]
+    unreachable = ~np.isfinite(minutes)
+    edge[unreachable], fraction[unreachable], offset[unreachable], facility[unreachable] = -1, 0.0, np.inf, -1
+    return Snap(edge, fraction, offset), minutes, facility
 
 
-class _Search:
-    """The KD-trees and candidate evaluation of one :func:`best_legs` call."""
+class _Pieces:
+    """The connected components of a network, their bounding boxes and KD-trees of samples; cached on the
+    network for the last water mask (they depend on the roads and the water, not on the facilities)."""
 
-    def __init__(self, network: Network, nodes: NodeTimes, facilities: Snap, x: np.ndarray, y: np.ndarray,
-                 limit_m: float, offroad_kmh: float, delay_minutes: np.ndarray | None,
-                 water: WaterMask | None) -> None:
-        self.network, self.nodes, self.facilities = network, nodes, facilities
-        self.x, self.y, self.limit_m, self.offroad_kmh = x, y, limit_m, offroad_kmh
-        self.delay_minutes, self.water = delay_minutes, water
+    def __init__(self, network: Network, water: WaterMask | None, start_cells: float = END_CELLS) -> None:
+        self.network, self.water, self.start_cells = network, water, max(start_cells, END_CELLS)
         self.index = sample_index(network)
+        self.component = segment_components(network)
+        cached = network._cache.get("leg_pieces")
+        if cached is None or cached[0] is not water:
+            cached = network._cache["leg_pieces"] = (water, *self._sample_regions(), {})
+        _, self.sample, self.region, self.trees = cached
         data = self.index.tree.data
-        scale = max(np.abs(data).max(initial=0.0), np.abs(x).max(initial=0.0), np.abs(y).max(initial=0.0))
-        self.slack = 1e-9 * (1.0 + scale)
-        lower = segment_lower_minutes(network, nodes, facilities, offroad_kmh, delay_minutes)
-        sample_lower = np.minimum.reduceat(lower[self.index.segments], self.index.start)
-        sample, region = self._sample_regions()
-        keep = np.isfinite(sample_lower[sample])
-        self.sample_of, self.region = sample[keep], region[keep]
-        speed = offroad_kmh * 1000.0 / 60.0
-        self.tree = cKDTree(np.column_stack([data[self.sample_of], speed * sample_lower[self.sample_of],
-                                             self.region * _APART_M]), balanced_tree=False, compact_nodes=False)
-        self._flat: cKDTree | None = None
-
-    @property
-    def flat(self) -> cKDTree:
-        """KD-tree of the samples that reach a facility at ``(x, y, region)``, built when first needed."""
-        if self._flat is None:
-            self._flat = cKDTree(np.column_stack([self.index.tree.data[self.sample_of], self.region * _APART_M]),
-                                 balanced_tree=False, compact_nodes=False)
-        return self._flat
+        self.slack = 1e-9 * (1.0 + np.abs(data).max(initial=0.0))
 
     def _sample_regions(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(sample, land region)`` pairs: the regions a dry leg ending within ``s/2`` of each sample may come
-        from; cached on the network for the last water mask."""
+        """``(sample, land region)`` pairs: the regions a dry leg ending within ``s/2`` of each sample may
+        come from (every sample in region 0 without water)."""
         n = self.index.tree.n
         if self.water is None:
             return np.arange(n), np.zeros(n)
-        cached = self.network._cache.get("water_regions")
-        if cached is None or cached[0] is not self.water:
-            data = self.index.tree.data
-            col, row = self.water.pixels(data[:, 0], data[:, 1], self.network.crs)
-            radius = int(np.ceil(END_CELLS + self._cells(self.index.spacing_m / 2.0))) + 1
-            sample, region = self.water.regions_near(col, row, radius)
-            cached = self.network._cache["water_regions"] = (self.water, sample, region.astype(np.float64))
-        return cached[1], cached[2]
+        data = self.index.tree.data
+        col, row = self.water.pixels(data[:, 0], data[:, 1], self.network.crs)
+        radius = int(np.ceil(END_CELLS + self._cells(self.index.spacing_m / 2.0))) + 1
+        sample, region = self.water.regions_near(col, row, radius)
+        return sample, region.astype(np.float64)
 
     def _cells(self, metres: float) -> float:
-        """``metres`` in cells of the water grid, at the study area (the smaller side of a cell)."""
+        """``metres`` in cells of the water grid at the middle of the network (the larger count of the two axes)."""
         cx, cy = np.median(self.network.x), np.median(self.network.y)
         col, row = self.water.pixels(np.array([cx, cx + 1.0, cx]), np.array([cy, cy, cy + 1.0]), self.network.crs)
-        per_m = max(np.hypot(col[1] - col[0], row[1] - row[0]), np.hypot(col[2] - col[0], row[2] - row[0]))
-        return metres * per_m
+        return metres * max(np.hypot(col[1] - col[0], row[1] - row[0]), np.hypot(col[2] - col[0], row[2] - row[0]))
 
-    def regions(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(point, land region)`` pairs of the points: those within reach of their centre."""
-        n = len(self.x)
+    def regions(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(point, land region)`` pairs: the regions within reach of each point's centre."""
         if self.water is None:
-            return np.arange(n), np.zeros(n)
-        col, row = self.water.pixels(self.x, self.y, self.network.crs)
-        point, region = self.water.regions_near(col, row, int(np.ceil(END_CELLS)) + 1)
+            return np.arange(len(x)), np.zeros(len(x))
+        col, row = self.water.pixels(x, y, self.network.crs)
+        point, region = self.water.regions_near(col, row, int(np.ceil(self.start_cells)) + 1)
         return point, region.astype(np.float64)
 
-    def crosses(self, point: np.ndarray, edge: np.ndarray, fraction: np.ndarray) -> np.ndarray:
-        """Whether the legs from ``point`` to ``fraction`` along ``edge`` cross water."""
-        if self.water is None or len(point) == 0:
-            return np.zeros(len(point), dtype=bool)
+    def crosses(self, x: np.ndarray, y: np.ndarray, edge: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+        """Whether the legs from ``(x, y)`` to ``fraction`` along ``edge`` cross water."""
+        if self.water is None or len(x) == 0:
+            return np.zeros(len(x), dtype=bool)
         net = self.network
         ex = net.x[net.u[edge]] + fraction * (net.x[net.v[edge]] - net.x[net.u[edge]])
         ey = net.y[net.u[edge]] + fraction * (net.y[net.v[edge]] - net.y[net.u[edge]])
-        return self.water.blocked(self.x[point], self.y[point], ex, ey, net.crs)
+        return self.water.blocked(x, y, ex, ey, net.crs, self.start_cells)
 
-    def first_reaching(self, point: np.ndarray, region: np.ndarray) -> np.ndarray:
-        """A first total (minutes) for each ``(point, region)``: the best dry leg among the nearest samples that
-        reach a facility, by rounds of 4 times more; ``inf`` when none lies within ``limit_m``."""
-        out = np.full(len(point), np.inf)
-        rest, k = np.arange(len(point)), min(_FIRST_K, self.flat.n)
-        reach = self.limit_m + self.index.spacing_m / 2.0 + self.slack
-        while len(rest) and k:
-            p = point[rest]
-            distance, found = self.flat.query(np.column_stack([self.x[p], self.y[p], region[rest] * _APART_M]), k=k)
-            distance, found = distance.reshape(len(rest), k), found.reshape(len(rest), k)
-            near = distance <= reach
-            rows = np.repeat(rest, near.sum(axis=1))
-            *_, total, _ = self.choose(point[rows], self.sample_of[found[near]], len(self.x))
-            best = np.full(len(point), np.inf)
-            np.minimum.at(best, rows, total[point[rows]])
-            out[rest] = best[rest]
-            more = ~np.isfinite(out[rest]) & near[:, -1] & (k < self.flat.n)
-            rest, k = rest[more], min(4 * k, self.flat.n)
-        return out
+    def box(self, c: int) -> tuple[float, float, float, float]:
+        """Bounding box of component ``c`` in the network's CRS."""
+        return self._piece(c)[2]
 
-    def choose(self, rows: np.ndarray, samples: np.ndarray, n: int):
-        """The best dry candidate of each point among the segments of ``samples`` (paired with points ``rows``).
+    def _piece(self, c: int) -> tuple[cKDTree, np.ndarray, tuple[float, float, float, float]]:
+        if c not in self.trees:
+            first = self.index.segments[self.index.start[self.sample]]
+            mine = self.component[first] == c
+            data = self.index.tree.data[self.sample[mine]]
+            tree = cKDTree(np.column_stack([data, self.region[mine] * _APART_M]), balanced_tree=False,
+                           compact_nodes=False)
+            box = (data[:, 0].min(), data[:, 1].min(), data[:, 0].max(), data[:, 1].max())
+            self.trees[c] = (tree, self.sample[mine], box)
+        return self.trees[c]
 
-        Returns per point (``n`` of them) edge, fraction, offset, minutes and facility (-1 and ``inf`` when none).
+    def nearest_dry(self, c: int, x: np.ndarray, y: np.ndarray, region: np.ndarray,
+                    limit_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest segment of component ``c`` with a dry leg from each point of land ``region``, within ``limit_m``.
+
+        Returns edge (-1 none), fraction and offset in metres; ties go to the lowest segment index.
         """
-        size = self.index.count[samples]
-        pair_row = np.repeat(rows, size)
-        pair_seg = self.index.segments[ranges(self.index.start[samples], size)]
-        key = np.unique(pair_row * np.int64(self.network.n_edges) + pair_seg)
-        pair_row, pair_seg = key // self.network.n_edges, key % self.network.n_edges
-        t, d2 = _project(self.network, self.x[pair_row], self.y[pair_row], pair_seg)
-        offset = np.sqrt(d2)
-        keep = offset <= self.limit_m
-        pair_row, pair_seg, t, offset = pair_row[keep], pair_seg[keep], t[keep], offset[keep]
-        total, facility = point_minutes(self.network, self.nodes, Snap(pair_seg, t, offset), self.facilities,
-                                        self.offroad_kmh, self.delay_minutes)
-        edge, fraction, off = np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, np.inf)
-        minutes, nearest = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-        alive = np.isfinite(total)
-        while alive.any():
-            live = np.flatnonzero(alive)
-            order = live[np.lexsort((pair_seg[live], total[live], pair_row[live]))]
-            first = order[np.r_[True, pair_row[order][1:] != pair_row[order][:-1]]]
-            wet = self.crosses(pair_row[first], pair_seg[first], t[first])
-            alive[first[wet]] = False
-            dry = first[~wet]
-            r = pair_row[dry]
-            edge[r], fraction[r], off[r], minutes[r], nearest[r] = pair_seg[dry], t[dry], offset[dry], total[dry], \
-                facility[dry]
-            alive[np.isin(pair_row, r)] = False
-        return edge, fraction, off, minutes, nearest
-
+        tree, samples, _ = self._piece(c)
+        n = len(x)
+        edge, fraction, offset = np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, np.inf)
+        half = self.index.spacing_m / 2.0 + self.slack
+        rest, k = np.arange(n), min(_FIRST_K, tree.n)
+        while len(rest):
+            distance, found = tree.query(np.column_stack([x[rest], y[rest], region[rest] * _APART_M]), k=k)
+            distance, found = distance.reshape(len(rest), k), found.reshape(len(rest), k)
+            near = distance <= limit_m + half
+            rows = np.repeat(np.arange(len(rest)), near.sum(axis=1))
+            hit = samples[found[near]]
+            size = self.index.count[hit]
+            pair_row = np.repeat(rows, size)
+            pair_seg = self.index.segments[ranges(self.index.start[hit], size)]
+            key = np.sort(pair_row * np.int64(self.network.n_edges) + pair_seg)
+            key = key[np.r_[True, key[1:] != key[:-1]]] if len(key) else key
+            pair_row, pair_seg = key // self.network.n_edges, key % self.network.n_edges
+            t, d2 = _project(self.network, x[rest][pair_row], y[rest][pair_row], pair_seg)
+            d = np.sqrt(d2)
+            ok = d <= limit_m
+            ok[ok] = ~self.crosses(x[rest][pair_row[ok]], y[rest][pair_row[ok]], pair_seg[ok], t[ok])
+            pair_row, pair_seg, t, d = pair_row[ok], pair_seg[ok], t[ok], d[ok]
+            order = np.lexsort((pair_seg, d, pair_row))
+            best = order[np.r_[True, pair_row[order][1:] != pair_row[order][:-1]]] if len(order) else order
+            best_d = np.full(len(rest), np.inf)
+            best_d[pair_row[best]] = d[best]
+            last = distance[:, -1]
+            done = (best_d + half < last) | (last > limit_m + half) | (k == tree.n)
+            settled = best[done[pair_row[best]]]
+            r = rest[pair_row[settled]]
+            edge[r], fraction[r], offset[r] = pair_seg[settled], t[settled], d[settled]
+            rest, k = rest[~done], min(4 * k, tree.n)
+        return edge, fraction, offset
