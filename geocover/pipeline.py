@@ -237,7 +237,7 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
     if statistics is not None and "population" in statistics.columns:
         table["official_population"] = statistics["population"].reindex(table["zone_id"]).to_numpy()
     extra = {
-        s.name: run_service(s, networks[s.mode], facilities, grid, config.snap_limit_m, config.offroad_kmh,
+        s.name: run_service(s, networks[s.mode], facilities, grid, config.snap_max_m, config.offroad_kmh,
                             cell_snaps[s.mode])
         for s in config.services
     }
@@ -260,7 +260,7 @@ def run_scenario(  # noqa: C901 - one branch per optional analysis, until they b
                                              config.offroad_kmh, str(config.source))
         table = table.merge(columns, on=ZONE_KEYS, how="left")
     if config.tier_minutes:
-        tiers = tier_columns(network, facilities, grid, zones, config.snap_limit_m, config.offroad_kmh,
+        tiers = tier_columns(network, facilities, grid, zones, config.snap_max_m, config.offroad_kmh,
                              cell_snaps[config.mode])
         table = table.merge(tiers, on=ZONE_KEYS, how="left")
     step("zone table")

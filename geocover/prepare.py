@@ -210,7 +210,8 @@ def load_population(
 
     With neither a raster nor points, the official count of each zone of ``rescale_level``
     is spread evenly over the zone's cells of a ``cell_m`` grid. With off-road legs (no ``snap_max_m``)
-    and an OSM PBF, the grid's water (the raster's nodata) gains the OSM lakes, riverbanks and coastlines.
+    and an OSM PBF, the grid's water (the raster's nodata) gains the OSM lakes and riverbanks (and the
+    coastlines when the grid has no raster nodata to tell the sea).
     """
     population = config.population
     if population.raster is not None:
@@ -236,8 +237,10 @@ def load_population(
                                       column="population") for code in level["zone_id"][np.isnan(totals)]])
         rescale_to_totals(grid, level, totals)
     if config.snap_max_m is None and config.roads.pbf is not None:  # off-road legs: the water they never cross
-        water = grid.water or WaterMask(np.zeros(grid.shape, dtype=bool), grid.transform, grid.crs)
         shapes = read_water(config.roads.pbf, tuple(area.to_crs(4326).total_bounds))
+        if grid.water is not None:  # the raster's nodata is the sea already: its coastline would only cut the shore
+            shapes = shapes[shapes["kind"] != "coastline"]
+        water = grid.water or WaterMask(np.zeros(grid.shape, dtype=bool), grid.transform, grid.crs)
         grid = replace(grid, water=with_water_shapes(water, shapes))
     return grid
 

@@ -36,6 +36,10 @@ _APART_M = 1e7
 _FIRST_K = 8
 """Samples fetched per cell in the first round of a component's search."""
 
+MAX_SAMPLES = 1024
+"""Most samples of a component looked at per cell: when water blocks the legs to all of them, the nearest dry
+point is the best found among them (or none)."""
+
 
 def segment_lower_minutes(network: Network, nodes: NodeTimes, facilities: Snap, offroad_kmh: float,
                           delay_minutes: np.ndarray | None) -> np.ndarray:
@@ -114,7 +118,8 @@ def best_legs(network: Network, nodes: NodeTimes, facilities: Snap, x: np.ndarra
         if not try_.any():
             continue
         p, r = point[try_], region[try_]
-        e, f, o = pieces.nearest_dry(c, x[p], y[p], r, limit_m)
+        reach_m = np.minimum(limit_m, speed * (minutes[p] - piece_lower[c]))  # farther cannot beat the best
+        e, f, o = pieces.nearest_dry(c, x[p], y[p], r, reach_m)
         found = e >= 0
         p, e, f, o = p[found], e[found], f[found], o[found]
         total, near = point_minutes(network, nodes, Snap(e, f, o), facilities, offroad_kmh, delay_minutes)
@@ -195,8 +200,9 @@ class _Pieces:
         return self.trees[c]
 
     def nearest_dry(self, c: int, x: np.ndarray, y: np.ndarray, region: np.ndarray,
-                    limit_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Nearest segment of component ``c`` with a dry leg from each point of land ``region``, within ``limit_m``.
+                    reach_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest segment of component ``c`` with a dry leg from each point of land ``region``, within ``reach_m``
+        of it, among its :data:`MAX_SAMPLES` nearest samples.
 
         Returns edge (-1 none), fraction and offset in metres; ties go to the lowest segment index.
         """
@@ -205,10 +211,12 @@ class _Pieces:
         edge, fraction, offset = np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, np.inf)
         half = self.index.spacing_m / 2.0 + self.slack
         rest, k = np.arange(n), min(_FIRST_K, tree.n)
+        cap = min(MAX_SAMPLES, tree.n)
         while len(rest):
             distance, found = tree.query(np.column_stack([x[rest], y[rest], region[rest] * _APART_M]), k=k)
             distance, found = distance.reshape(len(rest), k), found.reshape(len(rest), k)
-            near = distance <= limit_m + half
+            limit_m = reach_m[rest]
+            near = distance <= limit_m[:, None] + half
             rows = np.repeat(np.arange(len(rest)), near.sum(axis=1))
             hit = samples[found[near]]
             size = self.index.count[hit]
@@ -219,17 +227,39 @@ class _Pieces:
             pair_row, pair_seg = key // self.network.n_edges, key % self.network.n_edges
             t, d2 = _project(self.network, x[rest][pair_row], y[rest][pair_row], pair_seg)
             d = np.sqrt(d2)
-            ok = d <= limit_m
-            ok[ok] = ~self.crosses(x[rest][pair_row[ok]], y[rest][pair_row[ok]], pair_seg[ok], t[ok])
-            pair_row, pair_seg, t, d = pair_row[ok], pair_seg[ok], t[ok], d[ok]
-            order = np.lexsort((pair_seg, d, pair_row))
-            best = order[np.r_[True, pair_row[order][1:] != pair_row[order][:-1]]] if len(order) else order
+            ok = np.flatnonzero(d <= limit_m[pair_row])
+            ok = ok[np.lexsort((pair_seg[ok], d[ok], pair_row[ok]))]
+            best = self._first_dry(x[rest], y[rest], pair_row[ok], pair_seg[ok], t[ok], ok)
             best_d = np.full(len(rest), np.inf)
             best_d[pair_row[best]] = d[best]
             last = distance[:, -1]
-            done = (best_d + half < last) | (last > limit_m + half) | (k == tree.n)
+            done = (best_d + half < last) | (last > limit_m + half) | (k == cap)
             settled = best[done[pair_row[best]]]
             r = rest[pair_row[settled]]
             edge[r], fraction[r], offset[r] = pair_seg[settled], t[settled], d[settled]
-            rest, k = rest[~done], min(4 * k, tree.n)
+            rest, k = rest[~done], min(4 * k, cap)
         return edge, fraction, offset
+
+    def _first_dry(self, x: np.ndarray, y: np.ndarray, row: np.ndarray, seg: np.ndarray, t: np.ndarray,
+                   pair: np.ndarray) -> np.ndarray:
+        """The first entry of ``pair`` of each ``row`` (sorted by row, then preference) whose leg is dry.
+
+        The legs are checked by ranks within each row, 1, 2, 4… at a time, until each row has a dry one.
+        """
+        if len(pair) == 0:
+            return pair
+        start = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        rank = np.arange(len(row)) - np.repeat(start, np.diff(np.append(start, len(row))))
+        if self.water is None:
+            return pair[rank == 0]
+        chosen, open_rows, low = [], np.ones(row.max() + 1, dtype=bool), 0
+        while low <= rank.max():
+            batch = np.flatnonzero((rank >= low) & (rank < 2 * low + 1) & open_rows[row])
+            if len(batch) == 0:
+                break
+            dry = batch[~self.crosses(x[row[batch]], y[row[batch]], seg[batch], t[batch])]
+            first = dry[np.r_[True, row[dry][1:] != row[dry][:-1]]] if len(dry) else dry
+            chosen.append(first)
+            open_rows[row[first]] = False
+            low = 2 * low + 1
+        return pair[np.sort(np.concatenate(chosen))] if chosen else pair[:0]
