@@ -94,8 +94,9 @@ class WaterMask:
     def cells_across(self, transform: Affine, crs: pyproj.CRS, row: int = 0, col: int = 0) -> float:
         """Half the diagonal of cell ``(row, col)`` of another grid, in cells of this mask: how far from a
         centre of that grid water does not count."""
-        x, y = (np.array(v, dtype=np.float64) for v in zip(transform * (col + 0.5, row + 0.5), transform * (col, row),
-                                                             strict=True))
+        cols, rows = np.array([col + 0.5, col]), np.array([row + 0.5, row])
+        x = transform.a * cols + transform.b * rows + transform.c
+        y = transform.d * cols + transform.e * rows + transform.f
         c, r = self.pixels(x, y, crs)
         return float(np.hypot(c[1] - c[0], r[1] - r[0]))
 
