@@ -26,6 +26,9 @@ from affine import Affine
 END_CELLS = 1.0
 """Cells at either end of a leg where water does not block it."""
 
+_SAMPLES = 2_000_000
+"""Leg samples tested at once, which bounds the memory of :meth:`WaterMask.blocked`."""
+
 
 @dataclass
 class WaterMask:
@@ -74,14 +77,25 @@ class WaterMask:
         c1, r1 = self.pixels(x1, y1, crs)
         length = np.hypot(c1 - c0, r1 - r0)
         count = np.where(length > start_cells + END_CELLS, np.ceil(2.0 * length).astype(np.int64) + 1, 0)
-        leg = np.repeat(np.arange(n), count)
+        out = np.zeros(n, dtype=bool)
+        chunk = np.searchsorted(np.cumsum(count), np.arange(1, int(count.sum()) // _SAMPLES + 2) * _SAMPLES)
+        for lo, hi in zip(np.r_[0, chunk[:-1]], chunk, strict=True):  # legs by chunks of about _SAMPLES samples
+            if hi > lo:
+                out[lo:hi] = self._wet(c0[lo:hi], r0[lo:hi], c1[lo:hi], r1[lo:hi], length[lo:hi], count[lo:hi],
+                                       start_cells)
+        return out
+
+    def _wet(self, c0: np.ndarray, r0: np.ndarray, c1: np.ndarray, r1: np.ndarray, length: np.ndarray,
+             count: np.ndarray, start_cells: float) -> np.ndarray:
+        """:meth:`blocked` of legs given in cells, with ``count`` samples each."""
+        leg = np.repeat(np.arange(len(count)), count)
         step = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
         t = step / np.maximum(count[leg] - 1, 1)
         along = t * length[leg]
         tested = (along >= start_cells) & (length[leg] - along >= END_CELLS)
         leg, t = leg[tested], t[tested]
         wet = self.is_water(c0[leg] + t * (c1[leg] - c0[leg]), r0[leg] + t * (r1[leg] - r0[leg]))
-        return np.bincount(leg[wet], minlength=n) > 0
+        return np.bincount(leg[wet], minlength=len(count)) > 0
 
     @property
     def labels(self) -> np.ndarray:
