@@ -126,14 +126,14 @@ def cell_accessibility(
     offroad_max_m : float
         Longest off-road leg in metres, for cells and facilities alike (islands stay apart).
 
-    Every facility joins its nearest road. Without ``snap_max_m``, a cell's time is the minimum over
-    every road segment within ``offroad_max_m`` whose straight leg from the cell centre crosses no
-    water (``grid.water``: the population raster's nodata, OSM water) of the walk to the segment's
-    nearest point plus the network time from there (:mod:`geocover.travel.legs`): an isolated track
-    nearer than a connected road, or a slow road nearer than a fast one, does not decide it. The
-    rule depends on the facilities only through the network times, so a subset of the facilities
-    (a tier, a service) never gives a shorter time. With ``snap_max_m`` (the old definition) cells
-    keep their nearest road and water is not looked at.
+    Every facility joins its nearest road. Without ``snap_max_m``, a cell's candidate roads are the
+    nearest point of every connected piece of the network within ``offroad_max_m`` whose straight leg
+    from the cell centre crosses no water (``grid.water``: the population raster's nodata, OSM water),
+    and its time is the best of them, walk included (:mod:`geocover.travel.legs`): an isolated track
+    nearer than a connected road does not decide it, and a lake sends it to a road on its own side.
+    The candidates do not depend on the facilities, so a subset of the facilities (a tier, a service)
+    never gives a shorter time. With ``snap_max_m`` (the old definition) cells keep their nearest road
+    and water is not looked at.
 
     Returns
     -------
