@@ -4,8 +4,9 @@ A :class:`WaterMask` is a boolean raster (its own grid and CRS, usually the popu
 the population raster's nodata inside its extent (WorldPop leaves the sea and large lakes without
 data), OSM ``natural=water`` and ``waterway=riverbank`` polygons (cells whose centre they hold) and
 ``natural=coastline`` lines (every cell they touch). A straight off-road leg is sampled every half
-cell; it is blocked when a sample falls on water, except within one cell of either end (a coastal
-road or a riverside village whose own cell is partly water is still reached). Outside the raster
+cell; it is blocked when a sample falls on water, except within the population cell it starts from
+and one water cell of the road (a coastal road or a riverside village whose own cell is partly water
+is still reached). Outside the raster
 nothing is known: no water.
 
 The land cells form connected regions (8-neighbours): a leg that is not blocked stays on one of

@@ -15,7 +15,8 @@ its bounding box plus the walking-equivalent of its smallest network time ``LB_c
 total found. Its nearest dry point comes from a KD-tree of the component's snapping samples (at most
 ``s`` apart along every segment) at ``(x, y, land region)``, the region coordinate far apart so that a
 cell never looks at roads of another island: rounds of ``k`` nearest samples (4 times more each round)
-until the nearest dry segment found is nearer than the ``k``-th sample minus ``s/2``.
+until the nearest dry segment found is nearer than the ``k``-th sample minus ``s/2``, or
+:data:`MAX_SAMPLES` samples were looked at.
 """
 
 from __future__ import annotations
