@@ -33,7 +33,7 @@ from _common import fail, table  # noqa: E402
 from scale import grid_segments, measure, random_facilities  # noqa: E402
 
 from geocover.network.graph import build_network  # noqa: E402
-from geocover.network.snapping import _project, sample_index, snap_points  # noqa: E402
+from geocover.network.snapping import project, sample_index, snap_points  # noqa: E402
 from geocover.travel.nearest import nearest_facility_nodes, point_minutes  # noqa: E402
 
 WALK_KMH = 5.0
@@ -80,7 +80,7 @@ def main() -> None:
         del minutes
         every = np.arange(network.n_edges)
         for i in rng.choice(cells, 30, replace=False):
-            d2 = _project(network, np.full(network.n_edges, x[i]), np.full(network.n_edges, y[i]), every)[1]
+            d2 = project(network, np.full(network.n_edges, x[i]), np.full(network.n_edges, y[i]), every)[1]
             if snap.edge[i] != int(np.argmin(d2)) or abs(snap.offset_m[i] - np.sqrt(d2.min())) > 1e-9:
                 fail(f"cell {i} of {cells:,} snaps to {snap.edge[i]}, the brute force to {int(np.argmin(d2))}")
     print(table(["cells (nodes for the first two rows)", "step", "wall s", "CPU s", "peak RSS MiB", "note"],

@@ -26,7 +26,7 @@ from scipy.sparse.csgraph import dijkstra
 from geocover.network.chains import chains
 from geocover.network.graph import Network
 from geocover.network.snapping import Snap
-from geocover.travel.nearest import Direction, _facility_graph, nearest_facility_nodes
+from geocover.travel.nearest import Direction, facility_graph, nearest_facility_nodes
 
 OFFROAD_KMH = 5.0
 
@@ -35,7 +35,7 @@ def compare(network: Network, facilities: Snap, direction: Direction, repeats: i
     """Time the three searches in one direction, check their answers, print a table and return the timings."""
     n = network.n_nodes
     ok = np.flatnonzero(facilities.snapped)
-    graph = _facility_graph(network, facilities, ok, direction, OFFROAD_KMH, None)
+    graph = facility_graph(network, facilities, ok, direction, OFFROAD_KMH, None)
     virtual = n + np.arange(len(ok))
     start = time.perf_counter()
     found = chains(network, direction)

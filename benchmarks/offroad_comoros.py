@@ -5,9 +5,11 @@ hospital, clinic or doctor of ``configs/comoros.yaml``, walking the off-road leg
 
 * ``snap_max_m: 1000`` (the old definition, an opt-in cut-off now): cells and facilities farther than
   1 km from a drivable road are unreachable;
-* the default: no snap cut-off, off-road legs up to ``offroad_max_m`` (5 km; the islands are 30 km and
-  more apart, so no leg crosses the sea), and a cell whose nearest road is an isolated fragment joins
-  the nearest road that reaches a facility.
+* the default: no snap cut-off, off-road legs up to ``offroad_max_m`` (5 km); a cell takes the best of
+  the nearest dry point of every connected piece of road (an isolated fragment nearer than a connected
+  road does not decide it), and no leg crosses water: the population raster's nodata (the sea) and the
+  OSM lakes and riverbanks, as ``geocover run`` does;
+* the default with ``offroad_max_m`` 100 km: the sea alone keeps the islands apart.
 
 Prints the people within 15, 30 and 60 minutes and the unreachable, and the people whose off-road leg
 is over 1 km. Run from the repository root: ``python benchmarks/offroad_comoros.py`` (a few seconds).
@@ -15,12 +17,15 @@ is over 1 km. Run from the repository root: ``python benchmarks/offroad_comoros.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 from _common import TIERS, comoros_or_exit, table
 
-from geocover.io.osm import read_road_segments
+from geocover.io.osm import read_road_segments, read_water
 from geocover.io.population import read_population
+from geocover.io.water import with_water_shapes
 from geocover.network.graph import build_network
 from geocover.travel.cells import cell_accessibility, snap_cells
 
@@ -31,11 +36,16 @@ def main() -> None:
     facilities = gpd.read_file(folder / "health.gpkg")
     facilities = facilities[facilities["amenity"].isin(TIERS)].reset_index(drop=True)
     grid = read_population(folder / "population.tif")
+    lakes = read_water(folder / "comores-latest.osm.pbf")
+    grid = replace(grid, water=with_water_shapes(grid.water, lakes[lakes["kind"] == "area"]))
     people = grid.population
     cell_snap = snap_cells(network, grid)
     rows = []
-    for label, snap_max_m in (("snap_max_m 1000 (old default)", 1000.0), ("default: off-road legs", None)):
-        access = cell_accessibility(network, facilities, grid, snap_max_m, offroad_kmh=5.0, cell_snap=cell_snap)
+    for label, snap_max_m, offroad_max_m in (("snap_max_m 1000 (old default)", 1000.0, 5000.0),
+                                             ("default: off-road legs, 5 km", None, 5000.0),
+                                             ("default, offroad_max_m 100 km", None, 100_000.0)):
+        access = cell_accessibility(network, facilities, grid, snap_max_m, offroad_kmh=5.0, cell_snap=cell_snap,
+                                    offroad_max_m=offroad_max_m)
         minutes = np.where(grid.valid, access.minutes, np.nan)
         with np.errstate(invalid="ignore"):
             within = [people[minutes <= band].sum() for band in (15, 30, 60)]

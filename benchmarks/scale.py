@@ -43,7 +43,7 @@ from geocover.network.graph import WALK_SPEED_KMH, Network, build_network
 from geocover.network.snapping import Snap
 from geocover.network.storage import load_network, save_network
 from geocover.travel.matrices import OFFSET_MINUTES, facility_node_matrix
-from geocover.travel.nearest import NodeTimes, _facility_graph, nearest_facility_nodes
+from geocover.travel.nearest import NodeTimes, facility_graph, nearest_facility_nodes
 from geocover.travel.search_blocks import search_groups
 
 CRS = "EPSG:32650"
@@ -108,7 +108,7 @@ def check_matrix(network: Network, facilities: Snap, nodes: NodeTimes, matrix: s
     worst = float(np.max(np.abs(best[within] - nodes.minutes[within]), initial=0.0))
     ok = np.flatnonzero(facilities.snapped)
     rows = ok[np.linspace(0, len(ok) - 1, min(4, len(ok))).astype(int)]
-    graph = _facility_graph(network, facilities, ok, "to", WALK_SPEED_KMH, None)
+    graph = facility_graph(network, facilities, ok, "to", WALK_SPEED_KMH, None)
     whole = dijkstra(graph, directed=True, indices=network.n_nodes + np.searchsorted(ok, rows), limit=LIMIT_MINUTES)
     for row, dist in zip(rows, whole[:, :network.n_nodes], strict=True):
         cols = np.flatnonzero(dist <= LIMIT_MINUTES)

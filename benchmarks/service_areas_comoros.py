@@ -32,7 +32,7 @@ from shapely.geometry import LineString, Point
 from geocover.network.graph import WALK_SPEED_KMH
 from geocover.travel.isochrones import reach_polygons
 from geocover.travel.matrices import OFFSET_MINUTES, facility_node_matrix
-from geocover.travel.nearest import _facility_graph
+from geocover.travel.nearest import facility_graph
 from geocover.travel.search_blocks import search_groups, snapped_positions
 
 LIMIT_MINUTES = 15.0
@@ -70,7 +70,7 @@ def main() -> None:
           f'(direction "{DIRECTION}"), edges buffered {BUFFER_M:g} m')
     # The peer's graph: the same arcs geocover searches, virtual facility nodes placed where they snapped.
     start = time.perf_counter()
-    graph = _facility_graph(network, facilities, ok, DIRECTION, WALK_SPEED_KMH, None)
+    graph = facility_graph(network, facilities, ok, DIRECTION, WALK_SPEED_KMH, None)
     peer_graph = networkx_graph(graph, network, multi=True)
     fx, fy = snapped_positions(network, facilities)
     for k, f in enumerate(ok):

@@ -14,7 +14,7 @@ from geocover.config import ScenarioConfig
 from geocover.config.sections import RoadLinesConfig
 from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.facilities import VECTOR_SUFFIXES, read_facilities
-from geocover.io.osm import SEGMENTS_LAYOUT, RoadSegments, load_segments, read_road_segments, save_segments
+from geocover.io.osm import SEGMENTS_LAYOUT, RoadSegments, load_segments, read_road_segments, read_water, save_segments
 from geocover.io.population import (
     PopulationGrid,
     aggregate,
@@ -26,6 +26,7 @@ from geocover.io.road_lines import read_road_lines, road_lines_problems
 from geocover.io.sniff import pbf_problems, raster_problems
 from geocover.io.statistics import read_statistics
 from geocover.io.vectors import read_vector, vector_problems
+from geocover.io.water import WaterMask, with_water_shapes
 from geocover.io.zones import study_area
 from geocover.network.combine import combine_roads
 
@@ -254,7 +255,9 @@ def load_population(
     """The population grid over the study area, rescaled to official totals when configured.
 
     With neither a raster nor points, the official count of each zone of ``rescale_level``
-    is spread evenly over the zone's cells of a ``cell_m`` grid.
+    is spread evenly over the zone's cells of a ``cell_m`` grid. With off-road legs (no ``snap_max_m``)
+    and an OSM PBF, the grid's water (the raster's nodata) gains the OSM lakes and riverbanks (and the
+    coastlines when the grid has no raster nodata to tell the sea).
     """
     population = config.population
     if population.raster is not None:
@@ -279,6 +282,12 @@ def load_population(
                                       f"add a row for every {population.rescale_level} to rescale the grid",
                                       column="population") for code in level["zone_id"][np.isnan(totals)]])
         rescale_to_totals(grid, level, totals)
+    if config.snap_max_m is None and config.roads.pbf is not None:  # off-road legs: the water they never cross
+        shapes = read_water(config.roads.pbf, tuple(area.to_crs(4326).total_bounds))
+        if grid.water is not None:  # the raster's nodata is the sea already: its coastline would only cut the shore
+            shapes = shapes[shapes["kind"] != "coastline"]
+        water = grid.water or WaterMask(np.zeros(grid.shape, dtype=bool), grid.transform, grid.crs)
+        grid = replace(grid, water=with_water_shapes(water, shapes))
     return grid
 
 

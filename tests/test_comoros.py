@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -12,6 +13,7 @@ import rasterio
 import shapely
 
 from geocover.io.population import cell_centres
+from geocover.network.graph import Network
 from geocover.network.snapping import Snap, snap_points
 from geocover.pipeline import run_scenario
 from tests.conftest import ROOT
@@ -102,8 +104,22 @@ def test_fifteen_minute_polygon_holds_only_points_within_fifteen_minutes(result)
     cell_m = abs(grid.transform.a) * 111_000 * np.sqrt(2)
     tolerance = cell_m / (result.config.offroad_kmh * 1000 / 60)
     to_metric = gpd.GeoSeries(gpd.points_from_xy(x, y), crs="EPSG:4326").to_crs(network.crs)
-    points = snap_points(network, to_metric.x.to_numpy(), to_metric.y.to_numpy(), result.config.snap_max_m + cell_m)
-    times = reference_minutes(network, result.access.facility_snap, points, "to", result.config.offroad_kmh)
+    px, py = to_metric.x.to_numpy(), to_metric.y.to_numpy()
+    # The off-road rule's candidates: the nearest point of every connected piece of road (NetworkX) holding a
+    # facility; without water this is a lower bound of the cell's time, which must not exceed 15 minutes.
+    graph = nx.Graph()
+    graph.add_edges_from(zip(network.u.tolist(), network.v.tolist(), strict=True))
+    piece = {node: k for k, nodes in enumerate(nx.connected_components(graph)) for node in nodes}
+    segment_piece = np.array([piece[int(a)] for a in network.u])
+    facility_snap = result.access.facility_snap
+    times = np.full(len(px), np.inf)
+    for c in np.unique(segment_piece[facility_snap.edge[facility_snap.snapped]]):
+        kept = np.flatnonzero(segment_piece == c)
+        sub = Network(x=network.x, y=network.y, u=network.u[kept], v=network.v[kept],
+                      minutes_uv=network.minutes_uv[kept], minutes_vu=network.minutes_vu[kept], crs=network.crs)
+        snap = snap_points(sub, px, py, result.config.offroad_max_m)
+        snap = Snap(np.where(snap.snapped, kept[np.maximum(snap.edge, 0)], -1), snap.fraction, snap.offset_m)
+        times = np.minimum(times, reference_minutes(network, facility_snap, snap, "to", result.config.offroad_kmh))
     assert len(times) >= 150
     assert (times <= 15.0 + tolerance).all()
 
@@ -269,3 +285,35 @@ def test_parsed_roads_are_cached_and_give_the_same_table(result, tmp_path, monke
     monkeypatch.setattr(geocover.prepare, "read_road_segments", parse_again)
     again = run_scenario(config, progress=False)
     pd.testing.assert_frame_equal(again.table, result.table)
+
+
+def test_a_tier_or_a_service_is_never_faster_than_every_facility(result):
+    from geocover.analysis.services import offering
+    from geocover.travel.cells import cell_accessibility
+
+    valid = result.access.grid.valid
+    every = result.access.minutes[valid]
+    hospital = result.services["hospital"].access.minutes[valid]  # the hospital service: same drive network
+    assert (hospital >= every - 1e-9).all() and (hospital > every + 1e-9).any()
+    config = result.config
+    for tier in ("hospital", "clinic", "doctors"):
+        rows = offering(result.facilities, [tier])
+        alone = cell_accessibility(result.network, result.facilities.iloc[rows], result.access.grid, config.snap_max_m,
+                                   config.offroad_kmh, offroad_max_m=config.offroad_max_m)
+        assert (alone.minutes[valid] >= every - 1e-9).all(), tier
+
+
+def test_the_opt_in_one_km_definition_keeps_the_nearest_road(result):
+    from geocover.travel.cells import cell_accessibility
+
+    grid, config = result.access.grid, result.config
+    old = cell_accessibility(result.network, result.facilities, grid, 1000.0, config.offroad_kmh)
+    valid = grid.valid
+    offset = old.cell_snap.offset_m
+    assert np.isinf(old.minutes[valid][~(offset <= 1000.0)]).all()  # beyond 1 km of every road: unreachable
+    assert (~(offset <= 1000.0)).sum() > 100
+    new = result.access.minutes[valid]
+    # The nearest road is a candidate of the default rule unless its leg crosses water: never slower then.
+    slower = new > old.minutes[valid] + 1e-9
+    assert slower.sum() < 0.01 * valid.sum()
+    assert (np.isfinite(new) & ~np.isfinite(old.minutes[valid])).sum() > 100

@@ -10,7 +10,7 @@ from affine import Affine
 
 from geocover.io.population import PopulationGrid
 from geocover.network.graph import Network
-from geocover.network.snapping import Snap, _project
+from geocover.network.snapping import Snap, project
 from geocover.travel.cells import cell_accessibility
 from geocover.travel.nearest import nearest_facility_nodes, point_minutes
 
@@ -43,7 +43,7 @@ def _brute_minutes(network: Network, facilities: Snap, px: float, py: float) -> 
     """Best total minutes over every segment: the walk to it (exact projection) plus the network time from there."""
     nodes = nearest_facility_nodes(network, facilities, "to", WALK_KMH)
     seg = np.arange(network.n_edges)
-    t, d2 = _project(network, np.full(len(seg), X0 + px), np.full(len(seg), Y0 + py), seg)
+    t, d2 = project(network, np.full(len(seg), X0 + px), np.full(len(seg), Y0 + py), seg)
     snap = Snap(seg, t, np.sqrt(d2))
     return float(point_minutes(network, nodes, snap, facilities, WALK_KMH)[0].min())
 

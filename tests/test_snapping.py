@@ -260,7 +260,7 @@ def test_the_projection_is_the_textbook_formula_bit_for_bit():
     x[1], y[1] = x[0], y[0]
     network = _network(x, y, np.r_[0, rng.integers(0, 40, 99)], np.r_[1, rng.integers(0, 40, 99)])
     px, py = np.r_[x[:10], X0 + rng.uniform(-200, 700, 300)], np.r_[y[:10], Y0 + rng.uniform(-200, 700, 300)]
-    t, d2 = snapping._project(network, px[:, None], py[:, None], np.arange(network.n_edges)[None, :])
+    t, d2 = snapping.project(network, px[:, None], py[:, None], np.arange(network.n_edges)[None, :])
     expected_t, expected_d2 = _distances(network, px, py)
     np.testing.assert_array_equal(t, expected_t)
     np.testing.assert_array_equal(d2, expected_d2)

@@ -18,6 +18,7 @@ import numpy as np
 import osmium
 import osmium.geom
 import pyogrio
+import shapely
 
 from geocover.errors import Problem, raise_if_any
 from geocover.io.sniff import pbf_problems
@@ -286,3 +287,50 @@ def load_segments(path: str | Path) -> RoadSegments:
     segments = RoadSegments(highway=np.where(codes >= 0, classes[codes] if len(classes) else None, None), **arrays)
     segments.highway_classes = codes, classes
     return segments
+
+
+WATER_TAGS = (("natural", "water"), ("waterway", "riverbank"), ("natural", "coastline"))
+"""OSM tags of the water no off-road leg crosses: lakes and rivers as areas, the sea by its coastline."""
+
+
+def read_water(path: str | Path, bounds: tuple[float, float, float, float] | None = None) -> gpd.GeoDataFrame:
+    """Read OSM water: ``natural=water`` and ``waterway=riverbank`` areas and ``natural=coastline`` lines.
+
+    Parameters
+    ----------
+    path : str or Path
+        OSM PBF (or XML) file.
+    bounds : tuple of float, optional
+        ``(west, south, east, north)`` in degrees: keep only the shapes that reach the box.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``kind`` (``"area"`` or ``"coastline"``) and geometry (polygons, or the coastline ways as
+        lines), EPSG:4326. The closed coastline ways of small islands come as lines only, so that the
+        land they enclose is never taken for water.
+    """
+    path = Path(path)
+    raise_if_any(pbf_problems(path))
+    wkb = osmium.geom.WKBFactory()
+    tags = osmium.filter.TagFilter(*WATER_TAGS)
+    kinds, shapes = [], []
+    try:
+        for item in osmium.FileProcessor(str(path)).with_areas(tags).with_filter(tags):
+            coastline = item.tags.get("natural") == "coastline"
+            if item.is_area() and not coastline:
+                kinds.append("area")
+                shapes.append(wkb.create_multipolygon(item))
+            elif item.is_way() and coastline:
+                try:
+                    shapes.append(wkb.create_linestring(item))
+                except (osmium.InvalidLocationError, RuntimeError):  # a node missing from an extract
+                    continue
+                kinds.append("coastline")
+    except RuntimeError as exc:
+        raise_if_any([Problem(str(path), f"the OSM file is damaged ({exc})",
+                              "download the .osm.pbf again (e.g. from download.geofabrik.de)")])
+    water = gpd.GeoDataFrame({"kind": kinds}, geometry=gpd.GeoSeries.from_wkb(shapes, crs="EPSG:4326"))
+    if bounds is not None:
+        water = water[water.intersects(shapely.box(*bounds))].reset_index(drop=True)
+    return water

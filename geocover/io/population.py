@@ -17,6 +17,7 @@ from rasterio.warp import transform_bounds
 
 from geocover.errors import InputError, Problem
 from geocover.io.utm import utm_crs
+from geocover.io.water import WaterMask
 
 
 @dataclass
@@ -32,12 +33,15 @@ class PopulationGrid:
     transform : affine.Affine
         Grid to CRS coordinates (cell corners).
     crs : pyproj.CRS
+    water : WaterMask, optional
+        Water no off-road leg crosses (:mod:`geocover.io.water`): the raster's nodata, OSM water.
     """
 
     population: np.ndarray
     valid: np.ndarray
     transform: Affine
     crs: pyproj.CRS
+    water: WaterMask | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -118,6 +122,7 @@ def read_population(
         transform = src.window_transform(window)
         crs = pyproj.CRS.from_user_input(src.crs)
     valid = ~np.ma.getmaskarray(data) & np.isfinite(data.filled(np.nan))
+    water = WaterMask(~valid, transform, crs)
     population = np.where(valid, data.filled(0.0), 0.0)
     if (population < 0).any():
         row, col = np.argwhere(population < 0)[0]
@@ -130,7 +135,7 @@ def read_population(
             study_area.to_crs(crs), out_shape=population.shape, transform=transform, invert=True
         )
         valid &= inside
-    return PopulationGrid(population=population, valid=valid, transform=transform, crs=crs)
+    return PopulationGrid(population=population, valid=valid, transform=transform, crs=crs, water=water)
 
 
 def population_from_points(
@@ -224,4 +229,5 @@ def aggregate(grid: PopulationGrid, factor: int) -> PopulationGrid:
         valid=valid.reshape(shape).any(axis=(1, 3)),
         transform=grid.transform * Affine.scale(factor),
         crs=grid.crs,
+        water=grid.water,
     )

@@ -138,7 +138,7 @@ def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: 
     """Snap points to their nearest segment of ``network``, however far from it.
 
     The result is that of a brute force over all segments: each point joins the segment at the
-    smallest distance, computed in NumPy by one formula (:func:`_project`) for every candidate, so
+    smallest distance, computed in NumPy by one formula (:func:`project`) for every candidate, so
     that equal inputs give bit-identical distances. Ties (a point nearest to a node shared by
     several segments, or midway between parallel streets) go to the **lowest segment index**, so
     that a network whose segments are a subset of another's, in the same relative order, snaps a
@@ -208,18 +208,18 @@ def _spread_bits(value: np.ndarray) -> np.ndarray:
     return value
 
 
-def _project(network: Network, px: np.ndarray, py: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def project(network: Network, px: np.ndarray, py: np.ndarray, seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Clipped projection parameter along ``u -> v`` and squared distance of points to segments."""
     ax, ay = network.x[network.u[seg]], network.y[network.u[seg]]
     dx, dy = network.x[network.v[seg]] - ax, network.y[network.v[seg]] - ay
-    return _project_on(px, py, ax, ay, dx, dy, dx * dx + dy * dy)
+    return project_on(px, py, ax, ay, dx, dy, dx * dx + dy * dy)
 
 
-def _project_on(
+def project_on(
     px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, dx: np.ndarray, dy: np.ndarray,
     length2: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_project` onto segments from ``(ax, ay)`` to ``(ax + dx, ay + dy)`` of squared length ``length2``.
+    """:func:`project` onto segments from ``(ax, ay)`` to ``(ax + dx, ay + dy)`` of squared length ``length2``.
 
     The one formula of every distance: ``t = ((px - ax) dx + (py - ay) dy) / length2`` clipped to [0, 1]
     (0 on a zero-length segment), squared distance ``(ax + t dx - px)^2 + (ay + t dy - py)^2``.
@@ -308,7 +308,7 @@ def _nearest(
     """Nearest segment, fraction along it and distance of each point among its row of ``candidates``
     (segment indices); ties to the lowest segment index."""
     ax, ay, dx, dy, length2 = (row[candidates] for row in index.geometry)
-    t, d2 = _project_on(x[:, None], y[:, None], ax, ay, dx, dy, length2)
+    t, d2 = project_on(x[:, None], y[:, None], ax, ay, dx, dy, length2)
     best = d2.min(axis=1)
     tied = d2 == best[:, None]
     chosen = np.where(tied, candidates, np.iinfo(np.int64).max).min(axis=1)

@@ -12,6 +12,7 @@ import pyproj
 from geocover.io.population import PopulationGrid
 from geocover.network.graph import WALK_SPEED_KMH, Network
 from geocover.network.snapping import Snap, snap_points
+from geocover.travel.legs import best_legs
 from geocover.travel.nearest import Direction, NodeTimes, nearest_facility_nodes, point_minutes
 
 OFFROAD_MAX_M = 5000.0
@@ -33,8 +34,8 @@ class Accessibility:
     nodes : NodeTimes
         Minutes and nearest facility per network node.
     facility_snap, cell_snap : Snap
-        Where facilities and valid cells joined the network (a cell whose nearest road reaches no
-        facility joins the nearest road that does, when that is within the cut-off).
+        Where facilities and valid cells joined the network (a cell joins the road that gives it the
+        shortest time, see :func:`cell_accessibility`).
     offroad_kmh : float
         Walking speed on the off-road legs, km/h.
     """
@@ -131,10 +132,14 @@ def cell_accessibility(
     offroad_max_m : float
         Longest off-road leg in metres, for cells and facilities alike (islands stay apart).
 
-    Every cell and facility joins its nearest road. Without ``snap_max_m``, a cell whose road
-    reaches no facility (an isolated track) joins instead the nearest road that reaches one, when
-    that is within ``offroad_max_m``: it is the better of the two, as the first gives no time at
-    all. With ``snap_max_m`` (the old definition) cells keep their nearest road.
+    Every facility joins its nearest road. Without ``snap_max_m``, a cell's candidate roads are the
+    nearest point of every connected piece of the network within ``offroad_max_m`` whose straight leg
+    from the cell centre crosses no water (``grid.water``: the population raster's nodata, OSM water),
+    and its time is the best of them, walk included (:mod:`geocover.travel.legs`): an isolated track
+    nearer than a connected road does not decide it, and a lake sends it to a road on its own side.
+    The candidates do not depend on the facilities, so a subset of the facilities (a tier, a service)
+    never gives a shorter time. With ``snap_max_m`` (the old definition) cells keep their nearest road
+    and water is not looked at.
 
     Returns
     -------
@@ -150,21 +155,14 @@ def cell_accessibility(
         far = cell_snap.offset_m > limit_m
         cell_snap = Snap(np.where(far, -1, cell_snap.edge), np.where(far, 0.0, cell_snap.fraction),
                          np.where(far, np.inf, cell_snap.offset_m))
-    minutes, nearest = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh,
-                                     delay_minutes=delay_minutes)
-    stranded = np.flatnonzero(np.isinf(minutes) & cell_snap.snapped & (snap_max_m is None))
-    if len(stranded):
-        x, y = _to_network_crs(network, grid.crs, *(c[stranded] for c in grid.centres()))
-        detour = snap_reaching(network, nodes, x, y, limit_m)
-        found = np.flatnonzero(detour.snapped)
-        if len(found):
-            cell_snap = Snap(cell_snap.edge.copy(), cell_snap.fraction.copy(), cell_snap.offset_m.copy())
-            cell_snap.edge[stranded[found]] = detour.edge[found]
-            cell_snap.fraction[stranded[found]] = detour.fraction[found]
-            cell_snap.offset_m[stranded[found]] = detour.offset_m[found]
-            minutes[stranded], nearest[stranded] = point_minutes(
-                network, nodes, cell_snap.take(stranded), facility_snap, offroad_kmh=offroad_kmh,
-                delay_minutes=delay_minutes)
+    if snap_max_m is None:
+        x, y = _to_network_crs(network, grid.crs, *grid.centres())
+        start = 0.0 if grid.water is None else grid.water.cells_across(grid.transform, grid.crs)
+        cell_snap, minutes, nearest = best_legs(network, nodes, facility_snap, x, y, cell_snap, limit_m, offroad_kmh,
+                                                delay_minutes, grid.water, start)
+    else:
+        minutes, nearest = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh,
+                                         delay_minutes=delay_minutes)
     facility_grid = np.full(grid.shape, -1, dtype=np.int64)
     facility_grid[grid.valid] = nearest
     return Accessibility(
@@ -176,22 +174,3 @@ def cell_accessibility(
         cell_snap=cell_snap,
         offroad_kmh=offroad_kmh,
     )
-
-
-def snap_reaching(network: Network, nodes: NodeTimes, x: np.ndarray, y: np.ndarray, limit_m: float) -> Snap:
-    """Snap points to the nearest segment with an end that reaches a facility (segment indices of ``network``).
-
-    The sub-network of those segments, and its snapping index, are cached on ``network`` for the
-    last set searched.
-    """
-    reaching = np.isfinite(nodes.minutes[network.u]) | np.isfinite(nodes.minutes[network.v])
-    cached = network._cache.get("reaching")
-    if cached is None or not np.array_equal(cached[0], reaching):
-        kept = np.flatnonzero(reaching)
-        sub = Network(x=network.x, y=network.y, u=network.u[kept], v=network.v[kept],
-                      minutes_uv=network.minutes_uv[kept], minutes_vu=network.minutes_vu[kept], crs=network.crs)
-        cached = network._cache["reaching"] = (reaching, kept, sub)
-    _, kept, sub = cached
-    snap = snap_points(sub, x, y, limit_m)
-    snap.edge[snap.snapped] = kept[snap.edge[snap.snapped]]
-    return snap

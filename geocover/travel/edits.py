@@ -27,7 +27,7 @@ from scipy.sparse.csgraph import dijkstra
 from geocover.network.graph import WALK_SPEED_KMH, Network
 from geocover.network.snapping import Snap, snap_points
 from geocover.travel.cells import Accessibility
-from geocover.travel.nearest import Direction, NodeTimes, _virtual_arcs, nearest_facility_nodes, point_minutes
+from geocover.travel.nearest import Direction, NodeTimes, nearest_facility_nodes, point_minutes, virtual_arcs
 
 
 def add_facility(
@@ -272,7 +272,7 @@ def _research_nodes(old: NodeTimes, network: Network, facilities: Snap, lost: np
     inner = lost[tail] & lost[head]
     entering = ~lost[tail] & lost[head] & (old.facility[tail] >= 0)
     ok = np.flatnonzero(facilities.snapped)
-    owner, ends, virtual_minutes = _virtual_arcs(network, facilities, ok, direction, offroad_kmh, None)
+    owner, ends, virtual_minutes = virtual_arcs(network, facilities, ok, direction, offroad_kmh, None)
     into = lost[ends]
     seed_node = np.concatenate([head[entering], ends[into]])
     seed_minutes = np.concatenate([old.minutes[tail[entering]] + arc_minutes[entering], virtual_minutes[into]])

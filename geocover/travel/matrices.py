@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from geocover.network.graph import WALK_SPEED_KMH, Network, ranges
 from geocover.network.snapping import Snap
-from geocover.travel.nearest import Direction, _same_segment_pairs, _toward_ends, _walk_minutes
+from geocover.travel.nearest import Direction, same_segment_pairs, toward_ends, walk_minutes
 from geocover.travel.search_blocks import BLOCK_BYTES, assemble_rows, search_blocks
 
 OFFSET_MINUTES = 2.0**-20
@@ -119,8 +119,8 @@ def facility_point_matrix(
     """
     ok = np.flatnonzero(points.snapped)
     sub = points.take(ok)
-    along_u, along_v = _toward_ends(network, sub, leaving=direction == "to")
-    walk = _walk_minutes(sub.offset_m, offroad_kmh)
+    along_u, along_v = toward_ends(network, sub, leaving=direction == "to")
+    walk = walk_minutes(sub.offset_m, offroad_kmh)
     by_node = sp.csc_matrix(node_matrix)
     fac_parts, point_parts, minute_parts = [], [], []
     for ends, along in ((network.u[sub.edge], along_u), (network.v[sub.edge], along_v)):
@@ -130,7 +130,7 @@ def facility_point_matrix(
         fac_parts.append(by_node.indices[at])
         point_parts.append(point)
         minute_parts.append(by_node.data[at] - OFFSET_MINUTES + along[point] + walk[point])
-    direct, direct_facility, direct_point = _same_segment_pairs(
+    direct, direct_facility, direct_point = same_segment_pairs(
         network, sub, facilities, direction, offroad_kmh, None
     )
     fac_parts.append(direct_facility)
@@ -231,11 +231,11 @@ def facility_point_pairs(
     if not len(ok):
         return
     sub = points.take(ok)
-    along = _toward_ends(network, sub, leaving=direction == "to")
-    walk = _walk_minutes(sub.offset_m, offroad_kmh)
+    along = toward_ends(network, sub, leaving=direction == "to")
+    walk = walk_minutes(sub.offset_m, offroad_kmh)
     ends = network.u[sub.edge], network.v[sub.edge]
     # Pairs on one segment, by facility.
-    direct, facility, point = _same_segment_pairs(network, sub, facilities, direction, offroad_kmh, None)
+    direct, facility, point = same_segment_pairs(network, sub, facilities, direction, offroad_kmh, None)
     near = np.flatnonzero(direct + walk[point] <= limit_minutes)
     near = near[np.argsort(facility[near], kind="stable")]
     direct, direct_point = direct[near] + walk[point[near]], point[near]

@@ -46,19 +46,19 @@ class NodeTimes:
     direction: Direction
 
 
-def _walk_minutes(offset_m: np.ndarray, offroad_kmh: float) -> np.ndarray:
+def walk_minutes(offset_m: np.ndarray, offroad_kmh: float) -> np.ndarray:
     return offset_m / (offroad_kmh * 1000.0 / 60.0)
 
 
-def _facility_leg(
+def facility_leg(
     facilities: Snap, index: np.ndarray, offroad_kmh: float, delay_minutes: np.ndarray | None
 ) -> np.ndarray:
     """Minutes between facilities ``index`` and the road: the walked off-road leg plus any delay."""
-    leg = _walk_minutes(facilities.offset_m[index], offroad_kmh)
+    leg = walk_minutes(facilities.offset_m[index], offroad_kmh)
     return leg if delay_minutes is None else leg + np.asarray(delay_minutes, dtype=np.float64)[index]
 
 
-def _toward_ends(
+def toward_ends(
     network: Network, snap: Snap, leaving: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Minutes along the segment between each snapped position and its ``u`` and ``v`` ends.
@@ -78,7 +78,7 @@ def _part(share: np.ndarray, minutes: np.ndarray) -> np.ndarray:
     return np.where(share == 0.0, 0.0, share * np.where(share == 0.0, 0.0, minutes))
 
 
-def _virtual_arcs(
+def virtual_arcs(
     network: Network,
     facilities: Snap,
     ok: np.ndarray,
@@ -94,8 +94,8 @@ def _virtual_arcs(
     """
     edge = facilities.edge[ok]
     sub = Snap(edge, facilities.fraction[ok], facilities.offset_m[ok])
-    at_u, at_v = _toward_ends(network, sub, leaving=direction == "from")
-    walk = _facility_leg(facilities, ok, offroad_kmh, delay_minutes)
+    at_u, at_v = toward_ends(network, sub, leaving=direction == "from")
+    walk = facility_leg(facilities, ok, offroad_kmh, delay_minutes)
     end_u, end_v = network.u[edge], network.v[edge]
     loop = end_u == end_v
     weights = np.column_stack([np.where(loop, np.minimum(walk + at_u, walk + at_v), walk + at_u),
@@ -119,7 +119,7 @@ def _with_sources(base: sp.csr_matrix, owner: np.ndarray, heads: np.ndarray, min
     return sp.csr_matrix((np.concatenate([base.data, minutes[order]]), indices, indptr), shape=(size, size))
 
 
-def _facility_graph(
+def facility_graph(
     network: Network,
     facilities: Snap,
     ok: np.ndarray,
@@ -130,10 +130,10 @@ def _facility_graph(
     """The network searched in ``direction`` with facilities ``ok`` appended as virtual nodes.
 
     Virtual node ``network.n_nodes + k`` stands for facility ``ok[k]``; its only arcs lead out of
-    it, to the two ends of its segment (:func:`_virtual_arcs`). No arc enters a virtual node, so a
+    it, to the two ends of its segment (:func:`virtual_arcs`). No arc enters a virtual node, so a
     search from one never passes through another.
     """
-    owner, heads, minutes = _virtual_arcs(network, facilities, ok, direction, offroad_kmh, delay_minutes)
+    owner, heads, minutes = virtual_arcs(network, facilities, ok, direction, offroad_kmh, delay_minutes)
     return _with_sources(network.csr(reverse=direction == "to"), owner, heads, minutes, len(ok))
 
 
@@ -181,7 +181,7 @@ def nearest_facility_nodes(
         minutes, source = _search_chains(network, found, facilities, ok, direction, offroad_kmh, limit_minutes,
                                          delay_minutes)
     else:
-        graph = _facility_graph(network, facilities, ok, direction, offroad_kmh, delay_minutes)
+        graph = facility_graph(network, facilities, ok, direction, offroad_kmh, delay_minutes)
         minutes, _, source = dijkstra(graph, directed=True, indices=n + np.arange(len(ok)), min_only=True,
                                       return_predecessors=True, limit=limit_minutes)
         minutes, source = minutes[:n], np.where(source[:n] >= n, source[:n] - n, -1)
@@ -193,7 +193,7 @@ def _search_chains(network: Network, found: Chains, facilities: Snap, ok: np.nda
                    offroad_kmh: float, limit_minutes: float, delay_minutes: np.ndarray | None
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Per node, minutes to the nearest facility and its position in ``ok`` (-1 none), on the junction graph."""
-    owner, heads, weights = _virtual_arcs(network, facilities, ok, direction, offroad_kmh, delay_minutes)
+    owner, heads, weights = virtual_arcs(network, facilities, ok, direction, offroad_kmh, delay_minutes)
     on_chain = found.index[heads] < 0
     x, from_x, w = heads[on_chain], owner[on_chain], weights[on_chain]
     to_start, to_end = found.to_ends(x)
@@ -273,7 +273,7 @@ def point_minutes(
     if len(ok) == 0:
         return minutes, facility
     sub = points.take(ok)
-    along_u, along_v = _toward_ends(network, sub, leaving=nodes.direction == "to")
+    along_u, along_v = toward_ends(network, sub, leaving=nodes.direction == "to")
     node_u, node_v = network.u[sub.edge], network.v[sub.edge]
     via_u = along_u + nodes.minutes[node_u]
     via_v = along_v + nodes.minutes[node_v]
@@ -286,7 +286,7 @@ def point_minutes(
         better = same_minutes < best[same_point]
         best[same_point[better]] = same_minutes[better]
         best_facility[same_point[better]] = same_facility[better]
-    best = best + _walk_minutes(sub.offset_m, offroad_kmh)
+    best = best + walk_minutes(sub.offset_m, offroad_kmh)
     reachable = np.isfinite(best)
     minutes[ok] = best
     facility[ok] = np.where(reachable, best_facility, -1)
@@ -302,7 +302,7 @@ def _same_segment(
     delay_minutes: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Best direct time along a shared segment, for points whose segment holds a facility."""
-    minutes, facility, point = _same_segment_pairs(network, points, facilities, direction, offroad_kmh, delay_minutes)
+    minutes, facility, point = same_segment_pairs(network, points, facilities, direction, offroad_kmh, delay_minutes)
     order = np.lexsort((facility, minutes, point))
     first = np.ones(len(order), dtype=bool)
     first[1:] = point[order][1:] != point[order][:-1]
@@ -310,7 +310,7 @@ def _same_segment(
     return minutes[best], facility[best], point[best]
 
 
-def _same_segment_pairs(
+def same_segment_pairs(
     network: Network,
     points: Snap,
     facilities: Snap,
@@ -338,5 +338,5 @@ def _same_segment_pairs(
     minutes = np.where(
         forward, _part(end - start, network.minutes_uv[e]), _part(start - end, network.minutes_vu[e])
     )
-    minutes = minutes + _facility_leg(facilities, f, offroad_kmh, delay_minutes)
+    minutes = minutes + facility_leg(facilities, f, offroad_kmh, delay_minutes)
     return minutes, f, p

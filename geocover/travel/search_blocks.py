@@ -16,7 +16,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from geocover.network.graph import Network, ranges
 from geocover.network.snapping import Snap
-from geocover.travel.nearest import Direction, _facility_graph
+from geocover.travel.nearest import Direction, facility_graph
 
 BLOCK_BYTES = 2**23
 """Largest dense block one ``dijkstra`` call may return (chunk × searched nodes × 8 bytes), 8 MiB.
@@ -98,7 +98,7 @@ def search_blocks(
     ok = np.flatnonzero(facilities.snapped)
     if not len(ok) or not n:
         return
-    graph = _facility_graph(network, facilities, ok, direction, offroad_kmh, None)
+    graph = facility_graph(network, facilities, ok, direction, offroad_kmh, None)
     scratch = np.full(graph.shape[0], -1, dtype=np.int64)
     groups = search_groups(network, facilities, ok, limit_minutes)
     for nodes, group in merged_groups(groups, BLOCK_BYTES // 8, n) if merge else groups:

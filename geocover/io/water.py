@@ -1,0 +1,165 @@
+"""Water that off-road legs may not cross: the sea, lakes and rivers wider than a footbridge.
+
+A :class:`WaterMask` is a boolean raster (its own grid and CRS, usually the population raster's):
+the population raster's nodata inside its extent (WorldPop leaves the sea and large lakes without
+data), OSM ``natural=water`` and ``waterway=riverbank`` polygons (cells whose centre they hold) and
+``natural=coastline`` lines (every cell they touch). A straight off-road leg is sampled every half
+cell; it is blocked when a sample falls on water, except within the population cell it starts from
+and one water cell of the road (a coastal road or a riverside village whose own cell is partly water
+is still reached). Outside the raster
+nothing is known: no water.
+
+The land cells form connected regions (8-neighbours): a leg that is not blocked stays on one of
+them, which :mod:`geocover.travel.legs` uses to search only the roads of the cell's own island.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import rasterio.features
+import scipy.ndimage as ndi
+from affine import Affine
+
+END_CELLS = 1.0
+"""Cells at either end of a leg where water does not block it."""
+
+_SAMPLES = 2_000_000
+"""Leg samples tested at once, which bounds the memory of :meth:`WaterMask.blocked`."""
+
+
+@dataclass
+class WaterMask:
+    """Water cells on a north-up grid.
+
+    Attributes
+    ----------
+    water : numpy.ndarray of bool, shape (rows, cols)
+    transform : affine.Affine
+        Grid to CRS coordinates (cell corners).
+    crs : pyproj.CRS
+    """
+
+    water: np.ndarray
+    transform: Affine
+    crs: pyproj.CRS
+    _labels: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def pixels(self, x: np.ndarray, y: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
+        """Fractional ``(col, row)`` positions of points given in ``crs``."""
+        gx, gy = pyproj.Transformer.from_crs(crs, self.crs, always_xy=True).transform(x, y)
+        gx, gy = np.asarray(gx, dtype=np.float64), np.asarray(gy, dtype=np.float64)
+        inverse = ~self.transform
+        return inverse.a * gx + inverse.b * gy + inverse.c, inverse.d * gx + inverse.e * gy + inverse.f
+
+    def is_water(self, col: np.ndarray, row: np.ndarray) -> np.ndarray:
+        """Whether the cells holding fractional positions ``(col, row)`` are water (outside: no)."""
+        c, r = np.floor(col).astype(np.int64), np.floor(row).astype(np.int64)
+        inside = (r >= 0) & (r < self.water.shape[0]) & (c >= 0) & (c < self.water.shape[1])
+        out = np.zeros(len(c), dtype=bool)
+        out[inside] = self.water[r[inside], c[inside]]
+        return out
+
+    def blocked(self, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray, crs: pyproj.CRS,
+                start_cells: float = END_CELLS) -> np.ndarray:
+        """Whether each straight leg ``(x0, y0) -> (x1, y1)`` (in ``crs``) crosses water.
+
+        The leg is sampled at most half a cell apart; samples within ``start_cells`` cells of its start
+        (a population cell larger than the mask's: half its diagonal) and :data:`END_CELLS` of its end are
+        not tested.
+        """
+        n = len(x0)
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        c0, r0 = self.pixels(x0, y0, crs)
+        c1, r1 = self.pixels(x1, y1, crs)
+        length = np.hypot(c1 - c0, r1 - r0)
+        count = np.where(length > start_cells + END_CELLS, np.ceil(2.0 * length).astype(np.int64) + 1, 0)
+        out = np.zeros(n, dtype=bool)
+        chunk = np.searchsorted(np.cumsum(count), np.arange(1, int(count.sum()) // _SAMPLES + 2) * _SAMPLES)
+        for lo, hi in zip(np.r_[0, chunk[:-1]], chunk, strict=True):  # legs by chunks of about _SAMPLES samples
+            if hi > lo:
+                out[lo:hi] = self._wet(c0[lo:hi], r0[lo:hi], c1[lo:hi], r1[lo:hi], length[lo:hi], count[lo:hi],
+                                       start_cells)
+        return out
+
+    def _wet(self, c0: np.ndarray, r0: np.ndarray, c1: np.ndarray, r1: np.ndarray, length: np.ndarray,
+             count: np.ndarray, start_cells: float) -> np.ndarray:
+        """:meth:`blocked` of legs given in cells, with ``count`` samples each."""
+        leg = np.repeat(np.arange(len(count)), count)
+        step = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        t = step / np.maximum(count[leg] - 1, 1)
+        along = t * length[leg]
+        tested = (along >= start_cells) & (length[leg] - along >= END_CELLS)
+        leg, t = leg[tested], t[tested]
+        wet = self.is_water(c0[leg] + t * (c1[leg] - c0[leg]), r0[leg] + t * (r1[leg] - r0[leg]))
+        return np.bincount(leg[wet], minlength=len(count)) > 0
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Land region of every cell (8-neighbours), 0 on water; the land beyond the grid's edge is region 1."""
+        if self._labels is None:
+            land = np.pad(~self.water, 1, constant_values=True)
+            self._labels = ndi.label(land, structure=np.ones((3, 3), dtype=bool))[0]
+        return self._labels
+
+    def cells_across(self, transform: Affine, crs: pyproj.CRS, row: int = 0, col: int = 0) -> float:
+        """Half the diagonal of cell ``(row, col)`` of another grid, in cells of this mask: how far from a
+        centre of that grid water does not count."""
+        cols, rows = np.array([col + 0.5, col]), np.array([row + 0.5, row])
+        x = transform.a * cols + transform.b * rows + transform.c
+        y = transform.d * cols + transform.e * rows + transform.f
+        c, r = self.pixels(x, y, crs)
+        return float(np.hypot(c[1] - c[0], r[1] - r[0]))
+
+    def regions_near(self, col: np.ndarray, row: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+        """Land regions within ``radius`` cells (square) of each position: ``(point, region)`` pairs, no repeats.
+
+        A point with no land that near is paired with the region of the nearest land beyond.
+        """
+        labels = self.labels
+        c = np.clip(np.floor(col).astype(np.int64) + 1, 0, labels.shape[1] - 1)
+        r = np.clip(np.floor(row).astype(np.int64) + 1, 0, labels.shape[0] - 1)
+        offsets = np.arange(-radius, radius + 1)
+        dr, dc = (a.ravel() for a in np.meshgrid(offsets, offsets, indexing="ij"))
+        rr = np.clip(r[:, None] + dr[None, :], 0, labels.shape[0] - 1)
+        cc = np.clip(c[:, None] + dc[None, :], 0, labels.shape[1] - 1)
+        found = labels[rr, cc]
+        none = ~(found > 0).any(axis=1)
+        if none.any():
+            nearest = ndi.distance_transform_edt(labels == 0, return_distances=False, return_indices=True)
+            found[none, 0] = labels[nearest[0][r[none], c[none]], nearest[1][r[none], c[none]]]
+        found = np.sort(found, axis=1)
+        first = np.ones(found.shape, dtype=bool)
+        first[:, 1:] = found[:, 1:] != found[:, :-1]
+        keep = first & (found > 0)
+        return np.nonzero(keep)[0], found[keep]
+
+
+def with_water_shapes(mask: WaterMask, shapes: gpd.GeoDataFrame) -> WaterMask:
+    """``mask`` with water polygons (cells whose centre they hold) and coastlines (cells they touch) added.
+
+    Parameters
+    ----------
+    mask : WaterMask
+    shapes : geopandas.GeoDataFrame
+        Polygons and lines, e.g. from :func:`geocover.io.osm.read_water`, any CRS.
+
+    Returns
+    -------
+    WaterMask
+    """
+    water = mask.water.copy()
+    if len(shapes):
+        geometry = shapes.geometry.to_crs(mask.crs)
+        areas = [g for g in geometry if g.geom_type in ("Polygon", "MultiPolygon")]
+        lines = [g for g in geometry if g.geom_type in ("LineString", "MultiLineString")]
+        for found, touched in ((areas, False), (lines, True)):
+            if found:
+                water |= rasterio.features.rasterize([(g, 1) for g in found], out_shape=water.shape,
+                                                     transform=mask.transform, all_touched=touched,
+                                                     dtype="uint8").astype(bool)
+    return WaterMask(water, mask.transform, mask.crs)
