@@ -75,6 +75,23 @@ def test_a_lake_between_a_cell_and_the_nearest_road_forces_the_road_on_the_other
     assert np.isinf(short.minutes[CELL]) and short.cell_snap.edge[0] == -1
 
 
+def test_a_facility_beside_a_lake_joins_the_road_on_its_own_side():
+    """A facility 450 m from road A across the lake and 550 m from road B on its own side walks to B (#18: no
+    off-road leg crosses water, facilities' included); without the lake it joins A."""
+    network = _roads(ROAD_POINTS, [(0, 1), (2, 3)])
+    facilities = _points([(2050, 1000)])
+    cell = (36, 5)  # x 500-600 m, y 300-400 m: beside road B
+    dry = cell_accessibility(network, facilities, _grid([cell], None), offroad_kmh=WALK_KMH)
+    assert dry.facility_snap.edge[0] == 0 and dry.facility_snap.offset_m[0] == pytest.approx(450.0)
+    wet = cell_accessibility(network, facilities, _grid([cell], _lake()), offroad_kmh=WALK_KMH)
+    assert wet.facility_snap.edge[0] == 1 and wet.facility_snap.offset_m[0] == pytest.approx(550.0)
+    road = ROAD_KMH * 1000.0 / 60.0
+    np.testing.assert_allclose(wet.minutes[cell], 550 / SPEED + (2050 - 550) / road + 100 / SPEED, rtol=1e-9)
+    lake = shapely.box(X0 + 1000, Y0 + 1100, X0 + 3000, Y0 + 1400)
+    assert shapely.LineString([(X0 + 2050, Y0 + 1000), (X0 + 2050, Y0 + 1450)]).intersects(lake)
+    assert not shapely.LineString([(X0 + 2050, Y0 + 1000), (X0 + 2050, Y0 + 450)]).intersects(lake)
+
+
 def test_the_old_definition_ignores_water():
     network = _roads(ROAD_POINTS, [(0, 1), (2, 3)])
     facilities = _points([(0, 1450), (0, 450)])

@@ -12,7 +12,7 @@ import pyproj
 from geocover.io.population import PopulationGrid
 from geocover.network.graph import WALK_SPEED_KMH, Network
 from geocover.network.snapping import Snap, snap_points
-from geocover.travel.legs import best_legs
+from geocover.travel.legs import best_legs, dry_snaps
 from geocover.travel.nearest import Direction, NodeTimes, nearest_facility_nodes, point_minutes
 
 OFFROAD_MAX_M = 5000.0
@@ -147,6 +147,10 @@ def cell_accessibility(
     """
     limit_m = cut_off_m(snap_max_m, offroad_max_m)
     facility_snap = snap_facilities(network, facilities, limit_m)
+    if snap_max_m is None and grid.water is not None and len(facilities):
+        points = facilities.geometry.to_crs(network.crs)
+        facility_snap = dry_snaps(network, grid.water, points.x.to_numpy(), points.y.to_numpy(), facility_snap,
+                                  limit_m, grid.water.cells_across(grid.transform, grid.crs))
     nodes = nearest_facility_nodes(network, facility_snap, direction=direction, offroad_kmh=offroad_kmh,
                                    delay_minutes=delay_minutes)
     if cell_snap is None:

@@ -135,6 +135,64 @@ def best_legs(network: Network, nodes: NodeTimes, facilities: Snap, x: np.ndarra
     return Snap(edge, fraction, offset), minutes, facility
 
 
+
+def dry_snaps(network: Network, water: WaterMask | None, x: np.ndarray, y: np.ndarray, snap: Snap, limit_m: float,
+              start_cells: float = END_CELLS) -> Snap:
+    """``snap`` (points' nearest roads, e.g. facilities') with every leg that crosses ``water`` replaced by the
+    nearest dry point of any road within ``limit_m``, or unsnapped when there is none; other legs kept.
+
+    Parameters
+    ----------
+    network : Network
+    water : WaterMask or None
+        None: ``snap`` unchanged.
+    x, y : numpy.ndarray
+        The points in ``network.crs``, metres.
+    snap : Snap
+        Their nearest segments (:func:`geocover.network.snapping.snap_points`).
+    limit_m : float
+        Longest off-road leg, metres.
+    start_cells : float
+        Cells of ``water`` around each point where water does not count.
+    """
+    if water is None or not snap.snapped.any():
+        return snap
+    pieces = _Pieces(network, water, start_cells)
+    ok = np.flatnonzero(snap.snapped)
+    wet = ok[pieces.crosses(x[ok], y[ok], snap.edge[ok], snap.fraction[ok])]
+    if not len(wet):
+        return snap
+    edge, fraction, offset = snap.edge.copy(), snap.fraction.copy(), snap.offset_m.copy()
+    edge[wet], fraction[wet], offset[wet] = -1, 0.0, np.inf
+    boxes = component_boxes(network)
+    point, region = pieces.regions(x[wet], y[wet])
+    for p, r in zip(wet[point], region, strict=True):
+        box_m = np.hypot(np.maximum.reduce([boxes[0] - x[p], x[p] - boxes[2], np.zeros(len(boxes[0]))]),
+                         np.maximum.reduce([boxes[1] - y[p], y[p] - boxes[3], np.zeros(len(boxes[0]))]))
+        for c in np.argsort(box_m, kind="stable"):
+            if box_m[c] > min(limit_m, offset[p]):
+                break
+            e, f, o = pieces.nearest_dry(int(c), x[p:p + 1], y[p:p + 1], np.array([r]),
+                                         np.array([min(limit_m, offset[p])]))
+            if e[0] >= 0 and (o[0], e[0]) < (offset[p], edge[p] if edge[p] >= 0 else np.iinfo(np.int64).max):
+                edge[p], fraction[p], offset[p] = e[0], f[0], o[0]
+    return Snap(edge, fraction, offset)
+
+
+def component_boxes(network: Network) -> np.ndarray:
+    """Bounding box (west, south, east, north rows; metres) of every connected piece of road; cached."""
+    if "component_boxes" not in network._cache:
+        component = segment_components(network)
+        n = component.max(initial=-1) + 1
+        boxes = np.vstack([np.full(n, np.inf), np.full(n, np.inf), np.full(n, -np.inf), np.full(n, -np.inf)])
+        for ends in (network.u, network.v):
+            np.minimum.at(boxes[0], component, network.x[ends])
+            np.minimum.at(boxes[1], component, network.y[ends])
+            np.maximum.at(boxes[2], component, network.x[ends])
+            np.maximum.at(boxes[3], component, network.y[ends])
+        network._cache["component_boxes"] = boxes
+    return network._cache["component_boxes"]
+
 class _Pieces:
     """The connected components of a network, their bounding boxes and KD-trees of samples; cached on the
     network for the last water mask (they depend on the roads and the water, not on the facilities)."""
@@ -196,10 +254,7 @@ class _Pieces:
             data = self.index.points[self.sample[mine]]
             tree = cKDTree(np.column_stack([data, self.region[mine] * _APART_M]), balanced_tree=False,
                            compact_nodes=False)
-            net, segments = self.network, np.flatnonzero(self.component == c)
-            ends_x = np.concatenate([net.x[net.u[segments]], net.x[net.v[segments]]])
-            ends_y = np.concatenate([net.y[net.u[segments]], net.y[net.v[segments]]])
-            box = (ends_x.min(), ends_y.min(), ends_x.max(), ends_y.max())  # the roads' own extent, not the samples'
+            box = tuple(component_boxes(self.network)[:, c])  # the roads' own extent, not the samples'
             self.trees[c] = (tree, self.sample[mine], box)
         return self.trees[c]
 
