@@ -157,3 +157,29 @@ def test_a_scenario_takes_the_connected_road_for_a_cell_beside_an_isolated_track
     config.snap_max_m, config.offroad_max_m = None, 3000.0
     pipeline.run_scenario(config, progress=False, polygons=False)
     assert seen == {"snap_max_m": None, "offroad_max_m": 3000.0}  # the detour rule is on in a scenario run
+
+
+def test_travel_time_tif_band_two_holds_the_off_road_minutes(tmp_path):
+    """#18: the cell output reports the off-road part separately: band 2 of travel_time.tif is the walk to the
+    cell's road (offset / walking speed), never more than the whole time of band 1 where a facility is reached."""
+    from pathlib import Path
+
+    import rasterio
+
+    from geocover.config import load_config
+    from geocover.pipeline import run_scenario
+    from geocover.render.writers import write_travel_time
+
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml")
+    result = run_scenario(config, progress=False, polygons=False)
+    write_travel_time(result, tmp_path / "travel_time.tif")
+    with rasterio.open(tmp_path / "travel_time.tif") as tif:
+        assert tif.count == 2 and "off-road" in tif.descriptions[1]
+        total, walk = tif.read(1), tif.read(2)
+    grid, snap = result.access.grid, result.access.cell_snap
+    speed = config.offroad_kmh * 1000.0 / 60.0
+    expected = np.where(snap.snapped, snap.offset_m / speed, -1.0)
+    np.testing.assert_allclose(walk[grid.valid], expected, rtol=1e-6, atol=1e-5)
+    assert np.all(walk[~grid.valid] == -9999)
+    reached = grid.valid & (total >= 0)
+    assert reached.any() and np.all(walk[reached] <= total[reached] + 1e-4)

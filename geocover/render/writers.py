@@ -43,11 +43,13 @@ MORE_THAN_CODE = -2.0
 
 
 def write_travel_time(result: ScenarioResult, path: Path, more_than_minutes: float | None = None) -> None:
-    """GeoTIFF of minutes to the nearest facility per population cell (float32).
+    """GeoTIFF of minutes to the nearest facility per population cell (float32), band 1.
 
     Cells with no facility reachable hold -1; cells outside the data or the study
     area hold the nodata value -9999; with ``more_than_minutes`` (a batch run, whose cells beyond it
-    have no exact time), cells beyond it hold -2.
+    have no exact time), cells beyond it hold -2. Band 2, when the run snapped every cell itself,
+    holds the off-road part of band 1: the minutes walked from the cell centre to its road at
+    ``offroad_kmh`` (-1 where the cell joins no road).
     """
     grid = result.access.grid
     minutes = result.access.minutes
@@ -57,15 +59,22 @@ def write_travel_time(result: ScenarioResult, path: Path, more_than_minutes: flo
         description = f"minutes to nearest facility (-1: none reachable; -2: more than {more_than_minutes:g})"
         tags = {"more_than": str(MORE_THAN_CODE)}
     minutes = np.where(np.isfinite(minutes), minutes, UNREACHABLE_MINUTES)
-    minutes = np.where(grid.valid, minutes, NODATA_MINUTES).astype(np.float32)
+    bands = [np.where(grid.valid, minutes, NODATA_MINUTES).astype(np.float32)]
+    snap = result.access.cell_snap
+    if snap is not None and len(snap) == int(grid.valid.sum()):
+        walk = np.where(snap.snapped, snap.offset_m / (result.access.offroad_kmh * 1000.0 / 60.0), UNREACHABLE_MINUTES)
+        bands.append(grid.to_grid(walk, NODATA_MINUTES).astype(np.float32))
     profile = {
-        "driver": "GTiff", "height": grid.shape[0], "width": grid.shape[1], "count": 1,
+        "driver": "GTiff", "height": grid.shape[0], "width": grid.shape[1], "count": len(bands),
         "dtype": "float32", "crs": grid.crs.to_wkt(), "transform": grid.transform,
         "nodata": NODATA_MINUTES, "compress": "deflate",
     }
     with rasterio.open(path, "w", **profile) as dst:
-        dst.write(minutes, 1)
+        for band, values in enumerate(bands, start=1):
+            dst.write(values, band)
         dst.set_band_description(1, description)
+        if len(bands) == 2:
+            dst.set_band_description(2, "off-road minutes: walk from the cell centre to its road (-1: none)")
         dst.update_tags(mode=result.config.mode, unreachable=str(UNREACHABLE_MINUTES), **tags)
 
 
