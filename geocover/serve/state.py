@@ -354,7 +354,8 @@ def _per_row(service: ServiceResult, result: ScenarioResult) -> Accessibility:
     """A service's travel times with one facility snap per row of the facility table, the rows that do
     not offer it unsnapped (the form :mod:`geocover.travel.edits` updates)."""
     network = result.networks[service.config.mode]
-    snap = snap_facilities(network, result.facilities, result.config.snap_limit_m)
+    snap = snap_facilities(network, result.facilities, result.config.snap_limit_m,
+                           service.access.grid if service.access.cell_nearest is not None else None)
     offers = np.zeros(len(result.facilities), dtype=bool)
     offers[service.facility_rows] = True
     snap = Snap(np.where(offers, snap.edge, -1), snap.fraction, np.where(offers, snap.offset_m, np.inf))

@@ -38,6 +38,11 @@ class Accessibility:
         shortest time, see :func:`cell_accessibility`).
     offroad_kmh : float
         Walking speed on the off-road legs, km/h.
+    cell_nearest : Snap or None
+        With off-road legs (no ``snap_max_m``): each valid cell's nearest road, cut at ``limit_m``, from
+        which :func:`answer_cells` chooses again when the facilities change (a facility added, moved, closed).
+    limit_m : float
+        Longest off-road leg of the run, metres.
     """
 
     grid: PopulationGrid
@@ -47,6 +52,8 @@ class Accessibility:
     facility_snap: Snap
     cell_snap: Snap
     offroad_kmh: float = WALK_SPEED_KMH
+    cell_nearest: Snap | None = None
+    limit_m: float = OFFROAD_MAX_M
 
     @property
     def offroad_minutes(self) -> np.ndarray:
@@ -74,7 +81,8 @@ def _transformer(source: str, target: str) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(source, target, always_xy=True)
 
 
-def snap_facilities(network: Network, facilities: gpd.GeoDataFrame, snap_max_m: float | None = None) -> Snap:
+def snap_facilities(network: Network, facilities: gpd.GeoDataFrame, snap_max_m: float | None = None,
+                    grid: PopulationGrid | None = None) -> Snap:
     """Snap facility points (any CRS) to the network.
 
     Parameters
@@ -84,13 +92,26 @@ def snap_facilities(network: Network, facilities: gpd.GeoDataFrame, snap_max_m: 
         Point geometries.
     snap_max_m : float, optional
         Facilities farther from every road stay unsnapped and serve no one; ``None``: no cut-off.
+    grid : PopulationGrid, optional
+        With off-road legs, the grid whose water no facility's leg crosses (:func:`facility_points_snap`).
 
     Returns
     -------
     Snap
     """
     points = facilities.geometry.to_crs(network.crs)
-    return snap_points(network, points.x.to_numpy(), points.y.to_numpy(), snap_max_m)
+    return facility_points_snap(network, points.x.to_numpy(), points.y.to_numpy(), snap_max_m, grid)
+
+
+def facility_points_snap(network: Network, x: np.ndarray, y: np.ndarray, snap_max_m: float | None = None,
+                         grid: PopulationGrid | None = None) -> Snap:
+    """Facility points (``network.crs``) snapped to their nearest road; with a ``grid`` holding water, a leg that
+    crosses water is replaced by the nearest dry point of any road (:func:`geocover.travel.legs.dry_snaps`)."""
+    snap = snap_points(network, x, y, snap_max_m)
+    if grid is not None and grid.water is not None and len(x):
+        snap = dry_snaps(network, grid.water, x, y, snap, np.inf if snap_max_m is None else snap_max_m,
+                         grid.water.cells_across(grid.transform, grid.crs))
+    return snap
 
 
 def snap_cells(network: Network, grid: PopulationGrid, snap_max_m: float | None = None) -> Snap:
@@ -146,11 +167,7 @@ def cell_accessibility(
     Accessibility
     """
     limit_m = cut_off_m(snap_max_m, offroad_max_m)
-    facility_snap = snap_facilities(network, facilities, limit_m)
-    if snap_max_m is None and grid.water is not None and len(facilities):
-        points = facilities.geometry.to_crs(network.crs)
-        facility_snap = dry_snaps(network, grid.water, points.x.to_numpy(), points.y.to_numpy(), facility_snap,
-                                  limit_m, grid.water.cells_across(grid.transform, grid.crs))
+    facility_snap = snap_facilities(network, facilities, limit_m, grid if snap_max_m is None else None)
     nodes = nearest_facility_nodes(network, facility_snap, direction=direction, offroad_kmh=offroad_kmh,
                                    delay_minutes=delay_minutes)
     if cell_snap is None:
@@ -159,22 +176,51 @@ def cell_accessibility(
         far = cell_snap.offset_m > limit_m
         cell_snap = Snap(np.where(far, -1, cell_snap.edge), np.where(far, 0.0, cell_snap.fraction),
                          np.where(far, np.inf, cell_snap.offset_m))
-    if snap_max_m is None:
-        x, y = _to_network_crs(network, grid.crs, *grid.centres())
-        start = 0.0 if grid.water is None else grid.water.cells_across(grid.transform, grid.crs)
-        cell_snap, minutes, nearest = best_legs(network, nodes, facility_snap, x, y, cell_snap, limit_m, offroad_kmh,
-                                                delay_minutes, grid.water, start)
-    else:
-        minutes, nearest = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh,
-                                         delay_minutes=delay_minutes)
-    facility_grid = np.full(grid.shape, -1, dtype=np.int64)
-    facility_grid[grid.valid] = nearest
+    nearest_snap = cell_snap if snap_max_m is None else None
+    cell_snap, minutes, facility_grid = answer_cells(network, nodes, facility_snap, grid, cell_snap, nearest_snap,
+                                                     limit_m, offroad_kmh, delay_minutes)
     return Accessibility(
         grid=grid,
-        minutes=grid.to_grid(minutes),
+        minutes=minutes,
         facility=facility_grid,
         nodes=nodes,
         facility_snap=facility_snap,
         cell_snap=cell_snap,
         offroad_kmh=offroad_kmh,
+        cell_nearest=nearest_snap,
+        limit_m=limit_m,
     )
+
+
+def answer_cells(
+    network: Network,
+    nodes: NodeTimes,
+    facility_snap: Snap,
+    grid: PopulationGrid,
+    cell_snap: Snap,
+    nearest: Snap | None,
+    limit_m: float,
+    offroad_kmh: float,
+    delay_minutes: np.ndarray | None = None,
+) -> tuple[Snap, np.ndarray, np.ndarray]:
+    """Every valid cell's road, minutes and nearest facility from the node minutes of ``facility_snap``.
+
+    With ``nearest`` (off-road legs), each cell chooses again among the roads within ``limit_m``
+    (:func:`geocover.travel.legs.best_legs`); without it, cells keep ``cell_snap``.
+
+    Returns
+    -------
+    (Snap, numpy.ndarray, numpy.ndarray)
+        The cells' roads (valid-cell order), minutes and nearest facility row, both of ``grid.shape``.
+    """
+    if nearest is not None:
+        x, y = _to_network_crs(network, grid.crs, *grid.centres())
+        start = 0.0 if grid.water is None else grid.water.cells_across(grid.transform, grid.crs)
+        cell_snap, minutes, facility = best_legs(network, nodes, facility_snap, x, y, nearest, limit_m, offroad_kmh,
+                                                 delay_minutes, grid.water, start)
+    else:
+        minutes, facility = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh,
+                                          delay_minutes=delay_minutes)
+    facility_grid = np.full(grid.shape, -1, dtype=np.int64)
+    facility_grid[grid.valid] = facility
+    return cell_snap, grid.to_grid(minutes), facility_grid

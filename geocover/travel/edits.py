@@ -25,8 +25,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from geocover.network.graph import WALK_SPEED_KMH, Network
-from geocover.network.snapping import Snap, snap_points
-from geocover.travel.cells import Accessibility
+from geocover.network.snapping import Snap
+from geocover.travel.cells import Accessibility, answer_cells, facility_points_snap
 from geocover.travel.nearest import Direction, NodeTimes, nearest_facility_nodes, point_minutes, virtual_arcs
 
 
@@ -70,8 +70,8 @@ def add_facility(
     grown = _with_facility_snap(access, _concat(access.facility_snap, _empty_snap()))
     if not serving:
         return grown
-    return _open(grown, network, len(access.facility_snap), _snap_one(network, x, y, snap_max_m, crs), offroad_kmh,
-                 direction)
+    return _open(grown, network, len(access.facility_snap), _snap_one(access, network, x, y, snap_max_m, crs),
+                 offroad_kmh, direction)
 
 
 def remove_facility(
@@ -126,7 +126,7 @@ def move_facility(
     Accessibility
     """
     _check_index(access, index)
-    snap = _snap_one(network, x, y, snap_max_m, crs)
+    snap = _snap_one(access, network, x, y, snap_max_m, crs)
     return _open(_close(access, network, index, offroad_kmh, direction), network, index, snap, offroad_kmh, direction)
 
 
@@ -176,7 +176,7 @@ def retier_facility(
         return closed
     if x is None or y is None or snap_max_m is None:
         raise ValueError("a facility that starts serving needs its x, y and snap_max_m")
-    return _open(closed, network, index, _snap_one(network, x, y, snap_max_m, crs), offroad_kmh, direction)
+    return _open(closed, network, index, _snap_one(access, network, x, y, snap_max_m, crs), offroad_kmh, direction)
 
 
 def _check_index(access: Accessibility, index: int) -> None:
@@ -203,10 +203,14 @@ def _with_facility_snap(access: Accessibility, snap: Snap) -> Accessibility:
     return replace(access, facility_snap=snap)
 
 
-def _snap_one(network: Network, x: float, y: float, snap_max_m: float, crs: pyproj.CRS | str | None) -> Snap:
+def _snap_one(access: Accessibility, network: Network, x: float, y: float, snap_max_m: float,
+              crs: pyproj.CRS | str | None) -> Snap:
+    """One facility snapped as the run snapped its facilities (with off-road legs, no leg across water)."""
     if crs is not None:
         x, y = pyproj.Transformer.from_crs(crs, network.crs, always_xy=True).transform(x, y)
-    return snap_points(network, np.array([x], dtype=np.float64), np.array([y], dtype=np.float64), snap_max_m)
+    grid = access.grid if access.cell_nearest is not None else None
+    return facility_points_snap(network, np.array([x], dtype=np.float64), np.array([y], dtype=np.float64),
+                                snap_max_m, grid)
 
 
 def _open(access: Accessibility, network: Network, index: int, snap: Snap, offroad_kmh: float,
@@ -220,6 +224,8 @@ def _open(access: Accessibility, network: Network, index: int, snap: Snap, offro
     alone = nearest_facility_nodes(network, snap, direction=direction, offroad_kmh=offroad_kmh, limit_minutes=bound)
     better = alone.minutes < old.minutes
     nodes = NodeTimes(np.where(better, alone.minutes, old.minutes), np.where(better, index, old.facility), direction)
+    if access.cell_nearest is not None:
+        return _answer_again(access, network, nodes, facility_snap)
     grid, cells = access.grid, access.cell_snap
     edge = np.maximum(cells.edge, 0)
     near = cells.snapped & (better[network.u[edge]] | better[network.v[edge]] | (cells.edge == snap.edge[0]))
@@ -240,6 +246,8 @@ def _close(access: Accessibility, network: Network, index: int, offroad_kmh: flo
     facility_snap = _set_snap(access.facility_snap, index, _empty_snap())
     nodes = _research_nodes(access.nodes, network, facility_snap, access.nodes.facility == index, offroad_kmh,
                             direction)
+    if access.cell_nearest is not None:
+        return _answer_again(access, network, nodes, facility_snap)
     grid = access.grid
     served = np.flatnonzero(access.facility[grid.valid] == index)
     minutes, facility = access.minutes.copy(), access.facility.copy()
@@ -249,6 +257,15 @@ def _close(access: Accessibility, network: Network, index: int, offroad_kmh: flo
         rows, cols = (axis[served] for axis in np.nonzero(grid.valid))
         minutes[rows, cols], facility[rows, cols] = new_minutes, new_facility
     return replace(access, minutes=minutes, facility=facility, nodes=nodes, facility_snap=facility_snap)
+
+
+def _answer_again(access: Accessibility, network: Network, nodes: NodeTimes, facility_snap: Snap) -> Accessibility:
+    """``access`` with every cell choosing its road again (off-road legs: a changed facility can make a farther
+    piece of road the better one), from the updated node minutes."""
+    cell_snap, minutes, facility = answer_cells(network, nodes, facility_snap, access.grid, access.cell_snap,
+                                                access.cell_nearest, access.limit_m, access.offroad_kmh)
+    return replace(access, minutes=minutes, facility=facility, nodes=nodes, facility_snap=facility_snap,
+                   cell_snap=cell_snap)
 
 
 def _research_nodes(old: NodeTimes, network: Network, facilities: Snap, lost: np.ndarray, offroad_kmh: float,
