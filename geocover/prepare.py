@@ -26,7 +26,7 @@ from geocover.io.road_lines import read_road_lines, road_lines_problems
 from geocover.io.sniff import pbf_problems, raster_problems
 from geocover.io.statistics import read_statistics
 from geocover.io.vectors import read_vector, vector_problems
-from geocover.io.water import WaterMask, with_water_shapes
+from geocover.io.water import WaterMask, with_blocked_cells, with_water_shapes
 from geocover.io.zones import study_area
 from geocover.network.combine import combine_roads
 
@@ -257,7 +257,8 @@ def load_population(
     With neither a raster nor points, the official count of each zone of ``rescale_level``
     is spread evenly over the zone's cells of a ``cell_m`` grid. With off-road legs (no ``snap_max_m``)
     and an OSM PBF, the grid's water (the raster's nodata) gains the OSM lakes and riverbanks (and the
-    coastlines when the grid has no raster nodata to tell the sea).
+    coastlines when the grid has no raster nodata to tell the sea), and the cells a land-cover factor
+    raster (``offroad.landcover_factor``) blocks with factor 0.
     """
     population = config.population
     if population.raster is not None:
@@ -288,6 +289,9 @@ def load_population(
             shapes = shapes[shapes["kind"] != "coastline"]
         water = grid.water or WaterMask(np.zeros(grid.shape, dtype=bool), grid.transform, grid.crs)
         grid = replace(grid, water=with_water_shapes(water, shapes))
+    if config.snap_max_m is None and config.offroad is not None and config.offroad.landcover_factor is not None:
+        water = grid.water or WaterMask(np.zeros(grid.shape, dtype=bool), grid.transform, grid.crs)
+        grid = replace(grid, water=with_blocked_cells(water, config.offroad.landcover_factor))
     return grid
 
 

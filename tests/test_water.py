@@ -174,3 +174,25 @@ def test_comoros_islands_stay_apart_with_a_100_km_off_road_reach(comoros):
     served = crossing.facility[grid.valid]
     ok = (served >= 0) & (cell_island >= 0)
     assert (facility_island[doctors][served[ok]] != cell_island[ok]).any()
+
+
+def test_a_land_cover_factor_raster_blocks_legs_where_its_factor_is_zero(tmp_path):
+    """Land cover tells water too (#18): the cells of ``offroad.landcover_factor`` with factor 0 join the water
+    mask, read onto the grid from a finer raster; the lake drawn that way acts as the lake of the first test."""
+    import rasterio
+
+    factor = np.ones((80, 80), dtype=np.float32)  # 50 m pixels over the same 4 km square
+    factor[52:58, 20:60] = 0.0  # y 1400..1100 m, x 1000..3000 m: the lake
+    factor[0:4, 0:4] = 0.5  # forest: slower, not blocked
+    with rasterio.open(tmp_path / "factor.tif", "w", driver="GTiff", height=80, width=80, count=1, dtype="float32",
+                       crs=CRS.to_wkt(), transform=Affine(50.0, 0.0, X0, 0.0, -50.0, Y0 + 4000.0)) as dst:
+        dst.write(factor, 1)
+    from geocover.io.water import with_blocked_cells
+
+    transform = Affine(CELL_M, 0.0, X0, 0.0, -CELL_M, Y0 + 4000.0)
+    mask = with_blocked_cells(WaterMask(np.zeros((40, 40), dtype=bool), transform, CRS), tmp_path / "factor.tif")
+    np.testing.assert_array_equal(mask.water, _lake())
+    network = _roads(ROAD_POINTS + [(2050, 1450)], [(0, 4), (4, 1), (2, 3)])
+    grid = PopulationGrid(np.ones((40, 40)), _grid([CELL], None).valid, transform, CRS, water=mask)
+    wet = cell_accessibility(network, _points([(1650, 1450), (0, 450)]), grid, offroad_kmh=WALK_KMH)
+    np.testing.assert_allclose(wet.minutes[CELL], 500 / SPEED + 2050 / (ROAD_KMH * 1000 / 60), rtol=1e-12)

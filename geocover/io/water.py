@@ -16,11 +16,13 @@ them, which :mod:`geocover.travel.legs` uses to search only the roads of the cel
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pyproj
 import rasterio.features
+import rasterio.warp
 import scipy.ndimage as ndi
 from affine import Affine
 
@@ -163,3 +165,24 @@ def with_water_shapes(mask: WaterMask, shapes: gpd.GeoDataFrame) -> WaterMask:
                                                      transform=mask.transform, all_touched=touched,
                                                      dtype="uint8").astype(bool)
     return WaterMask(water, mask.transform, mask.crs)
+
+
+def with_blocked_cells(mask: WaterMask, factor_raster: str | Path) -> WaterMask:
+    """``mask`` with the cells a land-cover speed-factor raster blocks (factor 0: water, as
+    ``offroad.landcover_factor`` reads it) added, the raster read onto the mask's grid (nearest pixel).
+
+    Parameters
+    ----------
+    mask : WaterMask
+    factor_raster : str or Path
+        Speed factors (1 open ground, 0 blocked), any CRS; its nodata blocks nothing.
+
+    Returns
+    -------
+    WaterMask
+    """
+    factor = np.full(mask.water.shape, np.nan, dtype=np.float64)
+    with rasterio.open(factor_raster) as src:
+        rasterio.warp.reproject(rasterio.band(src, 1), factor, dst_transform=mask.transform, dst_crs=mask.crs,
+                                dst_nodata=np.nan, resampling=rasterio.warp.Resampling.nearest)
+    return WaterMask(mask.water | (factor == 0.0), mask.transform, mask.crs)
