@@ -68,7 +68,7 @@ def test_travel_time_raster_codes_cells_beyond_the_batch_limit(tmp_path):
 
     grid = PopulationGrid(np.ones((1, 5)), np.array([[True, True, True, True, False]]),
                           Affine(100.0, 0.0, 500_000.0, 0.0, -100.0, 0.0), pyproj.CRS("EPSG:32638"))
-    access = SimpleNamespace(grid=grid, minutes=np.array([[3.0, np.inf, 1e9, 2e9, np.nan]]))
+    access = SimpleNamespace(grid=grid, minutes=np.array([[3.0, np.inf, 1e9, 2e9, np.nan]]), cell_snap=None)
     result = SimpleNamespace(access=access, config=SimpleNamespace(mode="walk"))
     writers.write_travel_time(result, tmp_path / "batch.tif", more_than_minutes=30.0)
     writers.write_travel_time(result, tmp_path / "run.tif")
