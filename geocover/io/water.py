@@ -16,6 +16,7 @@ them, which :mod:`geocover.travel.legs` uses to search only the roads of the cel
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -52,7 +53,7 @@ class WaterMask:
 
     def pixels(self, x: np.ndarray, y: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
         """Fractional ``(col, row)`` positions of points given in ``crs``."""
-        gx, gy = pyproj.Transformer.from_crs(crs, self.crs, always_xy=True).transform(x, y)
+        gx, gy = _transformer(str(crs), str(self.crs)).transform(x, y)
         gx, gy = np.asarray(gx, dtype=np.float64), np.asarray(gy, dtype=np.float64)
         inverse = ~self.transform
         return inverse.a * gx + inverse.b * gy + inverse.c, inverse.d * gx + inverse.e * gy + inverse.f
@@ -139,6 +140,12 @@ class WaterMask:
         first[:, 1:] = found[:, 1:] != found[:, :-1]
         keep = first & (found > 0)
         return np.nonzero(keep)[0], found[keep]
+
+
+@lru_cache(maxsize=32)
+def _transformer(source: str, target: str) -> pyproj.Transformer:
+    """The ``always_xy`` transformer between two CRS (by their definitions), made once per pair."""
+    return pyproj.Transformer.from_crs(source, target, always_xy=True)
 
 
 def with_water_shapes(mask: WaterMask, shapes: gpd.GeoDataFrame) -> WaterMask:

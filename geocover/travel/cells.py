@@ -116,8 +116,7 @@ def facility_points_snap(network: Network, x: np.ndarray, y: np.ndarray, snap_ma
 
 def snap_cells(network: Network, grid: PopulationGrid, snap_max_m: float | None = None) -> Snap:
     """Snap the centres of the valid cells of ``grid`` to ``network`` (row-major order)."""
-    x, y = _to_network_crs(network, grid.crs, *grid.centres())
-    return snap_points(network, x, y, snap_max_m)
+    return snap_points(network, *cell_points(network, grid), snap_max_m)
 
 
 def cell_accessibility(
@@ -206,7 +205,7 @@ def answer_cells(
     """Every valid cell's road, minutes and nearest facility from the node minutes of ``facility_snap``.
 
     With ``nearest`` (off-road legs), each cell chooses again among the roads within ``limit_m``
-    (:func:`geocover.travel.legs.best_legs`); without it, cells keep ``cell_snap``.
+    (:func:`choose_roads`); without it, cells keep ``cell_snap``.
 
     Returns
     -------
@@ -214,13 +213,40 @@ def answer_cells(
         The cells' roads (valid-cell order), minutes and nearest facility row, both of ``grid.shape``.
     """
     if nearest is not None:
-        x, y = _to_network_crs(network, grid.crs, *grid.centres())
-        start = 0.0 if grid.water is None else grid.water.cells_across(grid.transform, grid.crs)
-        cell_snap, minutes, facility = best_legs(network, nodes, facility_snap, x, y, nearest, limit_m, offroad_kmh,
-                                                 delay_minutes, grid.water, start)
+        cell_snap, minutes, facility = choose_roads(network, nodes, facility_snap, grid, nearest, limit_m,
+                                                    offroad_kmh, delay_minutes=delay_minutes)
     else:
         minutes, facility = point_minutes(network, nodes, cell_snap, facility_snap, offroad_kmh=offroad_kmh,
                                           delay_minutes=delay_minutes)
     facility_grid = np.full(grid.shape, -1, dtype=np.int64)
     facility_grid[grid.valid] = facility
     return cell_snap, grid.to_grid(minutes), facility_grid
+
+
+def cell_points(network: Network, grid: PopulationGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Centres of the valid cells of ``grid`` (row-major order) in ``network.crs``, metres."""
+    return _to_network_crs(network, grid.crs, *grid.centres())
+
+
+def choose_roads(
+    network: Network,
+    nodes: NodeTimes,
+    facility_snap: Snap,
+    grid: PopulationGrid,
+    nearest: Snap,
+    limit_m: float,
+    offroad_kmh: float,
+    cells: np.ndarray | None = None,
+    delay_minutes: np.ndarray | None = None,
+) -> tuple[Snap, np.ndarray, np.ndarray]:
+    """The road each valid cell (or each of ``cells``, positions in valid-cell order) joins under off-road
+    legs (:func:`geocover.travel.legs.best_legs`), its minutes and nearest facility row, one per cell.
+
+    ``nearest`` holds every valid cell's nearest road, cut at ``limit_m``.
+    """
+    x, y = cell_points(network, grid)
+    if cells is not None:
+        x, y, nearest = x[cells], y[cells], nearest.take(cells)
+    start = 0.0 if grid.water is None else grid.water.cells_across(grid.transform, grid.crs)
+    return best_legs(network, nodes, facility_snap, x, y, nearest, limit_m, offroad_kmh, delay_minutes, grid.water,
+                     start)

@@ -26,7 +26,8 @@ from scipy.sparse.csgraph import dijkstra
 
 from geocover.network.graph import WALK_SPEED_KMH, Network
 from geocover.network.snapping import Snap
-from geocover.travel.cells import Accessibility, answer_cells, facility_points_snap
+from geocover.travel.cells import Accessibility, cell_points, choose_roads, facility_points_snap
+from geocover.travel.legs import component_boxes, segment_components
 from geocover.travel.nearest import Direction, NodeTimes, nearest_facility_nodes, point_minutes, virtual_arcs
 
 
@@ -224,8 +225,6 @@ def _open(access: Accessibility, network: Network, index: int, snap: Snap, offro
     alone = nearest_facility_nodes(network, snap, direction=direction, offroad_kmh=offroad_kmh, limit_minutes=bound)
     better = alone.minutes < old.minutes
     nodes = NodeTimes(np.where(better, alone.minutes, old.minutes), np.where(better, index, old.facility), direction)
-    if access.cell_nearest is not None:
-        return _answer_again(access, network, nodes, facility_snap)
     grid, cells = access.grid, access.cell_snap
     edge = np.maximum(cells.edge, 0)
     near = cells.snapped & (better[network.u[edge]] | better[network.v[edge]] | (cells.edge == snap.edge[0]))
@@ -237,7 +236,10 @@ def _open(access: Accessibility, network: Network, index: int, snap: Snap, offro
         gain = new_minutes < minutes[rows, cols]
         minutes[rows[gain], cols[gain]] = new_minutes[gain]
         facility[rows[gain], cols[gain]] = index
-    return replace(access, minutes=minutes, facility=facility, nodes=nodes, facility_snap=facility_snap)
+    opened = replace(access, minutes=minutes, facility=facility, nodes=nodes, facility_snap=facility_snap)
+    if access.cell_nearest is None:
+        return opened
+    return _choose_again(opened, network, _may_switch(opened, network, segment_components(network)[snap.edge[0]]))
 
 
 def _close(access: Accessibility, network: Network, index: int, offroad_kmh: float,
@@ -246,10 +248,10 @@ def _close(access: Accessibility, network: Network, index: int, offroad_kmh: flo
     facility_snap = _set_snap(access.facility_snap, index, _empty_snap())
     nodes = _research_nodes(access.nodes, network, facility_snap, access.nodes.facility == index, offroad_kmh,
                             direction)
-    if access.cell_nearest is not None:
-        return _answer_again(access, network, nodes, facility_snap)
     grid = access.grid
     served = np.flatnonzero(access.facility[grid.valid] == index)
+    if access.cell_nearest is not None:
+        return _choose_again(replace(access, nodes=nodes, facility_snap=facility_snap), network, served)
     minutes, facility = access.minutes.copy(), access.facility.copy()
     if len(served):
         new_minutes, new_facility = point_minutes(network, nodes, access.cell_snap.take(served), facility_snap,
@@ -259,13 +261,38 @@ def _close(access: Accessibility, network: Network, index: int, offroad_kmh: flo
     return replace(access, minutes=minutes, facility=facility, nodes=nodes, facility_snap=facility_snap)
 
 
-def _answer_again(access: Accessibility, network: Network, nodes: NodeTimes, facility_snap: Snap) -> Accessibility:
-    """``access`` with every cell choosing its road again (off-road legs: a changed facility can make a farther
-    piece of road the better one), from the updated node minutes."""
-    cell_snap, minutes, facility = answer_cells(network, nodes, facility_snap, access.grid, access.cell_snap,
-                                                access.cell_nearest, access.limit_m, access.offroad_kmh)
-    return replace(access, minutes=minutes, facility=facility, nodes=nodes, facility_snap=facility_snap,
-                   cell_snap=cell_snap)
+def _may_switch(access: Accessibility, network: Network, piece: int) -> np.ndarray:
+    """Valid cells (valid-cell order) that may now reach a facility better through ``piece``, the one connected
+    piece of road whose minutes an opened facility lowered, than through their own piece: cells on another
+    piece or on none, with ``piece`` within ``limit_m`` and a walk to its bounding box shorter than their time.
+
+    A cell already on ``piece`` keeps its point of it (each piece's candidate point is the nearest dry one,
+    whatever the facilities), whose new minutes :func:`_open` has taken.
+    """
+    grid, snap = access.grid, access.cell_snap
+    own = np.where(snap.snapped, segment_components(network)[np.maximum(snap.edge, 0)], -1)
+    west, south, east, north = component_boxes(network)[:, piece]
+    x, y = cell_points(network, grid)
+    box_m = np.hypot(np.maximum(np.maximum(west - x, x - east), 0.0), np.maximum(np.maximum(south - y, y - north), 0.0))
+    walk_minutes = box_m / (access.offroad_kmh * 1000.0 / 60.0)
+    some_road = access.cell_nearest.snapped  # no road within limit_m: no piece can serve the cell
+    return np.flatnonzero(some_road & (own != piece) & (box_m <= access.limit_m)
+                          & (walk_minutes < access.minutes[grid.valid]))
+
+
+def _choose_again(access: Accessibility, network: Network, cells: np.ndarray) -> Accessibility:
+    """``access`` with ``cells`` (valid-cell order) choosing their road again under off-road legs, from its node
+    minutes; the other cells keep theirs."""
+    if not len(cells):
+        return access
+    chosen, new_minutes, new_facility = choose_roads(network, access.nodes, access.facility_snap, access.grid,
+                                                     access.cell_nearest, access.limit_m, access.offroad_kmh, cells)
+    rows, cols = (axis[cells] for axis in np.nonzero(access.grid.valid))
+    minutes, facility = access.minutes.copy(), access.facility.copy()
+    minutes[rows, cols], facility[rows, cols] = new_minutes, new_facility
+    snap = Snap(access.cell_snap.edge.copy(), access.cell_snap.fraction.copy(), access.cell_snap.offset_m.copy())
+    snap.edge[cells], snap.fraction[cells], snap.offset_m[cells] = chosen.edge, chosen.fraction, chosen.offset_m
+    return replace(access, minutes=minutes, facility=facility, cell_snap=snap)
 
 
 def _research_nodes(old: NodeTimes, network: Network, facilities: Snap, lost: np.ndarray, offroad_kmh: float,
