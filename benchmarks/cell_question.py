@@ -85,7 +85,7 @@ def main() -> None:
 
     start = time.perf_counter()
     network.csr(reverse=True), chains(network, "to"), sample_index(network)
-    print(f"geocover: CSR, junction graph and snapping index ({len(sample_index(network).segment):,} samples) "
+    print(f"geocover: CSR, junction graph and snapping index ({len(sample_index(network).vertices):,} vertices) "
           f"built once in {time.perf_counter() - start:.3f} s (not timed below)")
     tail, head, minutes = node_graph(network)
     start = time.perf_counter()

@@ -60,7 +60,7 @@ def main() -> None:
     network = measure(rows, args.nodes, "build_network", "", on_cpu(lambda: build_network(
         grid_segments(args.nodes), "drive", "EPSG:32650")))
     index = measure(rows, args.nodes, "snapping index", "", on_cpu(lambda: sample_index(network)),
-                    lambda found: f"{len(found.segment):,} samples")
+                    lambda found: f"{len(found.vertices):,} vertices")
     facilities = random_facilities(network, 1000, seed=1)
     network.csr(reverse=True)
     rng = np.random.default_rng(2)

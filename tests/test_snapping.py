@@ -280,3 +280,52 @@ def test_a_hub_of_many_streets_and_one_long_street():
     edge = _check(network, px, py, None, 250.0)
     assert edge[0] == 0
     _check(network, px, py, None, 60.0)
+
+
+def test_every_point_of_a_segment_lies_within_half_the_spacing_along_it_of_one_of_its_vertices():
+    """The invariant behind the snapping radius ``sqrt(D^2 + (s/2)^2)``: every point of a segment lies within
+    ``s/2`` of one of the vertices listed on that segment, and each vertex lies on the segments it lists."""
+    rng = np.random.default_rng(13)
+    x, y = X0 + rng.uniform(0, 3000, 80), Y0 + rng.uniform(0, 3000, 80)
+    network = _network(x, y, rng.integers(0, 80, 200), rng.integers(0, 80, 200))
+    for spacing in (None, 40.0, 333.0):
+        index = sample_index(network, spacing)
+        owner = np.repeat(np.arange(len(index.vertices)), np.diff(index.vertex_start))
+        t, d2 = snapping.project(network, index.vertices[owner, 0], index.vertices[owner, 1], index.vertex_segment)
+        assert d2.max() <= 1e-12  # each vertex on each of its segments
+        s = np.linspace(0.0, 1.0, 50)
+        ax, ay = network.x[network.u], network.y[network.u]
+        dx, dy = network.x[network.v] - ax, network.y[network.v] - ay
+        for seg in range(network.n_edges):
+            own = index.vertices[owner[index.vertex_segment == seg]]
+            px, py = ax[seg] + s * dx[seg], ay[seg] + s * dy[seg]
+            gap = np.hypot(px[:, None] - own[:, 0], py[:, None] - own[:, 1]).min(axis=1)
+            assert gap.max() <= index.spacing_m / 2 + 1e-6
+        ends = np.concatenate([network.u, network.v])
+        for node in np.unique(ends)[:20]:  # a node lists every segment ending on it, once
+            listed = index.vertex_segment[index.vertex_start[node_row := np.flatnonzero(
+                (index.vertices[:, 0] == network.x[node]) & (index.vertices[:, 1] == network.y[node]))[0]]:
+                index.vertex_start[node_row + 1]]
+            expected = np.flatnonzero((network.u == node) | (network.v == node))
+            assert set(expected) <= set(listed.tolist()) and len(listed) == len(set(listed.tolist()))
+
+
+def test_far_points_settle_in_the_first_round(monkeypatch):
+    """Snapping work does not grow with the distance to the road: points 25 to 100 km off a curved coast road
+    of 2,000 short segments, and points beside it, are settled by the first ``k`` nearest vertices."""
+    asked = []
+    query = snapping._query
+    monkeypatch.setattr(snapping, "_query", lambda tree, points, k: (asked.append((len(points), k)),
+                                                                     query(tree, points, k))[1])
+    angle = np.linspace(0.0, np.pi, 2001)
+    network = _network(X0 + 20_000.0 * np.cos(angle), Y0 + 20_000.0 * np.sin(angle), np.arange(2000),
+                       np.arange(1, 2001))
+    rng = np.random.default_rng(14)
+    for low, high in ((20_050.0, 20_300.0), (25_000.0, 100_000.0)):
+        radius, heading = rng.uniform(low, high, 2000), rng.uniform(0.05, np.pi - 0.05, 2000)
+        px, py = X0 + radius * np.cos(heading), Y0 + radius * np.sin(heading)
+        asked.clear()
+        snap_points(network, px, py)
+        assert asked[0] == (2000, snapping._FIRST_K)
+        assert sum(n for n, _ in asked[1:]) <= 20, asked  # a few points near a tie take another round
+        _check(network, px, py, None, 31.4)

@@ -14,8 +14,8 @@ from geocover.network.graph import Network, ranges
 _SORT_POINTS = 10_000
 """Inputs this large are queried in spatial order (:func:`_spatial_order`)."""
 
-_FIRST_K = 8
-"""Samples fetched per point in the first round."""
+_FIRST_K = 3
+"""Vertices fetched per point in the first round."""
 
 _GROWTH = 2
 """Factor of ``k`` from one round to the next, for the points whose candidates may lie beyond the ``k``-th sample."""
@@ -28,7 +28,7 @@ _THREADED_POINTS = 50_000
 Starting the threads costs more than it saves on small queries: milliseconds per call when the cores are busy."""
 
 _LEAF_SIZE = 16
-"""Samples per leaf of the KD-tree."""
+"""Vertices per leaf of the KD-tree."""
 
 _ROUNDING = 1e-6
 """Pieces a segment is cut into are ``ceil(length / spacing - _ROUNDING)``: a lattice of equal streets, lengths
@@ -71,9 +71,15 @@ class Snap:
 
 @dataclass
 class SampleIndex:
-    """Points along every segment, at most ``spacing_m`` apart, in a KD-tree: each segment cut into
-    ``ceil(length / spacing_m)`` equal pieces (at least one), the midpoint of each piece a sample of
-    that one segment. Every point of a segment lies within ``spacing_m / 2`` of one of its samples.
+    """Points along every segment, for the off-road legs and for snapping.
+
+    * **Samples** (for :mod:`geocover.travel.legs`): each segment cut into ``ceil(length / spacing_m)`` equal
+      pieces (at least one), the midpoint of each piece a sample of that one segment. Every point of a segment
+      lies within ``spacing_m / 2`` of one of its samples.
+    * **Vertices** (for :func:`snap_points`): every node that ends a segment, and the points cutting the
+      segments longer than ``spacing_m`` into those pieces, each listing the segments it lies on. Every point
+      of a segment lies within ``spacing_m / 2``, along the segment, of one of its vertices; the vertices are
+      in a KD-tree.
 
     Attributes
     ----------
@@ -87,8 +93,15 @@ class SampleIndex:
         Per segment: start ``ax, ay``, extent ``dx, dy`` (metres) and squared length ``dx * dx + dy * dy``.
     extent_m : float
         Largest absolute node coordinate, metres (the scale of rounding errors).
+    vertices : numpy.ndarray of float64, shape (p, 2)
+        The vertices, metres: the nodes first, then the cut points.
+    vertex_start, vertex_segment : numpy.ndarray of int64
+        Vertex ``i`` lies on the segments ``vertex_segment[vertex_start[i]:vertex_start[i + 1]]``.
+    vertex_pair : numpy.ndarray of int64, shape (2, p)
+        The first two of those segments (the first twice on a vertex of one segment).
     tree : pykdtree.kdtree.KDTree
-        KD-tree of ``points`` (rebuilt, not pickled, when the index is copied to another process).
+        KD-tree of ``vertices`` (rebuilt with ``vertex_pair``, not pickled, when the index is copied to another
+        process).
     """
 
     points: np.ndarray
@@ -96,13 +109,20 @@ class SampleIndex:
     spacing_m: float
     geometry: np.ndarray
     extent_m: float
+    vertices: np.ndarray
+    vertex_start: np.ndarray
+    vertex_segment: np.ndarray
+    vertex_pair: np.ndarray = field(init=False, repr=False)
     tree: KDTree = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.tree = KDTree(self.points, leafsize=_LEAF_SIZE)
+        first = self.vertex_start[:-1]
+        second = np.where(np.diff(self.vertex_start) > 1, first + 1, first)
+        self.vertex_pair = np.stack([self.vertex_segment[first], self.vertex_segment[second]])
+        self.tree = KDTree(self.vertices, leafsize=_LEAF_SIZE)
 
     def __getstate__(self) -> dict:
-        return {name: value for name, value in self.__dict__.items() if name != "tree"}
+        return {name: value for name, value in self.__dict__.items() if name not in ("tree", "vertex_pair")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -124,14 +144,37 @@ def sample_index(network: Network, spacing_m: float | None = None) -> SampleInde
     pieces = np.maximum(np.ceil(length / nominal_m - _ROUNDING), 1.0).astype(np.int64)
     spacing = float((length / pieces).max(initial=0.0))
     segment = np.repeat(np.arange(m, dtype=np.int64), pieces)
-    t = (ranges(np.zeros(m, dtype=np.int64), pieces) + 0.5) / pieces[segment]
-    points = np.empty((len(segment), 2))
-    points[:, 0], points[:, 1] = ax[segment] + t * dx[segment], ay[segment] + t * dy[segment]
+    step = ranges(np.zeros(m, dtype=np.int64), pieces)
+    t = (step + 0.5) / pieces[segment]
+    points = np.column_stack([ax[segment] + t * dx[segment], ay[segment] + t * dy[segment]])
     extent = max(np.abs(network.x).max(initial=0.0), np.abs(network.y).max(initial=0.0))
-    index = SampleIndex(points, segment, spacing, np.stack([ax, ay, dx, dy, dx * dx + dy * dy]), float(extent))
+    cut = step > 0  # the points between two pieces of a segment
+    vertices, vertex_start, vertex_segment = _vertices(network, segment[cut], step[cut] / pieces[segment[cut]])
+    index = SampleIndex(points, segment, spacing, np.stack([ax, ay, dx, dy, dx * dx + dy * dy]), float(extent),
+                        vertices, vertex_start, vertex_segment)
     if spacing_m is None:
         network._cache["snap_samples"] = index
     return index
+
+
+def _vertices(
+    network: Network, cut_segment: np.ndarray, cut_t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The vertices of :class:`SampleIndex`: the nodes ending segments (each with its segments, in index
+    order), then the cut points at ``cut_t`` along ``cut_segment`` (each on that one segment)."""
+    ends = np.concatenate([network.u, network.v])
+    on = np.tile(np.arange(network.n_edges, dtype=np.int64), 2)
+    order = np.lexsort((on, ends))
+    ends, on = ends[order], on[order]
+    keep = np.r_[True, (ends[1:] != ends[:-1]) | (on[1:] != on[:-1])]  # a loop on one node lists it once
+    ends, on = ends[keep], on[keep]
+    nodes, node_count = np.unique(ends, return_counts=True)
+    start_x, start_y = network.x[network.u[cut_segment]], network.y[network.u[cut_segment]]
+    cut_x = start_x + cut_t * (network.x[network.v[cut_segment]] - start_x)
+    cut_y = start_y + cut_t * (network.y[network.v[cut_segment]] - start_y)
+    vertices = np.column_stack([np.r_[network.x[nodes], cut_x], np.r_[network.y[nodes], cut_y]])
+    count = np.r_[node_count, np.ones(len(cut_segment), dtype=np.int64)]
+    return vertices, np.r_[0, np.cumsum(count)], np.r_[on, cut_segment].astype(np.int64)
 
 
 def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: float | None = None) -> Snap:
@@ -144,15 +187,15 @@ def snap_points(network: Network, x: np.ndarray, y: np.ndarray, max_distance_m: 
     that a network whose segments are a subset of another's, in the same relative order, snaps a
     point to the same segment whenever that segment is in both.
 
-    The candidates come from a KD-tree of points sampled along the segments at most ``s`` apart
-    (:func:`sample_index`, ``s`` the mean segment length): if the nearest sample lies at ``d``, the
-    nearest segment lies at ``D <= d`` and every point of it lies within ``s/2`` of one of its samples,
-    so every segment at the minimum distance, ties included, has a sample within ``D + s/2 <= d + s/2``
-    (plus a slack far above rounding errors). The ``k`` nearest samples of each point are fetched
-    (8, then twice more, in rounds, for the points where the ``k``-th still lies within that radius)
-    and all their segments projected. A point at ``d`` from a smooth road has about
-    ``2 sqrt(d / s)`` samples within ``d + s/2``: the cost grows with the square root of the distance,
-    not with the area around the point. Large inputs are queried in spatial order.
+    The candidates come from a KD-tree of the segments' vertices (:class:`SampleIndex`: the nodes, and points
+    cutting the segments longer than ``s``, the mean segment length, into pieces of at most ``s``). Every
+    segment ``S`` at the minimum distance ``D`` from a point has a vertex within ``sqrt(D^2 + (s/2)^2)`` of it:
+    the nearest point of ``S`` is one of its ends (a vertex, at ``D``), or the foot of the perpendicular, at most
+    ``s/2`` along ``S`` from a vertex of ``S``. Each point is projected onto every segment of its ``k``
+    nearest vertices (4, then twice more, in rounds); the best found, at ``D' >= D``, is the nearest as soon as
+    the ``k``-th vertex lies beyond ``sqrt(D'^2 + (s/2)^2)`` (plus a slack far above rounding errors). Far from
+    the roads that radius exceeds ``D`` by ``s^2 / 8D`` only: a few vertices settle a point however far it is.
+    Large inputs are queried in spatial order.
 
     Parameters
     ----------
@@ -250,42 +293,61 @@ def _snap_chunk(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nearest segment, fraction and distance of each point, by rounds of growing ``k``.
 
-    A point is settled once its ``k``-th sample lies beyond ``d + s/2``: the segments of its samples
-    within that radius, a prefix of the ``k`` sorted by distance, then include every segment at the
-    minimum distance. Points are settled in groups sharing a prefix length, a power of two at least
-    theirs (the extra candidates are real segments too, so they change neither the minimum nor the
-    lowest tied index).
+    Each round projects the point onto every segment of its ``k`` nearest vertices; the best found, at
+    ``D``, is the nearest once the ``k``-th vertex lies beyond ``sqrt(D^2 + (s/2)^2)`` (see
+    :func:`snap_points`); the other points go to the next round with twice the ``k``.
     """
-    n_samples = len(index.segment)
+    n_vertices = len(index.vertices)
     edge, fraction, offset = np.full(len(x), -1, dtype=np.int64), np.zeros(len(x)), np.full(len(x), np.inf)
-    rest, k = np.arange(len(x)), min(_FIRST_K, n_samples)
+    quarter_s2 = 0.25 * index.spacing_m * index.spacing_m
+    rest, k = np.arange(len(x)), min(_FIRST_K, n_vertices)
     while len(rest):
         unsettled = []
         for start in range(0, len(rest), max(1, _BLOCK // k)):
             rows = rest[start:start + max(1, _BLOCK // k)]
-            distance, sample = _query(index.tree, np.column_stack([x[rows], y[rows]]), k)
-            distance, sample = distance.reshape(len(rows), k), sample.reshape(len(rows), k)
-            reach = distance[:, :1] + (0.5 * index.spacing_m + slack)
-            done = (distance[:, -1] > reach[:, 0]) | (k == n_samples)
-            for size, group in _by_width(np.flatnonzero(done), distance, reach):
-                settled = rows[group]
-                edge[settled], fraction[settled], offset[settled] = _nearest(
-                    index, x[settled], y[settled], index.segment[sample[group, :size]])
+            distance, vertex = _query(index.tree, np.column_stack([x[rows], y[rows]]), k)
+            best_edge, best_t, best_d2 = _nearest(index, x[rows], y[rows], vertex.reshape(len(rows), k))
+            reach = np.sqrt(best_d2 + quarter_s2) + slack
+            done = (distance.reshape(len(rows), k)[:, -1] > reach) | (k == n_vertices)
+            settled = rows[done]
+            edge[settled], fraction[settled], offset[settled] = best_edge[done], best_t[done], np.sqrt(best_d2[done])
             unsettled.append(rows[~done])
-        rest, k = np.concatenate(unsettled), min(_GROWTH * k, n_samples)
+        rest, k = np.concatenate(unsettled), min(_GROWTH * k, n_vertices)
     return edge, fraction, offset
 
 
-def _by_width(finished: np.ndarray, distance: np.ndarray, reach: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """The rows ``finished`` in groups by the number of their samples within ``reach``, rounded up to a
-    power of two: ``(width, rows)`` pairs."""
-    if not len(finished):
-        return []
-    within = (distance[finished] <= reach[finished]).sum(axis=1)
-    width = np.left_shift(1, np.ceil(np.log2(within)).astype(np.int64))
-    by_width = np.argsort(width, kind="stable")
-    sizes, starts = np.unique(width[by_width], return_index=True)
-    return list(zip(sizes.tolist(), np.split(finished[by_width], starts[1:]), strict=True))
+def _nearest(
+    index: SampleIndex, x: np.ndarray, y: np.ndarray, vertex: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest segment, fraction along it and squared distance of each point among the segments of its row of
+    ``vertex`` (vertex indices); ties to the lowest segment index.
+
+    The first two segments of every vertex are projected as one dense array; the few vertices on more (junctions)
+    add the rest as a flat list.
+    """
+    vertex = vertex.T.astype(np.intp)  # candidates along the first axis: reductions run across whole rows
+    seg = np.concatenate([index.vertex_pair[0][vertex], index.vertex_pair[1][vertex]])
+    ax, ay, dx, dy, length2 = (values[seg] for values in index.geometry)
+    t, d2 = project_on(x[None, :], y[None, :], ax, ay, dx, dy, length2)
+    best = d2.min(axis=0)
+    more = np.diff(index.vertex_start)[vertex] - 2
+    junction = np.flatnonzero(more > 0)
+    if len(junction):
+        count = more.ravel()[junction]
+        extra_row = np.repeat(junction % len(x), count)
+        extra_seg = index.vertex_segment[ranges(index.vertex_start[vertex.ravel()[junction]] + 2, count)]
+        extra_t, extra_d2 = project_on(x[extra_row], y[extra_row], *(values[extra_seg] for values in index.geometry))
+        np.minimum.at(best, extra_row, extra_d2)
+    none = np.iinfo(np.int64).max
+    tied = d2 == best
+    chosen = np.where(tied, seg, none).min(axis=0)
+    if len(junction):
+        np.minimum.at(chosen, extra_row, np.where(extra_d2 == best[extra_row], extra_seg, none))
+    fraction = t[np.argmax(tied & (seg == chosen), axis=0), np.arange(len(x))]
+    if len(junction):
+        extra_hit = np.flatnonzero((extra_d2 == best[extra_row]) & (extra_seg == chosen[extra_row]))
+        fraction[extra_row[extra_hit]] = extra_t[extra_hit]  # the same value where a dense column has it too
+    return chosen, fraction, best
 
 
 def _query(tree: KDTree, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -300,17 +362,3 @@ def _query(tree: KDTree, points: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
 def _openmp() -> ThreadpoolController:
     """The OpenMP thread pools loaded in this process (pykdtree's among them)."""
     return ThreadpoolController().select(user_api="openmp")
-
-
-def _nearest(
-    index: SampleIndex, x: np.ndarray, y: np.ndarray, candidates: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Nearest segment, fraction along it and distance of each point among its row of ``candidates``
-    (segment indices); ties to the lowest segment index."""
-    ax, ay, dx, dy, length2 = (row[candidates] for row in index.geometry)
-    t, d2 = project_on(x[:, None], y[:, None], ax, ay, dx, dy, length2)
-    best = d2.min(axis=1)
-    tied = d2 == best[:, None]
-    chosen = np.where(tied, candidates, np.iinfo(np.int64).max).min(axis=1)
-    column = np.argmax(tied & (candidates == chosen[:, None]), axis=1)
-    return chosen, t[np.arange(len(x)), column], np.sqrt(best)
