@@ -160,15 +160,15 @@ def sample_index(network: Network, spacing_m: float | None = None) -> SampleInde
 def _vertices(
     network: Network, cut_segment: np.ndarray, cut_t: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The vertices of :class:`SampleIndex`: the nodes ending segments (each with its segments, in index
-    order), then the cut points at ``cut_t`` along ``cut_segment`` (each on that one segment)."""
-    ends = np.concatenate([network.u, network.v])
-    on = np.tile(np.arange(network.n_edges, dtype=np.int64), 2)
-    order = np.lexsort((on, ends))
-    ends, on = ends[order], on[order]
-    keep = np.r_[True, (ends[1:] != ends[:-1]) | (on[1:] != on[:-1])]  # a loop on one node lists it once
-    ends, on = ends[keep], on[keep]
-    nodes, node_count = np.unique(ends, return_counts=True)
+    """The vertices of :class:`SampleIndex`: the nodes ending segments (each with its segments), then the cut
+    points at ``cut_t`` along ``cut_segment`` (each on that one segment)."""
+    segments = np.arange(network.n_edges, dtype=np.int64)
+    loop = network.u == network.v  # listed once on its node
+    ends = np.concatenate([network.u, network.v[~loop]])
+    on = np.concatenate([segments, segments[~loop]])[np.argsort(ends, kind="stable")]
+    node_count = np.bincount(ends, minlength=network.n_nodes)
+    nodes = np.flatnonzero(node_count)
+    node_count = node_count[nodes]
     start_x, start_y = network.x[network.u[cut_segment]], network.y[network.u[cut_segment]]
     cut_x = start_x + cut_t * (network.x[network.v[cut_segment]] - start_x)
     cut_y = start_y + cut_t * (network.y[network.v[cut_segment]] - start_y)
