@@ -229,6 +229,7 @@ def _compute_units(batch: _Batch, workers: int | None, scheduler: str | None, pr
                          plan_tables=plan_wanted)
     if batch.plan is None:
         batch.plan = plan or PlanTables({}, [])
+        (state_dir / PLAN_STATE).parent.mkdir(exist_ok=True)
         save_state(state_dir / PLAN_STATE, batch.stamp, batch.plan)
     return cluster
 

@@ -17,7 +17,7 @@ facilities and zones read once, the cells snapped once (:mod:`geocover.batch.cel
 whole area for the drive (and the scenario's) mode. The tables are then those of ``geocover run`` row for row.
 The task runs only when the config and inputs give one of the tables
 (:func:`geocover.analysis.plan_tables.plan_tables_wanted`), and its result is recorded in the state folder
-(``plan_tables.pkl``, same fingerprint as the units), so a rerun reuses it. Zone levels derived from seats
+(``plan/tables.pkl``, same fingerprint as the units), so a rerun reuses it. Zone levels derived from seats
 (network Voronoi) are left out of the batch: they are not the county or township zones of these tables.
 """
 
@@ -36,8 +36,8 @@ from geocover.config import ScenarioConfig
 from geocover.io.osm import load_segments
 from geocover.prepared_inputs import prepare_inputs
 
-PLAN_STATE = "plan_tables.pkl"
-"""File of the state folder recording the plan tables (unit records always end in a hash: no clash)."""
+PLAN_STATE = Path("plan", "tables.pkl")
+"""File of the state folder recording the plan tables (a folder of its own: the state's ``*.pkl`` are units)."""
 
 
 class PlanTables(NamedTuple):
