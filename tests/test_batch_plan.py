@@ -172,9 +172,30 @@ def test_a_rerun_reuses_the_recorded_plan_tables(with_villages, monkeypatch):
     assert {name: (batch / name).read_bytes() for name in PLAN_TABLES} == before
 
 
-def test_without_villages_neither_run_writes_village_tables(tmp_path):
+def test_without_villages_neither_run_writes_village_tables_and_units_compute_no_plan_table(tmp_path, monkeypatch):
+    import geocover.analysis.plan_tables
+
+    calls, real = [], geocover.analysis.plan_tables.county_referral
+    monkeypatch.setattr(geocover.analysis.plan_tables, "county_referral", lambda *a: calls.append(1) or real(*a))
     _, whole, batch = _runs(tmp_path, villages=False)
+    assert len(calls) == 2  # the single run and the batch's whole-area task; none in the six units
     for folder in (whole, batch):
         written = {path.name for path in folder.iterdir()}
         assert {"emergency_chain.csv", "county_referral.csv"} <= written
         assert not {"villages.csv", "villages_by_township.csv"} & written, folder
+
+
+def test_a_bad_village_list_stops_the_batch_before_any_unit_runs(tmp_path, capsys, monkeypatch):
+    import dask.distributed
+
+    from geocover.cli import main
+
+    real_cluster = dask.distributed.LocalCluster
+    monkeypatch.setattr(dask.distributed, "LocalCluster", lambda **kw: real_cluster(**{**kw, "processes": False}))
+    config = _plan_province(tmp_path, villages=True)
+    (tmp_path / "villages.csv").write_bytes("名字,人数\n东村,abc\n".encode("gbk"))
+    assert main(["batch", str(config), "--out", str(tmp_path / "batch"), "--quiet", "--offline", "--no-report"]) == 2
+    err = capsys.readouterr().err
+    assert "villages.csv" in err and "no code column" in err and "no population column" in err
+    assert "Traceback" not in err
+    assert not list((tmp_path / "batch").rglob("*.pkl")) and not (tmp_path / "batch" / ".batch" / "snaps").exists()
