@@ -198,7 +198,7 @@ def _open_batch(config: ScenarioConfig, out: str | Path | None, force: bool, lan
                   notes, plan)
 
 
-def _compute_units(batch: _Batch, workers: int | None, scheduler: str | None, processes: bool, progress: bool,
+def _compute_missing(batch: _Batch, workers: int | None, scheduler: str | None, processes: bool, progress: bool,
                    stack: ExitStack) -> Workers | None:
     """Run the units not recorded, and the plan tables unless recorded, on Dask (a cluster closed with
     ``stack``); record them in the state folder. The cluster, None when everything was recorded."""
@@ -343,7 +343,7 @@ def run_batch(
     batch = _open_batch(config, out, force, lang, offline)
     reused = set(batch.done)
     with ExitStack() as stack:
-        cluster = _compute_units(batch, workers, scheduler, processes, progress, stack)
+        cluster = _compute_missing(batch, workers, scheduler, processes, progress, stack)
         units = _units_frame(batch, reused)
         finished = [batch.done[uid] for uid in batch.ids if uid in batch.done]
         batch.notes = _all_notes(batch, finished)
