@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -126,6 +126,7 @@ def run_scenario(
     unit: tuple[str, str] | None = None,
     polygons: bool = True,
     inputs: PreparedInputs | None = None,
+    skip: Collection[Analysis] = (),
 ) -> ScenarioResult:
     """Run a scenario end to end: prepare its inputs, run the main analysis, then every optional one.
 
@@ -148,6 +149,9 @@ def run_scenario(
     inputs : PreparedInputs, optional
         The inputs already prepared (:func:`geocover.prepared_inputs.prepare_inputs`, e.g. by a batch unit with what it
         read once for every unit); prepared here from ``config``, ``facilities`` and ``unit`` when omitted.
+    skip : collection of Analysis
+        Optional analyses not to run (a batch unit skips :func:`~geocover.analysis.plan_tables.plan_tables`, which
+        the batch computes once on the whole area).
 
     Returns
     -------
@@ -170,7 +174,7 @@ def run_scenario(
         steps.update(PREPARE_STEPS)
     result = main_analysis(config, inputs)
     step("travel times computed")
-    for analysis in ZONE_ANALYSES:
+    for analysis in (a for a in ZONE_ANALYSES if a not in skip):
         result = analysis(config, inputs, result)
     step("zone table")
     for analysis in POLYGON_ANALYSES if polygons else ():

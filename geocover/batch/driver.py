@@ -23,7 +23,10 @@ only (``-2``: more than N minutes), and facility catchments count the people of 
 ``map_<level>_<unit>.html`` per unit (its cells and zones, its facilities and those nearest to its cells);
 ``batch_units.csv`` (status, seconds, worker memory, error per unit); ``batch_zones.csv`` (per zone: the unit
 it came from, people more than N minutes away, and a lower bound of the mean minutes); ``batch_exactness.csv``
-(what is exact, per column).
+(what is exact, per column). The plan tables of ``geocover run`` (``emergency_chain.csv``,
+``county_referral.csv``, ``villages.csv``, ``villages_by_township.csv``, when the inputs give them) are computed
+once on the whole area, on one more task, and equal the single run's (see :mod:`geocover.batch.plan` for why
+not per unit); the audit's village rules read them as in the single run.
 
 **Inputs read once.** The driver parses a road PBF once before dispatching the units (with ``roads.extract``,
 keeping the roads around all the zones as the file streams by) into one ``.npz``: in ``roads.cache_dir``, else
@@ -52,8 +55,6 @@ the number of workers or the order they finish in; GeoPackage timestamps are fix
 
 from __future__ import annotations
 
-import hashlib
-import json
 import resource
 import shutil
 import time
@@ -66,25 +67,26 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geocover.analysis.plan_tables import plan_tables_wanted
 from geocover.batch.cell_snaps import SNAPS_FOLDER, plan_cell_snaps
 from geocover.batch.merge import exactness, merge_cells, merge_facilities, merge_tables, merged_result
+from geocover.batch.plan import PLAN_STATE, PlanTables
+from geocover.batch.roads import parse_roads_once, roads_notes
 from geocover.batch.state import STATE_FOLDER, fingerprint, load_state, save_state, state_name
 from geocover.batch.tasks import Workers, check_worker_access, compute_units
 from geocover.batch.unit import UnitResult, unit_config
 from geocover.config import ScenarioConfig
-from geocover.io.osm import SEGMENTS_LAYOUT, load_segments, save_segments
+from geocover.io.osm import load_segments
+from geocover.io.villages import read_villages
 from geocover.io.zones import read_zones
 from geocover.output_folder import staged_outputs
-from geocover.prepare import extract_box, load_facilities, load_roads, load_statistics, roads_cache_file
+from geocover.prepare import load_facilities, load_roads, load_statistics
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
 from geocover.render.tables import write_workbook
 from geocover.render.writers import workbook_sheets, write_outputs
 from geocover.schema import within_column
 from geocover.standards.scenario_audit import scenario_audit
-
-ROADS_FOLDER = "roads"
-"""Folder of the state folder keeping the parsed roads, unless ``roads.cache_dir`` is set (and no ``extract``)."""
 
 
 @dataclass
@@ -113,83 +115,6 @@ class BatchReport:
     units: pd.DataFrame
     seconds: float
     driver_peak_mb: float
-
-
-def _fresh_folder(folder: Path) -> None:
-    """``folder`` emptied (the roads parsed from earlier inputs are never read again) and created."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-
-
-def parse_roads_once(config: ScenarioConfig, zones: gpd.GeoDataFrame,
-                     state_dir: Path) -> tuple[ScenarioConfig, Path | None]:
-    """The unit config reading the roads that this process parsed once, instead of roads read in every unit.
-
-    With ``roads.pbf``, the PBF is parsed here (unless already) into one ``.npz`` (see
-    :func:`geocover.prepare.roads_cache_file`): in ``roads.cache_dir``, else in ``<state>/roads``. With
-    ``roads.extract``, the roads around all the zones are kept as the PBF streams by, once, in
-    ``<state>/roads/extract-<hash of the box>``. A line layer (``roads.lines``) is read here into
-    ``<state>/roads/lines-<hash of the file and columns>.npz``, returned second (None for a PBF). Each unit
-    then loads the ``.npz`` and keeps the roads of its study area, as a whole run keeps those of the whole area.
-    Roads parsed from earlier inputs are removed from ``<state>/roads`` when these are parsed. The notes on
-    combining the road sources are kept beside the ``.npz`` (see :func:`roads_notes`).
-    """
-    roads = config.roads
-    parsed = _parsed_lines(config, state_dir)
-    if parsed is not None:
-        if not parsed.is_file():
-            _fresh_folder(parsed.parent)
-            notes: list[str] = []
-            save_segments(load_roads(config, zones, notes), parsed)
-            if notes:
-                _notes_file(parsed).write_text("\n".join(notes), encoding="utf-8")
-        return config, parsed
-    if roads.pbf is None:
-        return config, None
-    folder = state_dir / ROADS_FOLDER if roads.cache_dir is None else Path(roads.cache_dir)
-    if roads.extract:
-        box = json.dumps(extract_box(config, zones))
-        folder = state_dir / ROADS_FOLDER / f"extract-{hashlib.sha1(box.encode()).hexdigest()[:12]}"
-    unit = config.model_copy(update={"roads": roads.model_copy(update={"extract": False,
-                                                                       "cache_dir": folder.resolve()})})
-    cached = roads_cache_file(unit)
-    if not cached.is_file():
-        if roads.cache_dir is None:
-            _fresh_folder(state_dir / ROADS_FOLDER)
-        if roads.extract:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            save_segments(load_roads(config, zones), cached)
-        else:
-            load_roads(unit, zones)
-    return unit, None
-
-
-def _parsed_lines(config: ScenarioConfig, state_dir: Path) -> Path | None:
-    """The ``.npz`` of the line layers (and PBF) parsed and combined once, named after the files and keys;
-    None without line layers."""
-    roads = config.roads
-    if roads.lines is None:
-        return None
-    files = [Path(path) for _, kind, path in roads.declared_paths() if kind == "input"]
-    key = json.dumps([[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files] + [
-        roads.model_dump_json(include={"lines", "layer", "crs", "grade_column", "oneway_column", "join_m",
-                                       "duplicate_m", "extract"})])
-    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-    return state_dir / ROADS_FOLDER / f"lines-{digest}.v{SEGMENTS_LAYOUT}.npz"
-
-
-def _notes_file(parsed: Path) -> Path:
-    """The text file beside parsed line layers with the notes on combining them, one a line (when any)."""
-    return parsed.with_name(parsed.name + ".notes.txt")
-
-
-def roads_notes(config: ScenarioConfig, state_dir: Path) -> list[str]:
-    """The notes on combining the road sources (:meth:`geocover.network.combine.RoadsCombined.notes`) kept by
-    :func:`parse_roads_once`, also when every unit is reused; none when not parsed or nothing to say."""
-    parsed = _parsed_lines(config, state_dir)
-    if parsed is None or not _notes_file(parsed).is_file():
-        return []
-    return _notes_file(parsed).read_text(encoding="utf-8").splitlines()
 
 
 def unowned_facilities(facilities: gpd.GeoDataFrame, unit_zones: gpd.GeoDataFrame) -> list[str]:
@@ -222,35 +147,142 @@ def _summary(config: ScenarioConfig, level: str, units: pd.DataFrame, table: pd.
     return "\n".join(lines)
 
 
-def _write_merged(  # noqa: PLR0913 - the pieces of one batch run, passed once from run_batch
-    folder: Path, config: ScenarioConfig, level: str, finished: list[UnitResult], ids: list[str],
-    names: dict[str, str], unit_zones: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, units: pd.DataFrame,
-    failed: dict[str, str], notes: list[str], lang: str | None, tiles: str | None, report: bool,
-    executor) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Path]]:
-    """Merge the finished units and write the outputs of one run into ``folder``, all or none; the merged zone
-    table, the per-zone batch information and the output paths. ``executor`` (a local Dask client) writes
-    ``coverage.xlsx`` meanwhile."""
+@dataclass
+class _Batch:
+    """One batch run as it goes: its units, state folder, finished and failed units, notes and plan tables."""
+
+    config: ScenarioConfig
+    task_config: ScenarioConfig
+    zones: gpd.GeoDataFrame
+    unit_zones: gpd.GeoDataFrame
+    folder: Path
+    state_dir: Path
+    lang: str | None
+    tiles: str | None
+    stamp: str
+    names: dict[str, str]
+    done: dict[str, UnitResult]
+    failed: dict[str, str]
+    notes: list[str]
+    plan: PlanTables | None
+
+    @property
+    def level(self) -> str:
+        return self.config.batch.unit_level
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.names)
+
+
+def _open_batch(config: ScenarioConfig, out: str | Path | None, force: bool, lang: str | None,
+                offline: bool) -> _Batch:
+    """The batch's units (zones of the unit level, in the zone file's order) and the records of a former run
+    with the same fingerprint (none with ``force``)."""
+    zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
+    unit_zones = zones[zones["zone_level"] == config.batch.unit_level].reset_index(drop=True)
+    folder = config.output_folder(out)
+    state_dir = config.batch.state_dir or folder / STATE_FOLDER
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lang = lang or config.map.lang
+    tiles = "none" if offline else None
+    task_config, notes = unit_config(config)
+    stamp = fingerprint(config, lang, tiles)
+    names = dict(zip(unit_zones["zone_id"].astype(str), unit_zones["zone_name"].astype(str), strict=True))
+    done: dict[str, UnitResult] = {}
+    plan = None
+    if not force:
+        done = {uid: r for uid in names if (r := load_state(state_dir / state_name(uid), stamp)) is not None}
+        plan = load_state(state_dir / PLAN_STATE, stamp)
+    return _Batch(config, task_config, zones, unit_zones, folder, state_dir, lang, tiles, stamp, names, done, {},
+                  notes, plan)
+
+
+def _compute_missing(batch: _Batch, workers: int | None, scheduler: str | None, processes: bool, progress: bool,
+                   stack: ExitStack) -> Workers | None:
+    """Run the units not recorded, and the plan tables unless recorded, on Dask (a cluster closed with
+    ``stack``); record them in the state folder. The cluster, None when everything was recorded."""
+    config, state_dir = batch.config, batch.state_dir
+    jobs = [(uid, name) for uid, name in batch.names.items() if uid not in batch.done]
+    if not jobs and batch.plan is not None:
+        return None
+    if batch.plan is None and config.villages is not None:
+        read_villages(config.villages)  # every problem of the village list now, before the units run
+    cluster = Workers(workers or config.batch.workers, scheduler or config.batch.scheduler, processes)
+    stack.callback(cluster.close)
+    if not cluster.local:
+        check_worker_access(cluster.client, config.input_files(), state_dir, str(config.source or config.name))
+    task_config, roads_file = parse_roads_once(batch.task_config, batch.zones, state_dir)
+    facilities = load_facilities(task_config)
+    task_zones = read_zones(task_config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
+    plan_wanted = batch.plan is None and plan_tables_wanted(task_config, facilities, task_zones)
+    for stale in (state_dir / SNAPS_FOLDER).glob("*"):
+        if stale.name != batch.stamp[:16]:
+            shutil.rmtree(stale)
+    plans = plan_cell_snaps(task_config, batch.unit_zones,
+                            load_segments(roads_file) if roads_file else load_roads(task_config, batch.zones),
+                            state_dir / SNAPS_FOLDER / batch.stamp[:16], workers or config.batch.workers)
+    plan = compute_units(cluster.client, jobs, task_config, batch.level, batch.lang, batch.tiles, facilities,
+                         task_zones, roads_file, unowned_facilities(facilities, batch.unit_zones), plans, progress,
+                         batch.done, batch.failed,
+                         lambda uid, result: save_state(state_dir / state_name(uid), batch.stamp, result),
+                         plan_tables=plan_wanted)
+    if batch.plan is None:
+        batch.plan = plan or PlanTables({}, [])
+        (state_dir / PLAN_STATE).parent.mkdir(exist_ok=True)
+        save_state(state_dir / PLAN_STATE, batch.stamp, batch.plan)
+    return cluster
+
+
+def _units_frame(batch: _Batch, reused: set[str]) -> pd.DataFrame:
+    """Per unit: ``unit_id, unit_name, status`` (reused, failed, computed), ``seconds``, ``worker_peak_mb``,
+    ``zones`` and the first line of its ``error``."""
+    ids, done, failed = batch.ids, batch.done, batch.failed
+    return pd.DataFrame({
+        "unit_id": ids, "unit_name": [batch.names[uid] for uid in ids],
+        "status": ["reused" if uid in reused else "failed" if uid in failed else "computed" for uid in ids],
+        "seconds": [done[uid].seconds if uid in done else np.nan for uid in ids],
+        "worker_peak_mb": [done[uid].peak_mb if uid in done else np.nan for uid in ids],
+        "zones": [len(done[uid].table) if uid in done else 0 for uid in ids],
+        "error": [failed.get(uid, "").split("\n")[0] for uid in ids],
+    })
+
+
+def _all_notes(batch: _Batch, finished: list[UnitResult]) -> list[str]:
+    """The batch's notes, then those on the roads, of the finished units and of the plan tables, each once."""
+    plan_notes = batch.plan.notes if batch.plan is not None else []
+    return list(dict.fromkeys([*batch.notes, *roads_notes(batch.config, batch.state_dir),
+                               *(n for unit in finished for n in unit.notes), *plan_notes]))
+
+
+def _write_merged(batch: _Batch, finished: list[UnitResult], units: pd.DataFrame, report: bool,
+                  executor) -> tuple[pd.DataFrame | None, pd.DataFrame | None, dict[str, Path]]:
+    """Merge the finished units and write the outputs of one run into the batch's folder, all or none, the
+    plan tables with them (:mod:`geocover.batch.plan`); the merged zone table, the per-zone batch information
+    and the output paths. ``executor`` (a local Dask client) writes ``coverage.xlsx`` meanwhile."""
+    config, folder, failed, notes = batch.config, batch.folder, batch.failed, batch.notes
     table = info = None
     outputs: dict[str, Path] = {}
     with staged_outputs(folder, scenario=config.name) as stage:
         if finished:
-            numbers = [ids.index(unit.unit_id) + 1 for unit in finished]
+            numbers = [batch.ids.index(unit.unit_id) + 1 for unit in finished]
             facilities = merge_facilities(finished)
-            cells = merge_cells(finished, numbers, unit_zones, facilities)
+            cells = merge_cells(finished, numbers, batch.unit_zones, facilities)
             statistics = load_statistics(config)
-            table, info = merge_tables(finished, zones, level, None if failed else cells, config, facilities,
-                                       statistics)
+            table, info = merge_tables(finished, batch.zones, batch.level, None if failed else cells, config,
+                                       facilities, statistics)
             workbook = None if executor is None else executor.submit(
                 write_workbook, workbook_sheets(table, facilities), stage / "coverage.xlsx", pure=False)
-            result = merged_result(config, finished, table, zones, cells, facilities, statistics, notes)
+            result = merged_result(config, finished, table, batch.zones, cells, facilities, statistics, notes)
+            result.tables = dict(batch.plan.tables) if batch.plan is not None else {}
             result.audit = scenario_audit(result)
-            html = render(coverage_map(result, lang=lang, tiles=tiles))
+            html = render(coverage_map(result, lang=batch.lang, tiles=batch.tiles))
             limit = finished[0].limits[""]
             outputs = {name: folder / name for name in write_outputs(result, stage, map_html=html,
-                                                                          lang=lang if report else None,
+                                                                          lang=batch.lang if report else None,
                                                                           workbook=workbook, more_than_minutes=limit)}
             for unit in (u for u in finished if u.map_html is not None):
-                name = f"map_{level}_{state_name(unit.unit_id).removesuffix('.pkl')}.html"
+                name = f"map_{batch.level}_{state_name(unit.unit_id).removesuffix('.pkl')}.html"
                 (stage / name).write_text(unit.map_html, encoding="utf-8")
                 outputs[name] = folder / name
             info.to_csv(stage / "batch_zones.csv", index=False, encoding="utf-8-sig")
@@ -261,7 +293,7 @@ def _write_merged(  # noqa: PLR0913 - the pieces of one batch run, passed once f
         outputs["batch_units.csv"] = folder / "batch_units.csv"
         if failed:
             text = "INCOMPLETE: these units failed; the outputs hold the other units only (no zones spanning units)\n"
-            text += "\n\n".join(f"{uid} ({names[uid]}):\n{error}" for uid, error in failed.items())
+            text += "\n\n".join(f"{uid} ({batch.names[uid]}):\n{error}" for uid, error in failed.items())
             (stage / "INCOMPLETE.txt").write_text(text, encoding="utf-8")
             outputs["INCOMPLETE.txt"] = folder / "INCOMPLETE.txt"
     return table, info, outputs
@@ -308,64 +340,20 @@ def run_batch(
     BatchReport
     """
     start = time.perf_counter()
-    where = str(config.source or config.name)
-    level = config.batch.unit_level
-    zones = read_zones(config.zones, config.roads.pbf, config.builtup_raster, config.urban_builtup_percent)
-    unit_zones = zones[zones["zone_level"] == level].reset_index(drop=True)
-    folder = config.output_folder(out)
-    state_dir = config.batch.state_dir or folder / STATE_FOLDER
-    state_dir.mkdir(parents=True, exist_ok=True)
-    lang = lang or config.map.lang
-    tiles = "none" if offline else None
-    task_config, notes = unit_config(config)
-    stamp = fingerprint(config, lang, tiles)
-    ids = unit_zones["zone_id"].astype(str).tolist()
-    names = dict(zip(ids, unit_zones["zone_name"].astype(str), strict=True))
-    done: dict[str, UnitResult] = {}
-    if not force:
-        done = {uid: r for uid in ids if (r := load_state(state_dir / state_name(uid), stamp)) is not None}
-    reused = set(done)
-    failed: dict[str, str] = {}
-    jobs = [(uid, names[uid]) for uid in ids if uid not in done]
+    batch = _open_batch(config, out, force, lang, offline)
+    reused = set(batch.done)
     with ExitStack() as stack:
-        cluster = None
-        if jobs:
-            cluster = Workers(workers or config.batch.workers, scheduler or config.batch.scheduler, processes)
-            stack.callback(cluster.close)
-            if not cluster.local:
-                check_worker_access(cluster.client, config.input_files(), state_dir, where)
-            task_config, roads_file = parse_roads_once(task_config, zones, state_dir)
-            facilities = load_facilities(task_config)
-            task_zones = read_zones(task_config.zones, config.roads.pbf, config.builtup_raster,
-                                    config.urban_builtup_percent)
-            for stale in (state_dir / SNAPS_FOLDER).glob("*"):
-                if stale.name != stamp[:16]:
-                    shutil.rmtree(stale)
-            plans = plan_cell_snaps(task_config, unit_zones,
-                                    load_segments(roads_file) if roads_file else load_roads(task_config, zones),
-                                    state_dir / SNAPS_FOLDER / stamp[:16], workers or config.batch.workers)
-            compute_units(cluster.client, jobs, task_config, level, lang, tiles, facilities, task_zones, roads_file,
-                          unowned_facilities(facilities, unit_zones), plans, progress, done, failed,
-                     lambda uid, result: save_state(state_dir / state_name(uid), stamp, result))
-        units = pd.DataFrame({
-            "unit_id": ids, "unit_name": [names[uid] for uid in ids],
-            "status": ["reused" if uid in reused else "failed" if uid in failed else "computed" for uid in ids],
-            "seconds": [done[uid].seconds if uid in done else np.nan for uid in ids],
-            "worker_peak_mb": [done[uid].peak_mb if uid in done else np.nan for uid in ids],
-            "zones": [len(done[uid].table) if uid in done else 0 for uid in ids],
-            "error": [failed.get(uid, "").split("\n")[0] for uid in ids],
-        })
-        finished = [done[uid] for uid in ids if uid in done]
-        notes = list(dict.fromkeys([*notes, *roads_notes(config, state_dir),
-                                    *(n for unit in finished for n in unit.notes)]))
+        cluster = _compute_missing(batch, workers, scheduler, processes, progress, stack)
+        units = _units_frame(batch, reused)
+        finished = [batch.done[uid] for uid in batch.ids if uid in batch.done]
+        batch.notes = _all_notes(batch, finished)
         executor = cluster.client if cluster is not None and cluster.local else None
-        table, info, outputs = _write_merged(folder, config, level, finished, ids, names, unit_zones, zones, units,
-                                             failed, notes, lang, tiles, report, executor)
-    if not failed:
-        (folder / "INCOMPLETE.txt").unlink(missing_ok=True)
+        table, info, outputs = _write_merged(batch, finished, units, report, executor)
+    if not batch.failed:
+        (batch.folder / "INCOMPLETE.txt").unlink(missing_ok=True)
     seconds = time.perf_counter() - start
     return BatchReport(
-        outputs=outputs, summary=_summary(config, level, units, table, info, notes, seconds),
-        failed={uid: failed[uid] for uid in ids if uid in failed}, units=units, seconds=seconds,
+        outputs=outputs, summary=_summary(config, batch.level, units, table, info, batch.notes, seconds),
+        failed={uid: batch.failed[uid] for uid in batch.ids if uid in batch.failed}, units=units, seconds=seconds,
         driver_peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
     )

@@ -17,6 +17,7 @@ from geocover.config import ScenarioConfig
 from geocover.output_folder import give_user_mode
 
 if TYPE_CHECKING:
+    from geocover.batch.plan import PlanTables
     from geocover.batch.unit import UnitResult
 
 STATE_FOLDER = ".batch"
@@ -37,7 +38,7 @@ def fingerprint(config: ScenarioConfig, lang: str | None, tiles: str | None) -> 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def load_state(path: Path, stamp: str) -> UnitResult | None:
+def load_state(path: Path, stamp: str) -> UnitResult | PlanTables | None:
     """The recorded result at ``path`` when its fingerprint is ``stamp``, else None."""
     if not path.is_file():
         return None
@@ -49,8 +50,8 @@ def load_state(path: Path, stamp: str) -> UnitResult | None:
     return record["result"] if record.get("fingerprint") == stamp else None
 
 
-def save_state(path: Path, stamp: str, result: UnitResult) -> None:
-    """Record a finished unit: written to a temporary file, then moved into place."""
+def save_state(path: Path, stamp: str, result: UnitResult | PlanTables) -> None:
+    """Record a finished unit (or the plan tables): written to a temporary file, then moved into place."""
     handle, temporary = tempfile.mkstemp(prefix=".unit-", dir=path.parent)
     give_user_mode(temporary)
     with os.fdopen(handle, "wb") as file:

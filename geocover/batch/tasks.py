@@ -12,6 +12,7 @@ import geopandas as gpd
 from tqdm.auto import tqdm
 
 from geocover.batch.cell_snaps import CellSnaps, mark_complete, snap_rows
+from geocover.batch.plan import PlanTables, whole_area_plan_tables
 from geocover.batch.unit import UnitResult, run_unit
 from geocover.config import ScenarioConfig
 from geocover.errors import Problem, raise_if_any
@@ -111,13 +112,17 @@ def compute_units(  # noqa: PLR0913 - the pieces of one batch run, passed once f
     client, jobs: list[tuple[str, str]], config: ScenarioConfig, level: str, lang: str | None,
     tiles: str | None, facilities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, roads_file: Path | None,
     unowned: list[str], plans: list[tuple[CellSnaps, list[tuple[int, int]]]], progress: bool,
-    done: dict[str, UnitResult], failed: dict[str, str], save) -> None:
+    done: dict[str, UnitResult], failed: dict[str, str], save, plan_tables: bool = False) -> PlanTables | None:
     """Snap the cells of ``plans``, then run ``jobs`` (unit id, name) on Dask, ``facilities`` and ``zones``
-    sent once to every worker; fill ``done`` and ``failed`` as they finish."""
+    sent once to every worker; fill ``done`` and ``failed`` as they finish. With ``plan_tables``, the plan
+    tables of the whole area are computed meanwhile on one more task (:mod:`geocover.batch.plan`) and returned;
+    its error, if any, is raised once the units are done."""
     from dask.distributed import as_completed
 
     shared, shared_zones = client.scatter([facilities, zones], broadcast=True)
     snaps = snap_cells_once(client, plans, config, shared_zones, roads_file, progress)
+    plan = client.submit(whole_area_plan_tables, config, shared, shared_zones, roads_file, snaps,
+                         pure=False) if plan_tables else None
     futures = {client.submit(run_unit, config, level, unit_id, name, lang, tiles, facilities=shared,
                              unowned=unowned, zones=shared_zones, roads_file=roads_file, snaps=snaps,
                              pure=False): unit_id
@@ -133,3 +138,4 @@ def compute_units(  # noqa: PLR0913 - the pieces of one batch run, passed once f
             save(unit_id, result)
             done[unit_id] = result
         future.release()
+    return None if plan is None else plan.result()

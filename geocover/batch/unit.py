@@ -30,6 +30,8 @@ of each mode times its largest band (and the ambulance radius and response). Wha
   nearest road lies beyond the unit's roads is more than ``R`` on the roads from the unit and is left
   unsnapped there; it could not count in any band of the unit's facilities.
 - Capacity allocation needs a global pass: it is left out of batch runs (``geocover run`` computes it).
+- The plan tables (emergency chain, county referral, villages) are not computed in units: the batch computes
+  them once on the whole area (:mod:`geocover.batch.plan` says why).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ import pandas as pd
 import shapely
 
 from geocover.analysis.facility_table import facility_table
+from geocover.analysis.plan_tables import plan_tables
 from geocover.analysis.polygons import service_areas
 from geocover.batch.cell_snaps import CellSnaps, first_snaps
 from geocover.batch.codes import (
@@ -287,7 +290,7 @@ def run_unit(
     run_config = config.model_copy(update={"facility_table": False})
     inputs = prepare_inputs(run_config, facilities, (level, unit_id), zones, segments,
                             partial(first_snaps, snaps) if snaps else None)
-    result = run_scenario(run_config, progress=False, polygons=False, inputs=inputs)
+    result = run_scenario(run_config, progress=False, polygons=False, inputs=inputs, skip=[plan_tables])
     polygon, own = _own_cells(result, level, unit_id)
     halo = Halo(result)
     if config.facility_table:
