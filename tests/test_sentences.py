@@ -1,4 +1,5 @@
-"""Every sentence of the report's cover and of the run summary ends with a full stop: "." in English, "。" in Chinese.
+"""Every sentence of the report's cover and of the run summary ends with a full stop: "." in English, "。" in Chinese
+(the run's notes, printed after them as ``note: …``, are fragments and left as they are).
 
 The scenario is a small Comoros-like one built from files: two islands a few kilometres apart, each with a road
 grid and a clinic, a population raster reaching far beyond them (people outside the study area, in its margin
@@ -16,6 +17,7 @@ from affine import Affine
 from shapely.geometry import Point, box
 
 from geocover.analysis.totals import population_totals, totals_lines
+from geocover.api import summarize
 from geocover.pipeline import run_scenario
 from geocover.render.report import cover_lines
 
@@ -77,3 +79,11 @@ def test_every_cover_and_summary_sentence_ends_with_a_full_stop(islands, lang, s
     for sentence in totals + cover:
         assert sentence.endswith(stop), sentence
         assert not sentence.endswith(stop * 2), sentence
+
+
+def test_every_line_of_the_run_summary_ends_with_a_full_stop(islands):
+    lines = [line for line in summarize(islands).splitlines() if not line.startswith("note: ")]
+    assert lines[0].startswith("scenario islands: walk") and lines[-1].startswith("standards audit: 1 pass")
+    assert len(lines) == 8  # scenario, network, facilities, the island level, three totals, the audit
+    for line in lines:
+        assert line.endswith(".") and not line.endswith(".."), line

@@ -170,10 +170,10 @@ LABELS: dict[str, dict[str, str]] = {
                               "zh": "新增选址后无法到达任何机构的人口"},
     "report_pdf_fallback": {"en": "report.pdf drawn with Matplotlib pages, not as the printed report.html: "
                                   "WeasyPrint could not load ({error}); install Pango (apt-get install "
-                                  "libpango-1.0-0 libpangoft2-1.0-0) for the full PDF.",
+                                  "libpango-1.0-0 libpangoft2-1.0-0) for the full PDF",
                             "zh": "report.pdf 由 Matplotlib 分页绘制，而非 report.html 的打印版：WeasyPrint 无法加载"
                                   "（{error}）；安装 Pango（apt-get install libpango-1.0-0 libpangoft2-1.0-0）"
-                                  "后可生成完整 PDF。"},
+                                  "后可生成完整 PDF"},
     "status_baseline": {"en": "baseline (not a target)", "zh": "现状表述（非目标）"},
     "median_minutes": {"en": "Median minutes", "zh": "出行时间中位数（分钟）"},
     "facilities_per_10k": {"en": "Facilities per 10,000 people", "zh": "每万人机构数"},
