@@ -4,8 +4,9 @@ The machinery under :func:`~geocover.network.combine.combine_roads` (roads of di
 :func:`~geocover.network.combine.join_layer` (the lines of one local layer): segments as Shapely LineStrings in
 metres, the open ends to join and each one's nearest joinable segment, the crossings of two segments at one
 point, and the joining itself (a point within ``join_m`` of a segment's end node is that node, else a new node
-splits the segment; merged nodes keep the earliest source's position). Nothing is joined to or across a bridge
-or tunnel, nor between segments whose ``layer`` differs.
+splits the segment; merged nodes take the position of the one of lowest rank: the earliest source's, or within
+one layer the node of the line joined to). Nothing is joined to or across a bridge or tunnel, nor between
+segments whose ``layer`` differs.
 """
 
 from __future__ import annotations
