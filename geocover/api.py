@@ -261,7 +261,7 @@ def _write_all(result: ScenarioResult, out: str | Path | None, lang: str | None,
 def _audit_summary(table) -> str:
     counts = table["status"].value_counts()
     parts = [f"{counts.get(status, 0)} {status}" for status in (PASS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED)]
-    return "standards audit: " + ", ".join(parts)
+    return "standards audit: " + ", ".join(parts) + "."
 
 
 def summarize(result: ScenarioResult) -> str:
@@ -271,10 +271,10 @@ def summarize(result: ScenarioResult) -> str:
     facilities = result.facilities
     unsnapped = int((~facilities["snapped"]).sum())
     lines = [
-        f"scenario {config.name}: {config.mode}, bands {', '.join(f'{b:g}' for b in config.bands_minutes)} min",
-        f"network: {result.network.n_nodes:,} nodes, {result.network.n_edges:,} segments",
+        f"scenario {config.name}: {config.mode}, bands {', '.join(f'{b:g}' for b in config.bands_minutes)} min.",
+        f"network: {result.network.n_nodes:,} nodes, {result.network.n_edges:,} segments.",
         f"facilities: {len(facilities)} in the study area, {unsnapped} farther than "
-        f"{config.snap_limit_m:g} m from a road (serve no one)",
+        f"{config.snap_limit_m:g} m from a road (serve no one).",
     ]
     for level, table in result.table.groupby("zone_level", sort=False):
         total = table["population"].sum()
@@ -283,7 +283,7 @@ def summarize(result: ScenarioResult) -> str:
         share = 100 * within / total if total else np.nan
         lines.append(
             f"{level}: {len(table)} zones, {total:,.0f} people, {share:.1f}% within "
-            f"{config.target_minutes:g} min, {lost:,.0f} unreachable"
+            f"{config.target_minutes:g} min, {lost:,.0f} unreachable."
         )
     lines += totals_lines(result)
     if result.audit is not None:

@@ -72,8 +72,9 @@ def population_totals(result: ScenarioResult) -> PopulationTotals:
 
 
 def totals_lines(result: ScenarioResult, lang: str = "en", level_label: str | None = None) -> list[str]:
-    """Sentences explaining the population totals of ``result``, in ``lang`` ("en" or "zh"); the first zone
-    level named ``level_label`` when given (the report's ``岛`` for ``island``)."""
+    """Sentences explaining the population totals of ``result``, in ``lang`` ("en" or "zh"), each ending with a
+    full stop (``.`` or ``。``); the first zone level named ``level_label`` when given (the report's ``岛`` for
+    ``island``)."""
     totals = population_totals(result)
     if level_label is not None:
         totals = replace(totals, level=level_label)
@@ -85,7 +86,7 @@ def totals_lines(result: ScenarioResult, lang: str = "en", level_label: str | No
         beyond = totals.raster - totals.study_area
         lines.append(f"人口栅格共 {totals.raster:,.0f} 人，其中 {beyond:,.0f} 人在研究区之外，未参与分析。" if zh else
                      f"population raster: {totals.raster:,.0f} people, {beyond:,.0f} of them outside the study area "
-                     "(not analysed)")
+                     "(not analysed).")
     lines.append(
         f"研究区（各分区及其周边的出行计算范围）共 {totals.study_area:,.0f} 人，其中 {totals.zones:,.0f} 人在"
         f"{totals.level}分区内；另有 {outside:,.0f} 人不在任何{totals.level}分区内（报告范围以外），"
@@ -94,7 +95,7 @@ def totals_lines(result: ScenarioResult, lang: str = "en", level_label: str | No
         "population: study area (the zones and the margin around them where travel is computed): "
         f"{totals.study_area:,.0f} people, {totals.zones:,.0f} inside the {totals.level} zones; "
         f"the other {outside:,.0f} live outside every {totals.level} zone (beyond the reporting area): "
-        "they count for travel times and gaps, in no zone's row")
+        "they count for travel times and gaps, in no zone's row.")
     if totals.gaps is not None:
         lines.append(
             f"服务缺口 {len(result.gaps)} 片，共 {totals.gaps:,.0f} 人（研究区内超过 {target} 分钟或无法到达），"
@@ -102,5 +103,5 @@ def totals_lines(result: ScenarioResult, lang: str = "en", level_label: str | No
             if zh else
             f"gaps: {len(result.gaps)} areas, {totals.gaps:,.0f} people beyond {target} min or unreachable anywhere "
             "in the study area, "
-            f"{totals.gaps_in_zones:,.0f} of them inside the {totals.level} zones")
+            f"{totals.gaps_in_zones:,.0f} of them inside the {totals.level} zones.")
     return lines

@@ -136,49 +136,12 @@ def chains(network: Network, direction: str) -> Chains | None:
 
 
 def _build(network: Network, direction: str) -> Chains:
-    n, u, v = network.n_nodes, network.u, network.v
-    junction = _is_junction(network)
-    count, label = _segment_chains(network, junction)
-    # A ring of shape points has no junction: its lowest node becomes one.
-    touches = np.zeros(count, dtype=bool)
-    touches[label[junction[u] | junction[v]]] = True
-    if not touches.all():
-        lowest = np.full(count, n, dtype=np.int64)
-        np.minimum.at(lowest, label, np.minimum(u, v))
-        junction[lowest[~touches]] = True
-        count, label = _segment_chains(network, junction)
-    # Each chain starts with its lowest segment touching a junction; segments in chain order:
-    seg = np.arange(network.n_edges)
-    at_end = junction[u] | junction[v]
-    head = np.full(count, network.n_edges, dtype=np.int64)
-    np.minimum.at(head, label[at_end], seg[at_end])
-    order = np.lexsort((_positions(network, junction, head), label))
-    su, sv, s_label = u[order], v[order], label[order]
-    first = np.r_[True, s_label[1:] != s_label[:-1]]
-    last = np.r_[s_label[1:] != s_label[:-1], True]
-    # Orient each segment: it enters at the node shared with the previous one, or at its chain's start.
-    previous_u, previous_v = np.r_[-1, su[:-1]], np.r_[-1, sv[:-1]]
-    next_u, next_v = np.r_[su[1:], -1], np.r_[sv[1:], -1]
-    entry = np.where((su == previous_u) | (su == previous_v), su, sv)
-    opens = first & ~last
-    entry[opens] = np.where((su[opens] == next_u[opens]) | (su[opens] == next_v[opens]), sv[opens], su[opens])
-    lone = first & last
-    entry[lone] = np.where(junction[su[lone]], su[lone], sv[lone])
-    leave = np.where(entry == su, sv, su)
-    forward = entry == su
-    travel_on = np.where(forward, network.minutes_uv[order], network.minutes_vu[order])
-    travel_against = np.where(forward, network.minutes_vu[order], network.minutes_uv[order])
-    # "to" searches run against travel: moving ahead along the chain costs the trip back.
-    step_ahead, step_back = (travel_on, travel_against) if direction == "from" else (travel_against, travel_on)
-    starts, ends = np.flatnonzero(first), np.flatnonzero(last[::-1])
-    sums = {
-        "ahead": _run_sums(step_ahead, starts),
-        "ahead_open": _run_sums(np.where(np.isinf(step_ahead), 0.0, step_ahead), starts),
-        "ahead_closed": _run_sums(np.isinf(step_ahead).astype(np.float64), starts),
-        "back": _run_sums(step_back[::-1], ends)[::-1],
-        "back_open": _run_sums(np.where(np.isinf(step_back), 0.0, step_back)[::-1], ends)[::-1],
-        "back_closed": _run_sums(np.isinf(step_back).astype(np.float64)[::-1], ends)[::-1],
-    }
+    """The chains of ``network`` and their junction graph for searches in ``direction`` (see :func:`chains`)."""
+    n = network.n_nodes
+    junction, count, label = _chain_labels(network)
+    order, first, last, entry, leave = _chain_order(network, junction, count, label)
+    s_label = label[order]
+    sums = _step_sums(network, order, entry == network.u[order], direction, first, last)
     # A shape point is the exit of every segment but the last of its chain; its "back" is summed from
     # the next segment on.
     inner = np.flatnonzero(~last)
@@ -190,7 +153,7 @@ def _build(network: Network, direction: str) -> Chains:
     chain = np.full(n, -1, dtype=np.int64)
     chain[node] = s_label[inner]
     step = np.zeros(n, dtype=np.int64)
-    step[node] = inner - starts[s_label[inner]] + 1 if len(inner) else inner
+    step[node] = inner - np.flatnonzero(first)[s_label[inner]] + 1 if len(inner) else inner
     chain_start, chain_end = entry[first], leave[last]
     junctions = np.flatnonzero(junction)
     index = np.full(n, -1, dtype=np.int64)
@@ -207,6 +170,66 @@ def _build(network: Network, direction: str) -> Chains:
         sums["ahead_closed"][last], sums["back_closed"][first], step, node, member_start,
         index[chain_start[s_label[inner]]], index[chain_end[s_label[inner]]],
     )
+
+
+def _chain_labels(network: Network) -> tuple[np.ndarray, int, np.ndarray]:
+    """Whether each node is a junction, the number of chains and the chain of each segment; a ring of shape
+    points, which has no junction, gets its lowest node as one."""
+    n, u, v = network.n_nodes, network.u, network.v
+    junction = _is_junction(network)
+    count, label = _segment_chains(network, junction)
+    touches = np.zeros(count, dtype=bool)
+    touches[label[junction[u] | junction[v]]] = True
+    if not touches.all():
+        lowest = np.full(count, n, dtype=np.int64)
+        np.minimum.at(lowest, label, np.minimum(u, v))
+        junction[lowest[~touches]] = True
+        count, label = _segment_chains(network, junction)
+    return junction, count, label
+
+
+def _chain_order(network: Network, junction: np.ndarray, count: int, label: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The segments in chain order, each chain starting with its lowest segment touching a junction: the order,
+    whether each is its chain's first and last, and the node each enters and leaves by."""
+    u, v = network.u, network.v
+    seg = np.arange(network.n_edges)
+    at_end = junction[u] | junction[v]
+    head = np.full(count, network.n_edges, dtype=np.int64)
+    np.minimum.at(head, label[at_end], seg[at_end])
+    order = np.lexsort((_positions(network, junction, head), label))
+    su, sv, s_label = u[order], v[order], label[order]
+    first = np.r_[True, s_label[1:] != s_label[:-1]]
+    last = np.r_[s_label[1:] != s_label[:-1], True]
+    # Orient each segment: it enters at the node shared with the previous one, or at its chain's start.
+    previous_u, previous_v = np.r_[-1, su[:-1]], np.r_[-1, sv[:-1]]
+    next_u, next_v = np.r_[su[1:], -1], np.r_[sv[1:], -1]
+    entry = np.where((su == previous_u) | (su == previous_v), su, sv)
+    opens = first & ~last
+    entry[opens] = np.where((su[opens] == next_u[opens]) | (su[opens] == next_v[opens]), sv[opens], su[opens])
+    lone = first & last
+    entry[lone] = np.where(junction[su[lone]], su[lone], sv[lone])
+    return order, first, last, entry, np.where(entry == su, sv, su)
+
+
+def _step_sums(network: Network, order: np.ndarray, forward: np.ndarray, direction: str, first: np.ndarray,
+               last: np.ndarray) -> dict[str, np.ndarray]:
+    """Per segment in chain order, minutes summed along its chain ahead from the start (``ahead``) and back from
+    the end (``back``), with closed steps counted 0 (``*_open``) and counted (``*_closed``); ``forward``: the
+    segment is entered at its ``u``."""
+    travel_on = np.where(forward, network.minutes_uv[order], network.minutes_vu[order])
+    travel_against = np.where(forward, network.minutes_vu[order], network.minutes_uv[order])
+    # "to" searches run against travel: moving ahead along the chain costs the trip back.
+    step_ahead, step_back = (travel_on, travel_against) if direction == "from" else (travel_against, travel_on)
+    starts, ends = np.flatnonzero(first), np.flatnonzero(last[::-1])
+    return {
+        "ahead": _run_sums(step_ahead, starts),
+        "ahead_open": _run_sums(np.where(np.isinf(step_ahead), 0.0, step_ahead), starts),
+        "ahead_closed": _run_sums(np.isinf(step_ahead).astype(np.float64), starts),
+        "back": _run_sums(step_back[::-1], ends)[::-1],
+        "back_open": _run_sums(np.where(np.isinf(step_back), 0.0, step_back)[::-1], ends)[::-1],
+        "back_closed": _run_sums(np.isinf(step_back).astype(np.float64)[::-1], ends)[::-1],
+    }
 
 
 def _positions(network: Network, junction: np.ndarray, head: np.ndarray) -> np.ndarray:

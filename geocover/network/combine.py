@@ -26,21 +26,28 @@ A local line layer named in ``join_own`` is first joined to itself by :func:`joi
 above but between its own lines: a dangling end to the nearest other line within ``join_m`` (onto its vertex
 or at the foot), at-grade crossings without a shared vertex split, never at a bridge or tunnel or across
 layers. Everything is vectorized over Shapely STRtrees in a local UTM projection (fine for a province's
-10^6 segments).
+10^6 segments). This module drops the duplicates; finding and making the junctions is
+:mod:`geocover.network.junctions`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection
+from dataclasses import dataclass, field
 
 import numpy as np
-import pyproj
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from geocover.io.utm import utm_crs_at
+from geocover.network.junctions import (
+    crossing_points,
+    end_joins,
+    join_at,
+    metric_transformer,
+    open_ends,
+    segment_lines,
+    source_crossings,
+    touched_nodes,
+)
 from geocover.network.segments import SEGMENT_ARRAYS, RoadSegments
 
 JOIN_M = 5.0
@@ -141,20 +148,20 @@ def combine_roads(
     sources = {name: own[name][0] if name in own else segments for name, segments in sources.items()}
     own_junctions = {name: junctions for name, (_, junctions) in own.items()}
     merged, node_source = _concatenate(list(sources.values()))
-    to_metric = _metric(merged)
+    to_metric = metric_transformer(merged)
     x, y = to_metric.transform(merged.lon, merged.lat)
     length_m = np.hypot(x[merged.v] - x[merged.u], y[merged.v] - y[merged.u])
-    lines = _lines(merged, x, y)
+    lines = segment_lines(merged, x, y)
     dropped = _duplicates(merged, x, y, lines, length_m, duplicate_m) if duplicate_m > 0 else np.zeros(len(lines), bool)
     kept, lines = merged.take(~dropped), lines[~dropped]
-    exposed = np.flatnonzero(_touched(merged.take(dropped), len(x)) & _touched(kept, len(x)))
+    exposed = np.flatnonzero(touched_nodes(merged.take(dropped), len(x)) & touched_nodes(kept, len(x)))
     joinable = np.flatnonzero(~kept.bridge & ~kept.tunnel)
     tree = shapely.STRtree(lines[joinable])
-    ends, tolerance_m = _open_ends(kept, len(x), exposed, join_m, duplicate_m)
-    ends = _end_joins(kept, x, y, (lines, joinable, tree), ends, tolerance_m,
-                      lambda end, found: kept.source[found] != node_source[end])
-    combined, junctions = _join(kept, x, y, (node_source, kept.source), join_m, ends,
-                                _crossings(kept, (lines, joinable, tree)))
+    ends, tolerance_m = open_ends(kept, len(x), exposed, join_m, duplicate_m)
+    ends = end_joins(kept, x, y, (lines, joinable, tree), ends, tolerance_m,
+                     lambda end, found: kept.source[found] != node_source[end])
+    combined, junctions = join_at(kept, x, y, (node_source, kept.source), join_m, ends,
+                                  source_crossings(kept, (lines, joinable, tree)))
     cx, cy = to_metric.transform(combined.lon, combined.lat)
     combined_m = np.hypot(cx[combined.v] - cx[combined.u], cy[combined.v] - cy[combined.u])
     km = np.bincount(combined.source, weights=combined_m, minlength=len(names)) / 1000.0
@@ -192,33 +199,25 @@ def join_layer(segments: RoadSegments, join_m: float = JOIN_M) -> tuple[RoadSegm
     junctions : int
         Distinct nodes where lines were joined.
     """
-    x, y = _metric(segments).transform(segments.lon, segments.lat)
-    lines = _lines(segments, x, y)
+    x, y = metric_transformer(segments).transform(segments.lon, segments.lat)
+    lines = segment_lines(segments, x, y)
     joinable = np.flatnonzero(~segments.bridge & ~segments.tunnel)
     index = (lines, joinable, shapely.STRtree(lines[joinable]))
     n_nodes = len(x)
-    ends, _ = _open_ends(segments, n_nodes, np.zeros(0, dtype=np.int64), join_m, join_m)
+    ends, _ = open_ends(segments, n_nodes, np.zeros(0, dtype=np.int64), join_m, join_m)
     way_of_end = np.zeros(n_nodes, dtype=np.int64)
     way_of_end[segments.u], way_of_end[segments.v] = segments.way_id, segments.way_id
-    joins = _end_joins(segments, x, y, index, ends, np.full(len(ends), join_m),
-                       lambda end, found: segments.way_id[found] != way_of_end[end])
+    joins = end_joins(segments, x, y, index, ends, np.full(len(ends), join_m),
+                      lambda end, found: segments.way_id[found] != way_of_end[end])
     pairs = index[2].query(lines[joinable], predicate="intersects")
     first, second = joinable[pairs[0]], joinable[pairs[1]]
     keep = ((first < second) & (segments.layer[first] == segments.layer[second])
             & (segments.u[first] != segments.u[second]) & (segments.u[first] != segments.v[second])
             & (segments.v[first] != segments.u[second]) & (segments.v[first] != segments.v[second]))
-    crossings = _crossing_points(lines, first[keep], second[keep])
+    crossings = crossing_points(lines, first[keep], second[keep])
     rank = np.zeros(n_nodes, dtype=np.int8)
     rank[joins[0]] = 1
-    return _join(segments, x, y, (rank, np.zeros(len(segments.u), dtype=np.int8)), join_m, joins, crossings)
-
-
-def _metric(segments: RoadSegments) -> pyproj.Transformer:
-    """Lon/lat to metres in the UTM zone at the centre of the segments' nodes."""
-    west, east = (float(segments.lon.min()), float(segments.lon.max())) if len(segments.lon) else (0.0, 0.0)
-    south, north = (float(segments.lat.min()), float(segments.lat.max())) if len(segments.lat) else (0.0, 0.0)
-    return pyproj.Transformer.from_crs("EPSG:4326", utm_crs_at((west + east) / 2, (south + north) / 2),
-                                       always_xy=True)
+    return join_at(segments, x, y, (rank, np.zeros(len(segments.u), dtype=np.int8)), join_m, joins, crossings)
 
 
 def _concatenate(parts: list[RoadSegments]) -> tuple[RoadSegments, np.ndarray]:
@@ -235,20 +234,6 @@ def _concatenate(parts: list[RoadSegments]) -> tuple[RoadSegments, np.ndarray]:
     merged = RoadSegments(node_id=np.concatenate(ids), lon=np.concatenate([p.lon for p in parts]),
                           lat=np.concatenate([p.lat for p in parts]), **arrays)
     return merged, np.repeat(np.arange(len(parts), dtype=np.int8), np.diff(offsets))
-
-
-def _lines(segments: RoadSegments, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Shapely LineStrings of the segments in metres."""
-    return shapely.linestrings(np.stack([np.column_stack([x[segments.u], y[segments.u]]),
-                                         np.column_stack([x[segments.v], y[segments.v]])], axis=1))
-
-
-def _touched(segments: RoadSegments, n_nodes: int) -> np.ndarray:
-    """Whether each node is an end of one of the segments."""
-    touched = np.zeros(n_nodes, dtype=bool)
-    touched[segments.u] = True
-    touched[segments.v] = True
-    return touched
 
 
 def _near(tree: shapely.STRtree, x: np.ndarray, y: np.ndarray, distance_m: float) -> np.ndarray:
@@ -269,7 +254,7 @@ def _duplicates(segments: RoadSegments, x: np.ndarray, y: np.ndarray, lines: np.
         if not len(earlier) or not len(mine):
             continue
         tree = shapely.STRtree(lines[earlier])
-        ends = np.flatnonzero(_touched(segments.take(mine), len(x)))
+        ends = np.flatnonzero(touched_nodes(segments.take(mine), len(x)))
         near_end = np.zeros(len(x), dtype=bool)
         near_end[ends] = _near(tree, x[ends], y[ends], duplicate_m)
         mine = mine[near_end[segments.u[mine]] & near_end[segments.v[mine]]]
@@ -281,142 +266,3 @@ def _duplicates(segments: RoadSegments, x: np.ndarray, y: np.ndarray, lines: np.
         near = _near(tree, x[u] + t * (x[v] - x[u]), y[u] + t * (y[v] - y[u]), duplicate_m)
         dropped[mine[np.bincount(of_sample, weights=~near, minlength=len(mine)) == 0]] = True
     return dropped
-
-
-def _open_ends(segments: RoadSegments, n_nodes: int, exposed: np.ndarray, join_m: float,
-               duplicate_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """The nodes to join to another source's road and each one's tolerance (m): line ends (of one segment,
-    not a bridge or tunnel) within ``join_m``, ends left open by dropped duplicates within ``duplicate_m``."""
-    degree = np.bincount(np.concatenate([segments.u, segments.v]), minlength=n_nodes)
-    level = ~segments.bridge & ~segments.tunnel
-    on_level = np.zeros(n_nodes, dtype=bool)
-    on_level[np.concatenate([segments.u[level], segments.v[level]])] = True
-    exposed = exposed[on_level[exposed]]
-    dangling = np.setdiff1d(np.flatnonzero((degree == 1) & on_level), exposed)
-    ends = np.concatenate([dangling, exposed])
-    return ends, np.concatenate([np.full(len(dangling), join_m), np.full(len(exposed), max(join_m, duplicate_m))])
-
-
-def _end_joins(segments: RoadSegments, x: np.ndarray, y: np.ndarray,
-               index: tuple[np.ndarray, np.ndarray, shapely.STRtree], ends: np.ndarray, tolerance_m: np.ndarray,
-               allowed: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each end's nearest joinable segment of the same layer within its tolerance that ``allowed(end nodes,
-    segments)`` admits (another source's, another line's): the end nodes, the segments and the foot of the
-    perpendicular as a fraction of the segment from ``u``.
-
-    ``index`` is ``(lines, joinable, tree)``: every segment's LineString in metres, the joinable segments (no
-    bridge or tunnel) and an STRtree of their lines."""
-    lines, joinable, tree = index
-    node_layer = np.zeros(len(x), dtype=np.int8)
-    node_layer[segments.u], node_layer[segments.v] = segments.layer, segments.layer
-    points = shapely.points(x[ends], y[ends])
-    which, found = tree.query(points, predicate="dwithin", distance=tolerance_m)
-    found = joinable[found]
-    other = allowed(ends[which], found) & (segments.layer[found] == node_layer[ends[which]])
-    which, found = which[other], found[other]
-    distance_m = shapely.distance(points[which], lines[found])
-    order = np.lexsort((found, distance_m, which))
-    nearest = order[np.r_[True, which[order][1:] != which[order][:-1]]] if len(order) else order
-    which, found = which[nearest], found[nearest]
-    t = np.nan_to_num(shapely.line_locate_point(lines[found], points[which], normalized=True))
-    return ends[which], found, t
-
-
-def _crossings(segments: RoadSegments, index: tuple[np.ndarray, np.ndarray, shapely.STRtree],
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs of joinable segments of different sources and the same layer that cross at one point: the
-    later source's segment, the earlier's, and the crossing as a fraction of each from its ``u`` (``index``
-    as for :func:`_end_joins`)."""
-    lines, joinable, tree = index
-    later = joinable[segments.source[joinable] > 0]
-    which, found = tree.query(lines[later], predicate="intersects")
-    first, second = later[which], joinable[found]
-    keep = (segments.source[second] < segments.source[first]) & (segments.layer[second] == segments.layer[first])
-    return _crossing_points(lines, first[keep], second[keep])
-
-
-def _crossing_points(lines: np.ndarray, first: np.ndarray, second: np.ndarray,
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The pairs of segments whose lines meet at one point, and that point as a fraction of each from ``u``."""
-    crossing = shapely.intersection(lines[first], lines[second])
-    point = shapely.get_type_id(crossing) == 0
-    first, second, crossing = first[point], second[point], crossing[point]
-    t_first = np.nan_to_num(shapely.line_locate_point(lines[first], crossing, normalized=True))
-    t_second = np.nan_to_num(shapely.line_locate_point(lines[second], crossing, normalized=True))
-    return first, second, t_first, t_second
-
-
-def _join(segments: RoadSegments, x: np.ndarray, y: np.ndarray, rank: tuple[np.ndarray, np.ndarray], join_m: float,
-          ends: tuple[np.ndarray, np.ndarray, np.ndarray],
-          crossings: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> tuple[RoadSegments, int]:
-    """The segments split and their nodes merged at every junction, and the number of junctions.
-
-    ``ends`` are ``(node, segment, t)``: a line end and the point at fraction ``t`` of a segment from its
-    ``u``; ``crossings`` are ``(segment, segment, t, t)`` (see :func:`_crossings`). A point within ``join_m``
-    of its segment's nearer end node is that node; else a new node there splits the segment. The two sides'
-    nodes are merged into the one of the lowest rank: ``rank`` is ``(of each node, of each segment)``, a new
-    node taking its segment's.
-    """
-    end_nodes, end_segments, end_t = ends
-    first, second, first_t, second_t = crossings
-    n_nodes, n_ends, n_crossings = len(x), len(end_nodes), len(first)
-    length_m = np.hypot(x[segments.v] - x[segments.u], y[segments.v] - y[segments.u])
-    segment = np.concatenate([end_segments, first, second]).astype(np.intp)
-    t = np.concatenate([end_t, first_t, second_t])
-    along_m = t * length_m[segment]
-    node = np.where(along_m <= length_m[segment] - along_m, segments.u[segment], segments.v[segment])
-    new = np.minimum(along_m, length_m[segment] - along_m) > join_m
-    node[new] = n_nodes + np.arange(int(new.sum()))
-    first_node = np.concatenate([end_nodes, node[n_ends:n_ends + n_crossings]])
-    second_node = np.concatenate([node[:n_ends], node[n_ends + n_crossings:]])
-    split_segment, split_t, split_node = segment[new], t[new], node[new]
-    lon_u, lon_v = segments.lon[segments.u[split_segment]], segments.lon[segments.v[split_segment]]
-    lat_u, lat_v = segments.lat[segments.u[split_segment]], segments.lat[segments.v[split_segment]]
-    lon = np.concatenate([segments.lon, lon_u + split_t * (lon_v - lon_u)])
-    lat = np.concatenate([segments.lat, lat_u + split_t * (lat_v - lat_u)])
-    node_rank = np.concatenate([rank[0], rank[1][split_segment]])
-    below = min(0, int(segments.node_id.min(initial=0)))
-    node_id = np.concatenate([segments.node_id, below - np.arange(1, len(split_node) + 1, dtype=np.int64)])
-    pieces = _split(segments, split_segment, split_t, split_node)
-    representative = _representatives(len(lon), first_node, second_node, node_rank)
-    u, v = representative[pieces.u], representative[pieces.v]
-    keep = u != v
-    used = np.zeros(len(lon), dtype=bool)
-    used[u[keep]] = used[v[keep]] = True
-    position = np.cumsum(used) - 1
-    joined = replace(pieces.take(keep), node_id=node_id[used], lon=lon[used], lat=lat[used])
-    joined.u, joined.v = position[u[keep]], position[v[keep]]
-    return joined, len(np.unique(representative[first_node]))
-
-
-def _representatives(n_nodes: int, first: np.ndarray, second: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """The node each node becomes when ``first[i]`` and ``second[i]`` are merged: of each group of merged
-    nodes, the one of the lowest ``rank`` (the earliest source), then of the lowest index."""
-    representative = np.arange(n_nodes)
-    linked, inverse = np.unique(np.concatenate([first, second]), return_inverse=True)
-    if not len(linked):
-        return representative
-    links = coo_matrix((np.ones(len(first)), (inverse[:len(first)], inverse[len(first):])),
-                       shape=(len(linked), len(linked)))
-    _, label = connected_components(links, directed=False)
-    order = np.lexsort((linked, rank[linked]))
-    _, first_of_label = np.unique(label[order], return_index=True)
-    representative[linked] = linked[order[first_of_label][label]]
-    return representative
-
-
-def _split(segments: RoadSegments, segment: np.ndarray, t: np.ndarray, node: np.ndarray) -> RoadSegments:
-    """The segments with each ``segment`` cut at fraction ``t`` by ``node`` (several cuts of one in order)."""
-    order = np.lexsort((t, segment))
-    segment, node = segment[order], node[order]
-    starts = np.r_[True, segment[1:] != segment[:-1]] if len(segment) else np.zeros(0, dtype=bool)
-    last = np.r_[segment[1:] != segment[:-1], True] if len(segment) else np.zeros(0, dtype=bool)
-    before = np.where(starts, segments.u[segment], np.roll(node, 1))
-    cut = np.zeros(len(segments.u), dtype=bool)
-    cut[segment] = True
-    whole = np.flatnonzero(~cut)
-    parent = np.concatenate([whole, segment, segment[last]])
-    pieces = segments.take(parent)
-    pieces.u = np.concatenate([segments.u[whole], before, node[last]])
-    pieces.v = np.concatenate([segments.v[whole], node, segments.v[segment[last]]])
-    return pieces

@@ -132,17 +132,11 @@ def workbook_sheets(table: pd.DataFrame, facilities: gpd.GeoDataFrame) -> dict[s
         lon=wgs84.geometry.x.round(7), lat=wgs84.geometry.y.round(7))}
 
 
-def write_outputs(  # noqa: C901 - one branch per optional output file
-    result: ScenarioResult,
-    out_dir: str | Path,
-    export_network: bool = False,
-    map_html: str | None = None,
-    lang: str | None = None,
-    tables: dict[str, pd.DataFrame | dict[str, pd.DataFrame]] | None = None,
-    workbook: Future | None = None,
-    steps: tqdm | None = None,
-    more_than_minutes: float | None = None,
-) -> dict[str, Path]:
+def write_outputs(result: ScenarioResult, out_dir: str | Path, export_network: bool = False,
+                  map_html: str | None = None, lang: str | None = None,
+                  tables: dict[str, pd.DataFrame | dict[str, pd.DataFrame]] | None = None,
+                  workbook: Future | None = None, steps: tqdm | None = None,
+                  more_than_minutes: float | None = None) -> dict[str, Path]:
     """Write the table, GeoPackage, travel-time raster and map of a scenario.
 
     Parameters
@@ -156,8 +150,7 @@ def write_outputs(  # noqa: C901 - one branch per optional output file
     map_html : str, optional
         The rendered map; ``map.html`` is skipped when omitted.
     lang : {"en", "zh"}, optional
-        Language of the print map (``map.png``/``map.pdf``) and report (``report.html``/``report.pdf``);
-        those are skipped when omitted.
+        Language of the print map (``map.png``/``map.pdf``) and report (``report.html``/``report.pdf``), else none.
     tables : dict, optional
         More tables written in the same step, besides ``result.tables``: ``name.csv`` to a DataFrame
         (UTF-8 with BOM), ``name.xlsx`` to a dict of sheet name to DataFrame.
@@ -177,61 +170,23 @@ def write_outputs(  # noqa: C901 - one branch per optional output file
     """
     out_dir = Path(out_dir)
     tables = {**result.tables, **(tables or {})}
-    names = ["coverage_by_zone.csv", "coverage_by_facility.csv", "coverage.xlsx", "results.gpkg", "travel_time.tif"]
     extra_crs = output_crs(result)
-    if extra_crs is not None:
-        names.append(f"results_{extra_crs.to_epsg()}.gpkg")
-    if map_html is not None:
-        names.append("map.html")
-    if result.audit is not None:
-        names += ["audit.csv", "audit.xlsx"]
-    if lang is not None:
-        names += ["map.png", "map.pdf", "report.html", "report.pdf"]
-    names += [*(tables or {}), MANIFEST]
+    names = _output_names(result, extra_crs, map_html is not None, lang is not None, tables)
     with staged_outputs(out_dir, scenario=result.config.name) as stage:
-        write_csv(result.table, stage / "coverage_by_zone.csv")
         facilities = result.facilities.to_crs("EPSG:4326")
-        sheets = workbook_sheets(result.table, facilities)
-        write_csv(sheets["facilities"], stage / "coverage_by_facility.csv")
-        if workbook is None:
-            write_workbook(sheets, stage / "coverage.xlsx")
+        _write_coverage_tables(result, facilities, stage, workbook is None)
         _advance(steps, OUTPUT_STEPS[0])
-        gpkg = stage / "results.gpkg"
-        layers = {
-            "facilities": facilities,
-            "zones": result.zones,
-            "service_areas": result.service_areas,
-            "gaps": result.gaps,
-        }
-        if result.catchments is not None:
-            layers["catchments"] = result.catchments
-        if result.sites is not None:
-            layers["proposed_sites"] = result.sites
-        if result.isochrones is not None:
-            layers["isochrones"] = result.isochrones.to_crs("EPSG:4326")
-        for name, service in result.services.items():
-            layers[f"service_areas_{name}"] = service.service_areas
-        if export_network:
-            layers["network_nodes"], layers["network_edges"] = network_layers(result)
-        with gdal_config(OGR_CURRENT_DATE=FIXED_GPKG_DATE):
-            for layer, frame in layers.items():
-                frame.to_file(gpkg, layer=layer, driver="GPKG", engine="pyogrio")
-                if extra_crs is not None:
-                    frame.to_crs(extra_crs).to_file(stage / f"results_{extra_crs.to_epsg()}.gpkg", layer=layer,
-                                                    driver="GPKG", engine="pyogrio")
+        _write_geopackages(_gpkg_layers(result, facilities, export_network), stage, extra_crs)
         _advance(steps, OUTPUT_STEPS[1])
         write_travel_time(result, stage / "travel_time.tif", more_than_minutes)
         _advance(steps, OUTPUT_STEPS[2])
-        if map_html is not None:
-            (stage / "map.html").write_text(map_html, encoding="utf-8")
-        if result.audit is not None:
-            write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
+        _write_map_and_audit(result, stage, map_html)
         _advance(steps, OUTPUT_STEPS[3])
         if lang is not None:
             write_static_map(result, stage / "map.png", lang)
             write_report(result, stage, lang, map_file="map.html" if map_html is not None else None)
         _advance(steps, OUTPUT_STEPS[4])
-        for name, table in (tables or {}).items():
+        for name, table in tables.items():
             _write_table(table, stage / name)
         if workbook is not None:
             os.replace(workbook.result(), stage / "coverage.xlsx")
@@ -239,10 +194,77 @@ def write_outputs(  # noqa: C901 - one branch per optional output file
     return {name: out_dir / name for name in names}
 
 
+def _output_names(result: ScenarioResult, extra_crs: pyproj.CRS | None, with_map: bool, with_report: bool,
+                  tables: dict[str, pd.DataFrame | dict[str, pd.DataFrame]]) -> list[str]:
+    """The files :func:`write_outputs` writes, the manifest last."""
+    names = ["coverage_by_zone.csv", "coverage_by_facility.csv", "coverage.xlsx", "results.gpkg", "travel_time.tif"]
+    if extra_crs is not None:
+        names.append(f"results_{extra_crs.to_epsg()}.gpkg")
+    if with_map:
+        names.append("map.html")
+    if result.audit is not None:
+        names += ["audit.csv", "audit.xlsx"]
+    if with_report:
+        names += ["map.png", "map.pdf", "report.html", "report.pdf"]
+    return [*names, *tables, MANIFEST]
+
+
+def _write_coverage_tables(result: ScenarioResult, facilities: gpd.GeoDataFrame, stage: Path, workbook: bool) -> None:
+    """``coverage_by_zone.csv``, ``coverage_by_facility.csv`` and, when ``workbook``, ``coverage.xlsx``."""
+    write_csv(result.table, stage / "coverage_by_zone.csv")
+    sheets = workbook_sheets(result.table, facilities)
+    write_csv(sheets["facilities"], stage / "coverage_by_facility.csv")
+    if workbook:
+        write_workbook(sheets, stage / "coverage.xlsx")
+
+
+def _gpkg_layers(result: ScenarioResult, facilities: gpd.GeoDataFrame,
+                 export_network: bool) -> dict[str, gpd.GeoDataFrame]:
+    """The GeoPackage's layers by name: facilities, zones, service areas and gaps, then those the run has."""
+    layers = {
+        "facilities": facilities,
+        "zones": result.zones,
+        "service_areas": result.service_areas,
+        "gaps": result.gaps,
+    }
+    if result.catchments is not None:
+        layers["catchments"] = result.catchments
+    if result.sites is not None:
+        layers["proposed_sites"] = result.sites
+    if result.isochrones is not None:
+        layers["isochrones"] = result.isochrones.to_crs("EPSG:4326")
+    for name, service in result.services.items():
+        layers[f"service_areas_{name}"] = service.service_areas
+    if export_network:
+        layers["network_nodes"], layers["network_edges"] = network_layers(result)
+    return layers
+
+
+def _write_map_and_audit(result: ScenarioResult, stage: Path, map_html: str | None) -> None:
+    """``map.html`` when rendered, ``audit.csv`` and ``audit.xlsx`` when the run has an audit."""
+    if map_html is not None:
+        (stage / "map.html").write_text(map_html, encoding="utf-8")
+    if result.audit is not None:
+        write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
+
+
+def _write_geopackages(layers: dict[str, gpd.GeoDataFrame], stage: Path, extra_crs: pyproj.CRS | None) -> None:
+    """``results.gpkg``, and its copy in ``extra_crs`` when given, with every layer (a fixed date, so two runs
+    write the same bytes)."""
+    with gdal_config(OGR_CURRENT_DATE=FIXED_GPKG_DATE):
+        for layer, frame in layers.items():
+            frame.to_file(stage / "results.gpkg", layer=layer, driver="GPKG", engine="pyogrio")
+            if extra_crs is not None:
+                frame.to_crs(extra_crs).to_file(stage / f"results_{extra_crs.to_epsg()}.gpkg", layer=layer,
+                                                driver="GPKG", engine="pyogrio")
+
+
 def _advance(steps: tqdm | None, label: str) -> None:
     if steps is not None:
         steps.set_postfix_str(label)
         steps.update(1)
+
+
 @contextmanager
 def gdal_config(**options: str) -> Iterator[None]:
     """Set GDAL configuration options for the ``with`` block only; the previous values (or none) come back after."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -28,7 +28,7 @@ from geocover.serve.state import EditError, Workspace
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> FastAPI:  # noqa: C901 - routes are closures over one workspace
+def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> FastAPI:
     """The app serving ``workspace``, answering requests addressed to ``hosts`` only.
 
     Parameters
@@ -42,6 +42,15 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
     fastapi.FastAPI
     """
     app = FastAPI(title="geocover planning workspace", docs_url=None, redoc_url=None, openapi_url=None)
+    _guard(app, hosts)
+    app.include_router(_reading_routes(workspace))
+    app.include_router(_editing_routes(workspace))
+    return app
+
+
+def _guard(app: FastAPI, hosts: tuple[str, ...]) -> None:
+    """Refuse writes from other origins or without a JSON body, requests to other hosts, and answer the
+    workspace's refusals (:class:`EditError`, :class:`InputError`) with 400 and their problems."""
 
     @app.middleware("http")
     async def same_origin_writes(request: Request, call_next):
@@ -64,11 +73,16 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
     async def bad_input(_: Request, error: InputError) -> JSONResponse:
         return _problems(400, [str(problem) for problem in error.problems])
 
-    @app.get("/", response_class=HTMLResponse)
+
+def _reading_routes(workspace: Workspace) -> APIRouter:
+    """The GET routes: the page, the workspace, a scenario and its surface, a comparison, exported files."""
+    router = APIRouter()
+
+    @router.get("/", response_class=HTMLResponse)
     def page(lang: str = "en") -> HTMLResponse:
         return HTMLResponse(page_html(lang if lang in LANGS else "en", workspace.config.name))
 
-    @app.get("/api/workspace")
+    @router.get("/api/workspace")
     def describe() -> dict:
         return {
             "name": workspace.config.name, "scenarios": list(workspace.scenarios), "tiers": workspace.tiers,
@@ -77,39 +91,55 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
             "zones": json.loads(workspace.zones.to_crs("EPSG:4326").simplify(0.0005).to_json()),
         }
 
-    @app.get("/api/scenarios/{name}")
+    @router.get("/api/scenarios/{name}")
     def scenario(name: str) -> dict:
         return _scenario(workspace, name)
 
-    @app.get("/api/scenarios/{name}/surface.png")
+    @router.get("/api/scenarios/{name}/surface.png")
     def surface(name: str) -> Response:
         with workspace.lock:
             image = outputs.surface_png(workspace, name)
         return Response(image, media_type="image/png",
                         headers={"Cache-Control": "no-store"})
 
-    @app.post("/api/scenarios")
+    @router.get("/api/compare")
+    def compare(before: str, after: str) -> dict:
+        with workspace.lock:
+            return {"rows": _records(outputs.compare_scenarios(workspace, before, after))}
+
+    @router.get("/api/scenarios/{name}/export/{file:path}")
+    def download(name: str, file: str) -> Response:
+        folder = _export_dir(workspace, workspace.get(name).name).resolve()
+        path = (folder / file).resolve()
+        if not path.is_relative_to(folder) or not path.is_file():
+            return _problems(404, [f"no exported file {file!r} for scenario {name!r}: export it first"])
+        return Response(path.read_bytes(), media_type="application/octet-stream",
+                        headers={"Content-Disposition": f'attachment; filename="{path.name}"'})
+
+    return router
+
+
+def _editing_routes(workspace: Workspace) -> APIRouter:
+    """The POST routes: create a scenario, edit it, undo, suggest sites and export."""
+    router = APIRouter()
+
+    @router.post("/api/scenarios")
     async def create(request: Request) -> dict:
         body = await _json(request)
         workspace.create(body.get("name"), body.get("copy_of"))
         return _scenario(workspace, body["name"])
 
-    @app.post("/api/scenarios/{name}/edits")
+    @router.post("/api/scenarios/{name}/edits")
     async def edit(name: str, request: Request) -> dict:
         workspace.apply(name, await _json(request))
         return _scenario(workspace, name)
 
-    @app.post("/api/scenarios/{name}/undo")
+    @router.post("/api/scenarios/{name}/undo")
     def undo(name: str) -> dict:
         workspace.undo(name)
         return _scenario(workspace, name)
 
-    @app.get("/api/compare")
-    def compare(before: str, after: str) -> dict:
-        with workspace.lock:
-            return {"rows": _records(outputs.compare_scenarios(workspace, before, after))}
-
-    @app.post("/api/scenarios/{name}/suggest")
+    @router.post("/api/scenarios/{name}/suggest")
     async def suggest(name: str, request: Request) -> dict:
         k = (await _json(request)).get("k")
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 50:
@@ -119,23 +149,14 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
         keep = [c for c in ("rank", "lon", "lat", "population_added", "zone_name") if c in sites]
         return {"tier": sites.attrs["tier"], "sites": _records(pd.DataFrame(sites[keep]))}
 
-    @app.post("/api/scenarios/{name}/export")
+    @router.post("/api/scenarios/{name}/export")
     async def export(name: str, request: Request) -> dict:
         run = bool((await _json(request)).get("run", True))
         with workspace.lock:
             paths = outputs.export(workspace, workspace.get(name).name, _export_dir(workspace, name), run=run)
         return {"files": sorted(paths)}
 
-    @app.get("/api/scenarios/{name}/export/{file:path}")
-    def download(name: str, file: str) -> Response:
-        folder = _export_dir(workspace, workspace.get(name).name).resolve()
-        path = (folder / file).resolve()
-        if not path.is_relative_to(folder) or not path.is_file():
-            return _problems(404, [f"no exported file {file!r} for scenario {name!r}: export it first"])
-        return Response(path.read_bytes(), media_type="application/octet-stream",
-                        headers={"Content-Disposition": f'attachment; filename="{path.name}"'})
-
-    return app
+    return router
 
 
 def serve(config: str | Path, port: int = 8765, browser: bool = True, host: str = "127.0.0.1") -> None:
