@@ -27,7 +27,7 @@ from geocover.io.sniff import pbf_problems, raster_problems
 from geocover.io.statistics import read_statistics
 from geocover.io.vectors import read_vector, vector_problems
 from geocover.io.water import WaterMask, with_blocked_cells, with_water_shapes
-from geocover.io.zones import study_area
+from geocover.io.zones import study_area, zone_file_problems
 from geocover.network.combine import combine_roads
 
 EXTRACT_MARGIN_KMH = 150.0
@@ -52,9 +52,10 @@ def check_inputs(config: ScenarioConfig) -> list[Problem]:
         problems += pbf_problems(roads.pbf)
     problems += [p for lines in roads.line_layers if present(lines.path) for p in road_layer_problems(lines)]
     for zone in config.zones:
-        for path in (zone.path, zone.seats):
-            if present(path):
-                problems += vector_problems(path, zone.layer)
+        if present(zone.path):
+            problems += zone_file_problems(zone)
+        if present(zone.seats):
+            problems += vector_problems(zone.seats, zone.layer)
     rasters = [(config.population.raster, "population raster"), (config.builtup_raster, "built-up raster")]
     rasters += [(path, f"weight raster '{name}'") for name, path in config.population.weights.items()]
     if config.offroad is not None:
