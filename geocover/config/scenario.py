@@ -217,11 +217,11 @@ def load_config(path: str | Path) -> ScenarioConfig:
                                   "save the config as UTF-8 (in Notepad: Save as, Encoding UTF-8)")])
     try:
         data = yaml.safe_load(raw.decode(encoding))
+        problems = _duplicate_keys(yaml.compose(raw.decode(encoding)), str(path))
     except yaml.YAMLError as error:
         raise InputError([Problem(str(path), f"not valid YAML: {error}", "fix the syntax")]) from None
     if not isinstance(data, dict):
         raise InputError([Problem(str(path), "the file must hold a mapping of keys", "see configs/")])
-    problems = []
     if "target_minutes" not in data:
         problems.append(Problem(str(path), "key 'target_minutes': required key is missing",
                                 "add it: the minutes a person should reach care within, one of bands_minutes"))
@@ -240,6 +240,25 @@ def load_config(path: str | Path) -> ScenarioConfig:
         raise InputError(problems + _missing_raw_files(data, path)) from None
     config.source = path.resolve()
     return config.resolve_paths(path.resolve().parent)
+
+
+def _duplicate_keys(node: yaml.Node | None, file: str, prefix: str = "") -> list[Problem]:
+    """A key given twice in one mapping (YAML would keep the last silently), in the document ``node``."""
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key, value in node.value:
+            name = f"{prefix}{key.value}"
+            line = key.start_mark.line + 1
+            if key.value in seen:
+                problems.append(Problem(file, f"key '{name}' is given twice, on lines {seen[key.value]} and {line}",
+                                        "keep one of them"))
+            seen.setdefault(key.value, line)
+            problems += _duplicate_keys(value, file, f"{name}.")
+    elif isinstance(node, yaml.SequenceNode):
+        for number, item in enumerate(node.value):
+            problems += _duplicate_keys(item, file, f"{prefix.removesuffix('.')}[{number}].")
+    return problems
 
 
 def _missing_raw_files(data: dict, path: Path) -> list[Problem]:
