@@ -208,6 +208,8 @@ def load_config(path: str | Path) -> ScenarioConfig:
         Naming every bad key and the file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError([Problem(str(path), "is a folder, not a config file", "give the .yaml file")])
     if not path.is_file():
         raise InputError([Problem(str(path), "config file not found", "check the path")])
     raw = path.read_bytes()

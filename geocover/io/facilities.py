@@ -142,6 +142,12 @@ def _townships(frame: pd.DataFrame, column: str | None, file: str, problems: lis
     codes: list[str | None] = []
     for row, value in zip(frame[SOURCE_ROW].tolist(), frame[column] if column else
                           [None] * len(frame), strict=True):
+        if isinstance(value, float) and np.isfinite(value):  # a column of codes read as numbers: 1.401E+11
+            problems.append(Problem(file, f"the code is read as the number {value:.0f}: written in scientific "
+                                    "notation (1.401E+11, where Excel drops the last digits) or with decimals",
+                                    "format the column as text, check the 12 digits and save again", row, column))
+            codes.append(None)
+            continue
         try:
             codes.append(township_code(value))
         except ValueError as exc:
@@ -192,6 +198,8 @@ def _load(path: Path, layer: str | None, sheet: str | int | None, system: str | 
     """Attributes with source rows, geometry points or None, file label, effective system."""
     file = str(path)
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise_if_any([Problem(file, "is a folder, not a file", "give the file inside it (CSV, XLSX or a GIS layer)")])
     if not path.is_file():
         raise_if_any([Problem(file, "file not found", "check the path and the file name")])
     if suffix not in (*TABLE_SUFFIXES, *VECTOR_SUFFIXES, ".xls"):

@@ -94,6 +94,8 @@ def pbf_problems(path: str | Path, file: str | None = None) -> list[Problem]:
     path = Path(path)
     file = file or str(path)
     redo = "download the .osm.pbf again (e.g. from download.geofabrik.de) and check its size"
+    if path.is_dir():
+        return [Problem(file, "is a folder, not a road file", "give the .osm.pbf file inside it")]
     if not path.is_file():
         return [Problem(file, "road file not found", "check the path (relative to the config file)")]
     size = path.stat().st_size
@@ -137,6 +139,8 @@ def raster_problems(path: str | Path, file: str | None = None, what: str = "rast
     """
     path = Path(path)
     file = file or str(path)
+    if path.is_dir():
+        return [Problem(file, f"is a folder, not a {what}", "give the GeoTIFF (.tif) file inside it")]
     if not path.is_file():
         return [Problem(file, f"{what} not found", "check the path (relative to the config file)")]
     if path.stat().st_size == 0:

@@ -277,6 +277,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
     """
     path = Path(path)
     file = str(path)
+    if path.is_dir():
+        raise_if_any([Problem(file, "is a folder, not a file", "give the .csv or .xlsx file inside it")])
     if not path.is_file():
         raise_if_any([Problem(file, "file not found", "check the path and the file name")])
     suffix = path.suffix.lower()
