@@ -142,7 +142,7 @@ def _townships(frame: pd.DataFrame, column: str | None, file: str, problems: lis
     codes: list[str | None] = []
     for row, value in zip(frame[SOURCE_ROW].tolist(), frame[column] if column else
                           [None] * len(frame), strict=True):
-        if isinstance(value, float) and np.isfinite(value):  # a column of codes read as numbers: 1.401E+11
+        if isinstance(value, float) and abs(value) >= 1e8:  # 9+ plain digits stay text: this was 1.401E+11 or .0
             problems.append(Problem(file, f"the code is read as the number {value:.0f}: written in scientific "
                                     "notation (1.401E+11, where Excel drops the last digits) or with decimals",
                                     "format the column as text, check the 12 digits and save again", row, column))
