@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Literal
 
 import pyproj
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from geocover.config.paths import PACKAGE_PREFIX, InputPath, Minutes, OutputPath, Section, check_bands
@@ -34,7 +33,7 @@ from geocover.config.sections import (
     ZoneLayerConfig,
 )
 from geocover.errors import InputError, Problem
-from geocover.io.encodings import detect_encoding
+from geocover.io.yaml_file import read_yaml
 
 
 class ScenarioConfig(Section):
@@ -208,20 +207,7 @@ def load_config(path: str | Path) -> ScenarioConfig:
         Naming every bad key and the file.
     """
     path = Path(path)
-    if path.is_dir():
-        raise InputError([Problem(str(path), "is a folder, not a config file", "give the .yaml file")])
-    if not path.is_file():
-        raise InputError([Problem(str(path), "config file not found", "check the path")])
-    raw = path.read_bytes()
-    encoding = detect_encoding(raw)
-    if encoding is None:
-        raise InputError([Problem(str(path), "the text is neither UTF-8 nor GBK/GB18030",
-                                  "save the config as UTF-8 (in Notepad: Save as, Encoding UTF-8)")])
-    try:
-        data = yaml.safe_load(raw.decode(encoding))
-        problems = _duplicate_keys(yaml.compose(raw.decode(encoding)), str(path))
-    except yaml.YAMLError as error:
-        raise InputError([Problem(str(path), f"not valid YAML: {error}", "fix the syntax")]) from None
+    data, problems = read_yaml(path, "config file")
     if not isinstance(data, dict):
         raise InputError([Problem(str(path), "the file must hold a mapping of keys", "see configs/")])
     if "target_minutes" not in data:
@@ -242,25 +228,6 @@ def load_config(path: str | Path) -> ScenarioConfig:
         raise InputError(problems + _missing_raw_files(data, path)) from None
     config.source = path.resolve()
     return config.resolve_paths(path.resolve().parent)
-
-
-def _duplicate_keys(node: yaml.Node | None, file: str, prefix: str = "") -> list[Problem]:
-    """A key given twice in one mapping (YAML would keep the last silently), in the document ``node``."""
-    problems: list[Problem] = []
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for key, value in node.value:
-            name = f"{prefix}{key.value}"
-            line = key.start_mark.line + 1
-            if key.value in seen:
-                problems.append(Problem(file, f"key '{name}' is given twice, on lines {seen[key.value]} and {line}",
-                                        "keep one of them"))
-            seen.setdefault(key.value, line)
-            problems += _duplicate_keys(value, file, f"{name}.")
-    elif isinstance(node, yaml.SequenceNode):
-        for number, item in enumerate(node.value):
-            problems += _duplicate_keys(item, file, f"{prefix.removesuffix('.')}[{number}].")
-    return problems
 
 
 def _missing_raw_files(data: dict, path: Path) -> list[Problem]:
