@@ -26,6 +26,7 @@ from geocover.io.road_lines import read_road_lines, road_lines_problems
 from geocover.io.sniff import pbf_problems, raster_problems
 from geocover.io.statistics import read_statistics
 from geocover.io.vectors import read_vector, vector_problems
+from geocover.io.villages import read_villages
 from geocover.io.water import WaterMask, with_blocked_cells, with_water_shapes
 from geocover.io.zones import study_area, zone_file_problems
 from geocover.network.combine import combine_roads
@@ -68,6 +69,8 @@ def check_inputs(config: ScenarioConfig) -> list[Problem]:
     loaders = [(config.facilities.path, lambda: load_facilities(config))]
     if config.statistics is not None:
         loaders.append((config.statistics.path, lambda: load_statistics(config)))
+    if config.villages is not None:
+        loaders.append((config.villages.path, lambda: read_villages(config.villages)))
     for path, loader in loaders:
         if not present(path):
             continue
