@@ -57,11 +57,13 @@ def check_inputs(config: ScenarioConfig) -> list[Problem]:
             problems += zone_file_problems(zone)
         if present(zone.seats):
             problems += vector_problems(zone.seats, zone.layer)
-    rasters = [(config.population.raster, "population raster"), (config.builtup_raster, "built-up raster")]
-    rasters += [(path, f"weight raster '{name}'") for name, path in config.population.weights.items()]
+    rasters = [(config.population.raster, "population raster", True), (config.builtup_raster, "built-up raster", False)]
+    rasters += [(path, f"weight raster '{name}'", True) for name, path in config.population.weights.items()]
     if config.offroad is not None:
-        rasters += [(config.offroad.dem, "elevation raster"), (config.offroad.landcover_factor, "land-cover raster")]
-    problems += [p for path, what in rasters if present(path) for p in raster_problems(path, what=what)]
+        rasters += [(config.offroad.dem, "elevation raster", False),
+                    (config.offroad.landcover_factor, "land-cover raster", False)]
+    problems += [p for path, what, people in rasters if present(path)
+                 for p in raster_problems(path, what=what, people=people)]
     if present(config.population.points):
         problems += vector_problems(config.population.points)
     if config.siting is not None and present(config.siting.candidates):
