@@ -107,12 +107,17 @@ def site_problems(config: ScenarioConfig, **options) -> list[Problem]:
     return problems + standards_problems(config)
 
 
-def batch_problems(config: ScenarioConfig, out: str | Path | None = None) -> list[Problem]:
+def batch_problems(config: ScenarioConfig, out: str | Path | None = None, workers: int | None = None
+                   ) -> list[Problem]:
     """Everything that stops ``geocover batch``: the inputs, the ``batch:`` section and what a unit run cannot
-    do (aggregated cells, isochrones), the unit level (and a rescale level straddling its units) and the state
-    folder (``batch.state_dir`` or ``<out>/.batch``), which must be a folder that can be written."""
+    do (aggregated cells, isochrones), the unit level (and a rescale level straddling its units), the state
+    folder (``batch.state_dir`` or ``<out>/.batch``), which must be a folder that can be written, and the
+    ``workers`` of the command line (at least 1)."""
     problems = check_inputs(config)
     where = _where(config)
+    if workers is not None and workers < 1:
+        problems.append(Problem(where, f"--workers {workers}: a cluster needs at least 1 worker",
+                                "give --workers 1 or more (or leave it out: batch.workers)"))
     if config.batch is None:
         return [*problems, Problem(where, "key 'batch': no batch section", "add batch: {unit_level: county}")]
     if config.population.aggregate > 1:

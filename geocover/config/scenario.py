@@ -166,7 +166,8 @@ class ScenarioConfig(Section):
         """One problem per input file (every :data:`InputPath` set) that does not exist, all at once."""
         where = str(self.source or self.name)
         return [
-            Problem(where, f"{key}: file not found: {path}", "check the path (relative to the config file)")
+            Problem(where, f"{key}: file not found: {path}", "write / instead of \\ between folders" if "\\" in
+                    str(path) else "check the path (relative to the config file)")
             for key, kind, path in self.declared_paths()
             if kind == "input" and not path.exists()
         ]

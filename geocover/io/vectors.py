@@ -18,7 +18,7 @@ import pyogrio
 import pyproj
 
 from geocover.errors import Problem, raise_if_any
-from geocover.io.encodings import in_gb2312, looks_big5
+from geocover.io.encodings import detect_encoding, in_gb2312, looks_big5
 
 __all__ = ["dbf_encoding", "dbf_problems", "read_vector", "vector_problems"]
 
@@ -217,6 +217,16 @@ def vector_problems(path: str | Path, layer: str | None = None, file: str | None
         return [Problem(file, "file not found", "check the path (relative to the config file)")]
     if path.is_file() and path.stat().st_size == 0:
         return [Problem(file, "the file is empty", "copy or export it again")]
+    if path.suffix.lower() in (".geojson", ".json") and path.is_file():
+        with path.open("rb") as handle:
+            head = handle.read(_DBF_SCAN_BYTES)
+        try:  # the head may end inside a character
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError:
+            encoding = detect_encoding(head)
+            found = encoding.upper() if encoding else "in no known encoding"
+            return [Problem(file, f"a GeoJSON file must be UTF-8; this one is {found}",
+                            "save it again as UTF-8 (QGIS: Export, Encoding UTF-8)")]
     try:
         listed = pyogrio.list_layers(path)
     except Exception as exc:  # pyogrio raises DataSourceError and GDAL errors of several kinds
