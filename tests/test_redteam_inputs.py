@@ -15,9 +15,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import rasterio
+from affine import Affine
 from shapely.geometry import Point, box
 
-from geocover.checks import site_problems
+from geocover.checks import batch_problems, site_problems
 from geocover.config import load_config
 from geocover.errors import InputError
 from geocover.io.facilities import read_facilities
@@ -211,3 +213,64 @@ def test_statistics_rows_that_would_match_nothing(tmp_path, table, year, expecte
     path.write_text(table, encoding="gbk")
     message = problems_of(lambda: read_statistics(path, year=year))
     assert expected in message and "source_row" not in message
+
+
+def test_rotated_raster_is_an_input_problem(tmp_path):
+    path = tmp_path / "people.tif"
+    with rasterio.open(path, "w", driver="GTiff", height=2, width=2, count=1, dtype="float32", crs="EPSG:4326",
+                       transform=Affine(0.001, 0.0001, 0, 0.0001, -0.001, 0)) as dst:
+        dst.write(np.ones((1, 2, 2), np.float32))
+    found = raster_problems(path, what="population raster", people=True)
+    assert [p.message for p in found] == ["the population raster is rotated (its geotransform has rotation terms)"]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (3.4028235e38, "hold up to 3.40282e+38 people, more than 1e+07 in one cell: an undeclared nodata value"),
+    (-5.0, "hold negative people (down to -5)"),
+])
+def test_population_raster_with_an_undeclared_nodata(county, capsys, value, expected):
+    values = np.ones(20, np.float32)
+    values[:3] = value
+    write_raster(county.parent / "people.tif", values, nodata=None)
+    assert raster_problems(county.parent / "people.tif") == []  # any value is fine in an elevation raster
+    check(["run", str(county), "--quiet"], capsys, "people.tif", expected, "gdal_edit -a_nodata")
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    ("名称,经度,纬度\n\"甲卫生院,116.4,39.9\n乙卫生院,116.5,39.9\n".encode("gbk"),
+     "row 2: a quote (\") opened on line 2 is never closed"),
+    ("名称,经度,纬度\n\"甲\"卫生院,116.4,39.9\n".encode("gbk"), "line 2 has text after a closing quote"),
+    ("名称,经度,纬度\n甲卫生院,116.4,39.9\n".encode("gbk") + b"\0\0\n", "it holds NUL characters"),
+    ("名称,经度,纬度\n甲卫生院,116.4,39.9\n".encode("gbk") + "乙卫生院,116.5,39.9\n".encode(),
+     "row 3: line 3 is UTF-8 while the rest is GBK"),
+])
+def test_csv_text_that_would_be_misread(tmp_path, content, expected):
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    assert expected in problems_of(lambda: read_table(path))
+
+
+def test_gbk_csv_with_short_chinese_cells_is_not_taken_for_mixed(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("名称,等级,经度,纬度\n甲卫生院,是,116.4,39.9\n乙,否,116.5,39.9\n", encoding="gbk")
+    assert read_table(path)["名称"].tolist() == ["甲卫生院", "乙"]
+
+
+def test_geojson_not_in_utf8(tmp_path):
+    path = tmp_path / "f.geojson"
+    path.write_bytes('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
+                     '{"name": "甲卫生院"}, "geometry": {"type": "Point", "coordinates": [116.4, 39.9]}}]}'.encode("gbk"))
+    found = vector_problems(path)
+    assert [p.message for p in found] == ["a GeoJSON file must be UTF-8; this one is GBK"]
+
+
+def test_batch_refuses_zero_workers(county):
+    county.write_text(CONFIG + "batch: {unit_level: township}\n", encoding="utf-8")
+    found = batch_problems(load_config(county), county.parent / "out", workers=0)
+    assert [p.message for p in found] == ["--workers 0: a cluster needs at least 1 worker"]
+
+
+def test_windows_backslash_path_gets_its_fix(county):
+    edit(county, "clinics.csv", "sub\\\\clinics.csv")
+    (fix,) = [p.fix for p in load_config(county).missing_files()]
+    assert fix == "write / instead of \\ between folders"
