@@ -8,6 +8,7 @@ CSV of clinics and a population GeoTIFF.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -258,8 +259,9 @@ def test_gbk_csv_with_short_chinese_cells_is_not_taken_for_mixed(tmp_path):
 
 def test_geojson_not_in_utf8(tmp_path):
     path = tmp_path / "f.geojson"
-    path.write_bytes('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": '
-                     '{"name": "甲卫生院"}, "geometry": {"type": "Point", "coordinates": [116.4, 39.9]}}]}'.encode("gbk"))
+    point = {"type": "Point", "coordinates": [1, 2]}
+    feature = {"type": "Feature", "properties": {"name": "甲卫生院"}, "geometry": point}
+    path.write_bytes(json.dumps({"type": "FeatureCollection", "features": [feature]}, ensure_ascii=False).encode("gbk"))
     found = vector_problems(path)
     assert [p.message for p in found] == ["a GeoJSON file must be UTF-8; this one is GBK"]
 
