@@ -216,18 +216,22 @@ def _load(path: Path, layer: str | None, sheet: str | int | None, system: str | 
 def _included(frame: pd.DataFrame, include: dict[str, list[str]], columns: list[str], file: str,
               fatal: list[Problem]) -> np.ndarray:
     """Per row: True when every ``include`` column holds one of its allowed values; problems for missing
-    columns, and for a filter keeping no row (listing the values found)."""
+    columns, for a filter keeping no row and for an allowed value no row holds (a misspelling), listing the
+    values found."""
     keep = np.ones(len(frame), dtype=bool)
     for column, allowed in include.items():
         if column not in columns:
             fatal.append(_missing(file, column, "include", columns))
             continue
-        keep &= frame[column].map(cell_text).isin({str(v) for v in allowed}).to_numpy()
-    if include and not keep.any():
-        for column in (c for c in include if c in columns):
-            found = sorted({cell_text(v) for v in frame[column]} - {None})
-            fatal.append(Problem(file, "include= keeps no row; values in this column: " + ", ".join(found[:30]),
-                                 "use values from this list", column=column))
+        values = frame[column].map(cell_text)
+        keep &= values.isin({str(v) for v in allowed}).to_numpy()
+        present = {v for v in values if isinstance(v, str)}
+        fatal += [Problem(file, f"include= keeps no row with '{value}'; values in this column: "
+                          + ", ".join(sorted(present)[:30]), "use values from this list", column=column)
+                  for value in allowed if str(value) not in present]
+    if include and not keep.any() and not fatal:
+        fatal.append(Problem(file, "include= keeps no row: no row holds the values of every column at once",
+                             "check the include= values"))
     return keep
 
 
