@@ -28,6 +28,7 @@ from geocover.io.zones import lie_within, read_zones
 from geocover.prepare import check_inputs, load_facilities
 from geocover.standards.plans import list_presets, load_preset, resolve_rules
 from geocover.standards.scenario_audit import scenario_plan
+from geocover.standards.schema import UNIT_LEVELS
 
 T = TypeVar("T")
 
@@ -50,6 +51,14 @@ def standards_problems(config: ScenarioConfig, parent_plan: str | None = None) -
         plan = collect(problems, lambda: scenario_plan(standards))
         if plan is not None:
             collect(problems, lambda: resolve_rules(plan, standards.add, standards.override, where=_where(config)))
+    if standards is not None:
+        levels = {level for zone in config.zones for level in (zone.level, *zone.rollup)}
+        problems += [Problem(_where(config), f"key 'standards.levels.{zone_level}': no zone level {zone_level!r}",
+                             f"use one of {', '.join(sorted(levels))}") for zone_level in standards.levels
+                     if zone_level not in levels]
+        problems += [Problem(_where(config), f"key 'standards.levels.{zone_level}': {unit!r} is no level of a plan",
+                             f"use one of {', '.join(UNIT_LEVELS)}") for zone_level, unit in standards.levels.items()
+                     if unit not in UNIT_LEVELS]
     parent = parent_plan or (standards.parent_plan if standards is not None else None)
     if parent:
         collect(problems, lambda: load_preset(parent))

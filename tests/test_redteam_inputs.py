@@ -29,6 +29,7 @@ from geocover.io.spreadsheets import read_table
 from geocover.io.statistics import read_statistics
 from geocover.io.vectors import dbf_problems, read_vector, vector_problems
 from geocover.io.zones import read_zones
+from geocover.prepare import tier_name_problems
 from geocover.standards.plans import load_plan
 from tests.conftest import ROOT
 from tests.test_bad_inputs import CONFIG, TOWNSHIPS, check, shapefile, write_pbf, write_raster
@@ -276,3 +277,28 @@ def test_windows_backslash_path_gets_its_fix(county):
     edit(county, "clinics.csv", "sub\\\\clinics.csv")
     (fix,) = [p.fix for p in load_config(county).missing_files()]
     assert fix == "write / instead of \\ between folders"
+
+
+def test_include_value_no_row_holds_is_an_error(tmp_path):
+    path = tmp_path / "osm.csv"
+    path.write_text("name,amenity,lon,lat\na,hospital,43.2,-11.7\nb,clinic,43.3,-11.8\n", encoding="utf-8")
+    message = problems_of(lambda: read_facilities(path, include={"amenity": ["hospitl", "clinic"]}))
+    assert "column 'amenity': include= keeps no row with 'hospitl'; values in this column: clinic, hospital" in message
+    assert read_facilities(path, include={"amenity": ["clinic"]})["name"].tolist() == ["b"]
+
+
+def test_service_and_ambulance_tiers_no_facility_can_have(county, capsys):
+    service = "services: [{name: primary, tiers: [clinics], bands_minutes: [15], target_minutes: 15}]\n"
+    county.write_text(CONFIG + service + "ambulance: {tiers: [hospitals]}\n", encoding="utf-8")
+    check(["validate", str(county)], capsys, "key 'services[primary].tiers': no facility has tier 'clinics'",
+          "key 'ambulance.tiers': no facility has tier 'hospitals'", "facilities.tier_map", count=2)
+    county.write_text(CONFIG.replace("{path: clinics.csv}", "{path: clinics.csv, tier_map: {城关镇卫生院: clinics}}")
+                      + service, encoding="utf-8")
+    assert tier_name_problems(load_config(county)) == []
+
+
+def test_standards_levels_name_zone_levels_and_plan_levels(county, capsys):
+    county.write_text(CONFIG + "standards: {plan: leshan_shizhong_14th_fyp, levels: {towns: township, township: "
+                      "parish}}\n", encoding="utf-8")
+    check(["validate", str(county)], capsys, "key 'standards.levels.towns': no zone level 'towns'",
+          "key 'standards.levels.township': 'parish' is no level of a plan", count=2)
