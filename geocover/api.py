@@ -192,7 +192,7 @@ def batch(
 
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
-    raise_if_any(batch_problems(config, out))
+    raise_if_any(batch_problems(config, out, workers))
     with staged_outputs(config.output_folder(out), scenario=config.name):
         outcome = run_batch(config, out=out, workers=workers, scheduler=scheduler, force=force, progress=progress,
                             lang=lang, offline=offline, processes=processes, report=report)

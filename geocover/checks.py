@@ -28,6 +28,7 @@ from geocover.io.zones import lie_within, read_zones
 from geocover.prepare import check_inputs, load_facilities
 from geocover.standards.plans import list_presets, load_preset, resolve_rules
 from geocover.standards.scenario_audit import scenario_plan
+from geocover.standards.schema import UNIT_LEVELS
 
 T = TypeVar("T")
 
@@ -50,6 +51,14 @@ def standards_problems(config: ScenarioConfig, parent_plan: str | None = None) -
         plan = collect(problems, lambda: scenario_plan(standards))
         if plan is not None:
             collect(problems, lambda: resolve_rules(plan, standards.add, standards.override, where=_where(config)))
+    if standards is not None:
+        levels = {level for zone in config.zones for level in (zone.level, *zone.rollup)}
+        problems += [Problem(_where(config), f"key 'standards.levels.{zone_level}': no zone level {zone_level!r}",
+                             f"use one of {', '.join(sorted(levels))}") for zone_level in standards.levels
+                     if zone_level not in levels]
+        problems += [Problem(_where(config), f"key 'standards.levels.{zone_level}': {unit!r} is no level of a plan",
+                             f"use one of {', '.join(UNIT_LEVELS)}") for zone_level, unit in standards.levels.items()
+                     if unit not in UNIT_LEVELS]
     parent = parent_plan or (standards.parent_plan if standards is not None else None)
     if parent:
         collect(problems, lambda: load_preset(parent))
@@ -107,12 +116,17 @@ def site_problems(config: ScenarioConfig, **options) -> list[Problem]:
     return problems + standards_problems(config)
 
 
-def batch_problems(config: ScenarioConfig, out: str | Path | None = None) -> list[Problem]:
+def batch_problems(config: ScenarioConfig, out: str | Path | None = None, workers: int | None = None
+                   ) -> list[Problem]:
     """Everything that stops ``geocover batch``: the inputs, the ``batch:`` section and what a unit run cannot
-    do (aggregated cells, isochrones), the unit level (and a rescale level straddling its units) and the state
-    folder (``batch.state_dir`` or ``<out>/.batch``), which must be a folder that can be written."""
+    do (aggregated cells, isochrones), the unit level (and a rescale level straddling its units), the state
+    folder (``batch.state_dir`` or ``<out>/.batch``), which must be a folder that can be written, and the
+    ``workers`` of the command line (at least 1)."""
     problems = check_inputs(config)
     where = _where(config)
+    if workers is not None and workers < 1:
+        problems.append(Problem(where, f"--workers {workers}: a cluster needs at least 1 worker",
+                                "give --workers 1 or more (or leave it out: batch.workers)"))
     if config.batch is None:
         return [*problems, Problem(where, "key 'batch': no batch section", "add batch: {unit_level: county}")]
     if config.population.aggregate > 1:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from geocover.config import ScenarioConfig
-from geocover.config.sections import RoadLinesConfig
+from geocover.config.sections import RoadLinesConfig, SitingConfig
 from geocover.errors import InputError, Problem, raise_if_any
 from geocover.io.facilities import VECTOR_SUFFIXES, read_facilities
 from geocover.io.osm import SEGMENTS_LAYOUT, RoadSegments, load_segments, read_road_segments, read_water, save_segments
@@ -26,9 +26,11 @@ from geocover.io.road_lines import read_road_lines, road_lines_problems
 from geocover.io.sniff import pbf_problems, raster_problems
 from geocover.io.statistics import read_statistics
 from geocover.io.vectors import read_vector, vector_problems
+from geocover.io.villages import read_villages
 from geocover.io.water import WaterMask, with_blocked_cells, with_water_shapes
-from geocover.io.zones import study_area
+from geocover.io.zones import study_area, zone_file_problems
 from geocover.network.combine import combine_roads
+from geocover.schema import TIERS
 
 EXTRACT_MARGIN_KMH = 150.0
 """With ``roads.extract``, roads are kept within the zones plus this speed times the largest band."""
@@ -52,21 +54,27 @@ def check_inputs(config: ScenarioConfig) -> list[Problem]:
         problems += pbf_problems(roads.pbf)
     problems += [p for lines in roads.line_layers if present(lines.path) for p in road_layer_problems(lines)]
     for zone in config.zones:
-        for path in (zone.path, zone.seats):
-            if present(path):
-                problems += vector_problems(path, zone.layer)
-    rasters = [(config.population.raster, "population raster"), (config.builtup_raster, "built-up raster")]
-    rasters += [(path, f"weight raster '{name}'") for name, path in config.population.weights.items()]
+        if present(zone.path):
+            problems += zone_file_problems(zone)
+        if present(zone.seats):
+            problems += vector_problems(zone.seats, zone.layer)
+    rasters = [(config.population.raster, "population raster", True), (config.builtup_raster, "built-up raster", False)]
+    rasters += [(path, f"weight raster '{name}'", True) for name, path in config.population.weights.items()]
     if config.offroad is not None:
-        rasters += [(config.offroad.dem, "elevation raster"), (config.offroad.landcover_factor, "land-cover raster")]
-    problems += [p for path, what in rasters if present(path) for p in raster_problems(path, what=what)]
+        rasters += [(config.offroad.dem, "elevation raster", False),
+                    (config.offroad.landcover_factor, "land-cover raster", False)]
+    problems += [p for path, what, people in rasters if present(path)
+                 for p in raster_problems(path, what=what, people=people)]
     if present(config.population.points):
         problems += vector_problems(config.population.points)
     if config.siting is not None and present(config.siting.candidates):
         problems += vector_problems(config.siting.candidates)
+    problems += tier_name_problems(config)
     loaders = [(config.facilities.path, lambda: load_facilities(config))]
     if config.statistics is not None:
         loaders.append((config.statistics.path, lambda: load_statistics(config)))
+    if config.villages is not None:
+        loaders.append((config.villages.path, lambda: read_villages(config.villages)))
     for path, loader in loaders:
         if not present(path):
             continue
@@ -80,6 +88,22 @@ def check_inputs(config: ScenarioConfig) -> list[Problem]:
         except InputError as error:
             problems += error.problems
     return problems
+
+
+def tier_name_problems(config: ScenarioConfig) -> list[Problem]:
+    """Tiers named by ``services`` and ``ambulance`` that no facility can have (a misspelling would leave the
+    service without facilities): a tier is one of :data:`~geocover.schema.TIERS`, a ``tier_map`` value, a
+    plan's upgrade or the tier of proposed sites."""
+    known = {*TIERS, *(config.facilities.tier_map or {}).values(), SitingConfig().tier}
+    known |= {config.siting.tier} if config.siting is not None else set()
+    if config.plan is not None:
+        added = config.plan.add.tier_map if config.plan.add is not None else None
+        known |= {*config.plan.upgrade.values(), *(added or {}).values()}
+    named = [(f"services[{service.name}].tiers", service.tiers or []) for service in config.services]
+    named += [("ambulance.tiers", config.ambulance.tiers)] if config.ambulance is not None else []
+    return [Problem(str(config.source or config.name), f"key '{key}': no facility has tier '{tier}'",
+                    f"use one of {', '.join(sorted(known))} (or map labels to it with facilities.tier_map)")
+            for key, tiers in named for tier in tiers if tier not in known]
 
 
 def road_layer_problems(lines: RoadLinesConfig) -> list[Problem]:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Literal
 
 import pyproj
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from geocover.config.paths import PACKAGE_PREFIX, InputPath, Minutes, OutputPath, Section, check_bands
@@ -34,7 +33,7 @@ from geocover.config.sections import (
     ZoneLayerConfig,
 )
 from geocover.errors import InputError, Problem
-from geocover.io.encodings import detect_encoding
+from geocover.io.yaml_file import read_yaml
 
 
 class ScenarioConfig(Section):
@@ -167,7 +166,8 @@ class ScenarioConfig(Section):
         """One problem per input file (every :data:`InputPath` set) that does not exist, all at once."""
         where = str(self.source or self.name)
         return [
-            Problem(where, f"{key}: file not found: {path}", "check the path (relative to the config file)")
+            Problem(where, f"{key}: file not found: {path}", "write / instead of \\ between folders" if "\\" in
+                    str(path) else "check the path (relative to the config file)")
             for key, kind, path in self.declared_paths()
             if kind == "input" and not path.exists()
         ]
@@ -208,20 +208,9 @@ def load_config(path: str | Path) -> ScenarioConfig:
         Naming every bad key and the file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError([Problem(str(path), "config file not found", "check the path")])
-    raw = path.read_bytes()
-    encoding = detect_encoding(raw)
-    if encoding is None:
-        raise InputError([Problem(str(path), "the text is neither UTF-8 nor GBK/GB18030",
-                                  "save the config as UTF-8 (in Notepad: Save as, Encoding UTF-8)")])
-    try:
-        data = yaml.safe_load(raw.decode(encoding))
-    except yaml.YAMLError as error:
-        raise InputError([Problem(str(path), f"not valid YAML: {error}", "fix the syntax")]) from None
+    data, problems = read_yaml(path, "config file")
     if not isinstance(data, dict):
         raise InputError([Problem(str(path), "the file must hold a mapping of keys", "see configs/")])
-    problems = []
     if "target_minutes" not in data:
         problems.append(Problem(str(path), "key 'target_minutes': required key is missing",
                                 "add it: the minutes a person should reach care within, one of bands_minutes"))

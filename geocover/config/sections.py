@@ -8,8 +8,9 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from geocover.config.paths import InputPath, Minutes, OutputPath, Section, check_bands
+from geocover.io.road_lines import GRADE_SPEEDS_KMH
 from geocover.network.combine import DUPLICATE_M, JOIN_M
-from geocover.network.graph import CLOSED_KINDS
+from geocover.network.graph import CLOSED_KINDS, DRIVE_SPEEDS_KMH
 
 
 class RoadLinesConfig(Section):
@@ -42,6 +43,11 @@ RoadLines = Annotated[
 """``roads.lines``: one layer's path (with ``roads.layer``, ``crs`` and columns) or a list of layers."""
 
 
+SPEED_KEYS = frozenset({*DRIVE_SPEEDS_KMH, *GRADE_SPEEDS_KMH, "walk", "bike", "busway", "pedestrian", "footway", "path",
+                        "cycleway", "bridleway", "steps", "corridor", "services", "rest_area", *CLOSED_KINDS["bike"]})
+"""The keys of ``roads.speeds_kmh``: OSM ``highway`` kinds, road grades of line layers, ``walk`` and ``bike``."""
+
+
 class RoadsConfig(Section):
     """Road network sources: an OSM file, line layers classed by road grade, or both (joined where they meet)."""
 
@@ -62,7 +68,7 @@ class RoadsConfig(Section):
         default=False,
         description="stream the roads near the zones out of a large PBF first (margin: 150 km/h x largest band)",
     )
-    speeds_kmh: dict[str, float] = Field(
+    speeds_kmh: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=dict, description="speed per OSM highway class or road grade (drive) or {'walk': kmh}"
     )
     use_maxspeed: bool = True
@@ -103,6 +109,14 @@ class RoadsConfig(Section):
             return []
         return [RoadLinesConfig(path=self.lines, layer=self.layer, crs=self.crs, grade_column=self.grade_column,
                                 oneway_column=self.oneway_column)]
+
+    @model_validator(mode="after")
+    def _known_speed_keys(self) -> RoadsConfig:
+        unknown = sorted(set(self.speeds_kmh) - SPEED_KEYS)
+        if unknown:
+            raise ValueError(f"speeds_kmh: {', '.join(map(repr, unknown))} is no OSM highway kind, road grade or "
+                             f"mode; use {', '.join(sorted(SPEED_KEYS))}")
+        return self
 
     @model_validator(mode="after")
     def _default_closed_kinds(self) -> RoadsConfig:

@@ -18,9 +18,7 @@ import numpy as np
 import pandas as pd
 
 from geocover.errors import InputError, Problem, raise_if_any
-from geocover.io.coordinates import (
-    normalize_system,
-)
+from geocover.io.coordinates import normalize_system
 from geocover.io.facility_coordinates import coordinate_pairs, pairs_to_wgs84
 from geocover.io.facility_labels import (
     TIERS,
@@ -142,6 +140,12 @@ def _townships(frame: pd.DataFrame, column: str | None, file: str, problems: lis
     codes: list[str | None] = []
     for row, value in zip(frame[SOURCE_ROW].tolist(), frame[column] if column else
                           [None] * len(frame), strict=True):
+        if isinstance(value, float) and abs(value) >= 1e8:  # 9+ plain digits stay text: this was 1.401E+11 or .0
+            problems.append(Problem(file, f"the code is read as the number {value:.0f}: written in scientific "
+                                    "notation (1.401E+11, where Excel drops the last digits) or with decimals",
+                                    "format the column as text, check the 12 digits and save again", row, column))
+            codes.append(None)
+            continue
         try:
             codes.append(township_code(value))
         except ValueError as exc:
@@ -192,6 +196,8 @@ def _load(path: Path, layer: str | None, sheet: str | int | None, system: str | 
     """Attributes with source rows, geometry points or None, file label, effective system."""
     file = str(path)
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise_if_any([Problem(file, "is a folder, not a file", "give the file inside it (CSV, XLSX or a GIS layer)")])
     if not path.is_file():
         raise_if_any([Problem(file, "file not found", "check the path and the file name")])
     if suffix not in (*TABLE_SUFFIXES, *VECTOR_SUFFIXES, ".xls"):
@@ -210,18 +216,22 @@ def _load(path: Path, layer: str | None, sheet: str | int | None, system: str | 
 def _included(frame: pd.DataFrame, include: dict[str, list[str]], columns: list[str], file: str,
               fatal: list[Problem]) -> np.ndarray:
     """Per row: True when every ``include`` column holds one of its allowed values; problems for missing
-    columns, and for a filter keeping no row (listing the values found)."""
+    columns, for a filter keeping no row and for an allowed value no row holds (a misspelling), listing the
+    values found."""
     keep = np.ones(len(frame), dtype=bool)
     for column, allowed in include.items():
         if column not in columns:
             fatal.append(_missing(file, column, "include", columns))
             continue
-        keep &= frame[column].map(cell_text).isin({str(v) for v in allowed}).to_numpy()
-    if include and not keep.any():
-        for column in (c for c in include if c in columns):
-            found = sorted({cell_text(v) for v in frame[column]} - {None})
-            fatal.append(Problem(file, "include= keeps no row; values in this column: " + ", ".join(found[:30]),
-                                 "use values from this list", column=column))
+        values = frame[column].map(cell_text)
+        keep &= values.isin({str(v) for v in allowed}).to_numpy()
+        present = {v for v in values if isinstance(v, str)}
+        fatal += [Problem(file, f"include= keeps no row with '{value}'; values in this column: "
+                          + ", ".join(sorted(present)[:30]), "use values from this list", column=column)
+                  for value in allowed if str(value) not in present]
+    if include and not keep.any() and not fatal:
+        fatal.append(Problem(file, "include= keeps no row: no row holds the values of every column at once",
+                             "check the include= values"))
     return keep
 
 
@@ -239,7 +249,7 @@ def _warn_left_out(file: str, unknown: Counter, skipped: list[str], problems: li
             warnings.warn(f"{file}: {count} {what}: " + "; ".join(items), UserWarning, stacklevel=3)
 
 
-def read_facilities(  # noqa: PLR0913, C901 - one keyword and one check per column option of the facilities: section
+def read_facilities(  # noqa: PLR0913 - one keyword per column option of the facilities: section
     path: str | Path,
     *,
     layer: str | None = None,
@@ -303,71 +313,92 @@ def read_facilities(  # noqa: PLR0913, C901 - one keyword and one check per colu
         With every problem found: file, row, column, what is wrong and what to do.
     """
     fatal: list[Problem] = []
-    try:
-        system: str | None = normalize_system(coord_system)
-    except ValueError as exc:
-        fatal.append(Problem(str(path), f"coord_system: {exc}", "pass one of the names listed"))
-        system = None
-    frame, geometry, file, system = _load(Path(path), layer, sheet, system)
+    frame, geometry, file, system = _load(Path(path), layer, sheet, _system(coord_system, str(path), fatal))
     columns = [str(c) for c in frame.columns if c != SOURCE_ROW]
     if frame.empty:
         raise_if_any([*fatal, Problem(file, "no facilities: the file has no data rows",
                                       "check that this is the right file, sheet or layer")])
-
-    def given(column: str | None, argument: str) -> str | None:
-        if column is not None and column not in columns:
-            fatal.append(_missing(file, column, argument, columns))
-            return None
-        return column
-
-    name_col = given(name_column, "name_column") if name_column else _find_column(columns, "name")
-    id_col, tier_col = given(id_column, "id_column"), given(tier_column, "tier_column")
+    name_col = _given(name_column, "name_column", columns, file, fatal) if name_column else \
+        _find_column(columns, "name")
+    id_col = _given(id_column, "id_column", columns, file, fatal)
+    tier_col = _given(tier_column, "tier_column", columns, file, fatal)
     keep = _included(frame, include or {}, columns, file, fatal)
     frame = frame[keep].reset_index(drop=True)
-    rows = frame[SOURCE_ROW].to_numpy()
     problems: list[Problem] = []
-    if geometry is not None and (np.isfinite(geometry[keep]).any() or (xy_columns is None and lon_column is None)):
+    use_geometry = geometry is not None and (np.isfinite(geometry[keep]).any()
+                                             or (xy_columns is None and lon_column is None))
+    if use_geometry:
         cols: tuple[str, ...] = ("geometry",)
-        xy = geometry[keep]
-        empty = ~np.isfinite(xy).all(axis=1)
+        xy, empty = geometry[keep], ~np.isfinite(geometry[keep]).all(axis=1)
     else:
         cols = _coordinate_columns(columns, lon_column, lat_column, xy_columns, file, fatal)
-        xy = coordinate_pairs(frame, cols, file, problems) if cols else np.full((len(frame), 2), np.nan)
-        empty = frame[list(cols)].map(cell_text).isna().all(axis=1).to_numpy() if cols else np.zeros(len(frame), bool)
-    skipped = _skip_unlocated(frame, empty, _find_column(columns, "address"), name_col, cols, file,
-                              problems)
+        xy, empty = _column_pairs(frame, cols, file, problems)
+    skipped = _skip_unlocated(frame, empty, _find_column(columns, "address"), name_col, cols, file, problems)
     lonlat = np.full((len(frame), 2), np.nan)
     if cols and system is not None:
-        lonlat = pairs_to_wgs84(xy, system, (cols[0], cols[-1]), rows, file, problems)
+        lonlat = pairs_to_wgs84(xy, system, (cols[0], cols[-1]), frame[SOURCE_ROW].to_numpy(), file, problems)
     ids = _ids(frame, id_col, file, problems)
     townships = _townships(frame, _find_column(columns, "township"), file, problems)
     if fatal or (problems and not lenient) or any(p.row is None for p in problems):
         raise InputError(fatal + problems)
     sources = [tier_col] if tier_col else [c for c in (_find_column(columns, "category"),
-                                                        *(t for t in _OSM_TAGS if t in columns),
-                                                        name_col) if c]
+                                                        *(t for t in _OSM_TAGS if t in columns), name_col) if c]
     tiers, unknown = _tiers(frame, sources, tier_map or {})
     _warn_left_out(file, unknown, skipped, problems)
+    table = _output_table(frame, columns, name_col, ids, tiers, townships)
+    result = _located(table, lonlat, problems, file)
+    result.attrs.update(skipped=skipped, dropped=[str(p) for p in problems], unknown_tier_labels=dict(unknown))
+    return result
 
+
+def _system(coord_system: str, file: str, fatal: list[Problem]) -> str | None:
+    """The canonical coordinate system, or None with a problem."""
+    try:
+        return normalize_system(coord_system)
+    except ValueError as exc:
+        fatal.append(Problem(file, f"coord_system: {exc}", "pass one of the names listed"))
+        return None
+
+
+def _given(column: str | None, argument: str, columns: list[str], file: str, fatal: list[Problem]) -> str | None:
+    """A column named by an argument: itself, or None with a problem when the file has no such column."""
+    if column is not None and column not in columns:
+        fatal.append(_missing(file, column, argument, columns))
+        return None
+    return column
+
+
+def _column_pairs(frame: pd.DataFrame, cols: tuple[str, ...], file: str, problems: list[Problem]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 2) coordinates from the columns ``cols`` (NaN when none), and the rows whose columns are all empty."""
+    if not cols:
+        return np.full((len(frame), 2), np.nan), np.zeros(len(frame), bool)
+    empty = frame[list(cols)].map(cell_text).isna().all(axis=1).to_numpy()
+    return coordinate_pairs(frame, cols, file, problems), empty
+
+
+def _output_table(frame: pd.DataFrame, columns: list[str], name_col: str | None, ids: list[str | None],
+                  tiers: list[str], townships: list[str | None]) -> pd.DataFrame:
+    """:data:`OUTPUT_COLUMNS`, then the file's own attributes (clashing names get ``_source``)."""
     def column(source: str | None, convert: Any) -> pd.Series:
-        return pd.Series([convert(v) for v in frame[source]] if source else [None] * len(frame),
-                         dtype=object)
+        return pd.Series([convert(v) for v in frame[source]] if source else [None] * len(frame), dtype=object)
 
     out = pd.DataFrame({
         "facility_id": pd.Series(ids, dtype=object), "name": column(name_col, cell_text),
-        "tier": pd.Series(tiers, dtype=object), "grade": column(_find_column(columns, "grade"),
-                                                                normalize_grade),
+        "tier": pd.Series(tiers, dtype=object), "grade": column(_find_column(columns, "grade"), normalize_grade),
         "ownership": column(_find_column(columns, "ownership"), classify_ownership),
-        "township_code": pd.Series(townships, dtype=object), SOURCE_ROW: rows,
+        "township_code": pd.Series(townships, dtype=object), SOURCE_ROW: frame[SOURCE_ROW].to_numpy(),
     })
     attributes = frame.drop(columns=[SOURCE_ROW] + (["name"] if name_col == "name" else []))
     attributes.columns = [f"{c}_source" if c in OUTPUT_COLUMNS else c for c in attributes.columns]
-    located = np.isfinite(lonlat).all(axis=1) & ~np.isin(rows, [p.row for p in problems])
+    return pd.concat([out, attributes], axis=1)
+
+
+def _located(table: pd.DataFrame, lonlat: np.ndarray, problems: list[Problem], file: str) -> gpd.GeoDataFrame:
+    """The rows with a location and no problem (those with one are dropped: lenient), as points in EPSG:4326."""
+    located = np.isfinite(lonlat).all(axis=1) & ~np.isin(table[SOURCE_ROW].to_numpy(), [p.row for p in problems])
     if problems and not located.any():
         raise InputError([*problems, Problem(file, "every row is bad: --lenient would leave no facility",
                                              "fix the rows listed above")])
-    result = gpd.GeoDataFrame(pd.concat([out, attributes], axis=1)[located].reset_index(drop=True),
-                              geometry=gpd.points_from_xy(*lonlat[located].T), crs="EPSG:4326")
-    result.attrs.update(skipped=skipped, dropped=[str(p) for p in problems],
-                        unknown_tier_labels=dict(unknown))
-    return result
+    return gpd.GeoDataFrame(table[located].reset_index(drop=True),
+                            geometry=gpd.points_from_xy(*lonlat[located].T), crs="EPSG:4326")

@@ -29,6 +29,8 @@ _SIGNATURES = (
     (b"SQLite format 3", "a SQLite database or GeoPackage"),
     (b"\xd0\xcf\x11\xe0", "an old Excel/Word file"),
 )
+MAX_PEOPLE_PER_CELL = 1e7
+"""More people than this in one cell of a population raster is a nodata value the raster does not declare."""
 _MAX_HEADER_BYTES = 64 * 1024
 _MAX_BLOB_BYTES = 32 * 1024 * 1024
 
@@ -94,6 +96,8 @@ def pbf_problems(path: str | Path, file: str | None = None) -> list[Problem]:
     path = Path(path)
     file = file or str(path)
     redo = "download the .osm.pbf again (e.g. from download.geofabrik.de) and check its size"
+    if path.is_dir():
+        return [Problem(file, "is a folder, not a road file", "give the .osm.pbf file inside it")]
     if not path.is_file():
         return [Problem(file, "road file not found", "check the path (relative to the config file)")]
     size = path.stat().st_size
@@ -130,13 +134,18 @@ def pbf_problems(path: str | Path, file: str | None = None) -> list[Problem]:
     return []
 
 
-def raster_problems(path: str | Path, file: str | None = None, what: str = "raster") -> list[Problem]:
-    """Problems of a GeoTIFF input: missing, not a raster, no CRS, damaged blocks, no valid cell.
+def raster_problems(path: str | Path, file: str | None = None, what: str = "raster", people: bool = False
+                    ) -> list[Problem]:
+    """Problems of a GeoTIFF input: missing, not a raster, no CRS, rotated, damaged blocks, no valid cell; with
+    ``people`` (a raster of people per cell), negative cells and cells beyond :data:`MAX_PEOPLE_PER_CELL` (an
+    undeclared nodata value such as 3.4e38).
 
     Every block of band 1 is read, so a file cut short or corrupted inside is found here.
     """
     path = Path(path)
     file = file or str(path)
+    if path.is_dir():
+        return [Problem(file, f"is a folder, not a {what}", "give the GeoTIFF (.tif) file inside it")]
     if not path.is_file():
         return [Problem(file, f"{what} not found", "check the path (relative to the config file)")]
     if path.stat().st_size == 0:
@@ -149,14 +158,26 @@ def raster_problems(path: str | Path, file: str | None = None, what: str = "rast
         with rasterio.open(path) as src:
             if src.crs is None:
                 return [Problem(file, f"the {what} has no CRS", "assign one (gdal_edit -a_srs EPSG:4326)")]
-            valid = 0
+            if src.transform.b or src.transform.d:
+                return [Problem(file, f"the {what} is rotated (its geotransform has rotation terms)",
+                                "warp it north-up first (gdalwarp -t_srs <its CRS> in.tif out.tif)")]
+            valid, low, high = 0, np.inf, -np.inf
             for _, window in src.block_windows(1):
-                data = src.read(1, window=window, masked=True)
-                valid += int(np.isfinite(data.filled(np.nan)).sum() if data.dtype.kind == "f" else data.count())
+                data = src.read(1, window=window, masked=True).astype(np.float64).filled(np.nan)
+                finite = data[np.isfinite(data)]
+                valid += finite.size
+                low, high = min(low, finite.min(initial=np.inf)), max(high, finite.max(initial=-np.inf))
     except (rasterio.errors.RasterioError, OSError) as exc:
         return [Problem(file, f"cannot be read as a {what} ({exc})",
                         "check that it opens in QGIS; copy or download it again")]
     if valid == 0:
         return [Problem(file, f"every cell of the {what} is nodata",
                         "check the nodata value (gdalinfo) or use the right file")]
-    return []
+    nodata_fix = "set the raster's nodata value to it (gdal_edit -a_nodata <value>) or fix the cells"
+    problems = []
+    if people and low < 0:
+        problems.append(Problem(file, f"cells of the {what} hold negative people (down to {low:g})", nodata_fix))
+    if people and high > MAX_PEOPLE_PER_CELL:
+        problems.append(Problem(file, f"cells of the {what} hold up to {high:g} people, more than "
+                                f"{MAX_PEOPLE_PER_CELL:g} in one cell: an undeclared nodata value", nodata_fix))
+    return problems

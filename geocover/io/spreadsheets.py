@@ -187,16 +187,50 @@ def _read_csv(path: Path, file: str) -> pd.DataFrame:
     text = data.decode(encoding).lstrip("\ufeff")
     if not text.strip(" \t\r\n,;|"):
         raise_if_any([Problem(file, "the file is empty", "export the table again with its rows")])
+    raise_if_any(_text_problems(data, encoding, text, file))
     sample = "\n".join(text.splitlines()[:50])
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = ","
-    grid = [[_clean_cell(cell) for cell in row]
-            for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    grid: list[list[Any]] = []
+    try:
+        grid += ([_clean_cell(cell) for cell in row] for row in reader)
+    except csv.Error as error:
+        where = len(grid) + 1
+        what = (f"a quote (\") opened on line {where} is never closed, so the lines after it read as one cell"
+                if "end of data" in str(error) else f"line {where} has text after a closing quote ({error})")
+        raise_if_any([Problem(file, what, "close the quote or remove it, and save again", row=where)])
     frame = _frame_from_grid(grid, _header_or_raise(grid, file), 1)
     frame.attrs["encoding"] = encoding
     return frame
+
+
+def _text_problems(data: bytes, encoding: str, text: str, file: str) -> list[Problem]:
+    """NUL characters (a binary file, or UTF-16 without its BOM) and, in a GBK file, lines that are UTF-8: text
+    pasted from two sources, whose UTF-8 lines would read as mojibake (乙卫生院 as 涔欏崼鐢熼櫌)."""
+    if "\x00" in text:
+        return [Problem(file, "it holds NUL characters: not a text table (UTF-16 without its BOM, or a binary file)",
+                        "open it in a spreadsheet program and save it as 'CSV UTF-8' or as .xlsx")]
+    if encoding not in ("gbk", "gb18030"):
+        return []
+    utf8 = [number for number, line in enumerate(data.splitlines(), start=1) if _chinese_utf8(line)]
+    if not utf8:
+        return []
+    lines = f"line {utf8[0]} is" if len(utf8) == 1 else f"lines {', '.join(map(str, utf8[:20]))} are"
+    return [Problem(file, f"{lines} UTF-8 while the rest is GBK: two encodings in one file",
+                    "open it in a spreadsheet program and save it as 'CSV UTF-8' (check those rows)", row=utf8[0])]
+
+
+def _chinese_utf8(line: bytes) -> bool:
+    """Whether ``line`` is Chinese text in UTF-8 (a GBK line never decodes so: its pairs read as Latin letters
+    at most)."""
+    try:
+        wide = [c for c in line.decode("utf-8") if ord(c) > 0x7F]
+    except UnicodeDecodeError:
+        return False
+    return bool(wide) and sum("\u3400" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" for c in wide) >= 0.8 * len(wide)
 
 
 def _header_depth(ws: Any, grid: list[list[Any]], header: int) -> int:
@@ -277,6 +311,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
     """
     path = Path(path)
     file = str(path)
+    if path.is_dir():
+        raise_if_any([Problem(file, "is a folder, not a file", "give the .csv or .xlsx file inside it")])
     if not path.is_file():
         raise_if_any([Problem(file, "file not found", "check the path and the file name")])
     suffix = path.suffix.lower()

@@ -124,9 +124,10 @@ def read_statistics(path: str | Path, sheet: str | int | None = None, year: int 
         if "户籍人口" in bases and base != "户籍人口":
             found["registered_population"] = bases["户籍人口"]
     if "zone_id" not in found:
-        raise InputError([Problem(file, "no column of administrative codes", "name it 区划代码 or code",
-                                  column=", ".join(map(str, table.columns)))])
-    problems: list[Problem] = []
+        raise InputError([Problem(file, "no column of administrative codes; columns found: "
+                                  + ", ".join(str(c) for c in table.columns if c != SOURCE_ROW),
+                                  "name it 区划代码 or code")])
+    problems = _code_problems(table, found["zone_id"][0], file)
     codes = table[found["zone_id"][0]].astype(str).str.strip()
     digits = codes.str.fullmatch(r"\d{1,11}")
     out = pd.DataFrame({"zone_id": codes.where(~digits, codes.str.ljust(12, "0"))})
@@ -154,7 +155,12 @@ def read_statistics(path: str | Path, sheet: str | int | None = None, year: int 
     if problems:
         raise InputError(problems)
     if year is not None and "year" in out:
-        out = out[pd.to_numeric(out["year"], errors="coerce") == year]
+        years = pd.to_numeric(out["year"], errors="coerce")
+        if not (years == year).any():
+            raise InputError([Problem(file, f"no rows of year {year}; years found: "
+                                      + ", ".join(f"{y:g}" for y in sorted(years.dropna().unique())),
+                                      "set statistics.year to one of them", column=found["year"][0])])
+        out = out[years == year]
     elif "year" in out:
         out = out.sort_values("year").drop_duplicates("zone_id", keep="last")
     duplicated = out["zone_id"].duplicated(keep=False)
@@ -165,3 +171,19 @@ def read_statistics(path: str | Path, sheet: str | int | None = None, year: int 
                                   "keep one row per unit (and year)", column=found["zone_id"][0])
                           for code in out.loc[duplicated, "zone_id"].unique()])
     return out.set_index("zone_id")
+
+
+def _code_problems(table: pd.DataFrame, column: str, file: str) -> list[Problem]:
+    """Rows without a code, and codes read as large numbers (1.401E+11 in a CSV saved by Excel, where the
+    last digits are lost; plain digits stay text)."""
+    problems = []
+    for row, value in zip(table[SOURCE_ROW], table[column], strict=True):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            problems.append(Problem(file, "the row has no code", "fill in its 区划代码 or delete the row",
+                                    row=int(row), column=str(column)))
+        elif isinstance(value, float) and abs(value) >= 1e8:
+            problems.append(Problem(file, f"the code is read as the number {value:.0f}: written in scientific "
+                                    "notation (1.401E+11, where Excel drops the last digits) or with decimals",
+                                    "format the column as text, check the 12 digits and save again",
+                                    row=int(row), column=str(column)))
+    return problems

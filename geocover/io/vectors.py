@@ -8,21 +8,24 @@ middle of a character are errors naming the file, never mojibake.
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pyproj
 
 from geocover.errors import Problem, raise_if_any
-from geocover.io.encodings import in_gb2312, looks_big5
+from geocover.io.encodings import detect_encoding, in_gb2312, looks_big5
 
 __all__ = ["dbf_encoding", "dbf_problems", "read_vector", "vector_problems"]
 
 _GB_ENCODINGS = ("utf-8", "gbk", "gb18030")
 _COMMON_SHARE = 0.8
 _DBF_SCAN_BYTES = 4_000_000
+_SINGLE_BYTE = {codecs.lookup(name).name for name in ("latin-1", "cp1252", "iso8859-15", "cp437", "cp850")}
 
 
 def _dbf_path(path: str | Path) -> Path | None:
@@ -70,7 +73,7 @@ def _detect(text: bytes) -> str | None:
 
 
 def dbf_encoding(path: str | Path) -> str | None:
-    """Encoding of a Shapefile's DBF that has no ``.cpg`` file, detected from its bytes.
+    """Encoding of a Shapefile's DBF: the one its ``.cpg`` names, else detected from its bytes.
 
     GDAL reads such a DBF as ISO-8859-1, which garbles GBK names written by Chinese GIS
     software; pass the result to pyogrio's ``encoding=``.
@@ -87,12 +90,15 @@ def dbf_encoding(path: str | Path) -> str | None:
         decode strictly as such, for GBK/GB18030 with at least 80 % of the non-ASCII
         characters among the common GB2312 ones (Latin-1 accents followed by a letter decode
         as rare GBK characters and are not taken for GBK) and not better read as Big5;
-        ``None`` when a ``.cpg`` exists, the text is ASCII or nothing fits, leaving the
-        choice to GDAL (see :func:`dbf_problems` for the text that must not be left to it).
+        the encoding a ``.cpg`` names (``936`` and ``ANSI 936`` as ``cp936``), ``None`` when the
+        text is ASCII or nothing fits, leaving the choice to GDAL (see :func:`dbf_problems` for the
+        text that must not be left to it).
     """
     dbf = _dbf_path(path)
-    if dbf is None or _has_cpg(path):
+    if dbf is None:
         return None
+    if _has_cpg(path):
+        return _python_codec(_cpg_text(path))
     names, body = _dbf_parts(dbf)
     text = b"".join(names) + body
     return None if text.isascii() else _detect(text)
@@ -116,9 +122,11 @@ def dbf_problems(path: str | Path, file: str | None = None) -> list[Problem]:
     names, body = _dbf_parts(dbf)
     encoding = None
     if _has_cpg(path):
-        cpg = next(p for p in (Path(path).with_suffix(".cpg"), Path(path).with_suffix(".CPG")) if p.exists())
-        encoding = cpg.read_text(encoding="ascii", errors="replace").strip() or None
+        encoding = _cpg_text(path) or None
     problems = []
+    if encoding is not None:
+        problems += _cpg_problems(encoding, b"".join(names) + body, file)
+        encoding = _python_codec(encoding)
     whole = [name for name in names if name.isascii()]
     for number, name in enumerate(names, start=1):
         if name.isascii():
@@ -147,6 +155,44 @@ def dbf_problems(path: str | Path, file: str | None = None) -> list[Problem]:
     return problems
 
 
+def _cpg_text(path: str | Path) -> str:
+    """The text of the ``.cpg`` beside a Shapefile (it has one)."""
+    cpg = next(p for p in (Path(path).with_suffix(".cpg"), Path(path).with_suffix(".CPG")) if p.exists())
+    return cpg.read_text(encoding="ascii", errors="replace").strip()
+
+
+def _python_codec(cpg: str) -> str | None:
+    """The Python codec of a ``.cpg`` text as GIS software writes it (``GBK``, ``UTF-8``, ``936``,
+    ``ANSI 936``, ``65001``); None when Python knows no such encoding."""
+    name = cpg.strip().upper().removeprefix("ANSI").strip()
+    name = {"65001": "utf-8"}.get(name, f"cp{name}" if name.isdigit() else name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _cpg_problems(cpg: str, text: bytes, file: str) -> list[Problem]:
+    """A ``.cpg`` naming an unknown encoding, or one its DBF's text is not written in (GDAL would then read
+    the text as ISO-8859-1 or fail)."""
+    fix_cpg = "write GBK or UTF-8 (the encoding the attributes were saved in) in the .cpg file, or delete it"
+    codec = _python_codec(cpg)
+    if codec is None:
+        return [Problem(file, f"its .cpg names the encoding {cpg!r}, which is not an encoding", fix_cpg)]
+    if text.isascii():
+        return []
+    actual = _detect(text)
+    said = f"its .cpg says {cpg} but the attribute text is not {cpg}"
+    if _decodes(text, codec):  # any bytes decode as Latin-1: Chinese text read so is mojibake (城关镇 as ³Ç¹ØÕò)
+        if codec not in _SINGLE_BYTE or actual not in ("GBK", "GB18030"):
+            return []
+        return [Problem(file, f"{said}: it is Chinese text ({actual})",
+                        f"write {actual} in the .cpg file, or delete it")]
+    if actual is not None:
+        return [Problem(file, f"{said} (it reads as {actual})", f"write {actual} in the .cpg file, or delete it")]
+    return [Problem(file, said, fix_cpg)]
+
+
 def _damaged_chinese(text: bytes) -> bool:
     """Chinese (GB) text with a few bytes that do not decode, such as a value cut mid-character at the field width."""
     decoded = text.decode("gb18030", errors="replace")
@@ -171,15 +217,37 @@ def vector_problems(path: str | Path, layer: str | None = None, file: str | None
         return [Problem(file, "file not found", "check the path (relative to the config file)")]
     if path.is_file() and path.stat().st_size == 0:
         return [Problem(file, "the file is empty", "copy or export it again")]
+    if path.suffix.lower() in (".geojson", ".json") and path.is_file():
+        with path.open("rb") as handle:
+            head = handle.read(_DBF_SCAN_BYTES)
+        try:  # the head may end inside a character
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError:
+            encoding = detect_encoding(head)
+            found = encoding.upper() if encoding else "in no known encoding"
+            return [Problem(file, f"a GeoJSON file must be UTF-8; this one is {found}",
+                            "save it again as UTF-8 (QGIS: Export, Encoding UTF-8)")]
     try:
-        layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+        listed = pyogrio.list_layers(path)
     except Exception as exc:  # pyogrio raises DataSourceError and GDAL errors of several kinds
         return [Problem(file, f"cannot be read as a GIS layer ({exc})",
                         "check that it opens in QGIS; a Shapefile needs its .shx and .dbf")]
+    layers = [str(name) for name in listed[:, 0]]
     if layer is not None and layer not in layers:
         return [Problem(file, f"has no layer '{layer}'; its layers are: " + ", ".join(layers),
                         "set layer: (layer= in Python) to one of these names")]
+    choices = _data_layers(listed)
+    if layer is None and len(choices) > 1:
+        return [Problem(file, f"has {len(choices)} layers and none is chosen: " + ", ".join(choices),
+                        "set layer: (layer= in Python) to one of these names, or save the layer alone")]
     return dbf_problems(path, file)
+
+
+def _data_layers(layers: np.ndarray) -> list[str]:
+    """The layers one could mean: those with geometry (when any has), less QGIS's ``layer_styles`` table."""
+    named = [(str(name), kind) for name, kind in layers if str(name) != "layer_styles"]
+    spatial = [name for name, kind in named if kind is not None]
+    return spatial or [name for name, _ in named]
 
 
 def read_vector(

@@ -13,6 +13,7 @@ from geocover.analysis.seat_zones import network_voronoi
 from geocover.analysis.urban_rural import builtup_percent, classify_urban_rural
 from geocover.config import ZoneLayerConfig
 from geocover.errors import InputError, Problem
+from geocover.io.facility_labels import cell_text
 from geocover.io.osm import read_admin_boundaries
 from geocover.io.population import PopulationGrid
 from geocover.io.utm import utm_crs
@@ -168,7 +169,8 @@ def _read_zone_file(layer: ZoneLayerConfig) -> tuple[gpd.GeoDataFrame | None, li
     except InputError as error:
         return None, error.problems
     problems = []
-    for key, column in (("id_column", layer.id_column), ("name_column", layer.name_column)):
+    for key in ("id_column", "name_column", "urban_rural_code_column", "urban_rural_column", "county_seat_column"):
+        column = getattr(layer, key)
         if column is not None and column not in frame.columns:
             problems.append(Problem(
                 str(path), f"column named by {key} not found", f"use one of {list(frame.columns)}",
@@ -187,9 +189,11 @@ def _read_zone_file(layer: ZoneLayerConfig) -> tuple[gpd.GeoDataFrame | None, li
                                 "give the boundary polygons (points of seats go under seats:)", row=int(row) + 1))
     if problems:
         return None, problems
-    ids = frame[layer.id_column].astype(str) if layer.id_column else pd.Series(
-        [f"{layer.level}-{i}" for i in range(1, len(frame) + 1)], index=frame.index
-    )
+    ids = pd.Series([cell_text(v) for v in frame[layer.id_column]] if layer.id_column else
+                    [f"{layer.level}-{i}" for i in range(1, len(frame) + 1)], index=frame.index, dtype=object)
+    if ids.isna().any():
+        return None, [Problem(str(path), "the zone has no id", "fill in its code", row=int(index) + 1,
+                              column=layer.id_column) for index in ids.index[ids.isna()]]
     duplicated = ids[ids.duplicated()]
     if len(duplicated):
         return None, [Problem(str(path), f"zone id {value!r} is used twice", "make ids unique",
@@ -200,9 +204,15 @@ def _read_zone_file(layer: ZoneLayerConfig) -> tuple[gpd.GeoDataFrame | None, li
         return None, [Problem(str(path), f"{value!r} is not a 12-digit administrative code", "roll-up needs them",
                               row=int(index) + 1, column=layer.id_column)
                       for index, value in bad_codes.items()]
-    names = frame[layer.name_column].astype(str) if layer.name_column else ids
+    names = frame[layer.name_column].map(lambda v: cell_text(v) or "") if layer.name_column else ids
     zones = frame.drop(columns=frame.geometry.name).assign(zone_id=ids.to_numpy(), zone_name=names.to_numpy())
     return gpd.GeoDataFrame(zones, geometry=frame.geometry.to_numpy(), crs=frame.crs), []
+
+
+def zone_file_problems(layer: ZoneLayerConfig) -> list[Problem]:
+    """Every problem of a zone file, read as a run reads it: unreadable, no CRS, missing columns, rows without
+    an id or a polygon, ids used twice or (with ``rollup``) not 12-digit codes."""
+    return _read_zone_file(layer)[1]
 
 
 def lie_within(shapes: np.ndarray, container: shapely.Geometry) -> np.ndarray:

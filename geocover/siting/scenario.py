@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 import pandas as pd
+from pydantic import ValidationError
 
 from geocover.analysis.compare import side_by_side
 from geocover.config import ScenarioConfig, SitingConfig
@@ -53,6 +54,19 @@ class SitingRun:
     options: SitingConfig
 
 
+_FLAGS = {"k": "--k", "target_share": "--target-share", "threshold_minutes": "--threshold", "method": "--method",
+          "candidate_rule": "--candidates", "candidates": "--candidates-file", "model": "--model"}
+
+
+def _option_problem(where: str, item: dict, overrides: dict) -> Problem:
+    """One bad siting option: its key, and its command-line flag when the value came from there."""
+    key = ".".join(str(part) for part in item["loc"])
+    given = f" ({_FLAGS[key]})" if overrides.get(key) is not None and key in _FLAGS else ""
+    message = str(item["msg"]).removeprefix("Value error, ")
+    return Problem(where, f"key 'siting.{key}'{given}: {message} (got {item.get('input')!r})",
+                   "fix the siting: section or the command-line option")
+
+
 def siting_options(config: ScenarioConfig, **overrides) -> SitingConfig:
     """The config's ``siting:`` section (defaults when absent) with the non-None ``overrides`` applied.
 
@@ -66,8 +80,8 @@ def siting_options(config: ScenarioConfig, **overrides) -> SitingConfig:
     where = str(config.source or config.name)
     try:
         options = SitingConfig.model_validate(merged)
-    except ValueError as error:
-        raise InputError([Problem(where, f"siting: {error}", "fix the siting: section or the options")]) from None
+    except ValidationError as error:
+        raise InputError([_option_problem(where, item, overrides) for item in error.errors()]) from None
     problems = []
     if options.model in ("mclp", "pmedian") and options.k is None:
         problems.append(Problem(where, f"key 'siting.k': model {options.model} needs k", "give --k N or siting.k"))

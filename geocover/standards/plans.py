@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 import geocover
-from geocover.errors import InputError, Problem
+from geocover.errors import InputError, Problem, raise_if_any
+from geocover.io.yaml_file import read_yaml
 from geocover.standards.plan_file import Plan
 from geocover.standards.schema import RULE_ADAPTER, Rule
 
@@ -64,18 +64,15 @@ def load_plan(path: str | Path) -> Plan:
         Naming the file and every bad key (with the rule id where there is one).
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError([Problem(str(path), "plan file not found", "check the path")])
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise InputError([Problem(str(path), f"not valid YAML: {error}", "fix the syntax")]) from None
+    data, twice = read_yaml(path, "plan file")
     if not isinstance(data, dict):
         raise InputError([Problem(str(path), "the file must hold a mapping with plan, rules, not_evaluable")])
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as error:
-        raise InputError(_problems(str(path), error, data)) from None
+        raise InputError(twice + _problems(str(path), error, data)) from None
+    raise_if_any(twice)
+    return plan
 
 
 def resolve_rules(
