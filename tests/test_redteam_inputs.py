@@ -284,7 +284,17 @@ def test_include_value_no_row_holds_is_an_error(tmp_path):
     path.write_text("name,amenity,lon,lat\na,hospital,43.2,-11.7\nb,clinic,43.3,-11.8\n", encoding="utf-8")
     message = problems_of(lambda: read_facilities(path, include={"amenity": ["hospitl", "clinic"]}))
     assert "column 'amenity': include= keeps no row with 'hospitl'; values in this column: clinic, hospital" in message
+    assert "did you mean 'hospital'?" in message
     assert read_facilities(path, include={"amenity": ["clinic"]})["name"].tolist() == ["b"]
+
+
+def test_include_value_of_a_tier_the_area_lacks_is_a_warning(tmp_path):
+    """A template shared by several areas lists tiers one of them lacks: the others are kept, with a warning."""
+    path = tmp_path / "osm.csv"
+    path.write_text("name,amenity,lon,lat\na,hospital,43.2,-11.7\nb,clinic,43.3,-11.8\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="include= value 'doctors' holds no row"):
+        kept = read_facilities(path, include={"amenity": ["hospital", "clinic", "doctors"]})
+    assert kept["name"].tolist() == ["a", "b"]
 
 
 def test_service_and_ambulance_tiers_no_facility_can_have(county, capsys):

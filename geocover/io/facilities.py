@@ -7,6 +7,7 @@ Tables (CSV/XLSX, see :mod:`geocover.io.spreadsheets`) with coordinates in colum
 
 from __future__ import annotations
 
+import difflib
 import re
 import warnings
 from collections import Counter
@@ -216,8 +217,9 @@ def _load(path: Path, layer: str | None, sheet: str | int | None, system: str | 
 def _included(frame: pd.DataFrame, include: dict[str, list[str]], columns: list[str], file: str,
               fatal: list[Problem]) -> np.ndarray:
     """Per row: True when every ``include`` column holds one of its allowed values; problems for missing
-    columns, for a filter keeping no row and for an allowed value no row holds (a misspelling), listing the
-    values found."""
+    columns, for a filter keeping no row and for an allowed value no row holds but close to one found (a
+    misspelling such as 'hospitl'), listing the values found. An allowed value no row holds and like none found
+    (a tier this area lacks, in a template shared by several areas) is a warning."""
     keep = np.ones(len(frame), dtype=bool)
     for column, allowed in include.items():
         if column not in columns:
@@ -225,10 +227,17 @@ def _included(frame: pd.DataFrame, include: dict[str, list[str]], columns: list[
             continue
         values = frame[column].map(cell_text)
         keep &= values.isin({str(v) for v in allowed}).to_numpy()
-        present = {v for v in values if isinstance(v, str)}
-        fatal += [Problem(file, f"include= keeps no row with '{value}'; values in this column: "
-                          + ", ".join(sorted(present)[:30]), "use values from this list", column=column)
-                  for value in allowed if str(value) not in present]
+        present = sorted({v for v in values if isinstance(v, str)})
+        found = ", ".join(present[:30])
+        for value in (str(v) for v in allowed if str(v) not in present):
+            close = difflib.get_close_matches(value.casefold(), [v.casefold() for v in present], n=1, cutoff=0.75)
+            if close:
+                fatal.append(Problem(file, f"include= keeps no row with '{value}'; values in this column: {found}",
+                                     f"did you mean '{present[[v.casefold() for v in present].index(close[0])]}'?",
+                                     column=column))
+            else:
+                warnings.warn(f"{file}: column '{column}': include= value '{value}' holds no row (values in this "
+                              f"column: {found})", UserWarning, stacklevel=3)
     if include and not keep.any() and not fatal:
         fatal.append(Problem(file, "include= keeps no row: no row holds the values of every column at once",
                              "check the include= values"))
