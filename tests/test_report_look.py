@@ -9,6 +9,7 @@ import dataclasses
 from types import SimpleNamespace
 
 import geopandas as gpd
+import matplotlib
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -19,6 +20,7 @@ from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
 from geocover.render.i18n import label
 from geocover.render.methods import LONG_WALK_MINUTES, walk_figures
+from geocover.render.print_map import cjk_rc, draw_static_map
 from geocover.render.report import plan_title, report_html
 from geocover.render.report_tables import audit_count, facility_rows
 from geocover.render.summary import ISOLATE, POP_ISOLATE, audit_by_rule
@@ -198,3 +200,13 @@ def test_missing_facility_fields_read_in_chinese_with_the_field_to_add():
     assert value_text("missing", "facilities.has_geriatrics_department, facilities.hospital_type", "zh") == \
         "机构图层字段“老年医学科”（has_geriatrics_department）、facilities.hospital_type"
     assert value_text("missing", "facilities.has_tcm_hall", "en") == "facilities.has_tcm_hall"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_print_map_says_its_minutes_include_the_walk(comoros_audited, lang):
+    with matplotlib.rc_context(cjk_rc()):
+        figure, _ = draw_static_map(comoros_audited, lang)
+    texts = [text.get_text() for text in figure.texts]
+    walk = label("legend_walk", lang, kmh="5")
+    assert sum(walk in text for text in texts) == 1, texts
+    assert walk == ("incl. the walk to the road (5 km/h)" if lang == "en" else "含步行到道路的时间（5公里/小时）")
