@@ -262,7 +262,8 @@ def test_default_view_is_surface_gaps_and_facilities_and_the_legend_shows_only_t
     unreachable = bool(np.isposinf(result.access.minutes[result.access.grid.valid][people]).any())
     assert _legend_lines(page) == [
         "Legend", "Central Helsinki - walking time to a doctor or clinic", "Travel time (walk, min)",
-        "≤ 5", "5–10", "10–15", "> 15", *(["no facility reachable"] if unreachable else []),
+        f"incl. the walk to the road ({result.access.offroad_kmh:g} km/h)", "≤ 5", "5–10", "10–15", "> 15",
+        *(["no facility reachable"] if unreachable else []),
         "Gap: people beyond 15 min", "Facilities", "clinic", "doctors"]
     attribution = page.locator(".leaflet-control-attribution").inner_text()
     assert hostile[0].config.map.attribution in attribution

@@ -241,7 +241,7 @@ def test_audit_summary_counts_each_rules_units_and_names_the_furthest():
     })
     summary = audit_by_rule(audit, "en").set_index("rule_id")
     assert summary.loc["S1", ["count_met", "count_not_met", "count_other"]].tolist() == [1, 2, 1]
-    assert summary.loc["S1", "worst_units"] == "B, A"  # most to add first
+    assert summary.loc["S1", "worst_units"] == "\u2068B\u2069, \u2068A\u2069"  # most to add first, each isolated
     assert summary.loc["S2", ["count_met", "count_not_met", "count_other", "worst_units"]].tolist() == [2, 0, 0, ""]
 
 

@@ -121,7 +121,7 @@ _CONTROLS_CSS = f"""
 .leaflet-top.leaflet-right {{ z-index: 1001; }} /* the opened layer list over the legend, not under it */
 .gc-legend .gc-row {{ display: flex; align-items: center; gap: 6px; }}
 .gc-legend .gc-swatch {{ display: inline-block; width: 14px; height: 12px; border: 1px solid #555; flex: none; }}
-.gc-legend h4 {{ margin: 6px 0 2px; font-size: 12px; }}
+.gc-legend h4 {{ margin: 6px 0 2px; font-size: 12px; }} .gc-legend .gc-note {{ color: #555; font-size: 11px; }}
 .gc-facility {{ background: none; border: none; }}
 .gc-legend summary {{ cursor: pointer; font-weight: bold; }}
 .gc-legend .gc-title {{ font-weight: bold; margin: 2px 0; }}

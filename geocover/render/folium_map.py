@@ -197,8 +197,9 @@ def _minutes_section(legend: Legend, result: ScenarioResult, lang: Lang, present
     rows = [swatch_row(f"background:{colour}", text) for colour, text, shown in
             zip(class_colours(config.bands_minutes), class_labels(config.bands_minutes, lang), present, strict=True)
             if shown]
-    legend.section(heading(label("legend_minutes", lang, mode=mode_name(config.mode, lang))) + "".join(rows),
-                   ["minutes"])
+    walk = label("legend_walk", lang, kmh=f"{result.access.offroad_kmh:g}")
+    legend.section(heading(label("legend_minutes", lang, mode=mode_name(config.mode, lang)))
+                   + f'<div class="gc-note">{html.escape(walk)}</div>' + "".join(rows), ["minutes"])
 
 
 def _percent_section(legend: Legend, lang: Lang, target: float, any_empty: bool) -> None:
@@ -212,7 +213,7 @@ def _percent_section(legend: Legend, lang: Lang, target: float, any_empty: bool)
     legend.section(body, ["percent"])
 
 
-def _facility_name(row: pd.Series, lang: Lang) -> str:
+def facility_name(row: pd.Series, lang: Lang) -> str:
     """The facility's name, or its tier and id when it has none."""
     name = row.get("name")
     if isinstance(name, str) and name.strip():
@@ -236,7 +237,7 @@ def _facility_layers(fmap: folium.Map, result: ScenarioResult, lang: Lang, legen
     """One layer per tier, in :data:`TIER_SYMBOLS` order, each with its legend row."""
     points = light(result.facilities)
     points = points.assign(tier=points["tier"].fillna("other").astype(str))
-    points["name"] = [_facility_name(row, lang) for _, row in points.iterrows()]
+    points["name"] = [facility_name(row, lang) for _, row in points.iterrows()]
     points["tier_label"] = [tier_name(t, lang) for t in points["tier"]]
     target = float(result.config.target_minutes)
     order = {tier: i for i, tier in enumerate(TIER_SYMBOLS)}

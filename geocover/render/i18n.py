@@ -82,6 +82,7 @@ LABELS: dict[str, dict[str, str]] = {
     "legend_percent": {"en": "% of people within {minutes} min", "zh": "{minutes}分钟内人口占比（%）"},
     "legend_minutes": {"en": "Travel time ({mode}, min)", "zh": "出行时间（{mode}，分钟）"},
     "legend_facilities": {"en": "Facilities", "zh": "医疗机构"},
+    "legend_walk": {"en": "incl. the walk to the road ({kmh} km/h)", "zh": "含步行到道路的时间（{kmh}公里/小时）"},
     "legend_gaps": {"en": "Gap: people beyond {minutes} min", "zh": "服务空白区（{minutes}分钟以外）"},
     "legend_no_people": {"en": "no people", "zh": "无人口"},
     "band_upto": {"en": "≤ {minutes}", "zh": "≤ {minutes}"},
@@ -102,6 +103,27 @@ LABELS: dict[str, dict[str, str]] = {
     "report_no_audit": {"en": "No standards audit in this run.", "zh": "本次运行未进行规划标准审核。"},
     "report_audit_count": {"en": "{met} checks met, {not_met} not met, {other} not evaluable or not set by the plan.",
                            "zh": "达标 {met} 项，未达标 {not_met} 项，无法评估或规划未规定 {other} 项。"},
+    "report_audit_baseline": {"en": "{n} state the plan's baseline, not a target.",
+                              "zh": "另有 {n} 项为规划的现状表述（非目标）。"},
+    "report_contents": {"en": "Contents", "zh": "目录"},
+    "report_method": {"en": "How the travel times were computed", "zh": "出行时间的计算方法"},
+    "report_method_legs": {
+        "en": "The travel time of a population cell is the walk from the cell's centre to its road at {kmh} km/h "
+              "(the off-road minutes, band 2 of travel_time.tif) plus the {mode} on the road network to the "
+              "nearest facility. A cell more than {limit_m} m from every road reaches no facility.",
+        "zh": "每个人口栅格的出行时间 = 从栅格中心以 {kmh} 公里/小时步行到最近道路的时间（离路步行时间，"
+              "即 travel_time.tif 的第 2 波段）+ 沿道路网络{mode}到最近医疗机构的时间。距所有道路超过 {limit_m} 米"
+              "的栅格视为无法到达任何机构。"},
+    "report_method_walk": {
+        "en": "Half of the people walk {median} min or less to a road; {people} people ({pct}%) walk more than "
+              "{minutes} min, and for them the walk is a large part of the travel time.",
+        "zh": "一半人口步行到道路的时间不超过 {median} 分钟；{people} 人（{pct}%）需步行 {minutes} 分钟以上，"
+              "其出行时间中步行占很大部分。"},
+    "report_map_caption": {
+        "en": "Travel time to the nearest facility ({mode}, minutes, the walk to the road included); hatched: "
+              "people beyond {minutes} min.",
+        "zh": "到最近医疗机构的出行时间（{mode}，分钟，含步行到道路的时间）；斜线区域：{minutes}分钟以外的人口。"},
+    "report_input_file": {"en": "{name} (dated {date})", "zh": "{name}（文件日期 {date}）"},
     "rule_id": {"en": "Standard", "zh": "标准编号"},
     "measure": {"en": "Measure", "zh": "指标"},
     "unit_level": {"en": "Unit level", "zh": "单元层级"},
@@ -147,6 +169,7 @@ LABELS: dict[str, dict[str, str]] = {
     "count_met": {"en": "Units met", "zh": "达标单元数"},
     "count_not_met": {"en": "Units not met", "zh": "未达标单元数"},
     "count_other": {"en": "Not evaluable or not set", "zh": "无法评估或未规定"},
+    "count_baseline": {"en": "Baseline (not a target)", "zh": "现状表述（非目标）"},
     "worst_units": {"en": "Furthest from the standard", "zh": "差距最大的单元"},
     "report_sites": {"en": "Proposed sites", "zh": "建议选址"},
     "report_sites_effect": {"en": "With the {n} proposed sites, the people covered in the study area rise from "
@@ -175,6 +198,20 @@ LABELS: dict[str, dict[str, str]] = {
                                   "（{error}）；安装 Pango（apt-get install libpango-1.0-0 libpangoft2-1.0-0）"
                                   "后可生成完整 PDF"},
     "status_baseline": {"en": "baseline (not a target)", "zh": "现状表述（非目标）"},
+    "pop_urban_within": {"en": "Urban people within {minutes} min", "zh": "{minutes}分钟内城镇人口"},
+    "catchment_total": {"en": "People within {minutes} min of it (any facility nearer or not)",
+                        "zh": "其{minutes}分钟内人口（含离其他机构更近者）"},
+    "catchment_exclusive": {"en": "People within {minutes} min for whom it is the nearest",
+                            "zh": "其{minutes}分钟内以其为最近机构的人口"},
+    "offroad_minutes": {"en": "Walk to the road (min)", "zh": "离路步行时间（分钟）"},
+    "facility_id": {"en": "Facility code", "zh": "机构编号"},
+    "unit_id": {"en": "Unit code", "zh": "单元代码"},
+    "nearest_same_tier_minutes": {"en": "Minutes to the nearest facility of its tier",
+                                  "zh": "到最近同类机构的时间（分钟）"},
+    "referral_tier": {"en": "Referral to", "zh": "转诊上级机构类别"},
+    "referral_minutes": {"en": "Minutes to the referral facility", "zh": "到转诊上级机构的时间（分钟）"},
+    "lon": {"en": "Longitude", "zh": "经度"},
+    "lat": {"en": "Latitude", "zh": "纬度"},
     "median_minutes": {"en": "Median minutes", "zh": "出行时间中位数（分钟）"},
     "facilities_per_10k": {"en": "Facilities per 10,000 people", "zh": "每万人机构数"},
     "facilities_tier_per_10k": {"en": "{tier} per 10,000 people", "zh": "每万人{tier}数"},

@@ -314,7 +314,9 @@ def draw_static_map(result: ScenarioResult, lang: Lang = "en") -> tuple[Figure, 
     _sites_box(figure, result, lang)
     figure.text(0.02, 0.95, title(config, lang), fontsize=14, va="bottom", **bold())
     levels_text = ("、" if lang == "zh" else ", ").join(zone_level_label(config, level, lang) for level in levels)
-    subtitle = (f"{label('legend_minutes', lang, mode=mode_name(config.mode, lang))} · "
+    walk = label("legend_walk", lang, kmh=f"{result.access.offroad_kmh:g}")
+    subtitle = (f"{label('legend_minutes', lang, mode=mode_name(config.mode, lang))}{'，' if lang == 'zh' else ', '}"
+                f"{walk} · "
                 f"{label('legend_gaps', lang, minutes=target)} · {levels_text}")
     figure.text(0.02, 0.925, subtitle, fontsize=9, va="bottom", color="#333333")
     figure.text(0.02, 0.02, attribution_text(config, lang), fontsize=7, color="#333333", va="bottom")

@@ -1,9 +1,11 @@
 """The scenario report: ``report.html`` (one self-contained file) and ``report.pdf``, one document.
 
 Sections, the answer first: a cover with the key figures per zone level (and, after ``geocover site``, the
-proposed sites with the people covered before and after them), the zones with most people beyond the target
-and, where it fits on the printed A4 page, a small copy of the print map; the print map and the interactive
-``map.html``; the planning-standards audit by rule; charts per zone level; the zone and facility tables; the
+proposed sites with the people covered before and after them), how the travel times were computed (the walk
+to the road, band 2 of ``travel_time.tif``, and the trip on the roads, :mod:`geocover.render.methods`), the
+zones with most people beyond the target and, where it fits on the printed A4 page, a small copy of the print
+map; the contents, linked (on screen); the print map with its caption and the interactive ``map.html``; the
+planning-standards audit by rule; charts per zone level; the zone and facility tables; the
 full audit (appendix) and the data sources with their licences; in English or Chinese. ``report.pdf`` is this
 page printed by WeasyPrint (:mod:`geocover.render.report_pdf`) with its print CSS: A4, the cover upright, the
 map, the charts (two abreast) and the wide tables on landscape pages, page numbers.
@@ -17,10 +19,12 @@ from pathlib import Path
 import matplotlib
 
 from geocover.analysis.totals import totals_lines
+from geocover.errors import InputError
 from geocover.pipeline import ScenarioResult
 from geocover.render.charts import charts, png_uri, svg_text
 from geocover.render.i18n import CSS_FONTS, Lang, attribution_text, label, mode_name, zone_level_label
 from geocover.render.i18n import title as map_title
+from geocover.render.methods import input_files, method_lines
 from geocover.render.print_map import cjk_rc, draw_static_map
 from geocover.render.report_pdf import write_pdf
 from geocover.render.report_tables import audit_count, audit_section, facility_rows, html_table, zone_column_groups
@@ -32,21 +36,19 @@ from geocover.render.summary import (
     sites_effect,
     sites_table,
 )
+from geocover.standards.plans import load_plan, load_preset
 
 
 def sources(result: ScenarioResult, lang: Lang) -> list[str]:
     """Data sources and licences, plain text, one per line."""
-    config = result.config
-    files = [config.roads.path, config.facilities.path, config.population.path]
-    files += [zone.path for zone in config.zones if zone.path is not None]
-    names = ", ".join(Path(f).name for f in files)
-    return [attribution_text(config, lang), label("report_inputs", lang, files=names),
+    return [attribution_text(result.config, lang), label("report_inputs", lang, files=input_files(result, lang)),
             "Noto Sans CJK (SIL Open Font License 1.1)", label("report_china", lang)]
 
 
 #: Height of the small print map on the printed cover, mm; the cover holds it only when it fits.
 COVER_MAP_MM = 100
 _COVER_PAGE_MM = 297 - 14 - 16
+_HEADING_MM = 11
 
 CSS = f"""
 body {{ font-family: {CSS_FONTS}; margin: 2em auto; max-width: 1100px; color: #222; line-height: 1.45; }}
@@ -56,6 +58,7 @@ th, td {{ border: 1px solid #ccc; padding: 2px 6px; vertical-align: top; overflo
 th {{ background: #f2f2f2; text-align: left; min-width: 3em; }} th.num, td.num {{ text-align: right; }}
 td.num {{ white-space: nowrap; font-variant-numeric: tabular-nums; }} td.text {{ max-width: 30em; }}
 .notes {{ font-size: 12px; color: #444; }} .cover-map img {{ max-width: 640px; }} .effect {{ font-weight: bold; }}
+.contents ol {{ columns: 2; margin: .3em 0; }} .contents {{ margin: 1.5em 0 0 0; }}
 figure {{ margin: 1em 0; break-inside: avoid; }} figure img, figure svg {{ max-width: 100%; height: auto; }}
 iframe {{ width: 100%; height: 600px; border: 1px solid #ccc; }} .caption {{ color: #555; font-size: .9em; }}
 @page {{ size: A4; margin: 14mm 12mm 16mm 12mm;
@@ -128,16 +131,19 @@ def _cover(result: ScenarioResult, lang: Lang, map_uri: str) -> list[str]:
     scenario, *lines = cover_lines(result, lang)
     sites = getattr(result, "sites", None)
     rows = len(key_figures(result, lang)) + len(top) + (0 if sites is None else 2 * len(sites) + 6)
-    fits = _cover_mm(rows, [scenario, *lines], lang) + COVER_MAP_MM <= _COVER_PAGE_MM
+    method = method_lines(result, lang)
+    fits = _cover_mm(rows, [scenario, *lines, *method], lang) + _HEADING_MM + COVER_MAP_MM <= _COVER_PAGE_MM
     cover_map = f'<figure class="cover-map"><img alt="map" src="{map_uri}"></figure>' if fits else ""
     return ['<section class="cover">', f"<p>{html.escape(scenario)}</p>",
             _h(3, "key-figures", label("report_key_figures", lang)),
             html_table(key_figures(result, lang), lang, target, "key-figures"),
             "".join(f'<p class="totals">{html.escape(line)}</p>' for line in lines),
+            _h(3, "method", label("report_method", lang)),
+            "".join(f'<p class="method">{html.escape(line)}</p>' for line in method),
             _sites_section(result, lang, target),
             _h(3, "most-beyond", label("report_most_beyond", lang, n=len(top), minutes=target)),
             html_table(top, lang, target, "most-beyond"),
-            cover_map, "</section>"]
+            cover_map, "</section>", _contents(result, lang)]
 
 
 def _cover_mm(table_rows: int, lines: list[str], lang: Lang) -> float:
@@ -145,17 +151,34 @@ def _cover_mm(table_rows: int, lines: list[str], lang: Lang) -> float:
     (two header rows each) and the sentences wrapped at the page width."""
     per_line = 50 if lang == "zh" else 95
     text_lines = sum(-(-len(line) // per_line) for line in lines)
-    return 25 + 3 * 11 + 5 * (table_rows + 2 * 2) + 5 * text_lines + 3 * len(lines)
+    return 25 + 3 * _HEADING_MM + 5 * (table_rows + 2 * 2) + 5 * text_lines + 3 * len(lines)
 
 
 def _map(result: ScenarioResult, lang: Lang, map_file: str | None, map_uri: str) -> list[str]:
     parts = ['<section class="map-page">', _h(2, "map", label("report_map", lang)),
-             f'<figure><img alt="map" src="{map_uri}"></figure>']
+             f'<figure><img alt="map" src="{map_uri}">'
+             f'<figcaption class="caption">{html.escape(_map_caption(result, lang))}</figcaption></figure>']
     if map_file is not None:
         link = html.escape(map_file, quote=True)
         parts.append(f'<p class="screen-only"><a href="{link}">{html.escape(label("report_map_link", lang))}</a></p>'
                      f'<iframe src="{link}" title="map"></iframe>')
     return parts + ["</section>"]
+
+
+def _map_caption(result: ScenarioResult, lang: Lang) -> str:
+    return label("report_map_caption", lang, mode=mode_name(result.config.mode, lang),
+                 minutes=float(result.config.target_minutes))
+
+
+def _contents(result: ScenarioResult, lang: Lang) -> str:
+    """The sections of the report, linked (on screen only: the PDF has page numbers)."""
+    keys = [("method", "report_method"), ("map", "report_map"), ("audit", "report_audit_by_rule"),
+            ("charts", "report_charts"), ("zones", "report_zones"), ("facilities", "report_facilities"),
+            *([("appendix", "report_appendix")] if getattr(result, "audit", None) is not None else []),
+            ("sources", "report_sources")]
+    links = "".join(f'<li><a href="#{anchor}">{html.escape(label(key, lang))}</a></li>' for anchor, key in keys)
+    return (f'<nav class="contents screen-only"><strong>{html.escape(label("report_contents", lang))}</strong>'
+            f"<ol>{links}</ol></nav>")
 
 
 def _body(result: ScenarioResult, lang: Lang) -> list[str]:
@@ -174,7 +197,7 @@ def _body(result: ScenarioResult, lang: Lang) -> list[str]:
     parts += [html_table(result.table[group], lang, target, "zones" if i == 0 else f"zones-{i + 1}", result.config)
               for i, group in enumerate(zone_column_groups(result))]
     parts += [_h(2, "facilities", label("report_facilities", lang)),
-              html_table(facility_rows(result), lang, target, "facilities")]
+              html_table(facility_rows(result, lang), lang, target, "facilities")]
     if audit is not None:
         parts += [_h(2, "appendix", label("report_appendix", lang)), audit_section(result, lang)]
     return parts + [_h(2, "sources", label("report_sources", lang)),
@@ -186,14 +209,22 @@ def _audit_line(result: ScenarioResult, lang: Lang) -> str:
     audit = getattr(result, "audit", None)
     if audit is None:
         return ""
-    plan = _plan_name(result)
-    plan = (f"（{plan}）" if lang == "zh" else f" of {plan}") if plan else ""
+    plan = plan_title(result, lang)
+    plan = (f"（《{plan}》）" if lang == "zh" else f" of the {plan}") if plan else ""
     return label("report_audit_line", lang, plan=plan, count=audit_count(audit, lang))
 
 
-def _plan_name(result: ScenarioResult) -> str:
+def plan_title(result: ScenarioResult, lang: Lang) -> str:
+    """The title of the plan the scenario is audited against, in ``lang`` (the plan file's ``title_zh`` or
+    ``title_en``); the preset's name when the plan cannot be read, empty without a plan."""
     standards = getattr(result.config, "standards", None)
-    return str(getattr(standards, "plan", None) or "")
+    if standards is None:
+        return ""
+    try:
+        plan = load_preset(standards.plan) if standards.plan else load_plan(standards.path)
+    except (InputError, OSError, TypeError):
+        return str(standards.plan or "")
+    return plan.plan.title_zh if lang == "zh" else plan.plan.title_en
 
 
 def _sites_section(result: ScenarioResult, lang: Lang, target: float) -> str:

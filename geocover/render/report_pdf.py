@@ -33,7 +33,7 @@ from geocover.render.i18n import Lang, label
 from geocover.render.i18n import title as map_title
 from geocover.render.print_map import bold, cjk_rc, draw_static_map
 from geocover.render.report_tables import audit_rows, cell_text, column_label, facility_rows
-from geocover.render.summary import audit_by_rule, key_figures, most_beyond, sites_table
+from geocover.render.summary import ISOLATE, POP_ISOLATE, audit_by_rule, key_figures, most_beyond, sites_table
 
 #: Table rows per Matplotlib PDF page.
 PDF_ROWS = 28
@@ -90,13 +90,17 @@ def _pdf_columns(frame: pd.DataFrame, kind: str, key: str) -> pd.DataFrame:
     return frame[[c for c in wanted if c in frame.columns]]
 
 
+#: Matplotlib draws no bidi isolates (:data:`geocover.render.summary.ISOLATE`): they are left out of its tables.
+_NO_ISOLATES = str.maketrans("", "", ISOLATE + POP_ISOLATE)
+
+
 def _table_cells(frame: pd.DataFrame, lang: Lang, target: float) -> tuple[list[str], list[bool], list[list[str]]]:
     """Headers, which columns are numeric, and the cells of a printed table; long text wrapped, never cut."""
     heads = {"population_within_target": label("catchment", lang, minutes=target)}
     header = ["\n".join(textwrap.wrap(heads.get(c) or column_label(c, lang), 16)) for c in frame.columns]
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
                for c in frame.columns]
-    rows = [["\n".join(textwrap.wrap(html.unescape(cell_text(c, v, lang)), 40))
+    rows = [["\n".join(textwrap.wrap(html.unescape(cell_text(c, v, lang)).translate(_NO_ISOLATES), 40))
              for c, v in zip(frame.columns, row, strict=True)] for row in frame.itertuples(index=False)]
     return header, numeric, rows
 
@@ -202,8 +206,8 @@ def matplotlib_pdf(result: ScenarioResult, path: str | Path, lang: Lang) -> None
             pages += _table_pages(audit_by_rule(audit, lang), label("report_audit_by_rule", lang), lang, target)
         pages += [figure for _, figure, _ in charts(result, lang)]
         pages += _table_pages(_pdf_columns(result.table, "zones", key), label("report_zones", lang), lang, target)
-        pages += _table_pages(_pdf_columns(facility_rows(result), "facilities", key), label("report_facilities", lang),
-                              lang, target)
+        pages += _table_pages(_pdf_columns(facility_rows(result, lang), "facilities", key),
+                              label("report_facilities", lang), lang, target)
         if audit is not None:
             pages += _table_pages(_pdf_columns(audit_rows(audit, lang), "audit", key), label("report_appendix", lang),
                                   lang, target)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from geocover.pipeline import ScenarioResult
-from geocover.render.folium_map import CAPACITY_COLUMNS
+from geocover.render.folium_map import CAPACITY_COLUMNS, facility_name
 from geocover.render.i18n import LABELS, Lang, label, level_name, service_label, tier_name
 from geocover.render.values import measure_text, note_text, value_text
 
@@ -38,6 +38,8 @@ _PATTERNS: list[tuple[str, str]] = [  # (regex of a column, label key); groups f
     (r"minutes_(?P<stat>mean|median|p90)_(?P<tier>\w+)", "tier_minutes"),
     (r"pop_unreachable_(?P<tier>\w+)", "tier_unreachable"),
     (r"pop_offroad_over_(?P<metres>\d+)", "pop_offroad_over"),
+    (r"pop_urban_within_(?P<minutes>\d+(?:_\d+)?)", "pop_urban_within"),
+    (r"(?P<key>catchment_total|catchment_exclusive)_(?P<minutes>\d+(?:_\d+)?)", ""),
     (r"facilities_(?P<tier>\w+)", "facilities_tier"),
 ]
 
@@ -121,13 +123,17 @@ def zone_rows(result: ScenarioResult) -> pd.DataFrame:
     return result.table.copy()
 
 
-def facility_rows(result: ScenarioResult) -> pd.DataFrame:
-    """The facility table as reported: the columns that exist, without geometry."""
+def facility_rows(result: ScenarioResult, lang: Lang = "en") -> pd.DataFrame:
+    """The facility table as reported: the columns that exist, without geometry; a facility without a name
+    reads as its tier and id."""
     columns = ["name", "tier", "grade", *CAPACITY_COLUMNS, "snapped", "snap_distance_m",
                "population_nearest", "population_within_target"]
     frame = result.facilities
     keep = [c for c in columns if c in frame.columns and (c in ("name", "tier") or frame[c].notna().any())]
-    return pd.DataFrame(frame[keep])
+    rows = pd.DataFrame(frame[keep])
+    if "name" in rows.columns:
+        rows["name"] = [facility_name(row, lang) for _, row in frame.iterrows()]
+    return rows
 
 
 def html_table(frame: pd.DataFrame, lang: Lang, target: float, css_class: str, config: object | None = None) -> str:
@@ -169,10 +175,14 @@ def _text(value: object) -> str | None:
 
 
 def audit_count(audit: pd.DataFrame, lang: Lang) -> str:
-    """``9 checks met, 2 not met, 5 not evaluable or not set by the plan.`` in ``lang``."""
+    """``9 checks met, 2 not met, 5 not evaluable or not set by the plan.`` in ``lang``, then the plan's baseline
+    statements (status ``baseline``: not targets, so neither met nor not met) where there are any."""
     status = pd.DataFrame(audit).get("status", pd.Series(dtype=object))
-    met, not_met = int((status == "pass").sum()), int((status == "fail").sum())
-    return label("report_audit_count", lang, met=met, not_met=not_met, other=len(status) - met - not_met)
+    met, not_met, baseline = (int((status == s).sum()) for s in ("pass", "fail", "baseline"))
+    count = label("report_audit_count", lang, met=met, not_met=not_met, other=len(status) - met - not_met - baseline)
+    if baseline:
+        count += ("" if lang == "zh" else " ") + label("report_audit_baseline", lang, n=baseline)
+    return count
 
 
 def audit_section(result: ScenarioResult, lang: Lang) -> str:

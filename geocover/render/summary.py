@@ -17,6 +17,9 @@ from geocover.render.values import measure_text
 TOP_ZONES = 5
 #: Units named per rule as those furthest from the standard.
 WORST_UNITS = 3
+#: Unicode isolates (FSI, PDI) around each name of a list, so a name in Arabic script does not reorder its
+#: neighbours (``Ngazidja القمر الكبرى, موهيلي Mwali`` read right to left across the comma).
+ISOLATE, POP_ISOLATE = "\u2068", "\u2069"
 
 
 def _key(result: ScenarioResult) -> str:
@@ -66,10 +69,13 @@ def audit_by_rule(audit: pd.DataFrame, lang: Lang) -> pd.DataFrame:
         rows.append({"rule_id": rule, "measure": measure,
                      "count_met": int((checks["status"] == "pass").sum()),
                      "count_not_met": len(failed),
-                     "count_other": int((~checks["status"].isin(["pass", "fail"])).sum()),
-                     "worst_units": ", ".join(names)})
+                     "count_other": int((~checks["status"].isin(["pass", "fail", "baseline"])).sum()),
+                     "count_baseline": int((checks["status"] == "baseline").sum()),
+                     "worst_units": ", ".join(f"{ISOLATE}{name}{POP_ISOLATE}" for name in names)})
     out = pd.DataFrame(rows, columns=["rule_id", "measure", "count_met", "count_not_met", "count_other",
-                                      "worst_units"])
+                                      "count_baseline", "worst_units"])
+    if not out["count_baseline"].any():
+        out = out.drop(columns="count_baseline")
     return out.sort_values(["count_not_met"], ascending=False, kind="stable").reset_index(drop=True)
 
 

@@ -79,19 +79,36 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
+def write_workbook(sheets: dict[str, pd.DataFrame], path: str | Path, lang: str = "en",
+                   config: object | None = None) -> Path:
     """Write ``sheets`` (name to table, :func:`for_spreadsheets`) into the Excel workbook ``path``.
 
     Code columns are text-typed (number format ``@``); the creation time is :data:`FIXED_WORKBOOK_DATE`, so two
-    identical runs write byte-identical workbooks.
+    identical runs write byte-identical workbooks. With ``lang="zh"`` each header reads in Chinese with the
+    column's key after it (``15分钟内人口（pop_within_15）``), the key the CSV files and the GeoPackage use;
+    ``config`` names the services.
     """
     with pd.ExcelWriter(path, engine="xlsxwriter") as book:
         book.book.set_properties({"created": FIXED_WORKBOOK_DATE})
         text = book.book.add_format({"num_format": "@"})
         for name, table in sheets.items():
             table = for_spreadsheets(table)
-            table.to_excel(book, sheet_name=name, index=False)
+            table.to_excel(book, sheet_name=name, index=False, header=headers(table.columns, lang, config))
             for index, column in enumerate(table.columns):
                 if isinstance(column, str) and is_code(column):
                     book.sheets[name].set_column(index, index, 14, text)
     return Path(path)
+
+
+def headers(columns: pd.Index, lang: str = "en", config: object | None = None) -> list[str]:
+    """Header of each column in a workbook: the key in English; in Chinese the column's label and the key in
+    brackets (the key alone where it has no label)."""
+    if lang != "zh":
+        return [str(column) for column in columns]
+    from geocover.render.report_tables import column_label  # the report's labels; they import the pipeline
+
+    out = []
+    for column in map(str, columns):
+        text = column_label(column, "zh", config)
+        out.append(column if text == column else f"{text}（{column}）")
+    return out

@@ -88,6 +88,15 @@ def _statistics_words(text: str) -> str:
     return text
 
 
+def _facility_fields(text: str) -> str:
+    """Facility-layer fields named in ``text`` in Chinese with their name as given, which the layer needs
+    (``facilities.has_tcm_hall`` → ``机构图层字段“中医馆”（has_tcm_hall）``); a field without Chinese words stays."""
+    def field(match: re.Match) -> str:
+        words = measure_text(match.group(1), "zh")
+        return match.group(0) if words == match.group(1) else f"机构图层字段“{words}”（{match.group(1)}）"
+    return re.sub(r"\bfacilities\.(\w+)", field, text)
+
+
 def value_text(column: str, value: str, lang: Lang) -> str:
     """A value the pipeline or the audit wrote in English (``urban``, ``default: rural``, an audit note) in
     ``lang``; names and codes from the data as given."""
@@ -98,7 +107,7 @@ def value_text(column: str, value: str, lang: Lang) -> str:
     if column == "missing":
         value = _statistics_words(value)
     if re.fullmatch(r"[\w.]+(, [\w.]+)*", value) and column != "urban_rural":  # field names: codes, as given
-        return value
+        return _facility_fields(value).replace(", ", "、") if column == "missing" else value
     for pattern, replacement in VALUE_WORDS_ZH.get(column, []):
         value = re.sub(pattern, replacement, value)
     if column in ("missing", "to_add_unit"):
@@ -139,8 +148,9 @@ def measure_text(measure: object, lang: Lang) -> str:
     """An audit measure in plain words: tier identifiers as names (``township health centre``), and in
     Chinese the measure itself (``% of residents within 15 min`` → ``15分钟内可达居民占比（%）``)."""
     text = "" if measure is None or (isinstance(measure, float) and measure != measure) else str(measure)
-    for tier in sorted(TIER_NAMES, key=len, reverse=True):
-        text = re.sub(rf"(?<![A-Za-z_]){tier}(?![A-Za-z_])", TIER_NAMES[tier][lang], text) if tier != "other" else text
+    for tier in sorted(TIER_NAMES, key=len, reverse=True):  # "doctors per 1,000 residents": staff, not a tier
+        text = re.sub(rf"(?<![A-Za-z_]){tier}(?![A-Za-z_])(?! per )", TIER_NAMES[tier][lang], text) \
+            if tier != "other" else text
     for pattern, replacement in MEASURE_WORDS[lang]:
         text = re.sub(pattern, replacement, text)
     return _statistics_words(text) if lang == "zh" else text
