@@ -33,6 +33,13 @@ END_CELLS = 1.0
 _SAMPLES = 2_000_000
 """Leg samples tested at once, which bounds the memory of :meth:`WaterMask.blocked`."""
 
+_KEPT = ("_transformers", "_sums")
+"""Attributes a :class:`WaterMask` keeps once made (not fields: not compared, copied or pickled)."""
+
+_FIRST_SAMPLES = 8
+"""Samples tested per leg in the first round of :meth:`WaterMask.blocked` (twice as many each next round): a leg
+that crosses water mostly meets it at its first tested samples."""
+
 
 @dataclass
 class WaterMask:
@@ -51,9 +58,16 @@ class WaterMask:
     crs: pyproj.CRS
     _labels: np.ndarray | None = field(default=None, repr=False, compare=False)
 
+    def __getstate__(self) -> dict:
+        return {name: value for name, value in self.__dict__.items() if name not in _KEPT}
+
     def pixels(self, x: np.ndarray, y: np.ndarray, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
         """Fractional ``(col, row)`` positions of points given in ``crs``."""
-        gx, gy = _transformer(str(crs), str(self.crs)).transform(x, y)
+        transformers = self.__dict__.setdefault("_transformers", {})
+        kept = transformers.get(id(crs))
+        if kept is None or kept[0] is not crs:  # str(crs) costs 0.07 ms: the transformer is kept per CRS object
+            kept = transformers[id(crs)] = (crs, _transformer(str(crs), str(self.crs)))
+        gx, gy = kept[1].transform(x, y)
         gx, gy = np.asarray(gx, dtype=np.float64), np.asarray(gy, dtype=np.float64)
         inverse = ~self.transform
         return inverse.a * gx + inverse.b * gy + inverse.c, inverse.d * gx + inverse.e * gy + inverse.f
@@ -77,29 +91,51 @@ class WaterMask:
         n = len(x0)
         if n == 0:
             return np.zeros(0, dtype=bool)
-        c0, r0 = self.pixels(x0, y0, crs)
-        c1, r1 = self.pixels(x1, y1, crs)
+        c, r = self.pixels(np.concatenate([x0, x1]), np.concatenate([y0, y1]), crs)
+        c0, r0, c1, r1 = c[:n], r[:n], c[n:], r[n:]
         length = np.hypot(c1 - c0, r1 - r0)
         count = np.where(length > start_cells + END_CELLS, np.ceil(2.0 * length).astype(np.int64) + 1, 0)
         out = np.zeros(n, dtype=bool)
-        chunk = np.searchsorted(np.cumsum(count), np.arange(1, int(count.sum()) // _SAMPLES + 2) * _SAMPLES)
-        for lo, hi in zip(np.r_[0, chunk[:-1]], chunk, strict=True):  # legs by chunks of about _SAMPLES samples
-            if hi > lo:
-                out[lo:hi] = self._wet(c0[lo:hi], r0[lo:hi], c1[lo:hi], r1[lo:hi], length[lo:hi], count[lo:hi],
-                                       start_cells)
+        legs = np.flatnonzero(count)
+        legs = legs[self._water_in_box(c0[legs], r0[legs], c1[legs], r1[legs])]
+        first = np.maximum(np.floor(start_cells * (count[legs] - 1) / length[legs]) - 2.0, 0.0).astype(np.int64)
+        per_leg = _FIRST_SAMPLES
+        while len(legs):  # rounds of samples along the open legs, from their first tested one, until water is met
+            take = np.minimum(count[legs] - first, max(1, min(per_leg, _SAMPLES // len(legs))))
+            wet = self._wet(c0, r0, c1, r1, length, count, start_cells, legs, first, take)
+            out[legs[wet]] = True
+            first += take
+            open_ = ~wet & (first < count[legs])
+            legs, first, per_leg = legs[open_], first[open_], 2 * per_leg
         return out
 
+    def _water_in_box(self, c0: np.ndarray, r0: np.ndarray, c1: np.ndarray, r1: np.ndarray) -> np.ndarray:
+        """Whether any water cell lies within one cell of the box of each leg (finite ends; a summed-area table):
+        a leg without is dry, its samples never leave the box."""
+        if "_sums" not in self.__dict__:
+            self._sums = np.pad(self.water.cumsum(axis=0, dtype=np.int64).cumsum(axis=1), ((1, 0), (1, 0)))
+        rows, cols = self.water.shape
+        left = np.clip(np.floor(np.minimum(c0, c1)) - 1.0, 0, cols).astype(np.int64)
+        right = np.clip(np.floor(np.maximum(c0, c1)) + 2.0, 0, cols).astype(np.int64)
+        top = np.clip(np.floor(np.minimum(r0, r1)) - 1.0, 0, rows).astype(np.int64)
+        bottom = np.clip(np.floor(np.maximum(r0, r1)) + 2.0, 0, rows).astype(np.int64)
+        sums = self._sums
+        return sums[bottom, right] - sums[top, right] - sums[bottom, left] + sums[top, left] > 0
+
     def _wet(self, c0: np.ndarray, r0: np.ndarray, c1: np.ndarray, r1: np.ndarray, length: np.ndarray,
-             count: np.ndarray, start_cells: float) -> np.ndarray:
-        """:meth:`blocked` of legs given in cells, with ``count`` samples each."""
-        leg = np.repeat(np.arange(len(count)), count)
-        step = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+             count: np.ndarray, start_cells: float, legs: np.ndarray, first: np.ndarray,
+             take: np.ndarray) -> np.ndarray:
+        """Whether samples ``first .. first + take - 1`` (of ``count``, evenly along the leg) of each of ``legs``
+        (given in cells), tested as :meth:`blocked` tests them, fall on water."""
+        group = np.repeat(np.arange(len(legs)), take)
+        leg = legs[group]
+        step = first[group] + np.arange(len(group)) - np.repeat(np.cumsum(take) - take, take)
         t = step / np.maximum(count[leg] - 1, 1)
         along = t * length[leg]
         tested = (along >= start_cells) & (length[leg] - along >= END_CELLS)
-        leg, t = leg[tested], t[tested]
+        leg, t, group = leg[tested], t[tested], group[tested]
         wet = self.is_water(c0[leg] + t * (c1[leg] - c0[leg]), r0[leg] + t * (r1[leg] - r0[leg]))
-        return np.bincount(leg[wet], minlength=len(count)) > 0
+        return np.bincount(group[wet], minlength=len(legs)) > 0
 
     @property
     def labels(self) -> np.ndarray:

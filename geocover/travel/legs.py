@@ -301,7 +301,8 @@ class _Pieces:
                    pair: np.ndarray) -> np.ndarray:
         """The first entry of ``pair`` of each ``row`` (sorted by row, then preference) whose leg is dry.
 
-        The legs are checked by ranks within each row, 1, 2, 4… at a time, until each row has a dry one.
+        The legs are checked by ranks within each row, 1, 7, 56… at a time (8 times more each round: a leg that
+        crosses water costs little, a call much), until each row has a dry one.
         """
         if len(pair) == 0:
             return pair
@@ -311,12 +312,13 @@ class _Pieces:
             return pair[rank == 0]
         chosen, open_rows, low = [], np.ones(row.max() + 1, dtype=bool), 0
         while low <= rank.max():
-            batch = np.flatnonzero((rank >= low) & (rank < 2 * low + 1) & open_rows[row])
+            high = max(1, 8 * low)
+            batch = np.flatnonzero((rank >= low) & (rank < high) & open_rows[row])
             if len(batch) == 0:
                 break
             dry = batch[~self.crosses(x[row[batch]], y[row[batch]], seg[batch], t[batch])]
             first = dry[np.r_[True, row[dry][1:] != row[dry][:-1]]] if len(dry) else dry
             chosen.append(first)
             open_rows[row[first]] = False
-            low = 2 * low + 1
+            low = high
         return pair[np.sort(np.concatenate(chosen))] if chosen else pair[:0]
