@@ -33,7 +33,7 @@ END_CELLS = 1.0
 _SAMPLES = 2_000_000
 """Leg samples tested at once, which bounds the memory of :meth:`WaterMask.blocked`."""
 
-_KEPT = ("_transformers", "_sums")
+_KEPT = ("_transformers", "_sums", "_label_ranges")
 """Attributes a :class:`WaterMask` keeps once made (not fields: not compared, copied or pickled)."""
 
 _FIRST_SAMPLES = 8
@@ -92,7 +92,12 @@ class WaterMask:
         if n == 0:
             return np.zeros(0, dtype=bool)
         c, r = self.pixels(np.concatenate([x0, x1]), np.concatenate([y0, y1]), crs)
-        c0, r0, c1, r1 = c[:n], r[:n], c[n:], r[n:]
+        return self.blocked_cells(c[:n], r[:n], c[n:], r[n:], start_cells)
+
+    def blocked_cells(self, c0: np.ndarray, r0: np.ndarray, c1: np.ndarray, r1: np.ndarray,
+                      start_cells: float = END_CELLS) -> np.ndarray:
+        """:meth:`blocked` of legs given by the fractional ``(col, row)`` positions of their ends (:meth:`pixels`)."""
+        n = len(c0)
         length = np.hypot(c1 - c0, r1 - r0)
         count = np.where(length > start_cells + END_CELLS, np.ceil(2.0 * length).astype(np.int64) + 1, 0)
         out = np.zeros(n, dtype=bool)
@@ -155,27 +160,49 @@ class WaterMask:
         return float(np.hypot(c[1] - c[0], r[1] - r[0]))
 
     def regions_near(self, col: np.ndarray, row: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
-        """Land regions within ``radius`` cells (square) of each position: ``(point, region)`` pairs, no repeats.
+        """Land regions within ``radius`` cells (square) of each position: ``(point, region)`` pairs, no repeats,
+        by point then region.
 
         A point with no land that near is paired with the region of the nearest land beyond.
         """
         labels = self.labels
         c = np.clip(np.floor(col).astype(np.int64) + 1, 0, labels.shape[1] - 1)
         r = np.clip(np.floor(row).astype(np.int64) + 1, 0, labels.shape[0] - 1)
-        offsets = np.arange(-radius, radius + 1)
-        dr, dc = (a.ravel() for a in np.meshgrid(offsets, offsets, indexing="ij"))
-        rr = np.clip(r[:, None] + dr[None, :], 0, labels.shape[0] - 1)
-        cc = np.clip(c[:, None] + dc[None, :], 0, labels.shape[1] - 1)
-        found = labels[rr, cc]
-        none = ~(found > 0).any(axis=1)
-        if none.any():
+        lowest, highest = self._label_range(radius)
+        low, high = lowest[r, c], highest[r, c]
+        one = np.flatnonzero(low == high)  # one region, or no land (0)
+        point, region = [one[high[one] > 0]], [high[one][high[one] > 0]]
+        none = one[high[one] == 0]
+        if len(none):
             nearest = ndi.distance_transform_edt(labels == 0, return_distances=False, return_indices=True)
-            found[none, 0] = labels[nearest[0][r[none], c[none]], nearest[1][r[none], c[none]]]
-        found = np.sort(found, axis=1)
-        first = np.ones(found.shape, dtype=bool)
-        first[:, 1:] = found[:, 1:] != found[:, :-1]
-        keep = first & (found > 0)
-        return np.nonzero(keep)[0], found[keep]
+            point.append(none)
+            region.append(labels[nearest[0][r[none], c[none]], nearest[1][r[none], c[none]]])
+        many = np.flatnonzero(low != high)
+        if len(many):
+            offsets = np.arange(-radius, radius + 1)
+            dr, dc = (a.ravel() for a in np.meshgrid(offsets, offsets, indexing="ij"))
+            rr = np.clip(r[many, None] + dr[None, :], 0, labels.shape[0] - 1)
+            cc = np.clip(c[many, None] + dc[None, :], 0, labels.shape[1] - 1)
+            found = np.sort(labels[rr, cc], axis=1)
+            first = np.ones(found.shape, dtype=bool)
+            first[:, 1:] = found[:, 1:] != found[:, :-1]
+            keep = first & (found > 0)
+            point.append(many[np.nonzero(keep)[0]])
+            region.append(found[keep])
+        point, region = np.concatenate(point), np.concatenate(region)
+        order = np.lexsort((region, point))
+        return point[order], region[order]
+
+    def _label_range(self, radius: int) -> tuple[np.ndarray, np.ndarray]:
+        """Smallest region (0 only without land) and largest label within ``radius`` cells of every cell of
+        :attr:`labels` (the window clipped at the edges, as :meth:`regions_near` clips it); kept per radius."""
+        ranges = self.__dict__.setdefault("_label_ranges", {})
+        if radius not in ranges:
+            size, labels = 2 * radius + 1, self.labels
+            top = np.iinfo(labels.dtype).max
+            lowest = ndi.minimum_filter(np.where(labels > 0, labels, top), size=size, mode="nearest")
+            ranges[radius] = (np.where(lowest == top, 0, lowest), ndi.maximum_filter(labels, size=size, mode="nearest"))
+        return ranges[radius]
 
 
 @lru_cache(maxsize=32)
