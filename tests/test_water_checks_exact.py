@@ -137,16 +137,25 @@ def test_first_dry_equals_checking_each_row_in_order(seed):
     seg = rng.integers(0, network.n_edges, len(row))
     t = project(network, x[row], y[row], seg)[0]
     pair = np.arange(len(row)) * 3
-    found = pieces._first_dry(x, y, row, seg, t, pair, pieces.pixels(x, y))
+    crossing = np.array([pieces.crosses(x[r:r + 1], y[r:r + 1], seg[k:k + 1], t[k:k + 1])[0]
+                         for k, r in enumerate(row)])
     expected = []
     for r in range(n):
         for k in np.flatnonzero(row == r):
-            if not pieces.crosses(x[r:r + 1], y[r:r + 1], seg[k:k + 1], t[k:k + 1])[0]:
+            if not crossing[k]:
                 expected.append(pair[k])
                 break
     assert 0 < len(expected) < n
+    found, checked, wet = pieces._first_dry(x, y, row, seg, t, pair, pieces.pixels(x, y))
     np.testing.assert_array_equal(found, expected)
-    np.testing.assert_array_equal(pieces._first_dry(x, y, row, seg, t, pair), expected)
+    np.testing.assert_array_equal(wet, crossing[checked])
+    np.testing.assert_array_equal(pieces._first_dry(x, y, row, seg, t, pair)[0], expected)
+    # legs known from an earlier round are not checked again, and give the same choice
+    known = np.where(rng.random(len(row)) < 0.5, crossing.astype(np.int8), -1).astype(np.int8)
+    found, checked, wet = pieces._first_dry(x, y, row, seg, t, pair, None, known)
+    np.testing.assert_array_equal(found, expected)
+    assert (known[checked] == -1).all()
+    np.testing.assert_array_equal(wet, crossing[checked])
 
 
 def _grid() -> PopulationGrid:

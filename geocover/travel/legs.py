@@ -295,6 +295,7 @@ class _Pieces:
         half = self.index.spacing_m / 2.0 + self.slack
         rest, k = np.arange(n), min(_FIRST_K, tree.n)
         cap = min(MAX_SAMPLES, tree.n)
+        seen, seen_wet = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)  # legs checked in earlier rounds
         while len(rest):
             distance, found = tree.query(np.column_stack([x[rest], y[rest], region[rest] * _APART_M]), k=k)
             distance, found = distance.reshape(len(rest), k), found.reshape(len(rest), k)
@@ -310,7 +311,14 @@ class _Pieces:
             d = np.sqrt(d2)
             ok = np.flatnonzero(d <= limit_m[pair_row])
             ok = ok[np.lexsort((pair_seg[ok], d[ok], pair_row[ok]))]
-            best = self._first_dry(x[rest], y[rest], pair_row[ok], pair_seg[ok], t[ok], ok, _at(origin, rest))
+            leg = rest[pair_row[ok]] * np.int64(self.network.n_edges) + pair_seg[ok]
+            at = np.minimum(np.searchsorted(seen, leg), max(len(seen) - 1, 0))
+            known = np.where(seen[at] == leg, seen_wet[at].astype(np.int8), -1) if len(seen) else None
+            best, checked, wet = self._first_dry(x[rest], y[rest], pair_row[ok], pair_seg[ok], t[ok], ok,
+                                                 _at(origin, rest), known)
+            seen, seen_wet = np.concatenate([seen, leg[checked]]), np.concatenate([seen_wet, wet])
+            order = np.argsort(seen, kind="stable")
+            seen, seen_wet = seen[order], seen_wet[order]
             best_d = np.full(len(rest), np.inf)
             best_d[pair_row[best]] = d[best]
             last = distance[:, -1]
@@ -322,31 +330,47 @@ class _Pieces:
         return edge, fraction, offset
 
     def _first_dry(self, x: np.ndarray, y: np.ndarray, row: np.ndarray, seg: np.ndarray, t: np.ndarray,
-                   pair: np.ndarray, origin: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                   pair: np.ndarray, origin: tuple[np.ndarray, np.ndarray] | None = None,
+                   known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The first entry of ``pair`` of each ``row`` (sorted by row, then preference) whose leg is dry (``origin``:
-        the :meth:`pixels` of ``x, y``).
+        the :meth:`pixels` of ``x, y``; ``known``: per entry 1 wet, 0 dry, -1 not known, from an earlier call).
 
         The legs are checked by ranks within each row, 1, 7, 56… at a time (8 times more each round: a leg that
         crosses water costs little, a call much), until each row has a dry one.
+
+        Returns
+        -------
+        chosen : numpy.ndarray
+            The entries of ``pair`` chosen, by row.
+        checked, wet : numpy.ndarray
+            Positions of the entries whose legs were checked here, and whether they cross water.
         """
+        none = np.zeros(0, dtype=np.int64)
         if len(pair) == 0:
-            return pair
+            return pair, none, none.astype(bool)
         start = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
         rank = np.arange(len(row)) - np.repeat(start, np.diff(np.append(start, len(row))))
         if self.water is None:
-            return pair[rank == 0]
-        chosen, open_rows, low = [], np.ones(row.max() + 1, dtype=bool), 0
+            return pair[rank == 0], none, none.astype(bool)
+        known = np.full(len(pair), -1, dtype=np.int8) if known is None else known
+        chosen, checked, wet, open_rows, low = [], [], [], np.ones(row.max() + 1, dtype=bool), 0
         while low <= rank.max():
             high = max(1, 8 * low)
             batch = np.flatnonzero((rank >= low) & (rank < high) & open_rows[row])
             if len(batch) == 0:
                 break
-            dry = batch[~self.crosses(x[row[batch]], y[row[batch]], seg[batch], t[batch], _at(origin, row[batch]))]
+            ask = batch[known[batch] < 0]
+            crossing = self.crosses(x[row[ask]], y[row[ask]], seg[ask], t[ask], _at(origin, row[ask]))
+            checked.append(ask)
+            wet.append(crossing)
+            dry = np.sort(np.concatenate([batch[known[batch] == 0], ask[~crossing]]))
             first = dry[np.r_[True, row[dry][1:] != row[dry][:-1]]] if len(dry) else dry
             chosen.append(first)
             open_rows[row[first]] = False
             low = high
-        return pair[np.sort(np.concatenate(chosen))] if chosen else pair[:0]
+        if not chosen:
+            return pair[:0], none, none.astype(bool)
+        return pair[np.sort(np.concatenate(chosen))], np.concatenate(checked), np.concatenate(wet)
 
 
 def _at(origin: tuple[np.ndarray, np.ndarray] | None, index: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
