@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import pickle
 
+import geopandas as gpd
 import numpy as np
 import pyproj
 import pytest
+import shapely
 from affine import Affine
 
 import geocover.io.water as water_module
@@ -18,7 +20,8 @@ from geocover.io.population import PopulationGrid
 from geocover.io.water import END_CELLS, WaterMask
 from geocover.network.graph import Network
 from geocover.network.snapping import Snap, project
-from geocover.travel.cells import cell_points
+from geocover.travel.cells import cell_accessibility, cell_points
+from geocover.travel.edits import add_facility, move_facility, remove_facility, retier_facility
 from geocover.travel.legs import _piece_minimum, _Pieces, segment_components
 
 CRS = pyproj.CRS("EPSG:32633")
@@ -198,3 +201,43 @@ def test_pieces_leg_checks_from_kept_pixels_equal_those_from_coordinates():
     np.testing.assert_array_equal(pieces.crosses(x, y, edge, fraction, pieces.pixels(x, y)),
                                   pieces.crosses(x, y, edge, fraction))
     assert Snap(edge, fraction, np.zeros(200)).snapped.all()
+
+
+def _state(access) -> list[np.ndarray]:
+    return [access.minutes.copy(), access.facility.copy(), access.cell_snap.edge.copy(), access.nodes.minutes.copy()]
+
+
+def test_off_road_edits_update_their_own_copies_and_never_the_input():
+    """Moves, closes and retiers under off-road legs over water (the grids updated in place are the edit's own):
+    every input stays as it was and every result equals a full recomputation."""
+    rng = np.random.default_rng(11)
+    network = _random_roads(rng, 60, 70)
+    water = np.zeros((30, 40), dtype=bool)
+    water[12:15, 5:35] = True  # a lake across the middle
+    transform = Affine(20.0, 0.0, X0, 0.0, -20.0, Y0 + 600.0)
+    grid = PopulationGrid(np.ones((30, 40)), rng.random((30, 40)) > 0.2, transform, CRS,
+                          water=WaterMask(water, transform, CRS))
+    xy = [tuple(rng.uniform([X0, Y0], [X0 + 800, Y0 + 600])) for _ in range(3)] + [(X0 + 50_000.0, Y0)]
+    access = cell_accessibility(network, _facility_points(xy), grid)
+    for step in range(10):
+        before, kept = access, _state(access)
+        row = 3 if step == 0 else int(rng.integers(len(xy)))  # first the facility out of reach, serving no one
+        if step % 3 == 0:
+            xy[row] = tuple(rng.uniform([X0, Y0], [X0 + 800, Y0 + 600]))
+            access = move_facility(access, network, row, *xy[row], 5000.0)
+        elif step % 3 == 1:
+            access = remove_facility(access, network, row)
+            xy.pop(row)
+            xy.append(tuple(rng.uniform([X0, Y0], [X0 + 800, Y0 + 600])))
+            access = add_facility(access, network, *xy[-1], 5000.0)
+        else:
+            access = retier_facility(retier_facility(access, network, row, False), network, row, True, *xy[row], 5000.0)
+        for old, now in zip(kept, _state(before), strict=True):
+            np.testing.assert_array_equal(old, now)
+        full = cell_accessibility(network, _facility_points(xy), grid, cell_snap=access.cell_nearest)
+        np.testing.assert_allclose(access.minutes, full.minutes, rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(np.isfinite(access.minutes), np.isfinite(full.minutes))
+
+
+def _facility_points(xy: list[tuple[float, float]]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(geometry=[shapely.Point(x, y) for x, y in xy], crs=CRS)

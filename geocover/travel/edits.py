@@ -100,13 +100,15 @@ def remove_facility(
     closed = _close(access, network, index, offroad_kmh, direction)
     keep = np.arange(len(closed.facility_snap)) != index
 
-    def shift(rows: np.ndarray) -> np.ndarray:
-        """Rows after ``index`` move up one (no node or cell is served by ``index`` once it is closed)."""
-        shifted = rows.copy()
+    def shift(rows: np.ndarray, private: bool = False) -> np.ndarray:
+        """Rows after ``index`` move up one (no node or cell is served by ``index`` once it is closed); in place
+        when ``rows`` is this edit's own copy."""
+        shifted = rows if private else rows.copy()
         np.subtract(shifted, 1, out=shifted, where=shifted > index)
         return shifted
 
-    return replace(closed, facility=shift(closed.facility), facility_snap=closed.facility_snap.take(keep),
+    return replace(closed, facility=shift(closed.facility, _own_copies(closed, access)),
+                   facility_snap=closed.facility_snap.take(keep),
                    nodes=NodeTimes(closed.nodes.minutes, shift(closed.nodes.facility), direction))
 
 
@@ -131,7 +133,8 @@ def move_facility(
     """
     _check_index(access, index)
     snap = _snap_one(access, network, x, y, snap_max_m, crs)
-    return _open(_close(access, network, index, offroad_kmh, direction), network, index, snap, offroad_kmh, direction)
+    closed = _close(access, network, index, offroad_kmh, direction)
+    return _open(closed, network, index, snap, offroad_kmh, direction, _own_copies(closed, access))
 
 
 def retier_facility(
@@ -180,7 +183,8 @@ def retier_facility(
         return closed
     if x is None or y is None or snap_max_m is None:
         raise ValueError("a facility that starts serving needs its x, y and snap_max_m")
-    return _open(closed, network, index, _snap_one(access, network, x, y, snap_max_m, crs), offroad_kmh, direction)
+    return _open(closed, network, index, _snap_one(access, network, x, y, snap_max_m, crs), offroad_kmh, direction,
+                 _own_copies(closed, access))
 
 
 def _check_index(access: Accessibility, index: int) -> None:
@@ -217,9 +221,15 @@ def _snap_one(access: Accessibility, network: Network, x: float, y: float, snap_
                                 snap_max_m, grid)
 
 
+def _own_copies(edited: Accessibility, access: Accessibility) -> bool:
+    """Whether ``edited`` (from ``access`` by this edit) holds its own minutes and facility grids."""
+    return edited.minutes is not access.minutes and edited.facility is not access.facility
+
+
 def _open(access: Accessibility, network: Network, index: int, snap: Snap, offroad_kmh: float,
-          direction: Direction) -> Accessibility:
-    """``access`` with the empty slot ``index`` of its facility snap opened at ``snap`` (one point)."""
+          direction: Direction, private: bool = False) -> Accessibility:
+    """``access`` with the empty slot ``index`` of its facility snap opened at ``snap`` (one point); ``private``: its
+    minutes and facility grids are this edit's own copies, updated in place."""
     facility_snap = _set_snap(access.facility_snap, index, snap)
     if not snap.snapped[0]:
         return _with_facility_snap(access, facility_snap)
@@ -232,7 +242,8 @@ def _open(access: Accessibility, network: Network, index: int, snap: Snap, offro
     edge = np.maximum(cells.edge, 0)
     near = cells.snapped & (better[network.u[edge]] | better[network.v[edge]] | (cells.edge == snap.edge[0]))
     candidates = np.flatnonzero(near)
-    minutes, facility = access.minutes.copy(), access.facility.copy()
+    minutes, facility = (access.minutes, access.facility) if private else (access.minutes.copy(),
+                                                                          access.facility.copy())
     if len(candidates):
         new_minutes, _ = point_minutes(network, alone, cells.take(candidates), snap, offroad_kmh=offroad_kmh)
         rows, cols = (axis[candidates] for axis in _valid_cells(grid))
