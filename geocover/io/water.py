@@ -49,6 +49,7 @@ class WaterMask:
     Attributes
     ----------
     water : numpy.ndarray of bool, shape (rows, cols)
+        Never changed in place: its land regions, label ranges and summed-area table are kept once made.
     transform : affine.Affine
         Grid to CRS coordinates (cell corners).
     crs : pyproj.CRS
