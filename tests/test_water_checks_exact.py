@@ -241,3 +241,18 @@ def test_off_road_edits_update_their_own_copies_and_never_the_input():
 
 def _facility_points(xy: list[tuple[float, float]]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(geometry=[shapely.Point(x, y) for x, y in xy], crs=CRS)
+
+
+@pytest.mark.parametrize("segments", [[(0, 2), (0, 1), (3, 4)], [(0, 1), (0, 2), (3, 4)]])
+def test_nearest_dry_breaks_equal_distances_by_the_lowest_segment(segments):
+    """A point whose nearest point is a node shared by two segments: the lower segment index wins."""
+    x, y = X0 + np.array([0.0, 100.0, 0.0, 300.0, 400.0]), Y0 + np.array([0.0, 0.0, 100.0, 300.0, 300.0])
+    u, v = np.array([s[0] for s in segments]), np.array([s[1] for s in segments])
+    minutes = np.hypot(x[v] - x[u], y[v] - y[u]) / 500.0
+    network = Network(x=x, y=y, u=u, v=v, minutes_uv=minutes, minutes_vu=minutes.copy(), crs=CRS)
+    pieces = _Pieces(network, None)
+    px, py = np.array([X0 - 50.0, X0 - 30.0]), np.array([Y0 - 50.0, Y0 - 30.0])
+    edge, fraction, offset = pieces.nearest_dry(int(segment_components(network)[0]), px, py, np.zeros(2),
+                                                np.array([1000.0, 1000.0]))
+    np.testing.assert_array_equal(edge, [0, 0])
+    np.testing.assert_allclose(offset, np.hypot(px - X0, py - Y0))

@@ -310,7 +310,7 @@ class _Pieces:
             t, d2 = project(self.network, x[rest][pair_row], y[rest][pair_row], pair_seg)
             d = np.sqrt(d2)
             ok = np.flatnonzero(d <= limit_m[pair_row])
-            ok = ok[np.lexsort((pair_seg[ok], d[ok], pair_row[ok]))]
+            ok = ok[np.lexsort((d[ok], pair_row[ok]))]  # stable: equal distances stay by segment, as the keys were
             leg = rest[pair_row[ok]] * np.int64(self.network.n_edges) + pair_seg[ok]
             at = np.minimum(np.searchsorted(seen, leg), max(len(seen) - 1, 0))
             known = np.where(seen[at] == leg, seen_wet[at].astype(np.int8), -1) if len(seen) else None
