@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -42,6 +44,22 @@ class PopulationGrid:
     transform: Affine
     crs: pyproj.CRS
     water: WaterMask | None = None
+
+    def derived(self, key: str, make: Callable[[], Any]) -> Any:
+        """``make()``, a value computed from the valid cells (e.g. their centres in another CRS), kept under ``key``.
+
+        Made again when :attr:`valid` (compared by content: it may be changed in place), :attr:`transform`,
+        :attr:`crs` or :attr:`water` (by identity) changed since it was kept. The values are not pickled.
+        """
+        derived = self.__dict__.setdefault("_derived", {})  # not a field: no copy, comparison or pickle holds it
+        kept = derived.get(key)
+        if (kept is None or kept[0] != self.transform or kept[1] is not self.crs or kept[2] is not self.water
+                or not np.array_equal(kept[3], self.valid)):
+            kept = derived[key] = (self.transform, self.crs, self.water, self.valid.copy(), make())
+        return kept[4]
+
+    def __getstate__(self) -> dict:
+        return {name: value for name, value in self.__dict__.items() if name != "_derived"}
 
     @property
     def shape(self) -> tuple[int, int]:

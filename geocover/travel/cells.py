@@ -224,8 +224,17 @@ def answer_cells(
 
 
 def cell_points(network: Network, grid: PopulationGrid) -> tuple[np.ndarray, np.ndarray]:
-    """Centres of the valid cells of ``grid`` (row-major order) in ``network.crs``, metres."""
-    return _to_network_crs(network, grid.crs, *grid.centres())
+    """Centres of the valid cells of ``grid`` (row-major order) in ``network.crs``, metres; made once per network
+    CRS while the grid's cells stay the same (:meth:`~geocover.io.population.PopulationGrid.derived`), read-only."""
+    target = network.crs.srs or network.crs.to_wkt()
+    return grid.derived(f"cell_points {target}", lambda: _read_only(*_to_network_crs(network, grid.crs,
+                                                                                      *grid.centres())))
+
+
+def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
 
 
 def choose_roads(

@@ -24,6 +24,7 @@ import pyproj
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from geocover.io.population import PopulationGrid
 from geocover.network.graph import WALK_SPEED_KMH, Network
 from geocover.network.snapping import Snap
 from geocover.travel.cells import Accessibility, cell_points, choose_roads, facility_points_snap
@@ -99,11 +100,15 @@ def remove_facility(
     closed = _close(access, network, index, offroad_kmh, direction)
     keep = np.arange(len(closed.facility_snap)) != index
 
-    def shift(rows: np.ndarray) -> np.ndarray:
-        """Rows after ``index`` move up one (no node or cell is served by ``index`` once it is closed)."""
-        return np.where(rows > index, rows - 1, rows)
+    def shift(rows: np.ndarray, private: bool = False) -> np.ndarray:
+        """Rows after ``index`` move up one (no node or cell is served by ``index`` once it is closed); in place
+        when ``rows`` is this edit's own copy."""
+        shifted = rows if private else rows.copy()
+        np.subtract(shifted, 1, out=shifted, where=shifted > index)
+        return shifted
 
-    return replace(closed, facility=shift(closed.facility), facility_snap=closed.facility_snap.take(keep),
+    return replace(closed, facility=shift(closed.facility, _own_copies(closed, access)),
+                   facility_snap=closed.facility_snap.take(keep),
                    nodes=NodeTimes(closed.nodes.minutes, shift(closed.nodes.facility), direction))
 
 
@@ -128,7 +133,8 @@ def move_facility(
     """
     _check_index(access, index)
     snap = _snap_one(access, network, x, y, snap_max_m, crs)
-    return _open(_close(access, network, index, offroad_kmh, direction), network, index, snap, offroad_kmh, direction)
+    closed = _close(access, network, index, offroad_kmh, direction)
+    return _open(closed, network, index, snap, offroad_kmh, direction, _own_copies(closed, access))
 
 
 def retier_facility(
@@ -177,7 +183,8 @@ def retier_facility(
         return closed
     if x is None or y is None or snap_max_m is None:
         raise ValueError("a facility that starts serving needs its x, y and snap_max_m")
-    return _open(closed, network, index, _snap_one(access, network, x, y, snap_max_m, crs), offroad_kmh, direction)
+    return _open(closed, network, index, _snap_one(access, network, x, y, snap_max_m, crs), offroad_kmh, direction,
+                 _own_copies(closed, access))
 
 
 def _check_index(access: Accessibility, index: int) -> None:
@@ -214,9 +221,15 @@ def _snap_one(access: Accessibility, network: Network, x: float, y: float, snap_
                                 snap_max_m, grid)
 
 
+def _own_copies(edited: Accessibility, access: Accessibility) -> bool:
+    """Whether ``edited`` (from ``access`` by this edit) holds its own minutes and facility grids."""
+    return edited.minutes is not access.minutes and edited.facility is not access.facility
+
+
 def _open(access: Accessibility, network: Network, index: int, snap: Snap, offroad_kmh: float,
-          direction: Direction) -> Accessibility:
-    """``access`` with the empty slot ``index`` of its facility snap opened at ``snap`` (one point)."""
+          direction: Direction, private: bool = False) -> Accessibility:
+    """``access`` with the empty slot ``index`` of its facility snap opened at ``snap`` (one point); ``private``: its
+    minutes and facility grids are this edit's own copies, updated in place."""
     facility_snap = _set_snap(access.facility_snap, index, snap)
     if not snap.snapped[0]:
         return _with_facility_snap(access, facility_snap)
@@ -229,17 +242,19 @@ def _open(access: Accessibility, network: Network, index: int, snap: Snap, offro
     edge = np.maximum(cells.edge, 0)
     near = cells.snapped & (better[network.u[edge]] | better[network.v[edge]] | (cells.edge == snap.edge[0]))
     candidates = np.flatnonzero(near)
-    minutes, facility = access.minutes.copy(), access.facility.copy()
+    minutes, facility = (access.minutes, access.facility) if private else (access.minutes.copy(),
+                                                                          access.facility.copy())
     if len(candidates):
         new_minutes, _ = point_minutes(network, alone, cells.take(candidates), snap, offroad_kmh=offroad_kmh)
-        rows, cols = (axis[candidates] for axis in np.nonzero(grid.valid))
+        rows, cols = (axis[candidates] for axis in _valid_cells(grid))
         gain = new_minutes < minutes[rows, cols]
         minutes[rows[gain], cols[gain]] = new_minutes[gain]
         facility[rows[gain], cols[gain]] = index
     opened = replace(access, minutes=minutes, facility=facility, nodes=nodes, facility_snap=facility_snap)
     if access.cell_nearest is None:
         return opened
-    return _choose_again(opened, network, _may_switch(opened, network, segment_components(network)[snap.edge[0]]))
+    return _choose_again(opened, network, _may_switch(opened, network, segment_components(network)[snap.edge[0]]),
+                         private=True)
 
 
 def _close(access: Accessibility, network: Network, index: int, offroad_kmh: float,
@@ -256,7 +271,7 @@ def _close(access: Accessibility, network: Network, index: int, offroad_kmh: flo
     if len(served):
         new_minutes, new_facility = point_minutes(network, nodes, access.cell_snap.take(served), facility_snap,
                                                   offroad_kmh=offroad_kmh)
-        rows, cols = (axis[served] for axis in np.nonzero(grid.valid))
+        rows, cols = (axis[served] for axis in _valid_cells(grid))
         minutes[rows, cols], facility[rows, cols] = new_minutes, new_facility
     return replace(access, minutes=minutes, facility=facility, nodes=nodes, facility_snap=facility_snap)
 
@@ -280,19 +295,31 @@ def _may_switch(access: Accessibility, network: Network, piece: int) -> np.ndarr
                           & (walk_minutes < access.minutes[grid.valid]))
 
 
-def _choose_again(access: Accessibility, network: Network, cells: np.ndarray) -> Accessibility:
+def _choose_again(access: Accessibility, network: Network, cells: np.ndarray, private: bool = False) -> Accessibility:
     """``access`` with ``cells`` (valid-cell order) choosing their road again under off-road legs, from its node
-    minutes; the other cells keep theirs."""
+    minutes; the other cells keep theirs. ``private``: ``access.minutes`` and ``.facility`` are this edit's own
+    copies, updated in place (a grid-sized copy costs more than the choice)."""
     if not len(cells):
         return access
     chosen, new_minutes, new_facility = choose_roads(network, access.nodes, access.facility_snap, access.grid,
                                                      access.cell_nearest, access.limit_m, access.offroad_kmh, cells)
-    rows, cols = (axis[cells] for axis in np.nonzero(access.grid.valid))
-    minutes, facility = access.minutes.copy(), access.facility.copy()
+    rows, cols = (axis[cells] for axis in _valid_cells(access.grid))
+    minutes, facility = (access.minutes, access.facility) if private else (access.minutes.copy(),
+                                                                          access.facility.copy())
     minutes[rows, cols], facility[rows, cols] = new_minutes, new_facility
     snap = Snap(access.cell_snap.edge.copy(), access.cell_snap.fraction.copy(), access.cell_snap.offset_m.copy())
     snap.edge[cells], snap.fraction[cells], snap.offset_m[cells] = chosen.edge, chosen.fraction, chosen.offset_m
     return replace(access, minutes=minutes, facility=facility, cell_snap=snap)
+
+
+def _valid_cells(grid: PopulationGrid) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, cols)`` of the valid cells (valid-cell order), kept on the grid: 5 ms a call on a large grid."""
+    def cells() -> tuple[np.ndarray, np.ndarray]:
+        rows, cols = np.nonzero(grid.valid)
+        rows.flags.writeable = cols.flags.writeable = False
+        return rows, cols
+
+    return grid.derived("valid cells", cells)
 
 
 def _research_nodes(old: NodeTimes, network: Network, facilities: Snap, lost: np.ndarray, offroad_kmh: float,

@@ -99,16 +99,16 @@ def best_legs(network: Network, nodes: NodeTimes, facilities: Snap, x: np.ndarra
     pieces = _Pieces(network, water, start_cells)
     minutes, facility = point_minutes(network, nodes, nearest, facilities, offroad_kmh, delay_minutes)
     ok = np.flatnonzero(nearest.snapped)
+    origin = pieces.pixels(x, y)
     wet = np.zeros(len(x), dtype=bool)
-    wet[ok] = pieces.crosses(x[ok], y[ok], nearest.edge[ok], nearest.fraction[ok])
+    wet[ok] = pieces.crosses(x[ok], y[ok], nearest.edge[ok], nearest.fraction[ok], _at(origin, ok))
     minutes[wet] = np.inf
     edge, fraction, offset = nearest.edge.copy(), nearest.fraction.copy(), nearest.offset_m.copy()
     own = np.where(nearest.snapped & ~wet, pieces.component[np.maximum(nearest.edge, 0)], -1)
-    lower = segment_lower_minutes(network, nodes, facilities, offroad_kmh, delay_minutes)
-    piece_lower = np.full(pieces.component.max(initial=-1) + 1, np.inf)
-    np.minimum.at(piece_lower, pieces.component, lower)
+    piece_lower = _piece_minimum(network, segment_lower_minutes(network, nodes, facilities, offroad_kmh,
+                                                                delay_minutes))
     speed = offroad_kmh * 1000.0 / 60.0
-    point, region = pieces.regions(x, y)
+    point, region = pieces.regions(x, y, origin)
     ask = nearest.snapped[point]  # some road within limit_m
     point, region = point[ask], region[ask]
     for c in np.flatnonzero(np.isfinite(piece_lower))[np.argsort(piece_lower[np.isfinite(piece_lower)])]:
@@ -120,7 +120,7 @@ def best_legs(network: Network, nodes: NodeTimes, facilities: Snap, x: np.ndarra
             continue
         p, r = point[try_], region[try_]
         reach_m = np.minimum(limit_m, speed * (minutes[p] - piece_lower[c]))  # farther cannot beat the best
-        e, f, o = pieces.nearest_dry(c, x[p], y[p], r, reach_m)
+        e, f, o = pieces.nearest_dry(c, x[p], y[p], r, reach_m, _at(origin, p))
         found = e >= 0
         p, e, f, o = p[found], e[found], f[found], o[found]
         total, near = point_minutes(network, nodes, Snap(e, f, o), facilities, offroad_kmh, delay_minutes)
@@ -179,6 +179,20 @@ def dry_snaps(network: Network, water: WaterMask | None, x: np.ndarray, y: np.nd
     return Snap(edge, fraction, offset)
 
 
+def _piece_minimum(network: Network, per_segment: np.ndarray) -> np.ndarray:
+    """Smallest value of each connected piece of road (``inf`` for a label with no segment)."""
+    if "segment_component_order" not in network._cache:
+        component = segment_components(network)
+        order = np.argsort(component, kind="stable")
+        first = np.flatnonzero(np.r_[True, component[order][1:] != component[order][:-1]]) if len(order) else order
+        network._cache["segment_component_order"] = (order, first, component[order][first])
+    order, first, piece = network._cache["segment_component_order"]
+    out = np.full(segment_components(network).max(initial=-1) + 1, np.inf)
+    if len(order):
+        out[piece] = np.minimum.reduceat(per_segment[order], first)
+    return out
+
+
 def component_boxes(network: Network) -> np.ndarray:
     """Bounding box (west, south, east, north rows; metres) of every connected piece of road; cached."""
     if "component_boxes" not in network._cache:
@@ -203,10 +217,9 @@ class _Pieces:
         self.component = segment_components(network)
         cached = network._cache.get("leg_pieces")
         if cached is None or cached[0] is not water:
-            cached = network._cache["leg_pieces"] = (water, *self._sample_regions(), {})
-        _, self.sample, self.region, self.trees = cached
-        data = self.index.points
-        self.slack = 1e-9 * (1.0 + np.abs(data).max(initial=0.0))
+            slack = 1e-9 * (1.0 + np.abs(self.index.points).max(initial=0.0))
+            cached = network._cache["leg_pieces"] = (water, *self._sample_regions(), {}, slack)
+        _, self.sample, self.region, self.trees, self.slack = cached
 
     def _sample_regions(self) -> tuple[np.ndarray, np.ndarray]:
         """``(sample, land region)`` pairs: the regions a dry leg ending within ``s/2`` of each sample may
@@ -226,22 +239,33 @@ class _Pieces:
         col, row = self.water.pixels(np.array([cx, cx + 1.0, cx]), np.array([cy, cy, cy + 1.0]), self.network.crs)
         return metres * max(np.hypot(col[1] - col[0], row[1] - row[0]), np.hypot(col[2] - col[0], row[2] - row[0]))
 
-    def regions(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(point, land region)`` pairs: the regions within reach of each point's centre."""
+    def pixels(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Fractional ``(col, row)`` positions of points in the water grid, None without water: made once for
+        points whose legs are tested many times (the transform costs more than the test)."""
+        return None if self.water is None else self.water.pixels(x, y, self.network.crs)
+
+    def regions(self, x: np.ndarray, y: np.ndarray,
+                origin: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(point, land region)`` pairs: the regions within reach of each point's centre (``origin``: the
+        points' :meth:`pixels`)."""
         if self.water is None:
             return np.arange(len(x)), np.zeros(len(x))
-        col, row = self.water.pixels(x, y, self.network.crs)
+        col, row = self.water.pixels(x, y, self.network.crs) if origin is None else origin
         point, region = self.water.regions_near(col, row, int(np.ceil(self.start_cells)) + 1)
         return point, region.astype(np.float64)
 
-    def crosses(self, x: np.ndarray, y: np.ndarray, edge: np.ndarray, fraction: np.ndarray) -> np.ndarray:
-        """Whether the legs from ``(x, y)`` to ``fraction`` along ``edge`` cross water."""
+    def crosses(self, x: np.ndarray, y: np.ndarray, edge: np.ndarray, fraction: np.ndarray,
+                origin: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Whether the legs from ``(x, y)`` (``origin``: their :meth:`pixels`) to ``fraction`` along ``edge`` cross
+        water."""
         if self.water is None or len(x) == 0:
             return np.zeros(len(x), dtype=bool)
         net = self.network
         ex = net.x[net.u[edge]] + fraction * (net.x[net.v[edge]] - net.x[net.u[edge]])
         ey = net.y[net.u[edge]] + fraction * (net.y[net.v[edge]] - net.y[net.u[edge]])
-        return self.water.blocked(x, y, ex, ey, net.crs, self.start_cells)
+        if origin is None:
+            return self.water.blocked(x, y, ex, ey, net.crs, self.start_cells)
+        return self.water.blocked_cells(*origin, *self.water.pixels(ex, ey, net.crs), self.start_cells)
 
     def box(self, c: int) -> tuple[float, float, float, float]:
         """Bounding box of component ``c`` in the network's CRS."""
@@ -258,10 +282,10 @@ class _Pieces:
             self.trees[c] = (tree, self.sample[mine], box)
         return self.trees[c]
 
-    def nearest_dry(self, c: int, x: np.ndarray, y: np.ndarray, region: np.ndarray,
-                    reach_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Nearest segment of component ``c`` with a dry leg from each point of land ``region``, within ``reach_m``
-        of it, among its :data:`MAX_SAMPLES` nearest samples.
+    def nearest_dry(self, c: int, x: np.ndarray, y: np.ndarray, region: np.ndarray, reach_m: np.ndarray,
+                    origin: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest segment of component ``c`` with a dry leg from each point (``origin``: their :meth:`pixels`) of
+        land ``region``, within ``reach_m`` of it, among its :data:`MAX_SAMPLES` nearest samples.
 
         Returns edge (-1 none), fraction and offset in metres; ties go to the lowest segment index.
         """
@@ -271,6 +295,7 @@ class _Pieces:
         half = self.index.spacing_m / 2.0 + self.slack
         rest, k = np.arange(n), min(_FIRST_K, tree.n)
         cap = min(MAX_SAMPLES, tree.n)
+        seen, seen_wet = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)  # legs checked in earlier rounds
         while len(rest):
             distance, found = tree.query(np.column_stack([x[rest], y[rest], region[rest] * _APART_M]), k=k)
             distance, found = distance.reshape(len(rest), k), found.reshape(len(rest), k)
@@ -285,8 +310,15 @@ class _Pieces:
             t, d2 = project(self.network, x[rest][pair_row], y[rest][pair_row], pair_seg)
             d = np.sqrt(d2)
             ok = np.flatnonzero(d <= limit_m[pair_row])
-            ok = ok[np.lexsort((pair_seg[ok], d[ok], pair_row[ok]))]
-            best = self._first_dry(x[rest], y[rest], pair_row[ok], pair_seg[ok], t[ok], ok)
+            ok = ok[np.lexsort((d[ok], pair_row[ok]))]  # stable: equal distances stay by segment, as the keys were
+            leg = rest[pair_row[ok]] * np.int64(self.network.n_edges) + pair_seg[ok]
+            at = np.minimum(np.searchsorted(seen, leg), max(len(seen) - 1, 0))
+            known = np.where(seen[at] == leg, seen_wet[at].astype(np.int8), -1) if len(seen) else None
+            best, checked, wet = self._first_dry(x[rest], y[rest], pair_row[ok], pair_seg[ok], t[ok], ok,
+                                                 _at(origin, rest), known)
+            seen, seen_wet = np.concatenate([seen, leg[checked]]), np.concatenate([seen_wet, wet])
+            order = np.argsort(seen, kind="stable")
+            seen, seen_wet = seen[order], seen_wet[order]
             best_d = np.full(len(rest), np.inf)
             best_d[pair_row[best]] = d[best]
             last = distance[:, -1]
@@ -298,25 +330,49 @@ class _Pieces:
         return edge, fraction, offset
 
     def _first_dry(self, x: np.ndarray, y: np.ndarray, row: np.ndarray, seg: np.ndarray, t: np.ndarray,
-                   pair: np.ndarray) -> np.ndarray:
-        """The first entry of ``pair`` of each ``row`` (sorted by row, then preference) whose leg is dry.
+                   pair: np.ndarray, origin: tuple[np.ndarray, np.ndarray] | None = None,
+                   known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The first entry of ``pair`` of each ``row`` (sorted by row, then preference) whose leg is dry (``origin``:
+        the :meth:`pixels` of ``x, y``; ``known``: per entry 1 wet, 0 dry, -1 not known, from an earlier call).
 
-        The legs are checked by ranks within each row, 1, 2, 4… at a time, until each row has a dry one.
+        The legs are checked by ranks within each row, 1, 7, 56… at a time (8 times more each round: a leg that
+        crosses water costs little, a call much), until each row has a dry one.
+
+        Returns
+        -------
+        chosen : numpy.ndarray
+            The entries of ``pair`` chosen, by row.
+        checked, wet : numpy.ndarray
+            Positions of the entries whose legs were checked here, and whether they cross water.
         """
+        none = np.zeros(0, dtype=np.int64)
         if len(pair) == 0:
-            return pair
+            return pair, none, none.astype(bool)
         start = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
         rank = np.arange(len(row)) - np.repeat(start, np.diff(np.append(start, len(row))))
         if self.water is None:
-            return pair[rank == 0]
-        chosen, open_rows, low = [], np.ones(row.max() + 1, dtype=bool), 0
+            return pair[rank == 0], none, none.astype(bool)
+        known = np.full(len(pair), -1, dtype=np.int8) if known is None else known
+        chosen, checked, wet, open_rows, low = [], [], [], np.ones(row.max() + 1, dtype=bool), 0
         while low <= rank.max():
-            batch = np.flatnonzero((rank >= low) & (rank < 2 * low + 1) & open_rows[row])
+            high = max(1, 8 * low)
+            batch = np.flatnonzero((rank >= low) & (rank < high) & open_rows[row])
             if len(batch) == 0:
                 break
-            dry = batch[~self.crosses(x[row[batch]], y[row[batch]], seg[batch], t[batch])]
+            ask = batch[known[batch] < 0]
+            crossing = self.crosses(x[row[ask]], y[row[ask]], seg[ask], t[ask], _at(origin, row[ask]))
+            checked.append(ask)
+            wet.append(crossing)
+            dry = np.sort(np.concatenate([batch[known[batch] == 0], ask[~crossing]]))
             first = dry[np.r_[True, row[dry][1:] != row[dry][:-1]]] if len(dry) else dry
             chosen.append(first)
             open_rows[row[first]] = False
-            low = 2 * low + 1
-        return pair[np.sort(np.concatenate(chosen))] if chosen else pair[:0]
+            low = high
+        if not chosen:
+            return pair[:0], none, none.astype(bool)
+        return pair[np.sort(np.concatenate(chosen))], np.concatenate(checked), np.concatenate(wet)
+
+
+def _at(origin: tuple[np.ndarray, np.ndarray] | None, index: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The pixel positions ``origin`` (or None) of the points ``index``."""
+    return None if origin is None else (origin[0][index], origin[1][index])
