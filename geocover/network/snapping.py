@@ -352,7 +352,7 @@ def _nearest(
 
 def _query(tree: KDTree, points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Distances and indices of the ``k`` nearest samples of ``points`` (see :data:`_THREADED_POINTS`)."""
-    if len(points) >= _THREADED_POINTS:
+    if len(points) >= _THREADED_POINTS or _one_thread():
         return tree.query(points, k=k)
     with _openmp().limit(limits=1):
         return tree.query(points, k=k)
@@ -362,3 +362,10 @@ def _query(tree: KDTree, points: np.ndarray, k: int) -> tuple[np.ndarray, np.nda
 def _openmp() -> ThreadpoolController:
     """The OpenMP thread pools loaded in this process (pykdtree's among them)."""
     return ThreadpoolController().select(user_api="openmp")
+
+
+@cache
+def _one_thread() -> bool:
+    """Whether OpenMP runs one thread anyway here (``OMP_NUM_THREADS=1``): then no limit is set around a query
+    (setting and restoring it costs about 60 µs a call)."""
+    return all(pool["num_threads"] == 1 for pool in _openmp().info())

@@ -8,6 +8,7 @@ from functools import lru_cache
 import geopandas as gpd
 import numpy as np
 import pyproj
+import shapely
 
 from geocover.io.population import PopulationGrid
 from geocover.network.graph import WALK_SPEED_KMH, Network
@@ -99,8 +100,14 @@ def snap_facilities(network: Network, facilities: gpd.GeoDataFrame, snap_max_m: 
     -------
     Snap
     """
-    points = facilities.geometry.to_crs(network.crs)
-    return facility_points_snap(network, points.x.to_numpy(), points.y.to_numpy(), snap_max_m, grid)
+    if facilities.crs is None:  # GeoPandas' error: naive geometries
+        facilities.geometry.to_crs(network.crs)
+    points = facilities.geometry.values
+    located = ~(shapely.is_missing(points) | shapely.is_empty(points))
+    x, y = np.full(len(points), np.nan), np.full(len(points), np.nan)
+    x[located], y[located] = _to_network_crs(network, facilities.crs, shapely.get_x(points[located]),
+                                             shapely.get_y(points[located]))
+    return facility_points_snap(network, x, y, snap_max_m, grid)
 
 
 def facility_points_snap(network: Network, x: np.ndarray, y: np.ndarray, snap_max_m: float | None = None,
