@@ -111,12 +111,18 @@ def best_legs(network: Network, nodes: NodeTimes, facilities: Snap, x: np.ndarra
     point, region = pieces.regions(x, y, origin)
     ask = nearest.snapped[point]  # some road within limit_m
     point, region = point[ask], region[ask]
+    by_x = np.argsort(x[point], kind="stable")
+    sorted_x, wide_m = x[point][by_x], limit_m * (1.0 + 1e-9) + 1e-6
     for c in np.flatnonzero(np.isfinite(piece_lower))[np.argsort(piece_lower[np.isfinite(piece_lower)])]:
         west, south, east, north = pieces.box(c)
-        box_m = np.hypot(np.maximum.reduce([west - x[point], x[point] - east, np.zeros(len(point))]),
-                         np.maximum.reduce([south - y[point], y[point] - north, np.zeros(len(point))]))
-        try_ = (own[point] != c) & (box_m <= limit_m) & (box_m + speed * piece_lower[c] < speed * minutes[point])
-        if not try_.any():
+        within = slice(np.searchsorted(sorted_x, west - wide_m), np.searchsorted(sorted_x, east + wide_m, "right"))
+        near_x = np.sort(by_x[within])  # only points within limit_m of the box along x can try it
+        px, py = x[point[near_x]], y[point[near_x]]
+        box_m = np.hypot(np.maximum(np.maximum(west - px, px - east), 0.0),
+                         np.maximum(np.maximum(south - py, py - north), 0.0))
+        try_ = near_x[(own[point[near_x]] != c) & (box_m <= limit_m)
+                      & (box_m + speed * piece_lower[c] < speed * minutes[point[near_x]])]
+        if not len(try_):
             continue
         p, r = point[try_], region[try_]
         reach_m = np.minimum(limit_m, speed * (minutes[p] - piece_lower[c]))  # farther cannot beat the best
@@ -268,18 +274,18 @@ class _Pieces:
         return self.water.blocked_cells(*origin, *self.water.pixels(ex, ey, net.crs), self.start_cells)
 
     def box(self, c: int) -> tuple[float, float, float, float]:
-        """Bounding box of component ``c`` in the network's CRS."""
-        return self._piece(c)[2]
+        """Bounding box of component ``c`` in the network's CRS (the roads' own extent, not the samples')."""
+        return tuple(component_boxes(self.network)[:, c])
 
-    def _piece(self, c: int) -> tuple[cKDTree, np.ndarray, tuple[float, float, float, float]]:
+    def _piece(self, c: int) -> tuple[cKDTree, np.ndarray]:
+        """The KD-tree of component ``c``'s samples at ``(x, y, land region)``, and the samples; built when asked."""
         if c not in self.trees:
             first = self.index.segment[self.sample]
             mine = self.component[first] == c
             data = self.index.points[self.sample[mine]]
             tree = cKDTree(np.column_stack([data, self.region[mine] * _APART_M]), balanced_tree=False,
                            compact_nodes=False)
-            box = tuple(component_boxes(self.network)[:, c])  # the roads' own extent, not the samples'
-            self.trees[c] = (tree, self.sample[mine], box)
+            self.trees[c] = (tree, self.sample[mine])
         return self.trees[c]
 
     def nearest_dry(self, c: int, x: np.ndarray, y: np.ndarray, region: np.ndarray, reach_m: np.ndarray,
@@ -289,7 +295,7 @@ class _Pieces:
 
         Returns edge (-1 none), fraction and offset in metres; ties go to the lowest segment index.
         """
-        tree, samples, _ = self._piece(c)
+        tree, samples = self._piece(c)
         n = len(x)
         edge, fraction, offset = np.full(n, -1, dtype=np.int64), np.zeros(n), np.full(n, np.inf)
         half = self.index.spacing_m / 2.0 + self.slack

@@ -326,9 +326,12 @@ def same_segment_pairs(
     fac = np.flatnonzero(facilities.snapped)
     fac = fac[np.argsort(facilities.edge[fac], kind="stable")]
     fac_edge = facilities.edge[fac]
-    first = np.searchsorted(fac_edge, points.edge, side="left")
-    count = np.searchsorted(fac_edge, points.edge, side="right") - first
-    p = np.repeat(np.arange(len(points), dtype=np.int64), count)
+    holds = np.zeros(network.n_edges, dtype=bool)
+    holds[fac_edge] = True
+    shared = np.flatnonzero(holds[np.maximum(points.edge, 0)] & (points.edge >= 0))  # few: search only those
+    first = np.searchsorted(fac_edge, points.edge[shared], side="left")
+    count = np.searchsorted(fac_edge, points.edge[shared], side="right") - first
+    p = np.repeat(shared, count)
     f = fac[ranges(first, count)].astype(np.int64)
     e = points.edge[p]
     s, t = points.fraction[p], facilities.fraction[f]
