@@ -99,9 +99,11 @@ class SampleIndex:
         Vertex ``i`` lies on the segments ``vertex_segment[vertex_start[i]:vertex_start[i + 1]]``.
     vertex_pair : numpy.ndarray of int64, shape (2, p)
         The first two of those segments (the first twice on a vertex of one segment).
+    vertex_more : numpy.ndarray of int64
+        The number of segments of each vertex beyond those two (negative when fewer).
     tree : pykdtree.kdtree.KDTree
-        KD-tree of ``vertices`` (rebuilt with ``vertex_pair``, not pickled, when the index is copied to another
-        process).
+        KD-tree of ``vertices`` (rebuilt with ``vertex_pair`` and ``vertex_more``, not pickled, when the index is
+        copied to another process).
     """
 
     points: np.ndarray
@@ -113,16 +115,19 @@ class SampleIndex:
     vertex_start: np.ndarray
     vertex_segment: np.ndarray
     vertex_pair: np.ndarray = field(init=False, repr=False)
+    vertex_more: np.ndarray = field(init=False, repr=False)
     tree: KDTree = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         first = self.vertex_start[:-1]
         second = np.where(np.diff(self.vertex_start) > 1, first + 1, first)
         self.vertex_pair = np.stack([self.vertex_segment[first], self.vertex_segment[second]])
+        self.vertex_more = np.diff(self.vertex_start) - 2
         self.tree = KDTree(self.vertices, leafsize=_LEAF_SIZE)
 
     def __getstate__(self) -> dict:
-        return {name: value for name, value in self.__dict__.items() if name not in ("tree", "vertex_pair")}
+        derived = ("tree", "vertex_pair", "vertex_more")
+        return {name: value for name, value in self.__dict__.items() if name not in derived}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -325,12 +330,12 @@ def _nearest(
     The first two segments of every vertex are projected as one dense array; the few vertices on more (junctions)
     add the rest as a flat list.
     """
-    vertex = vertex.T.astype(np.intp)  # candidates along the first axis: reductions run across whole rows
+    vertex = np.ascontiguousarray(vertex.T, dtype=np.intp)  # candidates along the first axis: reductions by rows
     seg = np.concatenate([index.vertex_pair[0][vertex], index.vertex_pair[1][vertex]])
     ax, ay, dx, dy, length2 = (values[seg] for values in index.geometry)
     t, d2 = project_on(x[None, :], y[None, :], ax, ay, dx, dy, length2)
     best = d2.min(axis=0)
-    more = np.diff(index.vertex_start)[vertex] - 2
+    more = index.vertex_more[vertex]
     junction = np.flatnonzero(more > 0)
     if len(junction):
         count = more.ravel()[junction]
