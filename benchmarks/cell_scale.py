@@ -5,11 +5,11 @@ The synthetic street lattice of :mod:`scale` (3x10^6 nodes, 150 m apart, about 6
 around it (so some lie far from every road). Steps, each timed (wall seconds) with the process's peak
 resident set (Linux ``VmHWM``, reset before the step, everything held included):
 
-* the snapping index (points sampled along the segments, a KD-tree), built once per network;
+* the snapping index (the segments' vertices in a KD-tree), built once per network;
 * snapping the cells exactly, no cut-off (:func:`geocover.network.snapping.snap_points`);
 * the answer: the nearest-facility search (the first one also builds the junction graph) and every
-  cell's minutes with its off-road leg (:func:`geocover.travel.nearest.nearest_facility_nodes` and
-  ``point_minutes``).
+  cell's minutes under the off-road rule of ``cell_accessibility`` (the best road of every connected piece
+  within 5 km, :func:`geocover.travel.legs.best_legs`; no water).
 
 For 30 cells of each size the snap is checked against a brute force over all segments; the script
 exits with status 1 when one differs. Goal: 10^6 cells in under 5 s and 4 GB. On one thread
@@ -33,8 +33,10 @@ from _common import fail, table  # noqa: E402
 from scale import grid_segments, measure, random_facilities  # noqa: E402
 
 from geocover.network.graph import build_network  # noqa: E402
-from geocover.network.snapping import project, sample_index, snap_points  # noqa: E402
-from geocover.travel.nearest import nearest_facility_nodes, point_minutes  # noqa: E402
+from geocover.network.snapping import Snap, project, sample_index, snap_points  # noqa: E402
+from geocover.travel.cells import OFFROAD_MAX_M  # noqa: E402
+from geocover.travel.legs import best_legs  # noqa: E402
+from geocover.travel.nearest import nearest_facility_nodes  # noqa: E402
 
 WALK_KMH = 5.0
 CPU_SECONDS: list[float] = []
@@ -71,9 +73,12 @@ def main() -> None:
         y = rng.uniform(lo_y - 5000.0, hi_y + 5000.0, cells)
         snap = measure(rows, cells, "snap cells", 1000, on_cpu(lambda x=x, y=y: snap_points(network, x, y)))
 
-        def answer(snap=snap):
+        def answer(snap=snap, x=x, y=y):
             nodes = nearest_facility_nodes(network, facilities, "to", WALK_KMH)
-            return point_minutes(network, nodes, snap, facilities, WALK_KMH)
+            far = snap.offset_m > OFFROAD_MAX_M
+            nearest = Snap(np.where(far, -1, snap.edge), np.where(far, 0.0, snap.fraction),
+                           np.where(far, np.inf, snap.offset_m))
+            return best_legs(network, nodes, facilities, x, y, nearest, OFFROAD_MAX_M, WALK_KMH)[1:]
 
         minutes = measure(rows, cells, "answer", 1000, on_cpu(answer),
                           lambda found: f"{int(np.isfinite(found[0]).sum()):,} cells answered")[0]
