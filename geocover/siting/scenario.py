@@ -1,22 +1,26 @@
-"""Siting as a scenario step: propose sites, run the scenario again with them, compare before and after.
+"""Siting as a scenario step: propose sites, analyse the scenario again with them, compare before and after.
 
-The after run is the full pipeline with the proposed sites added as facilities, so its zone table and
-standards audit are computed exactly as the current ones and the two can be read side by side.
+The inputs are read and prepared once; the after run analyses them with the proposed sites added as facilities
+(every zone analysis, no polygons), so its zone table and standards audit are computed exactly as the current
+ones and the two can be read side by side.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import pandas as pd
 from pydantic import ValidationError
+from tqdm.auto import tqdm
 
 from geocover.analysis.compare import side_by_side
 from geocover.config import ScenarioConfig, SitingConfig
 from geocover.errors import InputError, Problem
 from geocover.io.facilities import OUTPUT_COLUMNS
-from geocover.pipeline import ScenarioResult, run_scenario
+from geocover.pipeline import PIPELINE_STEPS, ScenarioResult, run_scenario
+from geocover.prepare import facilities_in_area
+from geocover.prepared_inputs import PREPARE_STEPS, prepare_inputs
 from geocover.siting import SitingResult, site
 from geocover.standards.scenario_audit import scenario_audit
 
@@ -34,7 +38,8 @@ class SitingRun:
         The scenario as it is, with ``sites`` set to the proposed sites (EPSG:4326) and ``table_with_sites``
         to the zone table with them.
     after : ScenarioResult
-        The scenario with the proposed sites added as facilities of tier ``siting.tier``.
+        The scenario with the proposed sites added as facilities of tier ``siting.tier``, on the same prepared
+        inputs (no polygons: ``service_areas``, ``gaps``, ``catchments`` and ``isochrones`` are None).
     siting : SitingResult
         Proposed sites, the model and its before/after coverage on the cells.
     zones : pandas.DataFrame
@@ -121,12 +126,15 @@ def audit_before_after(before: pd.DataFrame | None, after: pd.DataFrame | None) 
 
 
 def site_scenario(config: ScenarioConfig, progress: bool = True, **overrides) -> SitingRun:
-    """Run the scenario, propose sites with :func:`geocover.siting.site`, and run it again with them.
+    """Run the scenario, propose sites with :func:`geocover.siting.site`, and analyse it again with them.
+
+    The inputs are read and prepared once (:func:`~geocover.prepared_inputs.prepare_inputs`), for both runs.
 
     Parameters
     ----------
     config : ScenarioConfig
     progress : bool
+        One progress bar over both runs.
     **overrides
         Keys of :class:`~geocover.config.SitingConfig` (None values are ignored).
 
@@ -135,19 +143,24 @@ def site_scenario(config: ScenarioConfig, progress: bool = True, **overrides) ->
     SitingRun
     """
     options = siting_options(config, **overrides)
-    current = run_scenario(config, progress=progress)
-    current.audit = scenario_audit(current)
-    found = site(
-        current, options.model, k=options.k, target_share=options.target_share,
-        threshold_minutes=options.threshold_minutes, candidate_rule=options.candidate_rule,
-        candidates=options.candidates, spacing_m=options.spacing_m, min_distance_m=options.min_distance_m,
-        inside_zones=options.inside_zones, method=options.method, time_limit_s=options.time_limit_s,
-        mip_gap=options.mip_gap, penalty_minutes=options.penalty_minutes, capacity=options.capacity,
-        ambulance_metric=options.ambulance_metric, urban_limit=options.urban_limit, rural_limit=options.rural_limit,
-    )
-    current.sites = found.sites.to_crs("EPSG:4326")
-    added = with_sites(current.facilities, found.sites, options.tier)
-    after = run_scenario(config, progress=progress, facilities=added)
+    with tqdm(total=PREPARE_STEPS + 2 * PIPELINE_STEPS, desc="geocover", disable=not progress, unit="step") as bar:
+        inputs = prepare_inputs(config, step=lambda label: (bar.set_postfix_str(label), bar.update(1)))
+        current = run_scenario(config, progress=bar, inputs=inputs)
+        current.audit = scenario_audit(current)
+        found = site(
+            current, options.model, k=options.k, target_share=options.target_share,
+            threshold_minutes=options.threshold_minutes, candidate_rule=options.candidate_rule,
+            candidates=options.candidates, spacing_m=options.spacing_m, min_distance_m=options.min_distance_m,
+            inside_zones=options.inside_zones, method=options.method, time_limit_s=options.time_limit_s,
+            mip_gap=options.mip_gap, penalty_minutes=options.penalty_minutes, capacity=options.capacity,
+            ambulance_metric=options.ambulance_metric, urban_limit=options.urban_limit,
+            rural_limit=options.rural_limit,
+        )
+        current.sites = found.sites.to_crs("EPSG:4326")
+        added, _ = facilities_in_area(with_sites(current.facilities, found.sites, options.tier), inputs.zones,
+                                      inputs.study_area, str(config.facilities.path), inputs.unit is None)
+        bar.set_postfix_str("sites proposed")
+        after = run_scenario(config, progress=bar, inputs=replace(inputs, facilities=added), polygons=False)
     after.audit = scenario_audit(after)
     current.table_with_sites = after.table
     zones = side_by_side(current.table, after.table, "after")
