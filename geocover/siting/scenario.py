@@ -21,8 +21,10 @@ from geocover.io.facilities import OUTPUT_COLUMNS
 from geocover.pipeline import PIPELINE_STEPS, ScenarioResult, run_scenario
 from geocover.prepare import facilities_in_area
 from geocover.prepared_inputs import PREPARE_STEPS, prepare_inputs
+from geocover.render.i18n import Lang
 from geocover.siting import SitingResult, site
 from geocover.standards.scenario_audit import scenario_audit
+from geocover.summaries import sentence, word
 
 _AUDIT_KEYS = ["rule_id", "kind", "measure", "unit_level", "unit_id", "unit_name"]
 _AUDIT_VALUES = ["value", "target", "status", "to_add"]
@@ -167,18 +169,21 @@ def site_scenario(config: ScenarioConfig, progress: bool = True, **overrides) ->
     return SitingRun(current, after, found, zones, audit_before_after(current.audit, after.audit), options)
 
 
-def summary_lines(run: SitingRun) -> list[str]:
-    """A few lines: model, solver status, sites, people covered before and after."""
+def summary_lines(run: SitingRun, lang: Lang = "en") -> list[str]:
+    """A few sentences in ``lang``: model, solver status, sites, people covered before and after."""
     model = run.siting.model
-    gap = "" if model.method == "greedy" else f", gap {model.gap:.2%}"
-    lines = [f"{model.name}: {len(run.siting.sites)} site(s) from {len(run.siting.candidates)} candidates "
-             f"({model.method}, {model.status}{gap}, {model.seconds:.1f} s)",
-             f"covered {model.population_before:,.0f} -> {model.population_after:,.0f} of "
-             f"{model.population_total:,.0f} ({model.share_before:.1%} -> {model.share_after:.1%})"]
+    gap = "" if model.method == "greedy" else sentence("sites_gap", lang, gap=f"{model.gap:.2%}")
+    lines = [sentence("sites", lang, model=word(model.name, lang), sites=len(run.siting.sites),
+                      candidates=len(run.siting.candidates), method=word(model.method, lang),
+                      status=word(model.status, lang), gap=gap, seconds=f"{model.seconds:.1f}"),
+             sentence("sites_covered", lang, before=f"{model.population_before:,.0f}",
+                      after=f"{model.population_after:,.0f}", total=f"{model.population_total:,.0f}",
+                      share_before=f"{model.share_before:.1%}", share_after=f"{model.share_after:.1%}")]
     if getattr(model, "target_reached", True) is False:
-        lines.append(f"target {model.target_share:.0%} cannot be reached: at most {model.achievable_share:.1%}; "
-                     f"{model.unreachable_population:,.0f} people are beyond every candidate")
+        lines.append(sentence("sites_target", lang, target=f"{model.target_share:.0%}",
+                              achievable=f"{model.achievable_share:.1%}",
+                              beyond=f"{model.unreachable_population:,.0f}"))
     if run.audit is not None:
         fixed = run.audit[(run.audit["status_before"] == "fail") & (run.audit["status_after"] == "pass")]
-        lines.append(f"audit: {len(fixed)} failing row(s) pass after the new sites")
+        lines.append(sentence("sites_audit", lang, fixed=len(fixed)))
     return lines
