@@ -32,6 +32,7 @@ from geocover.pipeline import PIPELINE_STEPS, ScenarioResult, run_scenario
 from geocover.prepare import check_inputs, load_facilities
 from geocover.render.assets import render
 from geocover.render.folium_map import coverage_map
+from geocover.render.i18n import mode_name
 from geocover.render.tables import write_csv, write_workbook
 from geocover.render.writers import OUTPUT_STEPS, write_outputs
 from geocover.schema import band_label
@@ -39,6 +40,7 @@ from geocover.siting.scenario import site_scenario, summary_lines
 from geocover.standards import FAIL, NOT_EVALUABLE, NOT_SPECIFIED, PASS, load_preset, write_audit
 from geocover.standards.conflicts import plan_conflicts
 from geocover.standards.scenario_audit import scenario_audit, scenario_plan
+from geocover.summaries import audit_counts, level_text, sentence
 
 
 def project_file(relative: str) -> Path:
@@ -88,7 +90,7 @@ def run(
     outputs : dict
         Output name to path.
     summary : str
-        A few lines on what was computed.
+        A few lines on what was computed, in ``lang``.
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
@@ -102,12 +104,12 @@ def run(
         bar.set_postfix_str("standards audited")
         bar.update(1)
         outputs = _write_all(result, out, lang, offline, export_network=export_network, steps=bar)
-    return outputs, summarize(result)
+    return outputs, summarize(result, lang or config.map.lang)
 
 
 def audit(
     config: ScenarioConfig | str | Path, out: str | Path | None = None, progress: bool = True,
-    parent_plan: str | None = None,
+    parent_plan: str | None = None, lang: str | None = None,
 ) -> tuple[dict[str, Path], str]:
     """Run a scenario and write only its standards audit (``audit.csv``, ``audit.xlsx``).
 
@@ -119,7 +121,7 @@ def audit(
     -------
     outputs : dict
     summary : str
-        Counts of rules passed, failed, not evaluable and not specified.
+        Counts of rules passed, failed, not evaluable and not specified, in ``lang`` (``map.lang`` when None).
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
@@ -132,11 +134,12 @@ def audit(
         result = run_scenario(config, progress=progress)
         result = replace(result, audit=scenario_audit(result, parent_plan=parent))
         write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx", conflicts=conflicts)
-    return {name: folder / name for name in names}, _audit_summary(result.audit)
+    return {name: folder / name for name in names}, _audit_summary(result.audit, lang or config.map.lang)
 
 
 def compare(
-    config: ScenarioConfig | str | Path, out: str | Path | None = None, progress: bool = True
+    config: ScenarioConfig | str | Path, out: str | Path | None = None, progress: bool = True,
+    lang: str | None = None,
 ) -> tuple[dict[str, Path], str]:
     """Run the scenario and its ``plan:`` and write the zone tables side by side (``comparison.csv``/``.xlsx``).
 
@@ -144,7 +147,7 @@ def compare(
     -------
     outputs : dict
     summary : str
-        People within the target, before and after, per zone level.
+        People within the target, before and after, per zone level, in ``lang`` (``map.lang`` when None).
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
@@ -154,13 +157,15 @@ def compare(
         current, planned, comparison = compare_plan(config, progress=progress)
         write_csv(comparison, stage / "comparison.csv")
         write_workbook({"comparison": comparison}, stage / "comparison.xlsx")
-    target = band_label(config.target_minutes)
-    lines = [f"plan {config.plan.name}: {len(planned.facilities)} facilities (now {len(current.facilities)})"]
+    target, lang = band_label(config.target_minutes), lang or config.map.lang
+    lines = [sentence("plan", lang, plan=config.plan.name, planned=len(planned.facilities),
+                      current=len(current.facilities))]
     for level, rows in comparison.groupby("zone_level", sort=False):
         before = rows[f"pop_within_{target}_current"].sum()
         after = rows[f"pop_within_{target}_{config.plan.name}"].sum()
-        lines.append(f"{level}: within {config.target_minutes:g} min {before:,.0f} -> {after:,.0f} "
-                     f"({after - before:+,.0f})")
+        lines.append(sentence("plan_level", lang, level=level_text(config, level, lang),
+                              minutes=f"{config.target_minutes:g}", before=f"{before:,.0f}", after=f"{after:,.0f}",
+                              change=f"{after - before:+,.0f}"))
     return {name: folder / name for name in ("comparison.csv", "comparison.xlsx")}, "\n".join(lines)
 
 
@@ -227,6 +232,7 @@ def site(
         them) and ``proposed_sites.csv``/``.xlsx``, ``zones_before_after.csv`` and, with standards,
         ``audit_before_after.csv``.
     summary : str
+        In ``lang`` (``map.lang`` when None).
     """
     if not isinstance(config, ScenarioConfig):
         config = load_config(config)
@@ -244,7 +250,9 @@ def site(
         noted = len(result.notes)
         with tqdm(total=1 + len(OUTPUT_STEPS), desc="outputs", disable=not progress, unit="step") as bar:
             outputs = _write_all(result, out, lang, offline, tables=tables, steps=bar)
-    return outputs, "\n".join(summary_lines(run) + [f"note: {note}" for note in result.notes[noted:]])
+    lang = lang or config.map.lang
+    notes = [sentence("note", lang, note=note) for note in result.notes[noted:]]
+    return outputs, "\n".join(summary_lines(run, lang) + notes)
 
 
 def _write_all(result: ScenarioResult, out: str | Path | None, lang: str | None, offline: bool,
@@ -258,37 +266,36 @@ def _write_all(result: ScenarioResult, out: str | Path | None, lang: str | None,
     return write_outputs(result, result.config.output_folder(out), map_html=html, lang=lang, **options)
 
 
-def _audit_summary(table) -> str:
+def _audit_summary(table: pd.DataFrame, lang: str = "en") -> str:
     counts = table["status"].value_counts()
-    parts = [f"{counts.get(status, 0)} {status}" for status in (PASS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED)]
-    return "standards audit: " + ", ".join(parts) + "."
+    return audit_counts({status: counts.get(status, 0) for status in (PASS, FAIL, NOT_EVALUABLE, NOT_SPECIFIED)}, lang)
 
 
-def summarize(result: ScenarioResult) -> str:
-    """Plain-text summary of a scenario result."""
+def summarize(result: ScenarioResult, lang: str = "en") -> str:
+    """Plain-text summary of a scenario result in ``lang`` (``"en"`` or ``"zh"``), one sentence a line, the run's
+    notes after them."""
     config = result.config
     target = f"{config.target_minutes:g}".replace(".", "_")
     facilities = result.facilities
     unsnapped = int((~facilities["snapped"]).sum())
     lines = [
-        f"scenario {config.name}: {config.mode}, bands {', '.join(f'{b:g}' for b in config.bands_minutes)} min.",
-        f"network: {result.network.n_nodes:,} nodes, {result.network.n_edges:,} segments.",
-        f"facilities: {len(facilities)} in the study area, {unsnapped} farther than "
-        f"{config.snap_limit_m:g} m from a road (serve no one).",
+        sentence("scenario", lang, name=config.name, mode=mode_name(config.mode, lang),
+                 bands=", ".join(f"{b:g}" for b in config.bands_minutes)),
+        sentence("network", lang, nodes=f"{result.network.n_nodes:,}", segments=f"{result.network.n_edges:,}"),
+        sentence("facilities", lang, count=len(facilities), unsnapped=unsnapped, limit_m=f"{config.snap_limit_m:g}"),
     ]
     for level, table in result.table.groupby("zone_level", sort=False):
         total = table["population"].sum()
         within = table[f"pop_within_{target}"].sum()
-        lost = table["pop_unreachable"].sum()
         share = 100 * within / total if total else np.nan
-        lines.append(
-            f"{level}: {len(table)} zones, {total:,.0f} people, {share:.1f}% within "
-            f"{config.target_minutes:g} min, {lost:,.0f} unreachable."
-        )
-    lines += totals_lines(result)
+        lines.append(sentence("level", lang, level=level_text(config, level, lang),
+                              zones=len(table), people=f"{total:,.0f}", share=f"{share:.1f}",
+                              minutes=f"{config.target_minutes:g}", lost=f"{table['pop_unreachable'].sum():,.0f}"))
+    first = str(result.table["zone_level"].iloc[0])
+    lines += totals_lines(result, lang, level_text(config, first, lang) if lang == "zh" else None)
     if result.audit is not None:
-        lines.append(_audit_summary(result.audit))
-    lines += [f"note: {note}" for note in result.notes]
+        lines.append(_audit_summary(result.audit, lang))
+    lines += [sentence("note", lang, note=note) for note in result.notes]
     return "\n".join(lines)
 
 

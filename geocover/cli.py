@@ -52,10 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
     audit.add_argument("--quiet", action="store_true", help="no progress bar")
     audit.add_argument("--parent-plan", help="a preset of the plan above it: also write plan_conflicts.csv")
+    audit.add_argument("--lang", choices=LANGS, help="language of the summary printed (default: map.lang, en)")
     compare = commands.add_parser("compare", help="the scenario against its plan: zone tables side by side")
     compare.add_argument("config", type=Path, help="scenario YAML file with a plan: section")
     compare.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.add_argument("--lang", choices=LANGS, help="language of the summary printed (default: map.lang, en)")
     batch = commands.add_parser("batch", help="every unit (e.g. county) as a Dask task, merged into one output")
     batch.add_argument("config", type=Path, help="scenario YAML file with a batch: section")
     batch.add_argument("--out", type=Path, help="output folder (default: maps/<scenario name>)")
@@ -88,6 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _print_done(summary: str, outputs: dict[str, Path], lang: str | None) -> None:
+    """The command's summary, then each file written (in ``lang``, English when None)."""
+    from geocover.summaries import sentence
+
+    print(summary)
+    for path in outputs.values():
+        print(sentence("wrote", lang or "en", path=path))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``geocover`` console script."""
     args = build_parser().parse_args(argv)
@@ -111,9 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.config, out=args.out, workers=args.workers, scheduler=args.scheduler, force=args.force,
                 progress=not args.quiet, lang=args.lang, offline=args.offline, report=not args.no_report,
             )
-            print(summary)
-            for path in outputs.values():
-                print(f"  wrote {path}")
+            _print_done(summary, outputs, args.lang)
             if failed:
                 print(f"geocover: {len(failed)} unit(s) failed: {', '.join(failed)} (see INCOMPLETE.txt)",
                       file=sys.stderr)
@@ -126,17 +135,13 @@ def main(argv: list[str] | None = None) -> int:
                 threshold_minutes=args.threshold_minutes, candidate_rule=args.candidate_rule,
                 candidates=args.candidates, method=args.method,
             )
-            print(summary)
-            for path in outputs.values():
-                print(f"  wrote {path}")
+            _print_done(summary, outputs, args.lang)
             return 0
         if args.command in ("audit", "compare"):
             extra = {"parent_plan": args.parent_plan} if args.command == "audit" and args.parent_plan else {}
             verb = api.audit if args.command == "audit" else api.compare
-            outputs, summary = verb(args.config, out=args.out, progress=not args.quiet, **extra)
-            print(summary)
-            for path in outputs.values():
-                print(f"  wrote {path}")
+            outputs, summary = verb(args.config, out=args.out, progress=not args.quiet, lang=args.lang, **extra)
+            _print_done(summary, outputs, args.lang)
             return 0
         config = api.demo_config() if args.command == "demo" else args.config
         outputs, summary = api.run(
@@ -146,9 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"geocover: {error}", file=sys.stderr)
         return 2
-    print(summary)
-    for path in outputs.values():
-        print(f"  wrote {path}")
+    _print_done(summary, outputs, args.lang)
     return 0
 
 

@@ -128,3 +128,31 @@ def test_ambulance_stations_on_comoros_with_the_audit_before_and_after(comoros_d
     assert len(audit) >= len(before)
     people = audit[audit["rule_id"] == "S1"]
     assert (people["value_after"] >= people["value_before"] - 1e-9).all()
+
+
+def test_site_reads_and_prepares_the_inputs_once(monkeypatch):
+    import geocover.pipeline as pipeline
+    import geocover.siting.scenario as scenario
+
+    calls = {"prepare_inputs": 0, "run_scenario": 0, "main_analysis": 0, "polygons": []}
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            if name == "run_scenario":
+                calls["polygons"].append(kwargs.get("polygons", True))
+            return function(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(scenario, "prepare_inputs", counted("prepare_inputs", scenario.prepare_inputs))
+    monkeypatch.setattr(scenario, "run_scenario", counted("run_scenario", scenario.run_scenario))
+    monkeypatch.setattr(pipeline, "main_analysis", counted("main_analysis", pipeline.main_analysis))
+    monkeypatch.setattr(pipeline, "prepare_inputs", counted("prepare_inputs", pipeline.prepare_inputs))
+    run = site_scenario(load_config(DEMO), progress=False, model="mclp", k=2)
+    # read once; analysed before and after the sites, only the current run tracing polygons
+    assert calls == {"prepare_inputs": 1, "run_scenario": 2, "main_analysis": 2, "polygons": [True, False]}
+    full = run_scenario(load_config(DEMO), progress=False, facilities=with_sites(run.current.facilities,
+                                                                                 run.siting.sites, "proposed"))
+    pd.testing.assert_frame_equal(run.after.table, full.table)
+    pd.testing.assert_frame_equal(run.after.facilities.drop(columns="geometry"),
+                                  full.facilities.drop(columns="geometry"))

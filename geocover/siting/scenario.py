@@ -1,24 +1,30 @@
-"""Siting as a scenario step: propose sites, run the scenario again with them, compare before and after.
+"""Siting as a scenario step: propose sites, analyse the scenario again with them, compare before and after.
 
-The after run is the full pipeline with the proposed sites added as facilities, so its zone table and
-standards audit are computed exactly as the current ones and the two can be read side by side.
+The inputs are read and prepared once; the after run analyses them with the proposed sites added as facilities
+(every zone analysis, no polygons), so its zone table and standards audit are computed exactly as the current
+ones and the two can be read side by side.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import pandas as pd
 from pydantic import ValidationError
+from tqdm.auto import tqdm
 
 from geocover.analysis.compare import side_by_side
 from geocover.config import ScenarioConfig, SitingConfig
 from geocover.errors import InputError, Problem
 from geocover.io.facilities import OUTPUT_COLUMNS
-from geocover.pipeline import ScenarioResult, run_scenario
+from geocover.pipeline import PIPELINE_STEPS, ScenarioResult, run_scenario
+from geocover.prepare import facilities_in_area
+from geocover.prepared_inputs import PREPARE_STEPS, prepare_inputs
+from geocover.render.i18n import Lang
 from geocover.siting import SitingResult, site
 from geocover.standards.scenario_audit import scenario_audit
+from geocover.summaries import sentence, word
 
 _AUDIT_KEYS = ["rule_id", "kind", "measure", "unit_level", "unit_id", "unit_name"]
 _AUDIT_VALUES = ["value", "target", "status", "to_add"]
@@ -34,7 +40,8 @@ class SitingRun:
         The scenario as it is, with ``sites`` set to the proposed sites (EPSG:4326) and ``table_with_sites``
         to the zone table with them.
     after : ScenarioResult
-        The scenario with the proposed sites added as facilities of tier ``siting.tier``.
+        The scenario with the proposed sites added as facilities of tier ``siting.tier``, on the same prepared
+        inputs (no polygons: ``service_areas``, ``gaps``, ``catchments`` and ``isochrones`` are None).
     siting : SitingResult
         Proposed sites, the model and its before/after coverage on the cells.
     zones : pandas.DataFrame
@@ -121,12 +128,15 @@ def audit_before_after(before: pd.DataFrame | None, after: pd.DataFrame | None) 
 
 
 def site_scenario(config: ScenarioConfig, progress: bool = True, **overrides) -> SitingRun:
-    """Run the scenario, propose sites with :func:`geocover.siting.site`, and run it again with them.
+    """Run the scenario, propose sites with :func:`geocover.siting.site`, and analyse it again with them.
+
+    The inputs are read and prepared once (:func:`~geocover.prepared_inputs.prepare_inputs`), for both runs.
 
     Parameters
     ----------
     config : ScenarioConfig
     progress : bool
+        One progress bar over both runs.
     **overrides
         Keys of :class:`~geocover.config.SitingConfig` (None values are ignored).
 
@@ -135,37 +145,45 @@ def site_scenario(config: ScenarioConfig, progress: bool = True, **overrides) ->
     SitingRun
     """
     options = siting_options(config, **overrides)
-    current = run_scenario(config, progress=progress)
-    current.audit = scenario_audit(current)
-    found = site(
-        current, options.model, k=options.k, target_share=options.target_share,
-        threshold_minutes=options.threshold_minutes, candidate_rule=options.candidate_rule,
-        candidates=options.candidates, spacing_m=options.spacing_m, min_distance_m=options.min_distance_m,
-        inside_zones=options.inside_zones, method=options.method, time_limit_s=options.time_limit_s,
-        mip_gap=options.mip_gap, penalty_minutes=options.penalty_minutes, capacity=options.capacity,
-        ambulance_metric=options.ambulance_metric, urban_limit=options.urban_limit, rural_limit=options.rural_limit,
-    )
-    current.sites = found.sites.to_crs("EPSG:4326")
-    added = with_sites(current.facilities, found.sites, options.tier)
-    after = run_scenario(config, progress=progress, facilities=added)
+    with tqdm(total=PREPARE_STEPS + 2 * PIPELINE_STEPS, desc="geocover", disable=not progress, unit="step") as bar:
+        inputs = prepare_inputs(config, step=lambda label: (bar.set_postfix_str(label), bar.update(1)))
+        current = run_scenario(config, progress=bar, inputs=inputs)
+        current.audit = scenario_audit(current)
+        found = site(
+            current, options.model, k=options.k, target_share=options.target_share,
+            threshold_minutes=options.threshold_minutes, candidate_rule=options.candidate_rule,
+            candidates=options.candidates, spacing_m=options.spacing_m, min_distance_m=options.min_distance_m,
+            inside_zones=options.inside_zones, method=options.method, time_limit_s=options.time_limit_s,
+            mip_gap=options.mip_gap, penalty_minutes=options.penalty_minutes, capacity=options.capacity,
+            ambulance_metric=options.ambulance_metric, urban_limit=options.urban_limit,
+            rural_limit=options.rural_limit,
+        )
+        current.sites = found.sites.to_crs("EPSG:4326")
+        added, _ = facilities_in_area(with_sites(current.facilities, found.sites, options.tier), inputs.zones,
+                                      inputs.study_area, str(config.facilities.path), inputs.unit is None)
+        bar.set_postfix_str("sites proposed")
+        after = run_scenario(config, progress=bar, inputs=replace(inputs, facilities=added), polygons=False)
     after.audit = scenario_audit(after)
     current.table_with_sites = after.table
     zones = side_by_side(current.table, after.table, "after")
     return SitingRun(current, after, found, zones, audit_before_after(current.audit, after.audit), options)
 
 
-def summary_lines(run: SitingRun) -> list[str]:
-    """A few lines: model, solver status, sites, people covered before and after."""
+def summary_lines(run: SitingRun, lang: Lang = "en") -> list[str]:
+    """A few sentences in ``lang``: model, solver status, sites, people covered before and after."""
     model = run.siting.model
-    gap = "" if model.method == "greedy" else f", gap {model.gap:.2%}"
-    lines = [f"{model.name}: {len(run.siting.sites)} site(s) from {len(run.siting.candidates)} candidates "
-             f"({model.method}, {model.status}{gap}, {model.seconds:.1f} s)",
-             f"covered {model.population_before:,.0f} -> {model.population_after:,.0f} of "
-             f"{model.population_total:,.0f} ({model.share_before:.1%} -> {model.share_after:.1%})"]
+    gap = "" if model.method == "greedy" else sentence("sites_gap", lang, gap=f"{model.gap:.2%}")
+    lines = [sentence("sites", lang, model=word(model.name, lang), sites=len(run.siting.sites),
+                      candidates=len(run.siting.candidates), method=word(model.method, lang),
+                      status=word(model.status, lang), gap=gap, seconds=f"{model.seconds:.1f}"),
+             sentence("sites_covered", lang, before=f"{model.population_before:,.0f}",
+                      after=f"{model.population_after:,.0f}", total=f"{model.population_total:,.0f}",
+                      share_before=f"{model.share_before:.1%}", share_after=f"{model.share_after:.1%}")]
     if getattr(model, "target_reached", True) is False:
-        lines.append(f"target {model.target_share:.0%} cannot be reached: at most {model.achievable_share:.1%}; "
-                     f"{model.unreachable_population:,.0f} people are beyond every candidate")
+        lines.append(sentence("sites_target", lang, target=f"{model.target_share:.0%}",
+                              achievable=f"{model.achievable_share:.1%}",
+                              beyond=f"{model.unreachable_population:,.0f}"))
     if run.audit is not None:
         fixed = run.audit[(run.audit["status_before"] == "fail") & (run.audit["status_after"] == "pass")]
-        lines.append(f"audit: {len(fixed)} failing row(s) pass after the new sites")
+        lines.append(sentence("sites_audit", lang, fixed=len(fixed)))
     return lines

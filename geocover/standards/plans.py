@@ -7,6 +7,7 @@ Presets live in ``geocover/_bundled/configs/standards`` in an installed wheel, e
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,10 @@ def people_per_ambulance(plan: str | None, path: str | Path | None = None) -> fl
 
 
 def load_plan(path: str | Path) -> Plan:
-    """Load and validate a plan file.
+    """Load and validate a plan file, parsed once while it is unchanged on disk.
+
+    A second call on the same file returns the same :class:`Plan` (treat it as read-only) as long as the
+    file's modification time and size are unchanged; a file changed on disk is read and validated again.
 
     Raises
     ------
@@ -64,6 +68,17 @@ def load_plan(path: str | Path) -> Plan:
         Naming the file and every bad key (with the rule id where there is one).
     """
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:  # read_yaml names the missing or unreadable file
+        return _parsed_plan(path, None, None, None)
+    return _parsed_plan(path, path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=32)
+def _parsed_plan(path: Path, resolved: Path | None, mtime_ns: int | None, size_bytes: int | None) -> Plan:
+    """The plan file at ``path`` (named so in errors) parsed and validated; cached per (path, absolute path,
+    modification time, size), errors never cached."""
     data, twice = read_yaml(path, "plan file")
     if not isinstance(data, dict):
         raise InputError([Problem(str(path), "the file must hold a mapping with plan, rules, not_evaluable")])
