@@ -48,11 +48,15 @@ def test_a_missing_unit_level_keeps_the_rules_measure():
 
 
 def test_audit_csv_is_rounded_and_audit_xlsx_speaks_chinese(tmp_path):
-    table = pd.DataFrame({"rule_id": ["T1"], "measure": ["% of residents within 15 min"], "unit_id": ["130102001000"],
-                          "value": [53.328101471122324], "target": [90.0]})
+    # As the audit holds them: shares, counts and blanks in one column of Python objects.
+    table = pd.DataFrame({"rule_id": ["T1", "T2", "T3"], "measure": ["% of residents within 15 min"] * 3,
+                          "unit_id": ["130102001000"] * 3,
+                          "value": pd.Series([53.328101471122324, 3, None], dtype=object),
+                          "target": [90.0, 1.0, 2.0]})
     write_audit(table, tmp_path / "audit.csv", tmp_path / "audit.xlsx", lang="zh")
     text = (tmp_path / "audit.csv").read_bytes()
     assert text.startswith(b"\xef\xbb\xbf") and b"53.3281," in text and b"53.32810" not in text
+    assert b",3,1.0" in text  # a count stays whole
     assert pd.read_csv(tmp_path / "audit.csv", dtype={"unit_id": str})["unit_id"][0] == "130102001000"
     headers = [c.value for c in openpyxl.load_workbook(tmp_path / "audit.xlsx")["audit"][1]]
     assert headers[0] == "rule_id" or headers[0].endswith("（rule_id）")
@@ -79,3 +83,12 @@ def test_coverage_xlsx_headers_follow_the_language(demo, tmp_path, lang):
     for header, column in zip(headers, keys, strict=True):
         assert header == column or (header.endswith(f"（{column}）") and _CJK.search(header)), (header, column)
     assert sum(header != column for header, column in zip(headers, keys, strict=True)) > len(keys) / 2
+
+
+def test_comoros_audit_csv_is_rounded_and_names_every_indicator(comoros_outputs):
+    table = pd.read_csv(comoros_outputs / "audit.csv", encoding="utf-8-sig", dtype=str)
+    digits = table["value"].dropna().str.replace(r"[-.]", "", regex=True).str.lstrip("0")
+    assert len(digits) and digits.str.len().max() <= 6, table["value"][digits.str.len() > 6].tolist()
+    rules = table[table["rule_id"].notna()]
+    assert not rules["measure"].map(_blank).any(), rules[rules["measure"].map(_blank)]["rule_id"].tolist()
+    assert {"S4.street", "S4.village", "S7", "E4.maoqiao_grade_ii"} <= set(rules["rule_id"])  # the rows once blank
