@@ -130,10 +130,10 @@ def test_the_printed_cover_holds_a_small_map_when_it_fits(reports):
 
 
 def test_a_full_cover_leaves_the_map_out():
-    from geocover.render.report import _COVER_PAGE_MM, COVER_MAP_MM, _cover_mm
+    from geocover.render.report import _COVER_PAGE_MM, COVER_MAP_MIN_MM, _cover_mm
 
-    assert _cover_mm(7, ["a" * 60, "b" * 260, "c" * 130, "d" * 90], "en") + COVER_MAP_MM <= _COVER_PAGE_MM
-    assert _cover_mm(40, ["a" * 60] * 4, "en") + COVER_MAP_MM > _COVER_PAGE_MM
+    assert _cover_mm(7, ["a" * 60, "b" * 260, "c" * 130, "d" * 90], "en") + COVER_MAP_MIN_MM <= _COVER_PAGE_MM
+    assert _cover_mm(40, ["a" * 60] * 4, "en") + COVER_MAP_MIN_MM > _COVER_PAGE_MM
 
 
 def test_chart_axes_of_people_carry_thousands_separators(demo):
