@@ -12,6 +12,7 @@ import pytest
 from geocover.pipeline import run_scenario
 from geocover.render import report_pdf
 from geocover.render.report import write_report
+from geocover.standards.scenario_audit import scenario_audit
 from tests.conftest import ROOT
 
 pypdf = pytest.importorskip("pypdf")
@@ -129,10 +130,10 @@ def test_the_printed_cover_holds_a_small_map_when_it_fits(reports):
 
 
 def test_a_full_cover_leaves_the_map_out():
-    from geocover.render.report import _COVER_PAGE_MM, COVER_MAP_MM, _cover_mm
+    from geocover.render.report import _COVER_PAGE_MM, COVER_MAP_MIN_MM, _cover_mm
 
-    assert _cover_mm(7, ["a" * 60, "b" * 260, "c" * 130, "d" * 90], "en") + COVER_MAP_MM <= _COVER_PAGE_MM
-    assert _cover_mm(40, ["a" * 60] * 4, "en") + COVER_MAP_MM > _COVER_PAGE_MM
+    assert _cover_mm(7, ["a" * 60, "b" * 260, "c" * 130, "d" * 90], "en") + COVER_MAP_MIN_MM <= _COVER_PAGE_MM
+    assert _cover_mm(40, ["a" * 60] * 4, "en") + COVER_MAP_MIN_MM > _COVER_PAGE_MM
 
 
 def test_chart_axes_of_people_carry_thousands_separators(demo):
@@ -174,3 +175,35 @@ def test_comoros_pdf_cover_and_pages(comoros_outputs):
     pdf = pdfium.PdfDocument(comoros_outputs / "report.pdf")
     shares = [inked_share(pdf[i]) for i in range(len(pdf))]
     assert min(shares) >= NEAR_EMPTY_SHARE, [round(s, 2) for s in shares]
+
+
+def coloured_share(page) -> float:
+    """Share of the page's pixels in colour (the map's travel-time bands and facilities; the text and the
+    tables are grey)."""
+    pixels = np.asarray(page.render(scale=30 / 72).to_pil().convert("RGB")).astype(int)
+    return float(((pixels.max(axis=2) - pixels.min(axis=2)) > 60).mean())
+
+
+@pytest.fixture(scope="module")
+def comoros_reports(tmp_path_factory):
+    from tests.test_map_size import comoros_result
+
+    folder = tmp_path_factory.mktemp("comoros_pdf")
+    result = comoros_result()
+    audited = dataclasses.replace(result, audit=scenario_audit(result), notes=list(result.notes))
+    return {lang: write_report(audited, folder / lang, lang, map_file=None)["report.pdf"] for lang in ("en", "zh")}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_comoros_page_one_is_title_key_figures_and_map(comoros_reports, lang):
+    reader = pypdf.PdfReader(comoros_reports[lang])
+    texts = [page.extract_text() for page in reader.pages]
+    words = {"en": ("Key figures", "most people beyond", "How the travel times were computed", "Map"),
+             "zh": ("主要指标", "人口最多", "出行时间的计算方法", "地图")}[lang]
+    assert words[0] in texts[0] and words[1] in texts[0] and words[2] not in texts[0]
+    assert words[2] in texts[2] or words[2] in texts[1], "the method follows the map page"
+    pdf = pdfium.PdfDocument(comoros_reports[lang])
+    assert coloured_share(pdf[0]) > 0.002, "the small print map on page 1 (0 without it)"
+    assert float(reader.pages[1].mediabox.width) > float(reader.pages[1].mediabox.height) and words[3] in texts[1]
+    shares = [inked_share(pdf[i]) for i in range(len(pdf))]
+    assert min(shares) >= NEAR_EMPTY_SHARE, [round(s, 2) for s in shares]  # the last page too

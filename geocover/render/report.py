@@ -1,10 +1,10 @@
 """The scenario report: ``report.html`` (one self-contained file) and ``report.pdf``, one document.
 
 Sections, the answer first: a cover with the key figures per zone level (and, after ``geocover site``, the
-proposed sites with the people covered before and after them), how the travel times were computed (the walk
-to the road, band 2 of ``travel_time.tif``, and the trip on the roads, :mod:`geocover.render.methods`), the
-zones with most people beyond the target and, where it fits on the printed A4 page, a small copy of the print
-map; the contents, linked (on screen); the print map with its caption and the interactive ``map.html``; the
+proposed sites with the people covered before and after them), the zones with most people beyond the target
+and, where it fits on the printed A4 page, a small copy of the print map; the contents, linked (on screen);
+the print map with its caption and the interactive ``map.html``; how the travel times were computed (the walk
+to the road, band 2 of ``travel_time.tif``, and the trip on the roads, :mod:`geocover.render.methods`); the
 planning-standards audit by rule; charts per zone level; the zone and facility tables; the
 full audit (appendix) and the data sources with their licences; in English or Chinese. ``report.pdf`` is this
 page printed by WeasyPrint (:mod:`geocover.render.report_pdf`) with its print CSS: A4, the cover upright, the
@@ -45,8 +45,10 @@ def sources(result: ScenarioResult, lang: Lang) -> list[str]:
             "Noto Sans CJK (SIL Open Font License 1.1)", label("report_china", lang)]
 
 
-#: Height of the small print map on the printed cover, mm; the cover holds it only when it fits.
+#: Height of the small print map on the printed cover, mm: at most, and the least worth printing (the map takes
+#: the page left below the cover's text, the cover holds it only when at least the least is left).
 COVER_MAP_MM = 100
+COVER_MAP_MIN_MM = 60
 _COVER_PAGE_MM = 297 - 14 - 16
 _HEADING_MM = 11
 
@@ -70,7 +72,7 @@ iframe {{ width: 100%; height: 600px; border: 1px solid #ccc; }} .caption {{ col
   iframe, .screen-only {{ display: none; }} .wide {{ overflow: visible; }} table {{ font-size: 9px; }}
   .cover {{ font-size: 13px; }} .cover table {{ font-size: 11px; width: 100%; }} .cover h3 {{ margin-top: 1.4em; }}
   .cover-map {{ text-align: center; margin: .6em 0 0 0; }}
-  .cover-map img {{ height: {COVER_MAP_MM - 5}mm; width: auto; max-width: 100%; }}
+  .cover-map img {{ width: auto; max-width: 100%; }}
   .body {{ page: landscape; }} .map-page {{ break-after: page; }} .map-page h2 {{ margin-top: 0; }}
   .map-page img {{ width: auto; height: 158mm; max-width: 100%; }}
   thead {{ display: table-header-group; }} tr {{ break-inside: avoid; }} td.text {{ max-width: none; }}
@@ -97,7 +99,9 @@ def report_html(result: ScenarioResult, lang: Lang = "en", map_file: str | None 
     """
     with matplotlib.rc_context(cjk_rc()):
         map_uri = png_uri(draw_static_map(result, lang)[0])
-        return "\n".join(_head(result, lang) + _cover(result, lang, map_uri) + ['<div class="body">']
+        map_mm = cover_map_mm(result, lang)
+        return "\n".join(_head(result, lang, map_mm) + _cover(result, lang, map_uri if map_mm else None)
+                         + ['<div class="body">']
                          + _map(result, lang, map_file, map_uri) + _body(result, lang)
                          + ["</div>\n</body>\n</html>\n"])
 
@@ -106,10 +110,11 @@ def _h(level: int, anchor: str, text: str) -> str:
     return f'<h{level} id="{anchor}">{html.escape(text)}</h{level}>'
 
 
-def _head(result: ScenarioResult, lang: Lang) -> list[str]:
+def _head(result: ScenarioResult, lang: Lang, map_mm: float | None) -> list[str]:
     title = html.escape(label("report_title", lang, title=map_title(result.config, lang)))
+    cover_map = f"@media print {{ .cover-map img {{ height: {map_mm - 5:.0f}mm; }} }}" if map_mm else ""
     return [f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}">\n<head><meta charset="utf-8">',
-            f"<title>{title}</title><style>{CSS}</style></head>", f"<body>\n<h1>{title}</h1>"]
+            f"<title>{title}</title><style>{CSS}{cover_map}</style></head>", f"<body>\n<h1>{title}</h1>"]
 
 
 def cover_lines(result: ScenarioResult, lang: Lang) -> list[str]:
@@ -123,23 +128,30 @@ def cover_lines(result: ScenarioResult, lang: Lang) -> list[str]:
     return [scenario, *totals, *filter(None, [_audit_line(result, lang)])]
 
 
-def _cover(result: ScenarioResult, lang: Lang, map_uri: str) -> list[str]:
+def cover_map_mm(result: ScenarioResult, lang: Lang) -> float | None:
+    """Height of the small print map on the printed cover, mm: the page left below the cover's text (estimated
+    by :func:`_cover_mm`), at most :data:`COVER_MAP_MM`; ``None`` (no map on the cover) when less than
+    :data:`COVER_MAP_MIN_MM` is left."""
+    scenario, *lines = cover_lines(result, lang)
+    sites = getattr(result, "sites", None)
+    rows = len(key_figures(result, lang)) + len(most_beyond(result, lang)) + (
+        0 if sites is None else 2 * len(sites) + 6)
+    left_mm = _COVER_PAGE_MM - _cover_mm(rows, [scenario, *lines], lang) - _HEADING_MM
+    return min(left_mm, COVER_MAP_MM) if left_mm >= COVER_MAP_MIN_MM else None
+
+
+def _cover(result: ScenarioResult, lang: Lang, map_uri: str | None) -> list[str]:
     """Page 1: scenario, key figures, population totals, the audit in one line, proposed sites, the zones most
-    beyond and a small copy of the print map."""
+    beyond and, when ``map_uri`` is given, a small copy of the print map (how the travel times are computed
+    follows the map page)."""
     target = float(result.config.target_minutes)
     top = most_beyond(result, lang)
     scenario, *lines = cover_lines(result, lang)
-    sites = getattr(result, "sites", None)
-    rows = len(key_figures(result, lang)) + len(top) + (0 if sites is None else 2 * len(sites) + 6)
-    method = method_lines(result, lang)
-    fits = _cover_mm(rows, [scenario, *lines, *method], lang) + _HEADING_MM + COVER_MAP_MM <= _COVER_PAGE_MM
-    cover_map = f'<figure class="cover-map"><img alt="map" src="{map_uri}"></figure>' if fits else ""
+    cover_map = f'<figure class="cover-map"><img alt="map" src="{map_uri}"></figure>' if map_uri else ""
     return ['<section class="cover">', f"<p>{html.escape(scenario)}</p>",
             _h(3, "key-figures", label("report_key_figures", lang)),
             html_table(key_figures(result, lang), lang, target, "key-figures"),
             "".join(f'<p class="totals">{html.escape(line)}</p>' for line in lines),
-            _h(3, "method", label("report_method", lang)),
-            "".join(f'<p class="method">{html.escape(line)}</p>' for line in method),
             _sites_section(result, lang, target),
             _h(3, "most-beyond", label("report_most_beyond", lang, n=len(top), minutes=target)),
             html_table(top, lang, target, "most-beyond"),
@@ -172,7 +184,7 @@ def _map_caption(result: ScenarioResult, lang: Lang) -> str:
 
 def _contents(result: ScenarioResult, lang: Lang) -> str:
     """The sections of the report, linked (on screen only: the PDF has page numbers)."""
-    keys = [("method", "report_method"), ("map", "report_map"), ("audit", "report_audit_by_rule"),
+    keys = [("map", "report_map"), ("method", "report_method"), ("audit", "report_audit_by_rule"),
             ("charts", "report_charts"), ("zones", "report_zones"), ("facilities", "report_facilities"),
             *([("appendix", "report_appendix")] if getattr(result, "audit", None) is not None else []),
             ("sources", "report_sources")]
@@ -182,10 +194,12 @@ def _contents(result: ScenarioResult, lang: Lang) -> str:
 
 
 def _body(result: ScenarioResult, lang: Lang) -> list[str]:
-    """Audit by rule, charts, zone and facility tables, appendix, sources."""
+    """How the travel times were computed, audit by rule, charts, zone and facility tables, appendix, sources."""
     target = float(result.config.target_minutes)
     audit = getattr(result, "audit", None)
-    parts = [_h(2, "audit", label("report_audit_by_rule", lang))]
+    parts = [_h(2, "method", label("report_method", lang)),
+             "".join(f'<p class="method">{html.escape(line)}</p>' for line in method_lines(result, lang)),
+             _h(2, "audit", label("report_audit_by_rule", lang))]
     parts.append(html_table(audit_by_rule(audit, lang), lang, target, "audit-by-rule") if audit is not None
                  else f'<p class="no-audit">{html.escape(label("report_no_audit", lang))}</p>')
     parts.append(_h(2, "charts", label("report_charts", lang)))

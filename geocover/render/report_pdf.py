@@ -64,10 +64,51 @@ def write_pdf(page: str, path: str | Path, result: ScenarioResult, lang: Lang) -
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         return label("report_pdf_fallback", lang, error=reason)
     identifier = hashlib.sha256(page.encode("utf-8")).hexdigest()[:32].encode("ascii")
-    document = weasyprint.HTML(string=page, base_url=str(Path(path).parent)).render()
+    document = _without_near_empty_tail(weasyprint, page, str(Path(path).parent))
     document.metadata.created = document.metadata.modified = None
     document.write_pdf(path, pdf_identifier=identifier)
     return None
+
+
+#: A last page whose text and images span less than this share of its height is near empty: the body's print
+#: fonts are then set smaller by :data:`TIGHTER_PRINT` steps until the tail joins the page before or fills more.
+NEAR_EMPTY_SHARE = 0.3
+#: Print font sizes (body, tables) of the body pages tried, in order, against a near-empty last page, px.
+TIGHTER_PRINT = ((10.5, 8.6), (10, 8.2), (9.5, 7.8))
+
+
+def _without_near_empty_tail(weasyprint: object, page: str, base_url: str) -> object:
+    """The report laid out by WeasyPrint, with body fonts a step smaller where the last page is near empty
+    (the step filling the last page most; the cover keeps its size)."""
+    document = weasyprint.HTML(string=page, base_url=base_url).render()
+    best = (tail_share(document), document)
+    for body_px, table_px in TIGHTER_PRINT:
+        if best[0] >= NEAR_EMPTY_SHARE:
+            break
+        css = weasyprint.CSS(string=f"@media print {{ .body {{ font-size: {body_px}px; }} "
+                                    f".body table {{ font-size: {table_px}px; }} }}")
+        document = weasyprint.HTML(string=page, base_url=base_url).render(stylesheets=[css])
+        best = max(best, (tail_share(document), document), key=lambda pair: pair[0])
+    return best[1]
+
+
+def tail_share(document: object) -> float:
+    """Share of the last page's height between its first and last line of text or image (page number left
+    out); 1 for a one-page document."""
+    from weasyprint.formatting_structure import boxes
+
+    if len(document.pages) < 2:
+        return 1.0
+    last = document.pages[-1]
+    tops, bottoms = [], []
+    for child in last._page_box.children:
+        if isinstance(child, boxes.MarginBox):
+            continue
+        for box in child.descendants():
+            if isinstance(box, (boxes.TextBox, boxes.ReplacedBox)):
+                tops.append(box.position_y)
+                bottoms.append(box.position_y + box.margin_height())
+    return (max(bottoms) - min(tops)) / last.height if tops else 0.0
 
 
 def _text_page(title: str, lines: list[str]) -> Figure:

@@ -4,7 +4,8 @@ same bytes for the same run.
 Rules (:func:`for_spreadsheets`), by column name: people (a ``pop`` or ``population`` word in the name:
 ``population``, ``pop_within_15``, ``hospital_pop_unreachable``; ``catchment_*``) are rounded to whole
 numbers; percentages (``pct_*``, ``*_pct_*``, ``*percent*``), minutes (``*minutes*``) and metres/kilometres
-(``*_m``, ``*_km``) to one decimal; ``lon``/``lat`` keep seven; other decimals keep six significant digits.
+(``*_m``, ``*_km``) to one decimal; ``lon``/``lat`` keep seven; other decimals keep six significant digits, also
+the decimals of a column mixing them with whole numbers, text or blanks (the audit's ``value``).
 Codes (``*_id``, ``*code*``) are text: integral numbers lose their ``.0``. In ``.xlsx`` the code columns are
 text-typed cells (Excel keeps the 12 digits of a township code); a ``.csv`` holds them as plain digits, which
 Excel's double-click opening turns into numbers (``5.21123E+11``): import it through Data > From Text/CSV
@@ -62,6 +63,8 @@ def for_spreadsheets(table: pd.DataFrame) -> pd.DataFrame:
             continue
         if is_code(name):
             out[name] = _as_text(column)
+        elif column.dtype == object and name not in _KEEP_AS_IS:
+            out[name] = pd.Series([_round_float(value, name) for value in column], index=column.index, dtype=object)
         elif not pd.api.types.is_float_dtype(column) or name in _KEEP_AS_IS:
             continue
         elif is_people(name):
@@ -71,6 +74,15 @@ def for_spreadsheets(table: pd.DataFrame) -> pd.DataFrame:
         else:
             out[name] = column.map(lambda value: float(f"{value:.6g}") if np.isfinite(value) else value)
     return out
+
+
+def _round_float(value: object, name: str) -> object:
+    """A float cell of a mixed column (the audit's ``value``: counts, shares, blanks) rounded as a float column
+    ``name`` is; other cells as they are."""
+    if not isinstance(value, float | np.floating) or not np.isfinite(value):
+        return value
+    decimals = _decimals(name)
+    return float(round(value, decimals)) if decimals is not None else float(f"{value:.6g}")
 
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> Path:

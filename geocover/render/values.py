@@ -19,6 +19,8 @@ MEASURE_WORDS: dict[str, list[tuple[str, str]]] = {
     "zh": [(r"% of urban residents within ([\d.]+) min", r"\1分钟内可达城镇居民占比（%）"),
            (r"% of rural residents within ([\d.]+) min", r"\1分钟内可达乡村居民占比（%）"),
            (r"% of residents within ([\d.]+) min", r"\1分钟内可达居民占比（%）"),
+           (r"% of urban residents within ([\d.–]+) km", r"\1公里内城镇居民占比（%）"),
+           (r"% of rural residents within ([\d.–]+) km", r"\1公里内乡村居民占比（%）"),
            (r"% of (.+?) with (.+)", r"具备\2的\1占比（%）"), (r"facilities \((.+)\)", r"\1机构数"),
            (r"(.+?) per ([\d,]+) residents", r"每\2居民\1数"), (r"ambulances per population", "救护车配置（按人口）"),
            (r"ambulance / emergency service radius", "急救服务半径"), (r"emergency response time", "急救反应时间"),

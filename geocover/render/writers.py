@@ -150,7 +150,8 @@ def write_outputs(result: ScenarioResult, out_dir: str | Path, export_network: b
     map_html : str, optional
         The rendered map; ``map.html`` is skipped when omitted.
     lang : {"en", "zh"}, optional
-        Language of the print map (``map.png``/``map.pdf``) and report (``report.html``/``report.pdf``), else none.
+        Language of the print map (``map.png``/``map.pdf``) and report (``report.html``/``report.pdf``), else none;
+        also of the ``coverage.xlsx`` and ``audit.xlsx`` headers (English when none).
     tables : dict, optional
         More tables written in the same step, besides ``result.tables``: ``name.csv`` to a DataFrame
         (UTF-8 with BOM), ``name.xlsx`` to a dict of sheet name to DataFrame.
@@ -174,13 +175,13 @@ def write_outputs(result: ScenarioResult, out_dir: str | Path, export_network: b
     names = _output_names(result, extra_crs, map_html is not None, lang is not None, tables)
     with staged_outputs(out_dir, scenario=result.config.name) as stage:
         facilities = result.facilities.to_crs("EPSG:4326")
-        _write_coverage_tables(result, facilities, stage, workbook is None)
+        _write_coverage_tables(result, facilities, stage, workbook is None, lang or "en")
         _advance(steps, OUTPUT_STEPS[0])
         _write_geopackages(_gpkg_layers(result, facilities, export_network), stage, extra_crs)
         _advance(steps, OUTPUT_STEPS[1])
         write_travel_time(result, stage / "travel_time.tif", more_than_minutes)
         _advance(steps, OUTPUT_STEPS[2])
-        _write_map_and_audit(result, stage, map_html)
+        _write_map_and_audit(result, stage, map_html, lang or "en")
         _advance(steps, OUTPUT_STEPS[3])
         if lang is not None:
             write_static_map(result, stage / "map.png", lang)
@@ -209,13 +210,15 @@ def _output_names(result: ScenarioResult, extra_crs: pyproj.CRS | None, with_map
     return [*names, *tables, MANIFEST]
 
 
-def _write_coverage_tables(result: ScenarioResult, facilities: gpd.GeoDataFrame, stage: Path, workbook: bool) -> None:
-    """``coverage_by_zone.csv``, ``coverage_by_facility.csv`` and, when ``workbook``, ``coverage.xlsx``."""
+def _write_coverage_tables(result: ScenarioResult, facilities: gpd.GeoDataFrame, stage: Path, workbook: bool,
+                           lang: str) -> None:
+    """``coverage_by_zone.csv``, ``coverage_by_facility.csv`` and, when ``workbook``, ``coverage.xlsx`` (headers
+    in ``lang``)."""
     write_csv(result.table, stage / "coverage_by_zone.csv")
     sheets = workbook_sheets(result.table, facilities)
     write_csv(sheets["facilities"], stage / "coverage_by_facility.csv")
     if workbook:
-        write_workbook(sheets, stage / "coverage.xlsx")
+        write_workbook(sheets, stage / "coverage.xlsx", lang, result.config)
 
 
 def _gpkg_layers(result: ScenarioResult, facilities: gpd.GeoDataFrame,
@@ -240,12 +243,13 @@ def _gpkg_layers(result: ScenarioResult, facilities: gpd.GeoDataFrame,
     return layers
 
 
-def _write_map_and_audit(result: ScenarioResult, stage: Path, map_html: str | None) -> None:
-    """``map.html`` when rendered, ``audit.csv`` and ``audit.xlsx`` when the run has an audit."""
+def _write_map_and_audit(result: ScenarioResult, stage: Path, map_html: str | None, lang: str) -> None:
+    """``map.html`` when rendered, ``audit.csv`` and ``audit.xlsx`` (headers in ``lang``) when the run has an
+    audit."""
     if map_html is not None:
         (stage / "map.html").write_text(map_html, encoding="utf-8")
     if result.audit is not None:
-        write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx")
+        write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx", lang=lang)
 
 
 def _write_geopackages(layers: dict[str, gpd.GeoDataFrame], stage: Path, extra_crs: pyproj.CRS | None) -> None:

@@ -68,7 +68,7 @@ from pathlib import Path
 import pandas as pd
 
 from geocover.output_folder import give_user_mode
-from geocover.render.tables import write_workbook
+from geocover.render.tables import write_csv, write_workbook
 from geocover.standards.evaluate import (
     COLUMNS,
     FAIL,
@@ -198,9 +198,10 @@ def audit(
 
 def write_audit(
     table: pd.DataFrame, path_csv: str | Path, path_xlsx: str | Path | None = None,
-    conflicts: pd.DataFrame | None = None,
+    conflicts: pd.DataFrame | None = None, lang: str = "en",
 ) -> None:
-    """Write the audit as CSV (UTF-8 with BOM, opens in Excel) and optionally XLSX.
+    """Write the audit as CSV (:func:`geocover.render.tables.write_csv`: UTF-8 with BOM, rounded) and optionally
+    XLSX, its headers in ``lang`` (``"zh"``: Chinese with the column key kept).
 
     ``conflicts`` (:func:`geocover.standards.conflicts.plan_conflicts`) is written beside the
     audit as ``plan_conflicts.csv`` and as the sheet ``plan_conflicts`` of the XLSX.
@@ -208,13 +209,12 @@ def write_audit(
     Each file is written to a temporary file beside it and moved into place only when every
     file is complete, so no half-written output is left behind.
     """
-    targets = [(Path(path_csv), lambda p: table.to_csv(p, index=False, encoding="utf-8-sig"))]
+    targets = [(Path(path_csv), lambda p: write_csv(table, p))]
     if conflicts is not None:
-        targets.append((Path(path_csv).with_name("plan_conflicts.csv"),
-                        lambda p: conflicts.to_csv(p, index=False, encoding="utf-8-sig")))
+        targets.append((Path(path_csv).with_name("plan_conflicts.csv"), lambda p: write_csv(conflicts, p)))
     if path_xlsx is not None:
         sheets = {"audit": table} | ({} if conflicts is None else {"plan_conflicts": conflicts})
-        targets.append((Path(path_xlsx), lambda p: write_workbook(sheets, p)))
+        targets.append((Path(path_xlsx), lambda p: write_workbook(sheets, p, lang)))
     written: list[tuple[str, Path]] = []
     try:
         for path, write in targets:

@@ -142,8 +142,18 @@ def level_mask(zones: pd.DataFrame, level: str) -> pd.Series:
     return masks.get(level, lvl == level)
 
 
-def select_units(rule: Rule, ctx: Context, out: list[dict], area_filter: bool = True) -> list[tuple[str, pd.Series]]:
-    """Units a rule applies to, as (level, zone row); problems go to ``out`` as not-evaluable rows."""
+def select_units(rule: Rule, ctx: Context, out: list[dict], area_filter: bool = True,
+                 measure: str | None = None) -> list[tuple[str, pd.Series]]:
+    """Units a rule applies to, as (level, zone row); problems go to ``out`` as not-evaluable rows, each with the
+    rule's ``measure`` (the indicator the audit table shows)."""
+    start = len(out)
+    picked = _select_units(rule, ctx, out, area_filter)
+    for entry in out[start:]:
+        entry["measure"] = entry["measure"] or measure
+    return picked
+
+
+def _select_units(rule: Rule, ctx: Context, out: list[dict], area_filter: bool) -> list[tuple[str, pd.Series]]:
     zones = ctx.zones
     absent = [c for c in ("zone_level", "zone_id", "zone_name") if c not in zones.columns]
     if absent:

@@ -85,7 +85,7 @@ def evaluate_travel_time(rule: Rule, ctx: Context) -> list[dict]:
     mode, mode_note = _mode_missing(rule, ctx)
     per_cell = area != "all" and {"pop_urban", f"pop_urban_within_{m}"} <= set(ctx.zones.columns)
     measure = f"% of {'residents' if area == 'all' else area + ' residents'} within {p.minutes:g} min"
-    for level, unit in select_units(rule, ctx, out, area_filter=not per_cell):
+    for level, unit in select_units(rule, ctx, out, area_filter=not per_cell, measure=measure):
         fields = {**unit_fields(level, unit), "measure": measure, "target": p.target_pct}
         pct, within, pop = number(unit, f"pct_within_{m}"), number(unit, f"pop_within_{m}"), number(unit, "population")
         counts = _area_counts(unit, area, m) if per_cell else None
@@ -127,7 +127,7 @@ def evaluate_radius(rule: Rule, ctx: Context) -> list[dict]:
     if tiers and reach is not None and set(reach) != tiers:
         measured = measured or (f"radii from {', '.join(sorted(tiers))} (the zone table's are from "
                                 f"{', '.join(sorted(reach)) or 'no tier'})")
-    for level, unit in select_units(rule, ctx, out, area_filter=False):
+    for level, unit in select_units(rule, ctx, out, area_filter=False, measure=measure):
         fields = {**unit_fields(level, unit), "measure": measure, "target": p.target_pct}
         within, total = number(unit, column), number(unit, total_column)
         if total == 0:
@@ -158,8 +158,9 @@ def evaluate_response_time(rule: Rule, ctx: Context) -> list[dict]:
     p = rule.params
     column = f"{p.statistic}_minutes"
     reach, reach_note = _reach_missing(rule, ctx)
-    for level, unit in select_units(rule, ctx, out):
-        fields = {**unit_fields(level, unit), "measure": f"{p.statistic} travel minutes", "target": p.minutes}
+    measure = f"{p.statistic} travel minutes"
+    for level, unit in select_units(rule, ctx, out, measure=measure):
+        fields = {**unit_fields(level, unit), "measure": measure, "target": p.minutes}
         value = number(unit, column)
         if reach or value is None:
             out.append(row(rule, **fields, status=NOT_EVALUABLE, missing=reach or f"zones.{column}"))

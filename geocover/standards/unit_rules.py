@@ -43,7 +43,7 @@ def evaluate_one_per_unit(rule: Rule, ctx: Context) -> list[dict]:  # noqa: C901
     layer = ctx.facilities
     absent = (f"the layer has no {' or '.join(tiers)} facilities" if layer is not None and "tier" in layer.columns
               and not layer["tier"].isin(tiers).any() else None)
-    for level, unit in select_units(rule, ctx, out):
+    for level, unit in select_units(rule, ctx, out, measure=measure):
         fields = {**unit_fields(level, unit), "measure": measure, "target": p.min_count, "target_max": p.max_count}
         if p.min_population is not None:
             people, _ = population(ctx, unit)
@@ -134,7 +134,7 @@ def evaluate_ratio(rule: Rule, ctx: Context) -> list[dict]:
     out: list[dict] = []
     p = rule.params
     measure = f"{p.numerator} per {p.per:,} residents"
-    for level, unit in select_units(rule, ctx, out):
+    for level, unit in select_units(rule, ctx, out, measure=measure):
         fields = {**unit_fields(level, unit), "measure": measure, "target": p.target, "target_max": p.target_max}
         count, count_source = count_value(ctx, unit, p.numerator)
         people, people_source = population(ctx, unit)
@@ -165,8 +165,9 @@ def evaluate_band(rule: Rule, ctx: Context) -> list[dict]:
     """Numerator against the count set for the unit's population band (Linfen infectious beds)."""
     out: list[dict] = []
     p = rule.params
-    for level, unit in select_units(rule, ctx, out):
-        fields = {**unit_fields(level, unit), "measure": f"{p.numerator} (by population band)"}
+    measure = f"{p.numerator} (by population band)"
+    for level, unit in select_units(rule, ctx, out, measure=measure):
+        fields = {**unit_fields(level, unit), "measure": measure}
         count, _ = count_value(ctx, unit, p.numerator)
         people, people_source = population(ctx, unit)
         band = next((b for b in p.bands if people is not None and b.min_population <= people and (
@@ -204,7 +205,7 @@ def evaluate_share(rule: Rule, ctx: Context) -> list[dict]:
     out: list[dict] = [_share_row(rule, whole, chosen)] if implicit else []
     placements: dict[str, pd.Series | None] = {}
     unplaced, empty = set(), 0
-    for level, unit in select_units(rule, ctx, [] if implicit else out):
+    for level, unit in select_units(rule, ctx, [] if implicit else out, measure=base["measure"]):
         if level not in placements:
             placements[level] = facility_units(ctx, chosen, level)
         placed = placements[level]
