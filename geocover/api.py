@@ -133,7 +133,8 @@ def audit(
     with staged_outputs(folder, scenario=config.name, keep_previous=True) as stage:
         result = run_scenario(config, progress=progress)
         result = replace(result, audit=scenario_audit(result, parent_plan=parent))
-        write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx", conflicts=conflicts)
+        write_audit(result.audit, stage / "audit.csv", stage / "audit.xlsx", conflicts=conflicts,
+                    lang=lang or config.map.lang)
     return {name: folder / name for name in names}, _audit_summary(result.audit, lang or config.map.lang)
 
 

@@ -180,7 +180,7 @@ def test_map_legend_says_the_minutes_include_the_walk_and_fits_at_1280x720(brows
 def test_a_chinese_workbook_has_chinese_headers_with_the_keys_and_codes_as_text(tmp_path):
     table = pd.DataFrame({"zone_id": ["521123000000"], "zone_name": ["城关镇"], "pop_within_15": [12345.4],
                           "pct_within_15": [81.04], "pop_urban_within_15": [10.0], "catchment_exclusive_30": [7.0],
-                          "offroad_minutes": [3.26], "kind": ["travel_time"]})
+                          "offroad_minutes": [3.26], "custom_field": ["travel_time"]})
     write_workbook({"zones": table}, tmp_path / "zh.xlsx", lang="zh")
     write_workbook({"zones": table}, tmp_path / "en.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "zh.xlsx")["zones"]
@@ -188,7 +188,7 @@ def test_a_chinese_workbook_has_chinese_headers_with_the_keys_and_codes_as_text(
         "代码（zone_id）", "区域（zone_name）", "15分钟内人口（pop_within_15）",
         "15分钟内人口占比（%）（pct_within_15）",
         "15分钟内城镇人口（pop_urban_within_15）", "其30分钟内以其为最近机构的人口（catchment_exclusive_30）",
-        "离路步行时间（分钟）（offroad_minutes）", "kind"]
+        "离路步行时间（分钟）（offroad_minutes）", "custom_field"]
     assert [cell.value for cell in sheet[2]] == ["521123000000", "城关镇", 12345, 81.0, 10, 7, 3.3, "travel_time"]
     assert sheet["A2"].data_type == "s" and sheet["A2"].number_format == "@"
     english = openpyxl.load_workbook(tmp_path / "en.xlsx")["zones"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import openpyxl
 import pytest
 
 from geocover.cli import main
@@ -63,6 +64,8 @@ def test_run_summary_in_chinese(counties, tmp_path, capsys):  # noqa: F811
 def test_audit_and_compare_summaries_in_chinese(counties, tmp_path, capsys):  # noqa: F811
     config = _config(counties, "standards: {plan: linfen_14th_fyp_public_health}\n")
     _all_chinese(_printed(["audit", config, "--lang", "zh", "--quiet", "--out", str(tmp_path / "a")], capsys, ()))
+    headers = [c.value for c in openpyxl.load_workbook(tmp_path / "a" / "audit.xlsx")["audit"][1]]
+    assert all(re.search(r"[\u4e00-\u9fff]", str(h)) for h in headers), headers  # the workbook follows --lang too
     (counties.parent / "new.geojson").write_text(
         '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "新院"}, '
         '"geometry": {"type": "Point", "coordinates": [0.035, 0.005]}}]}', encoding="utf-8")
